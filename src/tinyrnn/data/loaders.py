@@ -1,0 +1,184 @@
+"""Read labelled texts from files: CSV / TSV with a header, JSONL, and LABEL=FILE.
+
+Every problem is a DataError whose message starts with file:line (or file: for the
+whole file), so the CLI can print it as one line.
+"""
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+
+from ..errors import DataError
+from ..vocab import tokenize
+
+MAX_TEXT_CHARS = 1_000_000          # one example longer than this is surely a broken file
+FORMATS = ("csv", "tsv", "jsonl")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+@dataclass
+class Dataset:
+    """Parallel lists: texts[i] has label labels[i] and was read at sources[i] ("file:line")."""
+
+    texts: list = field(default_factory=list)
+    labels: list = field(default_factory=list)
+    sources: list = field(default_factory=list)
+
+    def __len__(self):
+        return len(self.texts)
+
+    def add(self, text, label, source):
+        self.texts.append(text)
+        self.labels.append(label)
+        self.sources.append(source)
+
+    def extend(self, other):
+        self.texts += other.texts
+        self.labels += other.labels
+        self.sources += other.sources
+
+
+def load_dataset(specs, encoding="utf-8", text_column="text", label_column="label", fmt=None):
+    """Load and concatenate datasets. Each spec is a file path or LABEL=FILE."""
+    if isinstance(specs, (str, os.PathLike)):
+        specs = [specs]
+    dataset = Dataset()
+    for spec in specs:
+        dataset.extend(_load_one(str(spec), encoding, text_column, label_column, fmt))
+    return dataset
+
+
+def _load_one(spec, encoding, text_column, label_column, fmt):
+    label, sep, path = spec.partition("=")
+    if sep and label and path and not os.path.exists(spec):
+        dataset = Dataset()
+        for line_number, line in _lines(read_text(path, encoding)):
+            if line.strip():
+                _add_checked(dataset, line, label, f"{path}:{line_number}")
+        if not dataset.texts:
+            raise DataError(f"{path}: no examples (every line is empty)")
+        return dataset
+    path = spec
+    fmt = fmt or _EXTENSIONS.get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        raise DataError(f"{path}: cannot tell the format from the file name; use .csv, .tsv or "
+                        f".jsonl, --format, or LABEL=FILE for one example per line")
+    text = read_text(path, encoding)
+    if fmt == "jsonl":
+        return _read_jsonl(path, text, text_column, label_column)
+    return _read_delimited(path, text, "\t" if fmt == "tsv" else ",", text_column, label_column)
+
+
+def read_text(path, encoding):
+    """The whole file as text, with checks that give one clear message each."""
+    if not os.path.exists(path):
+        raise DataError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a directory, not a data file")
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: not a regular file")
+    with open(path, "rb") as stream:
+        raw = stream.read()
+    if not raw.strip():
+        raise DataError(f"{path}: file is empty")
+    try:
+        codec = _codec(encoding)
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}") from None
+    if codec == "utf-8":
+        encoding = "utf-8-sig"                      # a byte-order mark is not part of the text
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: cannot decode byte {raw[error.start]:#04x} as "
+                        f"{encoding.removesuffix('-sig')}; try --encoding latin-1") from None
+
+
+def _codec(encoding):
+    import codecs
+    return codecs.lookup(encoding).name
+
+
+def _lines(text):
+    """(line number, line) with \\n, \\r\\n and a lone \\r all ending a line."""
+    return enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1)
+
+
+def _add_checked(dataset, text, label, source):
+    if not isinstance(text, str):
+        raise DataError(f"{source}: text must be a string, got {_json_type(text)}")
+    if not text.strip():
+        raise DataError(f"{source}: empty text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise DataError(f"{source}: text is {len(text)} characters long; the limit is {MAX_TEXT_CHARS}")
+    if not tokenize(text):
+        raise DataError(f"{source}: text has no words: {text[:40]!r}")
+    if isinstance(label, bool):
+        label = "true" if label else "false"
+    elif isinstance(label, int):
+        label = str(label)
+    if not isinstance(label, str):
+        raise DataError(f"{source}: label must be a string, got {_json_type(label)}")
+    if not label.strip():
+        raise DataError(f"{source}: missing label")
+    dataset.add(text, label.strip(), source)
+
+
+def _json_type(value):
+    names = {type(None): "null", bool: "boolean", int: "number", float: "number",
+             list: "array", dict: "object", str: "string"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _read_delimited(path, text, delimiter, text_column, label_column):
+    csv.field_size_limit(MAX_TEXT_CHARS + 1)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    dataset = Dataset()
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise DataError(f"{path}: file is empty")
+        header = [name.strip() for name in header]
+        columns = []
+        for name in (text_column, label_column):
+            if name not in header:
+                raise DataError(f"{path}:1: no column {name!r} in the header (columns: {', '.join(header)})")
+            columns.append(header.index(name))
+        start = reader.line_num + 1
+        for row in reader:
+            line = start
+            start = reader.line_num + 1
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue                              # a blank line
+            if len(row) != len(header):
+                raise DataError(f"{path}:{line}: expected {len(header)} fields, found {len(row)}")
+            _add_checked(dataset, row[columns[0]], row[columns[1]], f"{path}:{line}")
+    except csv.Error as error:
+        raise DataError(f"{path}:{reader.line_num}: {error}") from None
+    if not dataset.texts:
+        raise DataError(f"{path}: no examples after the header")
+    return dataset
+
+
+def _read_jsonl(path, text, text_column, label_column):
+    dataset = Dataset()
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        source = f"{path}:{line_number}"
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as error:
+            reason = getattr(error, "msg", "nested too deeply")
+            raise DataError(f"{source}: invalid JSON ({reason})") from None
+        if not isinstance(record, dict):
+            raise DataError(f"{source}: expected a JSON object, got {_json_type(record)}")
+        for key in (text_column, label_column):
+            if key not in record:
+                raise DataError(f"{source}: missing key {key!r}")
+        _add_checked(dataset, record[text_column], record[label_column], source)
+    if not dataset.texts:
+        raise DataError(f"{path}: no examples")
+    return dataset

@@ -1,0 +1,17 @@
+"""The exceptions tinyrnn raises for bad input. The CLI prints them as one line, exit 2."""
+
+
+class TinyRNNError(ValueError):
+    """Base class: something the user gave us (data, options, a file) is wrong."""
+
+
+class DataError(TinyRNNError):
+    """A dataset file is unreadable or malformed; the message names file:line."""
+
+
+class ModelFileError(TinyRNNError):
+    """A model file is missing, malformed, or does not describe a tinyrnn model."""
+
+
+class TrainingError(TinyRNNError):
+    """Training cannot go on (for example the loss became NaN or infinite)."""

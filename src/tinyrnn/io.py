@@ -1,0 +1,180 @@
+"""Model files: one .safetensors file holding the weights, with config, vocabulary and
+classes as metadata. Saving is atomic; loading never executes code and checks
+everything (layout, names, shapes, dtypes, finite values) before building a model.
+
+Layout of a safetensors file: 8 bytes little-endian header length N, N bytes of JSON
+header ({name: {dtype, shape, data_offsets}, "__metadata__": {str: str}}), raw data.
+"""
+import json
+import math
+import os
+import struct
+import tempfile
+
+import numpy as np
+import safetensors.numpy
+
+from .errors import ModelFileError
+from .models import DTYPES, Classifier, classifier_shapes
+from .nn import CELLS
+from .vocab import SPECIALS
+
+FORMAT = "tinyrnn/1"
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+_ITEMSIZE = {"F32": 4, "F64": 8}
+_NUMPY_DTYPE = {"F32": "float32", "F64": "float64"}
+
+
+def save_model(model, path):
+    """Write model to path atomically; refuses non-finite weights."""
+    if not np.isfinite(model.flat).all():
+        bad = [name for name, array in model.params.items() if not np.isfinite(array).all()]
+        raise ModelFileError(f"refusing to save non-finite weights (in {', '.join(bad)})")
+    metadata = {"format": FORMAT, "config": json.dumps(model.config()),
+                "vocab": json.dumps(model.vocab.tokens), "classes": json.dumps(model.classes)}
+    tensors = {name: np.ascontiguousarray(array) for name, array in model.params.items()}
+    atomic_write_bytes(path, safetensors.numpy.save(tensors, metadata=metadata))
+
+
+def atomic_write_bytes(path, data):
+    """Write to a temporary file in the same folder, fsync, then rename over path: a crash
+    at any point leaves either the old file or the new one, never a torn one."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def load_model(path):
+    """Read and validate a model file; returns a Classifier. Raises ModelFileError."""
+    raw = _read_file(path)
+    header = _parse_header(path, raw)
+    metadata = header.pop("__metadata__", None)
+    config, vocab, classes = _parse_metadata(path, metadata)
+    if config["cell"] not in CELLS or config["hidden_size"] < 1:
+        raise ModelFileError(f"{path}: unsupported cell {config['cell']!r} or hidden size {config['hidden_size']}")
+    cell = CELLS[config["cell"]](len(vocab), config["hidden_size"])
+    _check_tensors(path, header, classifier_shapes(cell, len(classes)), config["dtype"])
+    try:                                            # sizes are now known to match the file
+        model = Classifier(vocab, classes, config["hidden_size"], config["cell"], config["dtype"])
+    except (ValueError, TypeError) as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    try:
+        tensors = safetensors.numpy.load(raw)
+    except Exception as error:                      # the library's own layout checks
+        raise ModelFileError(f"{path}: not a valid safetensors file ({error})") from None
+    for name, array in tensors.items():
+        if not np.isfinite(array).all():
+            raise ModelFileError(f"{path}: tensor {name} has NaN or infinite values")
+        model.params[name][...] = array
+    return model
+
+
+def _read_file(path):
+    if not os.path.exists(path):
+        raise ModelFileError(f"{path}: no such model file")
+    if not os.path.isfile(path):
+        raise ModelFileError(f"{path}: not a regular file")
+    with open(path, "rb") as stream:
+        return stream.read()
+
+
+def _parse_header(path, raw):
+    if len(raw) < 8:
+        raise ModelFileError(f"{path}: not a model file ({len(raw)} bytes; too short for safetensors)")
+    (length,) = struct.unpack("<Q", raw[:8])
+    if length > len(raw) - 8 or length > MAX_HEADER_BYTES:
+        raise ModelFileError(f"{path}: not a safetensors file (header length {length} does not fit "
+                             f"a {len(raw)}-byte file)")
+    try:
+        header = json.loads(raw[8:8 + length].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ModelFileError(f"{path}: not a safetensors file (header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: not a safetensors file (header is not a JSON object)")
+    _check_layout(path, header, len(raw) - 8 - length)
+    return header
+
+
+def _check_layout(path, header, data_bytes):
+    """Offsets must tile the data exactly: no overlap, no gap, no trailing bytes."""
+    spans = []
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if not (isinstance(info, dict) and info.get("dtype") in _ITEMSIZE
+                and _int_list(info.get("shape")) and _int_list(info.get("data_offsets"))
+                and len(info["data_offsets"]) == 2):
+            raise ModelFileError(f"{path}: tensor {name!r} has a malformed or unsupported entry "
+                                 f"(tinyrnn stores float32 or float64)")
+        begin, end = info["data_offsets"]
+        if end - begin != math.prod(info["shape"]) * _ITEMSIZE[info["dtype"]]:
+            raise ModelFileError(f"{path}: tensor {name!r}: shape {info['shape']} does not match "
+                                 f"its {end - begin} bytes")
+        spans.append((begin, end, name))
+    position = 0
+    for begin, end, name in sorted(spans):
+        if begin != position:
+            raise ModelFileError(f"{path}: tensor {name!r} data {'overlaps' if begin < position else 'leaves a gap'}"
+                                 f" at byte {begin}")
+        position = end
+    if position != data_bytes:
+        raise ModelFileError(f"{path}: data is {data_bytes} bytes but tensors cover {position} "
+                             f"(truncated or trailing bytes)")
+
+
+def _int_list(value):
+    return isinstance(value, list) and all(type(v) is int and v >= 0 for v in value)
+
+
+def _parse_metadata(path, metadata):
+    if not isinstance(metadata, dict) or "format" not in metadata:
+        raise ModelFileError(f"{path}: a safetensors file, but not a tinyrnn model (no format metadata)")
+    if metadata["format"] != FORMAT:
+        raise ModelFileError(f"{path}: model format {metadata['format']!r} is not supported; "
+                             f"this tinyrnn reads {FORMAT!r}")
+    try:
+        config = json.loads(metadata["config"])
+        vocab = json.loads(metadata["vocab"])
+        classes = json.loads(metadata["classes"])
+    except (KeyError, TypeError, json.JSONDecodeError, RecursionError) as error:
+        raise ModelFileError(f"{path}: metadata is incomplete or not JSON ({error})") from None
+    if not (isinstance(config, dict) and config.get("task") == "classify"
+            and config.get("input") == "onehot" and config.get("dtype") in DTYPES
+            and type(config.get("hidden_size")) is int and isinstance(config.get("cell"), str)):
+        raise ModelFileError(f"{path}: config metadata is not a tinyrnn classifier config")
+    for name, value in (("vocab", vocab), ("classes", classes)):
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise ModelFileError(f"{path}: {name} metadata must be a JSON list of strings")
+    if vocab[:len(SPECIALS)] != list(SPECIALS) or len(set(vocab)) != len(vocab):
+        raise ModelFileError(f"{path}: vocab metadata must start with {list(SPECIALS)} and have no duplicates")
+    if config.get("vocab_size") != len(vocab) or config.get("num_classes") != len(classes):
+        raise ModelFileError(f"{path}: config sizes disagree with the vocab and classes metadata")
+    return config, vocab, classes
+
+
+def _check_tensors(path, header, expected, dtype):
+    names = set(header)
+    if names != set(expected):
+        missing, extra = sorted(set(expected) - names), sorted(names - set(expected))
+        raise ModelFileError(f"{path}: tensors do not match the model (missing: {missing or 'none'}, "
+                             f"unexpected: {extra or 'none'})")
+    for name, shape in expected.items():
+        info = header[name]
+        if tuple(info["shape"]) != shape:
+            raise ModelFileError(f"{path}: tensor {name} has shape {info['shape']}, expected {list(shape)}")
+        if _NUMPY_DTYPE[info["dtype"]] != dtype:
+            raise ModelFileError(f"{path}: tensor {name} is {_NUMPY_DTYPE[info['dtype']]}, config says {dtype}")

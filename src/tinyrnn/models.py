@@ -1,0 +1,102 @@
+"""Models: a cell from nn/, the shared time loop, and an output layer.
+
+Classifier (many-to-one, the walkthrough's sentiment model):
+
+    h_t = cell(x_t, h_{t-1}),  h_0 = 0
+    y   = Why h_n + by                    h_n the state after the last real word
+    p   = softmax(y),   L = -ln p_c
+
+Shapes: B batch, T time, V vocabulary, H hidden, C classes.
+"""
+import numpy as np
+
+from .nn import CELLS
+from .nn.losses import softmax_cross_entropy
+from .nn.functional import softmax
+from .nn.params import flat_views, initialize
+from .nn.recurrent import recurrent_backward, recurrent_forward
+from .vocab import Vocab, pad_batch, tokenize
+
+DTYPES = ("float64", "float32")
+
+
+def classifier_shapes(cell, num_classes):
+    """{name: shape} of a classifier's parameters: the cell's, then Why [C, H] and by [C]."""
+    return {**cell.param_shapes(), "Why": (num_classes, cell.hidden_size), "by": (num_classes,)}
+
+
+class Classifier:
+    """Many-to-one RNN classifier over word ids.
+
+    params: {"Wxh" [H, V], "Whh" [H, H], "bh" [H], "Why" [C, H], "by" [C]}, views into
+    self.flat; self.grads has the same names (views into self.flat_grads).
+    """
+
+    def __init__(self, vocab, classes, hidden_size=64, cell="rnn", dtype="float64"):
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}; expected one of {sorted(CELLS)}")
+        if dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}; expected one of {list(DTYPES)}")
+        if len(classes) < 2 or len(set(classes)) != len(classes):
+            raise ValueError(f"a classifier needs at least two distinct classes, got {list(classes)}")
+        if not isinstance(hidden_size, int) or hidden_size < 1:
+            raise ValueError(f"hidden size must be a positive integer, got {hidden_size!r}")
+        self.vocab = vocab if isinstance(vocab, Vocab) else Vocab(vocab)
+        self.classes = list(classes)
+        self.dtype = np.dtype(dtype)
+        self.cell = CELLS[cell](len(self.vocab), hidden_size)
+        shapes = classifier_shapes(self.cell, len(self.classes))
+        self.flat, self.params = flat_views(shapes, self.dtype)
+        self.flat_grads, self.grads = flat_views(shapes, self.dtype)
+
+    def __repr__(self):
+        return (f"Classifier({self.cell!r}, classes={self.classes}, "
+                f"parameters={self.flat.size}, dtype={self.dtype.name})")
+
+    @property
+    def hidden_size(self):
+        return self.cell.hidden_size
+
+    def config(self):
+        """Everything needed to rebuild this model besides weights, vocab and classes."""
+        return {"task": "classify", "cell": self.cell.kind, "input": "onehot",
+                "vocab_size": len(self.vocab), "hidden_size": self.hidden_size,
+                "num_classes": len(self.classes), "dtype": self.dtype.name,
+                "tokenizer": {"kind": "words", "normalize": "NFKC", "casefold": True}}
+
+    def initialize(self, rng, scheme="walkthrough"):
+        initialize(self.params, rng, scheme)
+        return self
+
+    def encode(self, texts):
+        """Texts -> (list of id arrays, list of unknown-word lists)."""
+        encoded = [self.vocab.encode(tokenize(text)) for text in texts]
+        return [ids for ids, _ in encoded], [unknown for _, unknown in encoded]
+
+    def forward(self, ids, mask):
+        """ids (B, T), mask (B, T) -> logits (B, C) and the states (B, T + 1, H)."""
+        h0 = np.zeros((ids.shape[0], self.cell.state_size), dtype=self.dtype)
+        states = recurrent_forward(self.cell, self.params, ids, mask, h0)
+        final = states[:, -1]                                          # h_n, (B, H)
+        logits = final @ self.params["Why"].T + self.params["by"]      # y = Why h_n + by
+        return logits, states
+
+    def loss_and_gradients(self, ids, mask, targets):
+        """Mean cross-entropy of the batch; fills self.grads. Returns (loss, probs (B, C))."""
+        logits, states = self.forward(ids, mask)
+        loss, dlogits, probs = softmax_cross_entropy(logits, targets)   # dL/dy = p - onehot(c)
+        final = states[:, -1]
+        np.matmul(dlogits.T, final, out=self.grads["Why"])            # dWhy = dy h_n^T
+        np.sum(dlogits, axis=0, out=self.grads["by"])                  # dby = dy
+        d_final = dlogits @ self.params["Why"]                         # dh_n = Why^T dy
+        recurrent_backward(self.cell, self.params, ids, mask, states, d_final, self.grads)
+        return loss, probs
+
+    def predict_proba(self, sequences, batch_size=256):
+        """Id arrays -> class probabilities (N, C), in batches."""
+        out = np.empty((len(sequences), len(self.classes)), dtype=self.dtype)
+        for start in range(0, len(sequences), batch_size):
+            ids, mask = pad_batch(sequences[start:start + batch_size])
+            logits, _ = self.forward(ids, mask)
+            out[start:start + batch_size] = softmax(logits)
+        return out

@@ -1,0 +1,36 @@
+"""Parameters as a {name: array} dict whose arrays are views into one flat buffer.
+
+The dict reads like the math (params["Whh"]); the flat buffer lets clipping and
+optimizer updates touch every parameter in a single call.
+"""
+import numpy as np
+
+
+def flat_views(shapes, dtype):
+    """Allocate one zeroed buffer for all shapes. Returns (flat, {name: view})."""
+    sizes = {name: int(np.prod(shape, dtype=np.int64)) for name, shape in shapes.items()}
+    flat = np.zeros(sum(sizes.values()), dtype=dtype)
+    views, offset = {}, 0
+    for name, shape in shapes.items():
+        views[name] = flat[offset:offset + sizes[name]].reshape(shape)
+        offset += sizes[name]
+    return flat, views
+
+
+def initialize(params, rng, scheme):
+    """Fill weights in place; biases (1-d) stay zero.
+
+    walkthrough: standard normal / 1000 (the walkthrough's init).
+    xavier:      uniform in +-sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010).
+    Weights are drawn in the order of the dict, from the given numpy Generator.
+    """
+    for array in params.values():
+        if array.ndim == 1:
+            array[...] = 0.0
+        elif scheme == "walkthrough":
+            array[...] = rng.standard_normal(array.shape) / 1000
+        elif scheme == "xavier":
+            limit = np.sqrt(6.0 / (array.shape[0] + array.shape[1]))
+            array[...] = rng.uniform(-limit, limit, size=array.shape)
+        else:
+            raise ValueError(f"unknown init scheme {scheme!r}; expected 'walkthrough' or 'xavier'")

@@ -1,0 +1,135 @@
+"""The training loop: shuffle, batch, forward/backward, clip, update, evaluate, report.
+
+The walkthrough's per-sample training is batch_size=1 of this same loop. Train loss and
+accuracy of an epoch are averaged over its samples as they were seen (before each
+update), exactly as the walkthrough reports them; test figures are a separate pass.
+The library prints nothing: progress goes through the on_epoch callback.
+"""
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import TrainingError
+from .optim import OPTIMIZERS, clip_by_norm, clip_by_value
+from .vocab import pad_batch
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 1000
+    lr: float = 0.02
+    optimizer: str = "sgd"
+    batch_size: int = 1
+    clip_value: float | None = 1.0
+    clip_norm: float | None = None
+    shuffle: bool = True
+    log_every: int = 100
+    target_accuracy: float | None = None
+
+    def validate(self):
+        """Raise ValueError naming the first setting that cannot work."""
+        for name in ("epochs", "batch_size", "log_every"):
+            value = getattr(self, name)
+            low = 0 if name == "epochs" else 1
+            if type(value) is not int or value < low:
+                raise ValueError(f"{name.replace('_', ' ')} must be an integer >= {low}, got {value}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"learning rate must be a positive finite number, got {self.lr}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; expected one of {sorted(OPTIMIZERS)}")
+        for name in ("clip_value", "clip_norm"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name.replace('_', ' ')} must be a positive number or none, got {value}")
+        if self.target_accuracy is not None and not 0 <= self.target_accuracy <= 1:
+            raise ValueError(f"target accuracy must be between 0 and 1, got {self.target_accuracy}")
+
+
+@dataclass
+class EpochStats:
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    train_seconds: float                 # cumulative time in training steps, evaluation excluded
+    test_loss: float | None = None
+    test_accuracy: float | None = None
+    logged: bool = False                 # a log line is due for this epoch
+    target_reached: bool = False
+
+
+@dataclass
+class LabelledSequences:
+    """Encoded examples: sequences[i] (T_i,) int ids, targets (N,) int class indices."""
+
+    sequences: list
+    targets: np.ndarray
+    batches_of_one: list = field(default_factory=list)      # sequences[i] as (1, T_i), cached
+
+    def __len__(self):
+        return len(self.sequences)
+
+
+def evaluate(model, data):
+    """Mean cross-entropy and accuracy of model on data. Returns (loss, accuracy, probs)."""
+    probs = model.predict_proba(data.sequences)
+    rows = np.arange(len(data))
+    picked = np.maximum(probs[rows, data.targets], np.finfo(probs.dtype).tiny)
+    loss = float(-np.log(picked).mean())
+    accuracy = float((probs.argmax(axis=1) == data.targets).mean())
+    return loss, accuracy, probs
+
+
+def train(model, train_data, config, rng, test_data=None, on_epoch=None):
+    """Train model in place. Returns the list of EpochStats, one per epoch run."""
+    config.validate()
+    if config.target_accuracy is not None and test_data is None:
+        raise ValueError("a target accuracy needs a test set")
+    optimizer = OPTIMIZERS[config.optimizer](config.lr)
+    history, train_seconds = [], 0.0
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        loss, accuracy = _train_epoch(model, train_data, config, optimizer, rng, epoch)
+        train_seconds += time.perf_counter() - started
+        stats = EpochStats(epoch, loss, accuracy, train_seconds)
+        stats.logged = epoch % config.log_every == 0 or epoch == config.epochs
+        if test_data is not None and (stats.logged or config.target_accuracy is not None):
+            stats.test_loss, stats.test_accuracy, _ = evaluate(model, test_data)
+            if config.target_accuracy is not None and stats.test_accuracy >= config.target_accuracy:
+                stats.logged = stats.target_reached = True
+        history.append(stats)
+        if on_epoch is not None:
+            on_epoch(stats)
+        if stats.target_reached:
+            break
+    return history
+
+
+def _train_epoch(model, data, config, optimizer, rng, epoch):
+    order = rng.permutation(len(data)) if config.shuffle else np.arange(len(data))
+    if config.batch_size == 1 and not data.batches_of_one:
+        data.batches_of_one = [seq[None, :] for seq in data.sequences]
+    total_loss, correct = 0.0, 0
+    for step, start in enumerate(range(0, len(data), config.batch_size), start=1):
+        rows = order[start:start + config.batch_size]
+        if config.batch_size == 1:
+            ids = data.batches_of_one[rows[0]]
+            mask = np.ones(ids.shape, dtype=bool)
+        else:
+            ids, mask = pad_batch([data.sequences[i] for i in rows])
+        targets = data.targets[rows]
+        loss, probs = model.loss_and_gradients(ids, mask, targets)
+        if not math.isfinite(loss) or not np.isfinite(model.flat_grads).all():
+            norm = float(np.linalg.norm(model.flat_grads))
+            raise TrainingError(f"loss became {loss} at epoch {epoch}, step {step} (learning rate "
+                                f"{config.lr}, gradient norm {norm:.3g}); try a smaller learning rate "
+                                f"or --clip-norm")
+        total_loss += loss * len(rows)
+        correct += int((probs.argmax(axis=1) == targets).sum())
+        if config.clip_value is not None:
+            clip_by_value(model.flat_grads, config.clip_value)
+        if config.clip_norm is not None:
+            clip_by_norm(model.flat_grads, config.clip_norm)
+        optimizer.step(model.flat, model.flat_grads)
+    return total_loss / len(data), correct / len(data)

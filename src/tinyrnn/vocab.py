@@ -1,0 +1,76 @@
+"""Words to ids and back: a deterministic tokenizer and a sorted vocabulary.
+
+Normalisation (documented, stable across runs and machines):
+  1. Unicode NFKC, then case folding ("Happy" and "HAPPY" are "happy").
+  2. Control characters (NUL, lone carriage returns, ...) count as spaces.
+  3. A word is a run of letters/digits/underscores, with inner apostrophes kept
+     ("don't"); any other non-space character (punctuation, emoji) is a token of its own.
+"""
+import re
+import unicodedata
+
+import numpy as np
+
+PAD = "<pad>"
+UNK = "<unk>"
+SPECIALS = (PAD, UNK)
+PAD_ID, UNK_ID = 0, 1
+
+_TOKEN = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]")
+_CONTROL_TO_SPACE = {code: " " for code in [*range(0x20), *range(0x7F, 0xA0)]}  # category Cc
+
+
+def tokenize(text):
+    """Split text into normalised word tokens (see the module docstring)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _TOKEN.findall(text.translate(_CONTROL_TO_SPACE))
+
+
+class Vocab:
+    """tokens[i] is the word of id i (column i of Wxh). Ids 0 and 1 are <pad> and <unk>."""
+
+    def __init__(self, tokens):
+        tokens = list(tokens)
+        if tokens[:2] != list(SPECIALS):
+            raise ValueError(f"a vocabulary must start with {list(SPECIALS)}, got {tokens[:2]}")
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("a vocabulary must not list a token twice")
+        self.tokens = tokens
+        self.index = {token: i for i, token in enumerate(tokens)}
+
+    @classmethod
+    def build(cls, token_lists):
+        """The sorted set of words in token_lists, after the special tokens."""
+        words = sorted({word for tokens in token_lists for word in tokens} - set(SPECIALS))
+        return cls([*SPECIALS, *words])
+
+    def __len__(self):
+        return len(self.tokens)
+
+    def __repr__(self):
+        return f"Vocab({len(self.tokens) - len(SPECIALS)} words + {list(SPECIALS)})"
+
+    @property
+    def words(self):
+        """The real words, without the special tokens."""
+        return self.tokens[len(SPECIALS):]
+
+    def encode(self, tokens):
+        """Token list -> (ids int64 array, list of tokens that were unknown)."""
+        ids = np.array([self.index.get(token, UNK_ID) for token in tokens], dtype=np.int64)
+        unknown = [token for token, i in zip(tokens, ids) if i == UNK_ID and token != UNK]
+        return ids, unknown
+
+    def decode(self, ids):
+        return [self.tokens[i] for i in ids]
+
+
+def pad_batch(sequences):
+    """Id arrays of different lengths -> ids (B, T) padded with <pad>, mask (B, T) bool."""
+    longest = max((len(seq) for seq in sequences), default=0)
+    ids = np.full((len(sequences), longest), PAD_ID, dtype=np.int64)
+    mask = np.zeros((len(sequences), longest), dtype=bool)
+    for row, seq in enumerate(sequences):
+        ids[row, :len(seq)] = seq
+        mask[row, :len(seq)] = True
+    return ids, mask
