@@ -73,23 +73,30 @@ class Classifier:
         encoded = [self.vocab.encode(tokenize(text)) for text in texts]
         return [ids for ids, _ in encoded], [unknown for _, unknown in encoded]
 
-    def forward(self, ids, mask):
-        """ids (B, T), mask (B, T) -> logits (B, C) and the states (B, T + 1, H)."""
+    def forward(self, ids, mask, initial_state=None):
+        """ids (B, T), mask (B, T) -> logits (B, C) and the states (B, T + 1, H).
+
+        initial_state (B, H) is h_0; zeros (the walkthrough's h_0) when not given.
+        """
         h0 = np.zeros((ids.shape[0], self.cell.state_size), dtype=self.dtype)
+        if initial_state is not None:
+            h0[...] = initial_state
         states = recurrent_forward(self.cell, self.params, ids, mask, h0)
         final = states[:, -1]                                          # h_n, (B, H)
         logits = final @ self.params["Why"].T + self.params["by"]      # y = Why h_n + by
         return logits, states
 
-    def loss_and_gradients(self, ids, mask, targets):
-        """Mean cross-entropy of the batch; fills self.grads. Returns (loss, probs (B, C))."""
-        logits, states = self.forward(ids, mask)
+    def loss_and_gradients(self, ids, mask, targets, initial_state=None):
+        """Mean cross-entropy of the batch; fills self.grads and self.initial_state_grad
+        (dL/dh_0, (B, H)). Returns (loss, probs (B, C))."""
+        logits, states = self.forward(ids, mask, initial_state)
         loss, dlogits, probs = softmax_cross_entropy(logits, targets)   # dL/dy = p - onehot(c)
         final = states[:, -1]
         np.matmul(dlogits.T, final, out=self.grads["Why"])            # dWhy = dy h_n^T
         np.sum(dlogits, axis=0, out=self.grads["by"])                  # dby = dy
         d_final = dlogits @ self.params["Why"]                         # dh_n = Why^T dy
-        recurrent_backward(self.cell, self.params, ids, mask, states, d_final, self.grads)
+        self.initial_state_grad = recurrent_backward(self.cell, self.params, ids, mask, states,
+                                                     d_final, self.grads)
         return loss, probs
 
     def predict_proba(self, sequences, batch_size=256):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import TrainingError
+from .errors import DataError, TrainingError
 from .optim import OPTIMIZERS, clip_by_norm, clip_by_value
 from .vocab import pad_batch
 
@@ -69,6 +69,17 @@ class LabelledSequences:
 
     def __len__(self):
         return len(self.sequences)
+
+
+def encode_examples(model, dataset):
+    """A Dataset -> (LabelledSequences, sorted unknown words). Labels must be model classes."""
+    class_index = {label: i for i, label in enumerate(model.classes)}
+    for label, source in zip(dataset.labels, dataset.sources):
+        if label not in class_index:
+            raise DataError(f"{source}: label {label!r} is not one of the classes {model.classes}")
+    sequences, unknown = model.encode(dataset.texts)
+    targets = np.array([class_index[label] for label in dataset.labels], dtype=np.int64)
+    return LabelledSequences(sequences, targets), sorted({word for words in unknown for word in words})
 
 
 def evaluate(model, data):

@@ -1,0 +1,146 @@
+"""The tinyrnn command line: argument parsing, and turning our errors into one line + exit 2."""
+import argparse
+import math
+import sys
+
+from . import __version__
+from .errors import TinyRNNError
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2)."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _integer(low):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+    return parse
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def _positive_float_or_none(text):
+    return None if text.lower() == "none" else _positive_float(text)
+
+
+def _fraction(text):
+    value = _positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _add_data_options(parser):
+    parser.add_argument("--format", choices=["csv", "tsv", "jsonl"],
+                        help="file format (default: from the extension: .csv, .tsv, .jsonl)")
+    parser.add_argument("--encoding", default="utf-8", help="text encoding of data files (default: utf-8)")
+    parser.add_argument("--text-column", default="text", help="column/key holding the text (default: text)")
+    parser.add_argument("--label-column", default="label", help="column/key holding the label (default: label)")
+
+
+def build_parser():
+    from .models import DTYPES
+    from .optim import OPTIMIZERS
+
+    parser = _Parser(prog="tinyrnn", description="Recurrent neural networks from scratch in NumPy.")
+    parser.add_argument("--version", action="version", version=f"tinyrnn {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a model (default: the walkthrough's recipe on the "
+                                "embedded dataset)", description="Train a sentiment classifier. Data: "
+                                "PATH (.csv/.tsv/.jsonl) or LABEL=FILE (one example per line), repeatable.")
+    train.add_argument("--train", action="append", metavar="DATA", help="training data (default: embedded)")
+    train.add_argument("--test", action="append", metavar="DATA", help="test data (default: embedded, "
+                       "when --train is not given)")
+    _add_data_options(train)
+    train.add_argument("--epochs", type=_integer(0), default=1000, help="passes over the data (default: "
+                       "1000; 0 saves the initialised model)")
+    train.add_argument("--hidden", type=_integer(1), default=None, help="hidden size (default: 64)")
+    train.add_argument("--lr", type=_positive_float, default=0.02, help="learning rate (default: 0.02)")
+    train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="(default: sgd)")
+    train.add_argument("--batch-size", type=_integer(1), default=1, help="examples per update (default: 1)")
+    train.add_argument("--clip-value", type=_positive_float_or_none, default=1.0, metavar="V",
+                       help="clip every gradient element to [-V, V] (default: 1.0; 'none' turns it off)")
+    train.add_argument("--clip-norm", type=_positive_float_or_none, default=None, metavar="N",
+                       help="scale gradients to global L2 norm <= N (default: none)")
+    train.add_argument("--init", choices=["walkthrough", "xavier"], default="walkthrough",
+                       help="weight init: normal/1000 (walkthrough) or Glorot uniform (default: walkthrough)")
+    train.add_argument("--dtype", choices=DTYPES, help="(default: float64)")
+    train.add_argument("--seed", type=_integer(0), default=0, help="random seed; same seed, same "
+                       "result bit for bit (default: 0)")
+    train.add_argument("--log-every", type=_integer(1), default=100, help="epochs between log blocks "
+                       "(default: 100)")
+    train.add_argument("--out", default="model.safetensors", help="model file to write "
+                       "(default: model.safetensors)")
+    train.add_argument("--json-log", metavar="PATH", help="write one JSON object per logged epoch")
+    train.add_argument("--target-accuracy", type=_fraction, metavar="A", help="evaluate the test set "
+                       "every epoch and stop at the first epoch with accuracy >= A")
+    train.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights, "
+                       "vocabulary and classes")
+    train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")
+    train.add_argument("--progress", action="store_true", help="show a progress bar on stderr even "
+                       "when it is not a terminal")
+
+    predict = commands.add_parser("predict", help="classify texts with a saved model")
+    predict.add_argument("texts", nargs="*", metavar="TEXT", help="texts (default: one per line on stdin)")
+    predict.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per text")
+    predict.add_argument("--strict", action="store_true", help="unknown words are an error, not a warning")
+
+    evaluate = commands.add_parser("eval", help="loss, accuracy and confusion matrix on a dataset")
+    evaluate.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    evaluate.add_argument("--data", action="append", metavar="DATA", help="labelled data "
+                          "(default: the embedded test set)")
+    _add_data_options(evaluate)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    gradcheck = commands.add_parser("gradcheck", help="compare gradients with finite differences")
+    gradcheck.add_argument("--seed", type=_integer(0), default=0)
+    gradcheck.add_argument("--hidden", type=_integer(1), default=5)
+    gradcheck.add_argument("--vocab", type=_integer(1), default=7, help="number of words (default: 7)")
+    gradcheck.add_argument("--classes", type=_integer(2), default=3)
+    gradcheck.add_argument("--batch", type=_integer(1), default=4)
+    gradcheck.add_argument("--max-length", type=_integer(1), default=6)
+    gradcheck.add_argument("--eps", type=_positive_float, default=1e-6)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from . import commands
+    try:
+        return getattr(commands, f"run_{args.command}")(args)
+    except TinyRNNError as error:
+        return _fail(args, str(error))
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        return _fail(args, f"{where}{error.strerror or error}")
+    except MemoryError:
+        return _fail(args, "out of memory")
+    except KeyboardInterrupt:
+        print(f"tinyrnn {args.command}: interrupted; nothing was saved", file=sys.stderr)
+        return 130
+
+
+def _fail(args, message):
+    print(f"tinyrnn {args.command}: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
