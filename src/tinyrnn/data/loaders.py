@@ -3,6 +3,7 @@
 Every problem is a DataError whose message starts with file:line (or file: for the
 whole file), so the CLI can print it as one line.
 """
+import codecs
 import csv
 import io
 import json
@@ -60,6 +61,7 @@ def _load_one(spec, encoding, text_column, label_column, fmt):
             raise DataError(f"{path}: no examples (every line is empty)")
         return dataset
     path = spec
+    _check_path(path)
     fmt = fmt or _EXTENSIONS.get(os.path.splitext(path)[1].lower())
     if fmt is None:
         raise DataError(f"{path}: cannot tell the format from the file name; use .csv, .tsv or "
@@ -72,18 +74,13 @@ def _load_one(spec, encoding, text_column, label_column, fmt):
 
 def read_text(path, encoding):
     """The whole file as text, with checks that give one clear message each."""
-    if not os.path.exists(path):
-        raise DataError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a directory, not a data file")
-    if not os.path.isfile(path):
-        raise DataError(f"{path}: not a regular file")
+    _check_path(path)
     with open(path, "rb") as stream:
         raw = stream.read()
     if not raw.strip():
         raise DataError(f"{path}: file is empty")
     try:
-        codec = _codec(encoding)
+        codec = codecs.lookup(encoding).name
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}") from None
     if codec == "utf-8":
@@ -96,9 +93,13 @@ def read_text(path, encoding):
                         f"{encoding.removesuffix('-sig')}; try --encoding latin-1") from None
 
 
-def _codec(encoding):
-    import codecs
-    return codecs.lookup(encoding).name
+def _check_path(path):
+    if not os.path.exists(path):
+        raise DataError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a directory, not a data file")
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: not a regular file")
 
 
 def _lines(text):
