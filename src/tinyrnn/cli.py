@@ -136,9 +136,8 @@ def main(argv=None):
         return _fail(args, f"{where}{error.strerror or error}")
     except MemoryError:
         return _fail(args, "out of memory")
-    except KeyboardInterrupt:
-        print(f"tinyrnn {args.command}: interrupted; nothing was saved", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:                       # like pytest: interrupted runs exit 2
+        return _fail(args, "interrupted; nothing was saved")
 
 
 def _fail(args, message):

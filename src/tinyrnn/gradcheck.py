@@ -26,13 +26,13 @@ def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=
     """A small float64 classifier with random weights and biases, and a padded batch.
 
     Returns (model, ids (B, T), mask (B, T), targets (B,), initial_state (B, H)).
-    Row 0 has max_length words and the others are shorter, so padding is exercised.
+    Row 0 has max_length words and the others 1 to max_length, so padding is exercised.
     """
     vocab = [*SPECIALS, *(f"w{i}" for i in range(vocab_words))]
     model = Classifier(vocab, [f"c{i}" for i in range(classes)], hidden, cell, "float64")
     for array in model.params.values():
         array[...] = rng.normal(0.0, 0.5, size=array.shape)
-    lengths = np.concatenate([[max_length], rng.integers(1, max_length, size=batch - 1)])
+    lengths = np.concatenate([[max_length], rng.integers(1, max_length + 1, size=batch - 1)])
     ids = rng.integers(len(SPECIALS), len(vocab), size=(batch, max_length))
     mask = np.arange(max_length)[None, :] < lengths[:, None]
     ids[~mask] = 0

@@ -32,8 +32,23 @@ def save_model(model, path):
         raise ModelFileError(f"refusing to save non-finite weights (in {', '.join(bad)})")
     metadata = {"format": FORMAT, "config": json.dumps(model.config()),
                 "vocab": json.dumps(model.vocab.tokens), "classes": json.dumps(model.classes)}
-    tensors = {name: np.ascontiguousarray(array) for name, array in model.params.items()}
-    atomic_write_bytes(path, safetensors.numpy.save(tensors, metadata=metadata))
+    atomic_write_bytes(path, _serialize(model.params, metadata))
+
+
+def _serialize(tensors, metadata):
+    """safetensors bytes with a canonical header (sorted keys, 8-byte aligned), so the same
+    model always gives the same file, byte for byte."""
+    header, offset, blobs = {"__metadata__": metadata}, 0, []
+    for name, array in tensors.items():
+        blob = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+        dtype = {value: key for key, value in _NUMPY_DTYPE.items()}[array.dtype.name]
+        header[name] = {"dtype": dtype, "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        blobs.append(blob)
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(blobs)
 
 
 def atomic_write_bytes(path, data):
