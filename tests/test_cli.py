@@ -1,4 +1,5 @@
 """The command line end to end, in a temporary folder."""
+import io
 import json
 import os
 import re
@@ -66,7 +67,7 @@ def test_predict_and_eval_with_the_trained_model(default_run, capsys, monkeypatc
 
 def test_predict_json_stdin_and_unknown_words(tmp_path, capsys, monkeypatch):
     model = _train(tmp_path, capsys, "--epochs", "3")
-    monkeypatch.setattr(sys, "stdin", _Lines("i am happy\n\nthis is zorbly bad\n"))
+    monkeypatch.setattr(sys, "stdin", _stdin(b"i am happy\n\nthis is zorbly bad\n"))
     status, out, err = run(capsys, "predict", "--model", model, "--json")
     records = [json.loads(line) for line in out.splitlines()]
     assert status == 0 and [r["text"] for r in records] == ["i am happy", "this is zorbly bad"]
@@ -74,14 +75,13 @@ def test_predict_json_stdin_and_unknown_words(tmp_path, capsys, monkeypatch):
     assert "zorbly" in err and err.count("\n") == 1
     status, out, err = run(capsys, "predict", "--model", model, "--strict", "zorbly")
     assert status == 2 and out == "" and "zorbly" in err and err.count("\n") == 1
+    monkeypatch.setattr(sys, "stdin", _stdin("good\ncaf\u00e9\n".encode("latin-1")))
+    status, out, err = run(capsys, "predict", "--model", model)
+    assert status == 2 and out == "" and "<stdin>:2: cannot decode byte 0xe9" in err
 
 
-class _Lines:
-    def __init__(self, text):
-        self.lines = text.splitlines(keepends=True)
-
-    def __iter__(self):
-        return iter(self.lines)
+def _stdin(data):
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
 
 
 def _train(folder, capsys, *options, name="m.safetensors"):

@@ -134,7 +134,7 @@ class _JsonLog:
 
 def run_predict(args):
     model = load_model(args.model)
-    texts = args.texts if args.texts else [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+    texts = args.texts if args.texts else _stdin_lines()
     for number, text in enumerate(texts, start=1):
         if not tokenize(text):
             raise TinyRNNError(f"text {number} has no words: {text!r}")
@@ -152,6 +152,17 @@ def run_predict(args):
         else:
             print(f"{model.classes[best]}\t{row[best]:.3f}\t{text}")
     return 0
+
+
+def _stdin_lines():
+    """Non-blank lines of standard input, read as UTF-8."""
+    raw = sys.stdin.buffer.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise TinyRNNError(f"<stdin>:{line}: cannot decode byte {raw[error.start]:#04x} as utf-8") from None
+    return [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
 
 
 def run_eval(args):
