@@ -1,6 +1,7 @@
 """The tinyrnn command line: argument parsing, and turning our errors into one line + exit 2."""
 import argparse
 import math
+import os
 import sys
 
 from . import __version__
@@ -131,6 +132,9 @@ def main(argv=None):
         return getattr(commands, f"run_{args.command}")(args)
     except TinyRNNError as error:
         return _fail(args, str(error))
+    except BrokenPipeError:                         # e.g. `tinyrnn predict ... | head -1`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         return _fail(args, f"{where}{error.strerror or error}")
