@@ -27,10 +27,12 @@ def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     """The check itself must fail on the walkthrough's BPTT bug (Whh instead of Whh^T)."""
     from tinyrnn.nn.rnn import RNNCell
 
-    def buggy_step_backward(self, params, d_hidden, hidden, hidden_prev):
-        dpre = (1 - hidden * hidden) * d_hidden
-        return dpre, dpre @ params["Whh"].T
-    monkeypatch.setattr(RNNCell, "step_backward", buggy_step_backward)
+    def buggy_backward_step(self, params):
+        def step(local, d_hidden, dpre, d_hidden_prev):
+            np.multiply(local, d_hidden, out=dpre)
+            np.matmul(dpre, params["Whh"].T, out=d_hidden_prev)      # Whh dpre: the bug
+        return step
+    monkeypatch.setattr(RNNCell, "backward_step", buggy_backward_step)
     model, ids, mask, targets, h0 = random_problem(np.random.default_rng(2))
     failed = {r.name for r in check_gradients(model, ids, mask, targets, h0) if not r.passed}
     assert "Whh" in failed and "Wxh" in failed

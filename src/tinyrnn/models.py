@@ -14,7 +14,7 @@ from .nn import CELLS
 from .nn.losses import softmax_cross_entropy
 from .nn.functional import softmax
 from .nn.params import flat_views, initialize
-from .nn.recurrent import recurrent_backward, recurrent_forward
+from .nn.recurrent import RecurrentLayer
 from .vocab import Vocab, pad_batch, tokenize
 
 DTYPES = ("float64", "float32")
@@ -48,6 +48,7 @@ class Classifier:
         shapes = classifier_shapes(self.cell, len(self.classes))
         self.flat, self.params = flat_views(shapes, self.dtype)
         self.flat_grads, self.grads = flat_views(shapes, self.dtype)
+        self.recurrent = RecurrentLayer(self.cell, self.dtype)
 
     def __repr__(self):
         return (f"Classifier({self.cell!r}, classes={self.classes}, "
@@ -74,29 +75,30 @@ class Classifier:
         return [ids for ids, _ in encoded], [unknown for _, unknown in encoded]
 
     def forward(self, ids, mask, initial_state=None):
-        """ids (B, T), mask (B, T) -> logits (B, C) and the states (B, T + 1, H).
+        """ids (B, T), mask (B, T) bool or None -> logits (B, C) and states (T + 1, B, H).
 
-        initial_state (B, H) is h_0; zeros (the walkthrough's h_0) when not given.
+        initial_state (B, H) is h_0; zeros (the walkthrough's h_0) when not given. The
+        states are time-major and reused by the next call: copy them to keep them.
         """
-        h0 = np.zeros((ids.shape[0], self.cell.state_size), dtype=self.dtype)
-        if initial_state is not None:
-            h0[...] = initial_state
-        states = recurrent_forward(self.cell, self.params, ids, mask, h0)
-        final = states[:, -1]                                          # h_n, (B, H)
-        logits = final @ self.params["Why"].T + self.params["by"]      # y = Why h_n + by
+        logits, states, _ = self._forward(ids, mask, initial_state)
         return logits, states
+
+    def _forward(self, ids, mask, initial_state):
+        h0 = 0.0 if initial_state is None else initial_state
+        states, work = self.recurrent.forward(self.params, ids, mask, h0)
+        logits = states[-1] @ self.params["Why"].T + self.params["by"]   # y = Why h_n + by
+        return logits, states, work
 
     def loss_and_gradients(self, ids, mask, targets, initial_state=None):
         """Mean cross-entropy of the batch; fills self.grads and self.initial_state_grad
         (dL/dh_0, (B, H)). Returns (loss, probs (B, C))."""
-        logits, states = self.forward(ids, mask, initial_state)
+        logits, states, work = self._forward(ids, mask, initial_state)
         loss, dlogits, probs = softmax_cross_entropy(logits, targets)   # dL/dy = p - onehot(c)
-        final = states[:, -1]
+        final = states[-1]                                             # h_n, (B, H)
         np.matmul(dlogits.T, final, out=self.grads["Why"])            # dWhy = dy h_n^T
         np.sum(dlogits, axis=0, out=self.grads["by"])                  # dby = dy
         d_final = dlogits @ self.params["Why"]                         # dh_n = Why^T dy
-        self.initial_state_grad = recurrent_backward(self.cell, self.params, ids, mask, states,
-                                                     d_final, self.grads)
+        self.initial_state_grad = self.recurrent.backward(self.params, work, d_final, self.grads)
         return loss, probs
 
     def predict_proba(self, sequences, batch_size=256):

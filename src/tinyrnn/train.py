@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import DataError, TrainingError
-from .optim import OPTIMIZERS, clip_by_norm, clip_by_value
+from .optim import OPTIMIZERS, ClipByValue, clip_by_norm
 from .vocab import pad_batch
 
 
@@ -25,6 +25,7 @@ class TrainConfig:
     clip_value: float | None = 1.0
     clip_norm: float | None = None
     shuffle: bool = True
+    bucket: bool = True                  # batches of similar lengths (batch_size > 1)
     log_every: int = 100
     target_accuracy: float | None = None
 
@@ -65,7 +66,7 @@ class LabelledSequences:
 
     sequences: list
     targets: np.ndarray
-    batches_of_one: list = field(default_factory=list)      # sequences[i] as (1, T_i), cached
+    batches_of_one: list = field(default_factory=list)      # (ids (1, T_i), None, targets), cached
 
     def __len__(self):
         return len(self.sequences)
@@ -92,16 +93,31 @@ def evaluate(model, data):
     return loss, accuracy, probs
 
 
+def make_update(model, config):
+    """The step after each backward pass: clip (by value, then by norm), then the optimizer."""
+    optimizer = OPTIMIZERS[config.optimizer](config.lr)
+    clip_value = ClipByValue(config.clip_value) if config.clip_value is not None else None
+    params, grads, clip_norm = model.flat, model.flat_grads, config.clip_norm
+
+    def update():
+        if clip_value is not None:
+            clip_value(grads)
+        if clip_norm is not None:
+            clip_by_norm(grads, clip_norm)
+        optimizer.step(params, grads)
+    return update
+
+
 def train(model, train_data, config, rng, test_data=None, on_epoch=None):
     """Train model in place. Returns the list of EpochStats, one per epoch run."""
     config.validate()
     if config.target_accuracy is not None and test_data is None:
         raise ValueError("a target accuracy needs a test set")
-    optimizer = OPTIMIZERS[config.optimizer](config.lr)
+    update = make_update(model, config)
     history, train_seconds = [], 0.0
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
-        loss, accuracy = _train_epoch(model, train_data, config, optimizer, rng, epoch)
+        loss, accuracy = _train_epoch(model, train_data, config, update, rng, epoch)
         train_seconds += time.perf_counter() - started
         stats = EpochStats(epoch, loss, accuracy, train_seconds)
         stats.logged = epoch % config.log_every == 0 or epoch == config.epochs
@@ -117,30 +133,44 @@ def train(model, train_data, config, rng, test_data=None, on_epoch=None):
     return history
 
 
-def _train_epoch(model, data, config, optimizer, rng, epoch):
-    order = rng.permutation(len(data)) if config.shuffle else np.arange(len(data))
-    if config.batch_size == 1 and not data.batches_of_one:
-        data.batches_of_one = [seq[None, :] for seq in data.sequences]
+def _train_epoch(model, data, config, update, rng, epoch):
     total_loss, correct = 0.0, 0
-    for step, start in enumerate(range(0, len(data), config.batch_size), start=1):
-        rows = order[start:start + config.batch_size]
-        if config.batch_size == 1:
-            ids = data.batches_of_one[rows[0]]
-            mask = np.ones(ids.shape, dtype=bool)
-        else:
-            ids, mask = pad_batch([data.sequences[i] for i in rows])
-        targets = data.targets[rows]
+    for step, (ids, mask, targets) in enumerate(_batches(data, config, rng), start=1):
         loss, probs = model.loss_and_gradients(ids, mask, targets)
-        if not math.isfinite(loss) or not np.isfinite(model.flat_grads).all():
+        if not math.isfinite(loss):
             norm = float(np.linalg.norm(model.flat_grads))
             raise TrainingError(f"loss became {loss} at epoch {epoch}, step {step} (learning rate "
                                 f"{config.lr}, gradient norm {norm:.3g}); try a smaller learning rate "
                                 f"or --clip-norm")
-        total_loss += loss * len(rows)
-        correct += int((probs.argmax(axis=1) == targets).sum())
-        if config.clip_value is not None:
-            clip_by_value(model.flat_grads, config.clip_value)
-        if config.clip_norm is not None:
-            clip_by_norm(model.flat_grads, config.clip_norm)
-        optimizer.step(model.flat, model.flat_grads)
+        total_loss += loss * len(targets)
+        correct += np.count_nonzero(probs.argmax(axis=1) == targets)
+        update()
     return total_loss / len(data), correct / len(data)
+
+
+def _batches(data, config, rng):
+    """(ids (B, T), mask (B, T) or None, targets (B,)) for one epoch, in training order.
+
+    With bucketing, the shuffled examples are sorted by length within windows of 50
+    batches and the batches are then shuffled: little padding, still random batches.
+    """
+    order = rng.permutation(len(data)) if config.shuffle else np.arange(len(data))
+    if config.batch_size == 1:
+        if not data.batches_of_one:          # each example as a batch of one, made once
+            data.batches_of_one = [(seq[None, :], None, data.targets[i:i + 1])
+                                   for i, seq in enumerate(data.sequences)]
+        for i in order.tolist():
+            yield data.batches_of_one[i]
+        return
+    size = config.batch_size
+    if config.bucket:
+        lengths = np.array([len(seq) for seq in data.sequences])
+        window = 50 * size
+        order = np.concatenate([chunk[np.argsort(lengths[chunk], kind="stable")]
+                                for chunk in np.split(order, range(window, len(order), window))])
+    batches = [order[start:start + size] for start in range(0, len(order), size)]
+    if config.bucket and config.shuffle:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    for rows in batches:
+        ids, mask = pad_batch([data.sequences[i] for i in rows])
+        yield ids, mask, data.targets[rows]

@@ -1,8 +1,6 @@
 """Softmax cross-entropy: the loss of the walkthrough, L = -ln(p_c), for a batch of rows."""
 import numpy as np
 
-from .functional import log_softmax
-
 
 def softmax_cross_entropy(logits, targets, weights=None):
     """Mean cross-entropy over rows, its gradient, and the probabilities.
@@ -15,17 +13,18 @@ def softmax_cross_entropy(logits, targets, weights=None):
     probs (N, C). With one row this is exactly the walkthrough's dL/dy = p - onehot(c).
     """
     rows = np.arange(len(targets))
-    log_probs = log_softmax(logits)                      # (N, C)
-    probs = np.exp(log_probs)
-    losses = -log_probs[rows, targets]                   # (N,) -ln p_c
+    shifted = logits - logits.max(axis=1, keepdims=True)       # y - max y: exp cannot overflow
+    probs = np.exp(shifted)
+    sums = probs.sum(axis=1, keepdims=True)
+    probs /= sums                                               # p = softmax(y)
+    losses = np.log(sums[:, 0]) - shifted[rows, targets]        # -ln p_c
     dlogits = probs.copy()
-    dlogits[rows, targets] -= 1.0                        # dL/dy = p - onehot(c)
+    dlogits[rows, targets] -= 1.0                               # dL/dy = p - onehot(c)
     if weights is None:
         count = len(targets)
     else:
-        count = float(weights.sum())
-        losses = losses * weights
+        count = max(float(weights.sum()), 1.0)
+        losses *= weights
         dlogits *= weights[:, None]
-    count = max(count, 1)
     dlogits /= count
-    return float(losses.sum() / count), dlogits, probs
+    return float(losses.sum()) / count, dlogits, probs

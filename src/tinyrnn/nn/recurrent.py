@@ -1,52 +1,89 @@
 """The masked time loop and backpropagation through time, written once for every cell.
 
-A cell supplies input_projection (all steps at once), step, step_backward and
-param_grads. Only the recurrent step stays inside the loop; everything that does not
-depend on the previous state is done before or after it as one large array operation.
+A cell supplies input_projection (all steps at once), forward_step, local_gradients,
+backward_step and param_grads. Only the recurrent step stays inside the loop;
+everything that does not depend on the previous state is done before or after it as
+one large array operation, and every step writes into preallocated buffers.
 
 Masking: a padded step (mask 0) keeps the state, h_t = h_{t-1}, so the final state of a
 row is its last real one, and padded steps receive zero gradient.
+
+Arrays here are time-major, (T, B, ...): one step's rows are contiguous.
 """
 import numpy as np
 
 
-def recurrent_forward(cell, params, ids, mask, initial_state):
-    """Run the cell over a batch.
+class Workspace:
+    """Buffers for one (T, B) shape, and their per-step views, reused across calls."""
 
-    ids (B, T) int, mask (B, T) bool, initial_state (B, S).
-    Returns states (B, T + 1, S): states[:, 0] is the initial state, states[:, t + 1] the
-    state after step t (equal to states[:, t] where step t is padding).
-    """
-    B, T = ids.shape
-    projected = cell.input_projection(params, ids)                      # (B, T, H)
-    states = np.empty((B, T + 1, cell.state_size), dtype=projected.dtype)
-    states[:, 0] = initial_state
-    full_steps = mask.all(axis=0)                                       # (T,) no padding at t
-    for t in range(T):
-        new_state = cell.step(params, projected[:, t], states[:, t])
-        if full_steps[t]:
-            states[:, t + 1] = new_state
-        else:                                                           # h_t = m h_new + (1 - m) h_{t-1}
-            states[:, t + 1] = np.where(mask[:, t, None], new_state, states[:, t])
-    return states
+    def __init__(self, cell, steps, batch, dtype):
+        T, B, S = steps, batch, cell.state_size
+        self.projected = np.empty((T, B, S), dtype)        # Wxh x_t + bh
+        self.states = np.empty((T + 1, B, S), dtype)       # h_0 .. h_T
+        self.local = np.empty((T, B, S), dtype)            # d tanh per step
+        self.dpre = np.empty((T, B, S), dtype)
+        self.d_states = np.empty((T + 1, B, S), dtype)     # dL/dh_t
+        self.step_views = list(zip(self.projected, self.states[:-1], self.states[1:]))
+        self.back_views = list(zip(self.local, self.d_states[1:], self.dpre, self.d_states[:-1]))
 
 
-def recurrent_backward(cell, params, ids, mask, states, d_final, grads):
-    """BPTT from a gradient on the final state; weight gradients are written into grads.
+class RecurrentLayer:
+    """A cell looped over time, with workspaces cached by shape."""
 
-    d_final (B, S) = dL/dh_T. Returns dL/dh_0 (B, S), the gradient of the initial state.
-    """
-    B, T = ids.shape
-    dpre = np.zeros((B, T, cell.state_size), dtype=states.dtype)       # (B, T, H)
-    d_state = d_final
-    full_steps = mask.all(axis=0)
-    for t in reversed(range(T)):
-        if full_steps[t]:
-            dpre[:, t], d_state = cell.step_backward(params, d_state, states[:, t + 1], states[:, t])
-        else:
-            step_mask = mask[:, t, None]
-            d_new = np.where(step_mask, d_state, 0.0)                   # padded rows: no gradient
-            dpre[:, t], d_prev = cell.step_backward(params, d_new, states[:, t + 1], states[:, t])
-            d_state = np.where(step_mask, d_prev, d_state)              # padded rows pass it through
-    cell.param_grads(ids, dpre, states[:, :T], grads)
-    return d_state
+    def __init__(self, cell, dtype, max_workspaces=64):
+        self.cell, self.dtype = cell, np.dtype(dtype)
+        self.max_workspaces = max_workspaces
+        self._workspaces = {}
+
+    def workspace(self, steps, batch):
+        key = (steps, batch)
+        work = self._workspaces.get(key)
+        if work is None:
+            if len(self._workspaces) >= self.max_workspaces:
+                self._workspaces.clear()
+            work = self._workspaces[key] = Workspace(self.cell, steps, batch, self.dtype)
+        return work
+
+    def forward(self, params, ids, mask, initial_state):
+        """Run the cell over ids (B, T) with mask (B, T) bool or None (no padding).
+
+        Returns (states (T + 1, B, S) time-major, workspace). states[0] is h_0; where step
+        t is padding, states[t + 1] equals states[t]. The arrays live in the workspace
+        and are overwritten by the next call of the same shape.
+        """
+        B, T = ids.shape
+        work = self.workspace(T, B)
+        ids_tm = ids.T
+        self.cell.input_projection(params, ids_tm, work.projected)
+        work.states[0] = initial_state
+        step = self.cell.forward_step(params)
+        padding = None if mask is None or mask.all() else ~mask.T[:, :, None]   # (T, B, 1)
+        for t, (projected, state_prev, state_new) in enumerate(work.step_views):
+            step(projected, state_prev, state_new)
+            if padding is not None and padding[t].any():
+                np.copyto(state_new, state_prev, where=padding[t])   # h_t = h_{t-1} at padding
+        work.ids_tm, work.padding = ids_tm, padding
+        return work.states, work
+
+    def backward(self, params, work, d_final, grads, d_outputs=None):
+        """BPTT from dL/dh_T (B, S) and optional per-step dL/dh_t (T, B, S).
+
+        Weight gradients are written into grads; returns dL/dh_0 (B, S), a view into the
+        workspace.
+        """
+        cell, padding = self.cell, work.padding
+        cell.local_gradients(work.states, work.local)
+        if padding is not None:
+            np.copyto(work.local, 0.0, where=padding)               # padded steps: no gradient
+        work.d_states[-1] = d_final
+        step = cell.backward_step(params)
+        T = len(work.back_views)
+        for t in range(T - 1, -1, -1):
+            local, d_state, dpre, d_prev = work.back_views[t]
+            if d_outputs is not None:
+                d_state += d_outputs[t]
+            step(local, d_state, dpre, d_prev)
+            if padding is not None and padding[t].any():
+                np.copyto(d_prev, d_state, where=padding[t])         # padded rows pass it on
+        cell.param_grads(work.ids_tm, work.dpre, work.states, grads)
+        return work.d_states[0]

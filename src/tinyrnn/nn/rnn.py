@@ -4,23 +4,24 @@ Equations, for one sequence with column vectors (the walkthrough's notation):
 
     h_t = tanh(Wxh x_t + Whh h_{t-1} + bh)          x_t one-hot over the vocabulary
 
-tinyrnn works batch-major, one row per sequence: with X_t (B, V) and H_t (B, H),
-H_t = tanh(X_t Wxh^T + H_{t-1} Whh^T + bh), the same numbers transposed. Because x_t is
-one-hot, Wxh x_t is column x_t of Wxh: the input projection is a lookup, done for all
-steps at once outside the time loop (see recurrent.py).
+tinyrnn works with one row per sequence: with H_t (B, H), H_t = tanh(X_t Wxh^T +
+H_{t-1} Whh^T + bh), the same numbers transposed. Because x_t is one-hot, Wxh x_t is
+column x_t of Wxh: the input projection is a lookup, done for all steps at once outside
+the time loop (see recurrent.py).
 
 Backpropagation through time, with dh the gradient reaching h_t:
 
     dpre      = (1 - h_t^2) * dh                     backprop through tanh
-    dWhh     += dpre h_{t-1}^T                       summed over steps (one product, below)
-    dWxh     += dpre x_t^T,  dbh += dpre
     dh_{t-1}  = Whh^T dpre                           (the walkthrough used Whh dpre: wrong)
+    dWhh      = sum_t dpre h_{t-1}^T                 one product over all steps
+    dWxh      = sum_t dpre x_t^T,  dbh = sum_t dpre
 
 Parameters, in the walkthrough's shapes: Wxh [H, V], Whh [H, H], bh [H].
+Arrays inside the time loop are time-major, (T, B, H), so each step's rows are contiguous.
 """
 import numpy as np
 
-from .functional import tanh_grad
+from .layers import onehot_backward
 
 
 class RNNCell:
@@ -42,28 +43,42 @@ class RNNCell:
         H, V = self.hidden_size, self.input_size
         return {"Wxh": (H, V), "Whh": (H, H), "bh": (H,)}
 
-    def input_projection(self, params, ids):
-        """Wxh x_t + bh for every step at once: ids (B, T) -> (B, T, H)."""
-        return params["Wxh"].T[ids] + params["bh"]
+    def input_projection(self, params, ids, out):
+        """out (T, B, H) = Wxh x_t + bh for every step; ids (T, B) time-major."""
+        np.take(params["Wxh"].T, ids, axis=0, out=out)            # column x_t of Wxh
+        out += params["bh"]
 
-    def step(self, params, projected_input, hidden):
-        """One step: projected_input (B, H) = Wxh x_t + bh, hidden (B, H) = h_{t-1}."""
-        return np.tanh(projected_input + hidden @ params["Whh"].T)
+    def forward_step(self, params):
+        """The step function h_new = tanh(x_t + Whh h_prev), x_t = Wxh x_t + bh, in place."""
+        Whh_T, matmul, tanh = params["Whh"].T, np.matmul, np.tanh
 
-    def step_backward(self, params, d_hidden, hidden, hidden_prev):
-        """Gradients of one step: returns (dpre, dh_{t-1}), both (B, H)."""
-        dpre = tanh_grad(hidden) * d_hidden                # backprop through tanh
-        return dpre, dpre @ params["Whh"]                   # dh_{t-1} = Whh^T dpre
+        def step(projected, hidden_prev, hidden_new):
+            matmul(hidden_prev, Whh_T, out=hidden_new)              # Whh h_{t-1}
+            hidden_new += projected                                 # + Wxh x_t + bh
+            tanh(hidden_new, out=hidden_new)
+        return step
 
-    def param_grads(self, ids, dpre, hidden_prev, grads):
+    def local_gradients(self, states, out):
+        """out (T, B, H) = 1 - h_t^2 for all steps at once: d tanh at each step."""
+        np.multiply(states[1:], states[1:], out=out)
+        np.subtract(1.0, out, out=out)
+
+    def backward_step(self, params):
+        """The step function of BPTT: dpre = (1 - h_t^2) * dh, dh_{t-1} = Whh^T dpre."""
+        Whh, matmul, multiply = params["Whh"], np.matmul, np.multiply
+
+        def step(local, d_hidden, dpre, d_hidden_prev):
+            multiply(local, d_hidden, out=dpre)                     # backprop through tanh
+            matmul(dpre, Whh, out=d_hidden_prev)                    # Whh^T dpre, row form
+        return step
+
+    def param_grads(self, ids, dpre, states, grads):
         """Weight gradients from all steps at once, written into grads.
 
-        ids (B, T); dpre (B, T, H) gradients of the pre-activations (zero at padding);
-        hidden_prev (B, T, H) = h_{t-1} at every step.
+        ids (T, B); dpre (T, B, H), zero at padding; states (T + 1, B, H).
         """
         H = self.hidden_size
-        rows = dpre.reshape(-1, H)                                          # (B*T, H)
-        np.matmul(rows.T, hidden_prev.reshape(-1, H), out=grads["Whh"])     # sum_t dpre h_{t-1}^T
-        np.sum(rows, axis=0, out=grads["bh"])                               # sum_t dpre
-        grads["Wxh"][...] = 0.0
-        np.add.at(grads["Wxh"].T, ids.reshape(-1), rows)                    # sum_t dpre x_t^T
+        rows = dpre.reshape(-1, H)                                              # (T*B, H)
+        np.matmul(rows.T, states[:-1].reshape(-1, H), out=grads["Whh"])        # sum_t dpre h_{t-1}^T
+        np.sum(rows, axis=0, out=grads["bh"])                                   # sum_t dpre
+        onehot_backward(ids.reshape(-1), rows, grads["Wxh"])                    # sum_t dpre x_t^T

@@ -1,0 +1,23 @@
+"""Building blocks shared by cells and models."""
+import numpy as np
+
+
+def onehot_backward(ids, rows, grad):
+    """grad = sum_i rows[i] onehot(ids[i])^T: the gradient of W for the product W x, x one-hot.
+
+    ids (N,) int, rows (N, E) the gradients of the products W x_i, grad (E, V) written in
+    place (column v sums the rows whose id is v). Two exact methods, picked by cost: a
+    one-hot matrix product (BLAS; best for small N*V or E much larger than V), or a
+    sort that groups rows by id and one reduceat per group (best for large vocabularies).
+    """
+    N, (E, V) = len(ids), grad.shape
+    if N * V <= 65536 or 4 * V <= E:
+        onehot = np.zeros((N, V), dtype=grad.dtype)
+        onehot[np.arange(N), ids] = 1.0
+        np.matmul(rows.T, onehot, out=grad)
+        return
+    grad[...] = 0.0
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
+    grad[:, sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0).T
