@@ -12,14 +12,15 @@ TARGETS = np.array([0, 2, 1, 2])
 def test_masked_batch_equals_each_sequence_alone():
     model = small_model()
     ids, mask = pad_batch(SEQUENCES)
-    batch_loss, batch_probs = model.loss_and_gradients(ids, mask, TARGETS)
+    batch_logits = model.forward(ids, mask)[0].copy()
+    batch_loss, _ = model.loss_and_gradients(ids, mask, TARGETS)
     batch_grads = {name: grad.copy() for name, grad in model.grads.items()}
     summed = {name: np.zeros_like(grad) for name, grad in batch_grads.items()}
     losses = []
     for row, sequence in enumerate(SEQUENCES):
-        loss, probs = model.loss_and_gradients(sequence[None, :], np.ones((1, len(sequence)), bool),
-                                               TARGETS[row:row + 1])
-        np.testing.assert_allclose(batch_probs[row], probs[0], rtol=0, atol=1e-14)
+        alone = sequence[None, :], np.ones((1, len(sequence)), bool)
+        np.testing.assert_allclose(batch_logits[row], model.forward(*alone)[0][0], rtol=0, atol=1e-14)
+        loss, _ = model.loss_and_gradients(*alone, TARGETS[row:row + 1])
         losses.append(loss)
         for name in summed:
             summed[name] += model.grads[name]
@@ -64,8 +65,8 @@ def test_minibatch_of_full_batch_size_is_one_mean_gradient_step():
 def test_float32_model_computes_in_float32():
     model = small_model(dtype="float32")
     ids, mask = pad_batch(SEQUENCES)
-    loss, probs = model.loss_and_gradients(ids, mask, TARGETS)
-    assert probs.dtype == np.float32 and model.flat_grads.dtype == np.float32
+    loss, _ = model.loss_and_gradients(ids, mask, TARGETS)
+    assert model.forward(ids, mask)[0].dtype == np.float32 and model.flat_grads.dtype == np.float32
     reference = small_model(dtype="float64")
     ref_loss, _ = reference.loss_and_gradients(ids, mask, TARGETS)
     assert abs(loss - ref_loss) < 1e-5

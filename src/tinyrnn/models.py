@@ -91,15 +91,16 @@ class Classifier:
 
     def loss_and_gradients(self, ids, mask, targets, initial_state=None):
         """Mean cross-entropy of the batch; fills self.grads and self.initial_state_grad
-        (dL/dh_0, (B, H)). Returns (loss, probs (B, C))."""
+        (dL/dh_0, (B, H)). Returns (loss, predicted class indices (B,))."""
         logits, states, work = self._forward(ids, mask, initial_state)
-        loss, dlogits, probs = softmax_cross_entropy(logits, targets)   # dL/dy = p - onehot(c)
+        predicted = logits.argmax(axis=1)
+        loss, dlogits = softmax_cross_entropy(logits, targets)         # dL/dy = p - onehot(c)
         final = states[-1]                                             # h_n, (B, H)
         np.matmul(dlogits.T, final, out=self.grads["Why"])            # dWhy = dy h_n^T
-        np.sum(dlogits, axis=0, out=self.grads["by"])                  # dby = dy
+        np.add.reduce(dlogits, axis=0, out=self.grads["by"])           # dby = dy
         d_final = dlogits @ self.params["Why"]                         # dh_n = Why^T dy
         self.initial_state_grad = self.recurrent.backward(self.params, work, d_final, self.grads)
-        return loss, probs
+        return loss, predicted
 
     def predict_proba(self, sequences, batch_size=256):
         """Id arrays -> class probabilities (N, C), in batches."""

@@ -136,14 +136,14 @@ def train(model, train_data, config, rng, test_data=None, on_epoch=None):
 def _train_epoch(model, data, config, update, rng, epoch):
     total_loss, correct = 0.0, 0
     for step, (ids, mask, targets) in enumerate(_batches(data, config, rng), start=1):
-        loss, probs = model.loss_and_gradients(ids, mask, targets)
+        loss, predicted = model.loss_and_gradients(ids, mask, targets)
         if not math.isfinite(loss):
             norm = float(np.linalg.norm(model.flat_grads))
             raise TrainingError(f"loss became {loss} at epoch {epoch}, step {step} (learning rate "
                                 f"{config.lr}, gradient norm {norm:.3g}); try a smaller learning rate "
                                 f"or --clip-norm")
         total_loss += loss * len(targets)
-        correct += np.count_nonzero(probs.argmax(axis=1) == targets)
+        correct += np.count_nonzero(predicted == targets)
         update()
     return total_loss / len(data), correct / len(data)
 
