@@ -40,7 +40,11 @@ def _positive_float(text):
 
 
 def _positive_float_or_none(text):
-    return None if text.lower() == "none" else _positive_float(text)
+    return "none" if text.lower() == "none" else _positive_float(text)
+
+
+def _fraction_or_zero(text):
+    return 0.0 if text.strip() in ("0", "0.0") else _fraction(text)
 
 
 def _fraction(text):
@@ -60,7 +64,9 @@ def _add_data_options(parser):
 
 def build_parser():
     from .models import DTYPES
+    from .nn.params import INIT_SCHEMES
     from .optim import OPTIMIZERS
+    from .train import PRESETS
 
     parser = _Parser(prog="tinyrnn", description="Recurrent neural networks from scratch in NumPy.")
     parser.add_argument("--version", action="version", version=f"tinyrnn {__version__}")
@@ -73,28 +79,38 @@ def build_parser():
     train.add_argument("--test", action="append", metavar="DATA", help="test data (default: embedded, "
                        "when --train is not given)")
     _add_data_options(train)
-    train.add_argument("--epochs", type=_integer(0), default=1000, help="passes over the data (default: "
-                       "1000; 0 saves the initialised model)")
-    train.add_argument("--hidden", type=_integer(1), default=None, help="hidden size (default: 64)")
-    train.add_argument("--lr", type=_positive_float, default=0.02, help="learning rate (default: 0.02)")
-    train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd", help="(default: sgd)")
-    train.add_argument("--batch-size", type=_integer(1), default=1, help="examples per update (default: 1)")
-    train.add_argument("--clip-value", type=_positive_float_or_none, default=1.0, metavar="V",
-                       help="clip every gradient element to [-V, V] (default: 1.0; 'none' turns it off)")
+    preset = train.add_argument_group("recipe (defaults come from --preset; see the README)")
+    preset.add_argument("--preset", choices=sorted(PRESETS), default="walkthrough",
+                        help="walkthrough: per-sentence SGD as in the walkthrough (default); fast: "
+                        "Adam on minibatches, stopping at 100%% test accuracy")
+    preset.add_argument("--epochs", type=_integer(0), help="passes over the data (walkthrough: 1000; "
+                        "0 saves the initialised model)")
+    preset.add_argument("--hidden", type=_integer(1), help="hidden size (walkthrough: 64)")
+    preset.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="(walkthrough: sgd)")
+    preset.add_argument("--lr", type=_positive_float, help="learning rate (walkthrough: 0.02; default "
+                        "per optimizer: sgd 0.02, adagrad 0.1, rmsprop 0.01, adam 0.001)")
+    preset.add_argument("--batch-size", type=_integer(1), help="examples per update (walkthrough: 1)")
+    preset.add_argument("--clip-value", type=_positive_float_or_none, metavar="V",
+                        help="clip every gradient element to [-V, V] (walkthrough: 1.0; 'none' turns it off)")
+    preset.add_argument("--init", choices=INIT_SCHEMES, help="weight init: walkthrough (normal/1000), "
+                        "xavier (Glorot uniform) or orthogonal (orthogonal Whh, xavier elsewhere)")
+    preset.add_argument("--log-every", type=_integer(1), help="epochs between log blocks (walkthrough: 100)")
+    preset.add_argument("--target-accuracy", type=_fraction, metavar="A", help="evaluate the test set "
+                        "every epoch and stop at the first epoch with accuracy >= A")
+    train.add_argument("--momentum", type=_fraction_or_zero, default=0.0, help="sgd momentum (default: 0)")
+    train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
+    train.add_argument("--lr-decay", type=_fraction, default=1.0, metavar="G",
+                       help="multiply the learning rate by G after every epoch (default: 1, no decay)")
     train.add_argument("--clip-norm", type=_positive_float_or_none, default=None, metavar="N",
                        help="scale gradients to global L2 norm <= N (default: none)")
-    train.add_argument("--init", choices=["walkthrough", "xavier"], default="walkthrough",
-                       help="weight init: normal/1000 (walkthrough) or Glorot uniform (default: walkthrough)")
+    train.add_argument("--no-bucket", action="store_true", help="with --batch-size > 1: batch examples "
+                       "at random instead of grouping similar lengths")
     train.add_argument("--dtype", choices=DTYPES, help="(default: float64)")
     train.add_argument("--seed", type=_integer(0), default=0, help="random seed; same seed, same "
                        "result bit for bit (default: 0)")
-    train.add_argument("--log-every", type=_integer(1), default=100, help="epochs between log blocks "
-                       "(default: 100)")
     train.add_argument("--out", default="model.safetensors", help="model file to write "
                        "(default: model.safetensors)")
     train.add_argument("--json-log", metavar="PATH", help="write one JSON object per logged epoch")
-    train.add_argument("--target-accuracy", type=_fraction, metavar="A", help="evaluate the test set "
-                       "every epoch and stop at the first epoch with accuracy >= A")
     train.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights, "
                        "vocabulary and classes")
     train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")

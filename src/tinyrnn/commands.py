@@ -11,7 +11,7 @@ from .errors import DataError, TinyRNNError
 from .gradcheck import check_gradients, random_problem
 from .io import load_model, save_model
 from .models import Classifier
-from .train import TrainConfig, encode_examples, evaluate, train
+from .train import PRESETS, TrainConfig, encode_examples, evaluate, train
 from .vocab import Vocab, tokenize
 
 
@@ -19,19 +19,20 @@ def run_train(args):
     _check_writable(args.out, "output model")
     if args.json_log:
         _check_writable(args.json_log, "JSON log")
-    config = TrainConfig(epochs=args.epochs, lr=args.lr, optimizer=args.optimizer,
-                         batch_size=args.batch_size, clip_value=args.clip_value,
-                         clip_norm=args.clip_norm, shuffle=not args.no_shuffle,
-                         log_every=args.log_every, target_accuracy=args.target_accuracy)
     train_set, test_set = _load_train_test(args)
-    if args.target_accuracy is not None and test_set is None:
-        raise TinyRNNError("--target-accuracy needs a test set (--test)")
+    recipe = _recipe(args, has_test=test_set is not None)
+    config = TrainConfig(epochs=recipe["epochs"], lr=recipe["lr"], optimizer=recipe["optimizer"],
+                         momentum=args.momentum, nesterov=args.nesterov, lr_decay=args.lr_decay,
+                         batch_size=recipe["batch_size"], clip_value=recipe["clip_value"],
+                         clip_norm=None if args.clip_norm == "none" else args.clip_norm,
+                         shuffle=not args.no_shuffle, bucket=not args.no_bucket,
+                         log_every=recipe["log_every"], target_accuracy=recipe["target_accuracy"])
     classes = sorted(set(train_set.labels))
     if len(classes) < 2:
         raise DataError(f"{train_set.sources[0]}: the training data has only one class "
                         f"({classes[0]!r}); a classifier needs at least two")
     rng = np.random.default_rng(args.seed)
-    model = _initial_model(args, train_set, classes, rng)
+    model = _initial_model(args, recipe, train_set, classes, rng)
     print(f"{len({w for text in train_set.texts for w in tokenize(text)})} unique words found")
     train_data, unknown = encode_examples(model, train_set)
     _warn_unknown(unknown, "training data")
@@ -57,6 +58,22 @@ def run_train(args):
     return 0
 
 
+def _recipe(args, has_test):
+    """The preset's settings, overridden by every option given on the command line."""
+    recipe = dict(PRESETS[args.preset])
+    given = {name: getattr(args, name) for name in recipe if getattr(args, name) is not None}
+    if "optimizer" in given and "lr" not in given and given["optimizer"] != recipe["optimizer"]:
+        recipe["lr"] = None                              # that optimizer's own default
+    recipe.update(given)
+    if recipe["clip_value"] == "none":
+        recipe["clip_value"] = None
+    if recipe["target_accuracy"] is not None and not has_test:
+        if "target_accuracy" in given:
+            raise TinyRNNError("--target-accuracy needs a test set (--test)")
+        recipe["target_accuracy"] = None                 # a preset's early stop needs test data
+    return recipe
+
+
 def _check_writable(path, what):
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
@@ -78,11 +95,11 @@ def _load_train_test(args):
     return train_set, _read(args.test, args) if args.test else test_set
 
 
-def _initial_model(args, train_set, classes, rng):
+def _initial_model(args, recipe, train_set, classes, rng):
     if not args.init_from:
         vocab = Vocab.build(tokenize(text) for text in train_set.texts)
-        return Classifier(vocab, classes, args.hidden or 64, "rnn",
-                          args.dtype or "float64").initialize(rng, args.init)
+        return Classifier(vocab, classes, recipe["hidden"], "rnn",
+                          args.dtype or "float64").initialize(rng, recipe["init"])
     model = load_model(args.init_from)
     for option, given, saved in (("--hidden", args.hidden, model.hidden_size),
                                  ("--dtype", args.dtype, model.dtype.name)):

