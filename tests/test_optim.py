@@ -31,3 +31,65 @@ def test_sgd_step_in_place():
 def test_sgd_rejects_bad_learning_rates(lr):
     with pytest.raises(ValueError, match="learning rate"):
         SGD(lr)
+
+
+from tinyrnn.optim import Adagrad, Adam, RMSprop
+
+PARAMS = [0.5, -1.0, 2.0]
+GRADS = [[0.1, -0.2, 0.3], [-0.4, 0.5, 0.0]]
+
+
+def run_steps(optimizer):
+    params = np.array(PARAMS)
+    for grads in GRADS:
+        optimizer.step(params, np.array(grads))
+    return params
+
+
+def test_sgd_momentum_and_nesterov_by_hand():
+    lr, mu = 0.1, 0.9
+    p, v = np.array(PARAMS), np.zeros(3)
+    q, w = np.array(PARAMS), np.zeros(3)
+    for g in map(np.array, GRADS):
+        v = mu * v + g
+        p = p - lr * v
+        w = mu * w + g
+        q = q - lr * (g + mu * w)
+    np.testing.assert_allclose(run_steps(SGD(lr, momentum=mu)), p, rtol=1e-15)
+    np.testing.assert_allclose(run_steps(SGD(lr, momentum=mu, nesterov=True)), q, rtol=1e-15)
+
+
+def test_adagrad_by_hand():
+    p, m = np.array(PARAMS), np.zeros(3)
+    for g in map(np.array, GRADS):
+        m += g * g
+        p = p - 0.1 * g / np.sqrt(m + 1e-8)
+    np.testing.assert_allclose(run_steps(Adagrad(0.1)), p, rtol=1e-14)
+
+
+def test_rmsprop_by_hand():
+    p, s = np.array(PARAMS), np.zeros(3)
+    for g in map(np.array, GRADS):
+        s = 0.99 * s + 0.01 * g * g
+        p = p - 0.01 * g / (np.sqrt(s) + 1e-8)
+    np.testing.assert_allclose(run_steps(RMSprop(0.01)), p, rtol=1e-14)
+
+
+def test_adam_by_hand():
+    p, m, v = np.array(PARAMS), np.zeros(3), np.zeros(3)
+    for t, g in enumerate(map(np.array, GRADS), start=1):
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        m_hat, v_hat = m / (1 - 0.9 ** t), v / (1 - 0.999 ** t)
+        p = p - 0.03 * m_hat / (np.sqrt(v_hat) + 1e-8)
+    np.testing.assert_allclose(run_steps(Adam(0.03)), p, rtol=1e-13)
+
+
+def test_adam_first_step_moves_each_parameter_by_lr():
+    params = np.array(PARAMS)
+    Adam(0.01).step(params, np.array([3.0, -0.001, 0.5]))
+    np.testing.assert_allclose(params - np.array(PARAMS), [-0.01, 0.01, -0.01], rtol=1e-5)
+
+
+def test_default_learning_rates():
+    assert [cls().lr for cls in (SGD, Adagrad, RMSprop, Adam)] == [0.02, 0.1, 0.01, 0.001]

@@ -15,3 +15,7 @@ class ModelFileError(TinyRNNError):
 
 class TrainingError(TinyRNNError):
     """Training cannot go on (for example the loss became NaN or infinite)."""
+
+
+class ConfigError(TinyRNNError):
+    """A setting (learning rate, sizes, ...) cannot work."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import DataError, TrainingError
+from .errors import ConfigError, DataError, TrainingError
 from .optim import OPTIMIZERS, ClipByValue, clip_by_norm
 from .vocab import pad_batch
 
@@ -45,26 +45,26 @@ class TrainConfig:
     target_accuracy: float | None = None
 
     def validate(self):
-        """Raise ValueError naming the first setting that cannot work."""
+        """Raise ConfigError (a ValueError) naming the first setting that cannot work."""
         for name in ("epochs", "batch_size", "log_every"):
             value = getattr(self, name)
             low = 0 if name == "epochs" else 1
             if type(value) is not int or value < low:
-                raise ValueError(f"{name.replace('_', ' ')} must be an integer >= {low}, got {value}")
+                raise ConfigError(f"{name.replace('_', ' ')} must be an integer >= {low}, got {value}")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"learning rate must be a positive finite number, got {self.lr}")
+            raise ConfigError(f"learning rate must be a positive finite number, got {self.lr}")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; expected one of {sorted(OPTIMIZERS)}")
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; expected one of {sorted(OPTIMIZERS)}")
         if (self.momentum or self.nesterov) and self.optimizer != "sgd":
-            raise ValueError(f"momentum and Nesterov apply to sgd, not {self.optimizer}")
+            raise ConfigError(f"momentum and Nesterov apply to sgd, not {self.optimizer}")
         if not (math.isfinite(self.lr_decay) and 0 < self.lr_decay <= 1):
-            raise ValueError(f"learning-rate decay must be in (0, 1], got {self.lr_decay}")
+            raise ConfigError(f"learning-rate decay must be in (0, 1], got {self.lr_decay}")
         for name in ("clip_value", "clip_norm"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name.replace('_', ' ')} must be a positive number or none, got {value}")
+                raise ConfigError(f"{name.replace('_', ' ')} must be a positive number or none, got {value}")
         if self.target_accuracy is not None and not 0 <= self.target_accuracy <= 1:
-            raise ValueError(f"target accuracy must be between 0 and 1, got {self.target_accuracy}")
+            raise ConfigError(f"target accuracy must be between 0 and 1, got {self.target_accuracy}")
 
 
 @dataclass
@@ -136,7 +136,7 @@ def train(model, train_data, config, rng, test_data=None, on_epoch=None):
     """Train model in place. Returns the list of EpochStats, one per epoch run."""
     config.validate()
     if config.target_accuracy is not None and test_data is None:
-        raise ValueError("a target accuracy needs a test set")
+        raise ConfigError("a target accuracy needs a test set")
     optimizer = make_optimizer(config)
     update, base_lr = make_update(model, config, optimizer), optimizer.lr
     history, train_seconds = [], 0.0
