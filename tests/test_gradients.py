@@ -36,3 +36,24 @@ def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     model, ids, mask, targets, h0 = random_problem(np.random.default_rng(2))
     failed = {r.name for r in check_gradients(model, ids, mask, targets, h0) if not r.passed}
     assert "Whh" in failed and "Wxh" in failed
+
+
+def test_language_model_per_step_loss_and_carried_state():
+    from tinyrnn.gradcheck import check_loss_gradients
+    from tinyrnn.models import LanguageModel
+
+    rng = np.random.default_rng(4)
+    model = LanguageModel(["<pad>", "<unk>", "a", "b", "c"], hidden_size=4)
+    for array in model.params.values():
+        array[...] = rng.normal(0, 0.5, size=array.shape)
+    ids, targets = rng.integers(2, 5, size=(3, 6)), rng.integers(2, 5, size=(3, 6))
+    mask = np.ones((3, 6), bool)
+    mask[2, 4:] = False
+    h0 = rng.normal(0, 0.5, size=(3, 4))                 # the state carried from a previous chunk
+
+    def loss(initial_state):
+        return model.loss_and_gradients(ids, targets, mask, initial_state)[0]
+    results = check_loss_gradients(model, loss, h0)
+    assert [r.name for r in results] == ["Wxh", "Whh", "bh", "Why", "by", "h0"]
+    for result in results:
+        assert result.passed and result.relative_error < 1e-6, result

@@ -15,7 +15,7 @@ import numpy as np
 import safetensors.numpy
 
 from .errors import ModelFileError
-from .models import DTYPES, Classifier, classifier_shapes
+from .models import DTYPES, Classifier, output_shapes
 from .nn import CELLS
 from .vocab import SPECIALS
 
@@ -82,7 +82,7 @@ def load_model(path):
     if config["cell"] not in CELLS or config["hidden_size"] < 1:
         raise ModelFileError(f"{path}: unsupported cell {config['cell']!r} or hidden size {config['hidden_size']}")
     cell = CELLS[config["cell"]](len(vocab), config["hidden_size"])
-    _check_tensors(path, header, classifier_shapes(cell, len(classes)), config["dtype"])
+    _check_tensors(path, header, output_shapes(cell, len(classes)), config["dtype"])
     try:                                            # sizes are now known to match the file
         model = Classifier(vocab, classes, config["hidden_size"], config["cell"], config["dtype"])
     except (ValueError, TypeError) as error:

@@ -6,6 +6,10 @@ Classifier (many-to-one, the walkthrough's sentiment model):
     y   = Why h_n + by                    h_n the state after the last real word
     p   = softmax(y),   L = -ln p_c
 
+LanguageModel (many-to-many): the same recurrence with an output at every step,
+
+    y_t = Why h_t + by,   L = mean over real steps of -ln softmax(y_t)[x_{t+1}]
+
 Shapes: B batch, T time, V vocabulary, H hidden, C classes.
 """
 import numpy as np
@@ -25,38 +29,59 @@ def classifier_shapes(cell, num_classes):
     return {**cell.param_shapes(), "Why": (num_classes, cell.hidden_size), "by": (num_classes,)}
 
 
-class Classifier:
+class RecurrentModel:
+    """What every model shares: a vocabulary, a cell over one-hot inputs, an output layer
+    of `output_size` rows, parameters and gradients as views into flat buffers."""
+
+    task = None
+
+    def __init__(self, vocab, output_size, hidden_size, cell, dtype):
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}; expected one of {sorted(CELLS)}")
+        if dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}; expected one of {list(DTYPES)}")
+        if not isinstance(hidden_size, int) or hidden_size < 1:
+            raise ValueError(f"hidden size must be a positive integer, got {hidden_size!r}")
+        self.vocab = vocab if isinstance(vocab, Vocab) else Vocab(vocab)
+        self.dtype = np.dtype(dtype)
+        self.cell = CELLS[cell](len(self.vocab), hidden_size)
+        shapes = output_shapes(self.cell, output_size)
+        self.flat, self.params = flat_views(shapes, self.dtype)
+        self.flat_grads, self.grads = flat_views(shapes, self.dtype)
+        self.recurrent = RecurrentLayer(self.cell, self.dtype)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}({self.cell!r}, outputs={self.params['by'].shape[0]}, "
+                f"parameters={self.flat.size}, dtype={self.dtype.name})")
+
+    @property
+    def hidden_size(self):
+        return self.cell.hidden_size
+
+    def initialize(self, rng, scheme="walkthrough"):
+        initialize(self.params, rng, scheme)
+        return self
+
+
+def output_shapes(cell, output_size):
+    """{name: shape} of a model's parameters: the cell's, then Why [C, H] and by [C]."""
+    return {**cell.param_shapes(), "Why": (output_size, cell.hidden_size), "by": (output_size,)}
+
+
+class Classifier(RecurrentModel):
     """Many-to-one RNN classifier over word ids.
 
     params: {"Wxh" [H, V], "Whh" [H, H], "bh" [H], "Why" [C, H], "by" [C]}, views into
     self.flat; self.grads has the same names (views into self.flat_grads).
     """
 
+    task = "classify"
+
     def __init__(self, vocab, classes, hidden_size=64, cell="rnn", dtype="float64"):
-        if cell not in CELLS:
-            raise ValueError(f"unknown cell {cell!r}; expected one of {sorted(CELLS)}")
-        if dtype not in DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}; expected one of {list(DTYPES)}")
         if len(classes) < 2 or len(set(classes)) != len(classes):
             raise ValueError(f"a classifier needs at least two distinct classes, got {list(classes)}")
-        if not isinstance(hidden_size, int) or hidden_size < 1:
-            raise ValueError(f"hidden size must be a positive integer, got {hidden_size!r}")
-        self.vocab = vocab if isinstance(vocab, Vocab) else Vocab(vocab)
         self.classes = list(classes)
-        self.dtype = np.dtype(dtype)
-        self.cell = CELLS[cell](len(self.vocab), hidden_size)
-        shapes = classifier_shapes(self.cell, len(self.classes))
-        self.flat, self.params = flat_views(shapes, self.dtype)
-        self.flat_grads, self.grads = flat_views(shapes, self.dtype)
-        self.recurrent = RecurrentLayer(self.cell, self.dtype)
-
-    def __repr__(self):
-        return (f"Classifier({self.cell!r}, classes={self.classes}, "
-                f"parameters={self.flat.size}, dtype={self.dtype.name})")
-
-    @property
-    def hidden_size(self):
-        return self.cell.hidden_size
+        super().__init__(vocab, len(self.classes), hidden_size, cell, dtype)
 
     def config(self):
         """Everything needed to rebuild this model besides weights, vocab and classes."""
@@ -64,10 +89,6 @@ class Classifier:
                 "vocab_size": len(self.vocab), "hidden_size": self.hidden_size,
                 "num_classes": len(self.classes), "dtype": self.dtype.name,
                 "tokenizer": {"kind": "words", "normalize": "NFKC", "casefold": True}}
-
-    def initialize(self, rng, scheme="walkthrough"):
-        initialize(self.params, rng, scheme)
-        return self
 
     def encode(self, texts):
         """Texts -> (list of id arrays, list of unknown-word lists)."""
@@ -110,3 +131,40 @@ class Classifier:
             logits, _ = self.forward(ids, mask)
             out[start:start + batch_size] = softmax(logits)
         return out
+
+
+class LanguageModel(RecurrentModel):
+    """Many-to-many: predicts token t + 1 from tokens up to t, at every step.
+
+    params: {"Wxh" [H, V], "Whh" [H, H], "bh" [H], "Why" [V, H], "by" [V]}.
+    """
+
+    task = "lm"
+
+    def __init__(self, vocab, hidden_size=100, cell="rnn", dtype="float64"):
+        super().__init__(vocab, len(vocab), hidden_size, cell, dtype)
+
+    def forward(self, ids, mask=None, initial_state=None):
+        """ids (B, T) -> logits (T, B, V) time-major, and states (T + 1, B, H)."""
+        h0 = 0.0 if initial_state is None else initial_state
+        states, work = self.recurrent.forward(self.params, ids, mask, h0)
+        logits = states[1:] @ self.params["Why"].T + self.params["by"]    # y_t = Why h_t + by
+        return logits, states, work
+
+    def loss_and_gradients(self, ids, targets, mask=None, initial_state=None):
+        """Mean cross-entropy over all real steps; fills self.grads.
+
+        ids, targets (B, T) int (targets[:, t] is the token after ids[:, t]); mask (B, T)
+        or None. Returns (loss, final state (B, H), a copy to carry into the next chunk).
+        """
+        logits, states, work = self.forward(ids, mask, initial_state)
+        T, B, V = logits.shape
+        H = self.hidden_size
+        weights = None if mask is None else mask.T.reshape(-1).astype(self.dtype)
+        loss, dlogits = softmax_cross_entropy(logits.reshape(T * B, V), targets.T.reshape(-1), weights)
+        outputs = states[1:].reshape(T * B, H)                                  # h_t, all steps
+        np.matmul(dlogits.T, outputs, out=self.grads["Why"])                   # sum_t dy_t h_t^T
+        np.add.reduce(dlogits, axis=0, out=self.grads["by"])                    # sum_t dy_t
+        d_outputs = (dlogits @ self.params["Why"]).reshape(T, B, H)            # Why^T dy_t
+        self.initial_state_grad = self.recurrent.backward(self.params, work, 0.0, self.grads, d_outputs)
+        return loss, states[-1].copy()
