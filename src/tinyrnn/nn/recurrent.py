@@ -23,8 +23,10 @@ class Workspace:
         self.local = np.empty((T, B, S), dtype)            # d tanh per step
         self.dpre = np.empty((T, B, S), dtype)
         self.d_states = np.empty((T + 1, B, S), dtype)     # dL/dh_t
+        self.d_outputs = np.empty((T, B, S), dtype)        # gradient from each step's own output
         self.step_views = list(zip(self.projected, self.states[:-1], self.states[1:]))
-        self.back_views = list(zip(self.local, self.d_states[1:], self.dpre, self.d_states[:-1]))
+        self.back_views = list(zip(self.local, self.d_states[1:], self.dpre, self.d_states[:-1],
+                                   self.d_outputs))
 
 
 class RecurrentLayer:
@@ -69,19 +71,20 @@ class RecurrentLayer:
         """BPTT from dL/dh_T (B, S) and optional per-step dL/dh_t (T, B, S).
 
         Weight gradients are written into grads; returns dL/dh_0 (B, S), a view into the
-        workspace.
+        workspace. Writing d_outputs straight into work.d_outputs saves a copy.
         """
         cell, padding = self.cell, work.padding
         cell.local_gradients(work.states, work.local)
         if padding is not None:
             np.copyto(work.local, 0.0, where=padding)               # padded steps: no gradient
         work.d_states[-1] = d_final
-        step = cell.backward_step(params)
-        T = len(work.back_views)
-        for t in range(T - 1, -1, -1):
-            local, d_state, dpre, d_prev = work.back_views[t]
+        if d_outputs is not None and d_outputs is not work.d_outputs:
+            work.d_outputs[...] = d_outputs
+        step, add = cell.backward_step(params), np.add
+        for t in range(len(work.back_views) - 1, -1, -1):
+            local, d_state, dpre, d_prev, d_output = work.back_views[t]
             if d_outputs is not None:
-                d_state += d_outputs[t]
+                add(d_state, d_output, out=d_state)                  # + the step's own output
             step(local, d_state, dpre, d_prev)
             if padding is not None and padding[t].any():
                 np.copyto(d_prev, d_state, where=padding[t])         # padded rows pass it on
