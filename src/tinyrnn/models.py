@@ -117,9 +117,9 @@ class Classifier(RecurrentModel):
         predicted = logits.argmax(axis=1)
         loss, dlogits = softmax_cross_entropy(logits, targets)         # dL/dy = p - onehot(c)
         final = states[-1]                                             # h_n, (B, H)
-        np.matmul(dlogits.T, final, out=self.grads["Why"])            # dWhy = dy h_n^T
+        np.dot(dlogits.T, final, out=self.grads["Why"])               # dWhy = dy h_n^T
         np.add.reduce(dlogits, axis=0, out=self.grads["by"])           # dby = dy
-        d_final = dlogits @ self.params["Why"]                         # dh_n = Why^T dy
+        d_final = np.dot(dlogits, self.params["Why"])                  # dh_n = Why^T dy
         self.initial_state_grad = self.recurrent.backward(self.params, work, d_final, self.grads)
         return loss, predicted
 
@@ -163,7 +163,7 @@ class LanguageModel(RecurrentModel):
         weights = None if mask is None else mask.T.reshape(-1).astype(self.dtype)
         loss, dlogits = softmax_cross_entropy(logits.reshape(T * B, V), targets.T.reshape(-1), weights)
         outputs = states[1:].reshape(T * B, H)                                  # h_t, all steps
-        np.matmul(dlogits.T, outputs, out=self.grads["Why"])                   # sum_t dy_t h_t^T
+        np.dot(dlogits.T, outputs, out=self.grads["Why"])                      # sum_t dy_t h_t^T
         np.add.reduce(dlogits, axis=0, out=self.grads["by"])                    # sum_t dy_t
         d_outputs = work.d_outputs                                              # (T, B, H)
         np.dot(dlogits, self.params["Why"], out=d_outputs.reshape(T * B, H))   # Why^T dy_t

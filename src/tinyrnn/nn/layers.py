@@ -14,7 +14,7 @@ def onehot_backward(ids, rows, grad):
     if N * V <= 65536 or 4 * V <= E:
         onehot = np.zeros((N, V), dtype=grad.dtype)
         onehot[np.arange(N), ids] = 1.0
-        np.matmul(rows.T, onehot, out=grad)
+        np.dot(rows.T, onehot, out=grad)
         return
     grad[...] = 0.0
     order = np.argsort(ids, kind="stable")

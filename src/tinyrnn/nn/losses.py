@@ -12,18 +12,19 @@ def softmax_cross_entropy(logits, targets, weights=None):
     Returns (loss, dlogits): loss a Python float, dlogits (N, C) = (p - onehot(c)) / n. With
     one row this is exactly the walkthrough's dL/dy = p - onehot(c).
     """
-    rows = np.arange(len(targets))
-    shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)   # y - max y: no overflow
-    picked = shifted[rows, targets]
-    probs = np.exp(shifted, out=shifted)
+    N, C = logits.shape
+    picked = np.arange(0, N * C, C) + targets                          # flat index of y_c per row
+    top = np.maximum.reduce(logits, axis=1, keepdims=True)
+    probs = np.exp(logits - top)                                        # y - max y: no overflow
     sums = np.add.reduce(probs, axis=1, keepdims=True)
-    probs /= sums                                                         # p = softmax(y)
-    losses = np.log(sums[:, 0])
-    losses -= picked                                                      # -ln p_c
-    probs[rows, targets] -= 1.0                                           # dL/dy = p - onehot(c)
+    probs /= sums                                                       # p = softmax(y)
+    losses = np.log(sums).ravel()
+    losses += top.ravel()
+    losses -= logits.ravel()[picked]                                    # -ln p_c = log sum e^y - y_c
     dlogits = probs
+    dlogits.ravel()[picked] -= 1.0                                      # dL/dy = p - onehot(c)
     if weights is None:
-        count = len(targets)
+        count = N
     else:
         count = max(float(np.add.reduce(weights)), 1.0)
         losses *= weights

@@ -83,6 +83,6 @@ class RNNCell:
         """
         H = self.hidden_size
         rows = dpre.reshape(-1, H)                                              # (T*B, H)
-        np.matmul(rows.T, states[:-1].reshape(-1, H), out=grads["Whh"])        # sum_t dpre h_{t-1}^T
+        np.dot(rows.T, states[:-1].reshape(-1, H), out=grads["Whh"])           # sum_t dpre h_{t-1}^T
         np.add.reduce(rows, axis=0, out=grads["bh"])                            # sum_t dpre
         onehot_backward(ids.reshape(-1), rows, grads["Wxh"])                    # sum_t dpre x_t^T
