@@ -48,7 +48,8 @@ def emit(rows, columns, as_json):
         for row in rows:
             print(json.dumps(row))
         return
-    widths = [max(len(title), 10) for _, title, _ in columns]
+    widths = [max(len(title), 10, *(len(str(row.get(key, ""))) for row in rows if fmt == "s"))
+              for key, title, fmt in columns]
     print("  ".join(title.rjust(w) for (_, title, _), w in zip(columns, widths)))
     for row in rows:
         cells = []
