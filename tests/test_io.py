@@ -121,7 +121,8 @@ HEADER_FAULTS = {
     "does not match its": lambda h: h["Whh"].__setitem__("shape", [2**40, 2**40]),
     "overlaps": _shift("bh", -8),
     "config sizes disagree": _meta("vocab", json.dumps(["<pad>", "<unk>", "a"])),
-    "not a tinyrnn classifier config": _config(hidden_size="5"),
+    "not a tinyrnn model config": _config(hidden_size="5"),
+    "tinyrnn model config": _config(task="translate"),
     "unsupported cell": _config(cell="transformer"),
 }
 

@@ -47,6 +47,10 @@ def _fraction_or_zero(text):
     return 0.0 if text.strip() in ("0", "0.0") else _fraction(text)
 
 
+def _non_negative_float(text):
+    return 0.0 if text.strip() in ("0", "0.0") else _positive_float(text)
+
+
 def _fraction(text):
     value = _positive_float(text)
     if value > 1:
@@ -67,22 +71,28 @@ def build_parser():
     from .nn.params import INIT_SCHEMES
     from .optim import OPTIMIZERS
     from .train import PRESETS
+    from .train_lm import LM_PRESETS
 
     parser = _Parser(prog="tinyrnn", description="Recurrent neural networks from scratch in NumPy.")
     parser.add_argument("--version", action="version", version=f"tinyrnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a model (default: the walkthrough's recipe on the "
-                                "embedded dataset)", description="Train a sentiment classifier. Data: "
-                                "PATH (.csv/.tsv/.jsonl) or LABEL=FILE (one example per line), repeatable.")
+                                "embedded dataset)", description="Train a sentiment classifier (data: "
+                                "PATH (.csv/.tsv/.jsonl) or LABEL=FILE, one example per line, repeatable) "
+                                "or, with --task lm, a language model on a text file.")
+    train.add_argument("--task", choices=["classify", "lm"], default="classify",
+                       help="classify: one label per text (default); lm: predict the next character "
+                       "(or word) of a text")
     train.add_argument("--train", action="append", metavar="DATA", help="training data (default: embedded)")
     train.add_argument("--test", action="append", metavar="DATA", help="test data (default: embedded, "
                        "when --train is not given)")
     _add_data_options(train)
     preset = train.add_argument_group("recipe (defaults come from --preset; see the README)")
-    preset.add_argument("--preset", choices=sorted(PRESETS), default="walkthrough",
-                        help="walkthrough: per-sentence SGD as in the walkthrough (default); fast: "
-                        "Adam on minibatches, stopping at 100%% test accuracy")
+    preset.add_argument("--preset", choices=sorted([*PRESETS, *LM_PRESETS]),
+                        help="classify: walkthrough (default; per-sentence SGD as in the walkthrough) or "
+                        "fast (Adam on minibatches, stopping at 100%% test accuracy); lm: charrnn "
+                        "(default; Adam, 32 streams) or minchar (the classic min-char-rnn recipe)")
     preset.add_argument("--epochs", type=_integer(0), help="passes over the data (walkthrough: 1000; "
                         "0 saves the initialised model)")
     preset.add_argument("--hidden", type=_integer(1), help="hidden size (walkthrough: 64)")
@@ -94,9 +104,20 @@ def build_parser():
                         help="clip every gradient element to [-V, V] (walkthrough: 1.0; 'none' turns it off)")
     preset.add_argument("--init", choices=INIT_SCHEMES, help="weight init: walkthrough (normal/1000), "
                         "xavier (Glorot uniform) or orthogonal (orthogonal Whh, xavier elsewhere)")
-    preset.add_argument("--log-every", type=_integer(1), help="epochs between log blocks (walkthrough: 100)")
+    preset.add_argument("--log-every", type=_integer(1), help="epochs (lm: steps) between log blocks "
+                        "(walkthrough: 100)")
     preset.add_argument("--target-accuracy", type=_fraction, metavar="A", help="evaluate the test set "
                         "every epoch and stop at the first epoch with accuracy >= A")
+    lm = train.add_argument_group("language models (--task lm)")
+    lm.add_argument("--text", metavar="FILE", help="training text (default: Python's own documentation "
+                    "topics); the last --val-fraction is held out")
+    lm.add_argument("--tokenizer", choices=["chars", "words"], default="chars", help="(default: chars)")
+    lm.add_argument("--seq-length", type=_integer(1), help="truncated-BPTT chunk length (default: 25)")
+    lm.add_argument("--steps", type=_integer(1), help="stop after N updates")
+    lm.add_argument("--minutes", type=_positive_float, help="stop after M minutes of training")
+    lm.add_argument("--val-fraction", type=_fraction, default=0.1, help="(default: 0.1)")
+    lm.add_argument("--sample-every", type=_integer(0), default=500, metavar="N",
+                    help="print a generated sample every N steps (default: 500; 0: never)")
     train.add_argument("--momentum", type=_fraction_or_zero, default=0.0, help="sgd momentum (default: 0)")
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
     train.add_argument("--lr-decay", type=_fraction, default=1.0, metavar="G",
@@ -130,6 +151,16 @@ def build_parser():
     _add_data_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
+    generate = commands.add_parser("generate", help="sample text from a language model")
+    generate.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    generate.add_argument("--prime", default="", help="text to start from (default: none)")
+    generate.add_argument("--length", type=_integer(0), default=500, help="tokens to generate (default: 500)")
+    generate.add_argument("--temperature", type=_non_negative_float, default=1.0,
+                          help="softmax temperature; 0 always takes the most likely token (default: 1)")
+    generate.add_argument("--top-k", type=_integer(1), help="sample only among the K most likely tokens")
+    generate.add_argument("--seed", type=_integer(0), default=0, help="(default: 0)")
+    generate.add_argument("--strict", action="store_true", help="unknown prime characters are an error")
+
     gradcheck = commands.add_parser("gradcheck", help="compare gradients with finite differences")
     gradcheck.add_argument("--seed", type=_integer(0), default=0)
     gradcheck.add_argument("--hidden", type=_integer(1), default=5)
@@ -143,9 +174,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from . import commands
+    from . import commands, commands_lm
+    run = {"train": commands.run_train, "predict": commands.run_predict, "eval": commands.run_eval,
+           "gradcheck": commands.run_gradcheck, "generate": commands_lm.run_generate}[args.command]
     try:
-        return getattr(commands, f"run_{args.command}")(args)
+        return run(args)
     except TinyRNNError as error:
         return _fail(args, str(error))
     except BrokenPipeError:                         # e.g. `tinyrnn predict ... | head -1`

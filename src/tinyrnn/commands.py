@@ -12,13 +12,16 @@ from .gradcheck import check_gradients, random_problem
 from .io import load_model, save_model
 from .models import Classifier
 from .train import PRESETS, TrainConfig, encode_examples, evaluate, train
+from .train_lm import LM_PRESETS
 from .vocab import Vocab, tokenize
 
 
 def run_train(args):
-    _check_writable(args.out, "output model")
-    if args.json_log:
-        _check_writable(args.json_log, "JSON log")
+    _check_task_options(args)
+    if args.task == "lm":
+        from .commands_lm import run_train_lm
+        return run_train_lm(args)
+    check_writable_outputs(args)
     train_set, test_set = _load_train_test(args)
     recipe = _recipe(args, has_test=test_set is not None)
     config = TrainConfig(epochs=recipe["epochs"], lr=recipe["lr"], optimizer=recipe["optimizer"],
@@ -35,12 +38,12 @@ def run_train(args):
     model = _initial_model(args, recipe, train_set, classes, rng)
     print(f"{len({w for text in train_set.texts for w in tokenize(text)})} unique words found")
     train_data, unknown = encode_examples(model, train_set)
-    _warn_unknown(unknown, "training data")
+    warn_unknown(unknown, "training data")
     test_data = None
     if test_set is not None:
         test_data, unknown = encode_examples(model, test_set)
-        _warn_unknown(unknown, "test data")
-    with _JsonLog(args.json_log) as log, tqdm(total=config.epochs, unit="epoch", file=sys.stderr,
+        warn_unknown(unknown, "test data")
+    with JsonLog(args.json_log) as log, tqdm(total=config.epochs, unit="epoch", file=sys.stderr,
                                               disable=not (args.progress or sys.stderr.isatty())) as bar:
         def on_epoch(stats):
             bar.update(1)
@@ -58,15 +61,35 @@ def run_train(args):
     return 0
 
 
-def _recipe(args, has_test):
+_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from"],
+             "lm": ["text", "steps", "minutes", "seq_length"]}
+
+
+def _check_task_options(args):
+    other = "lm" if args.task == "classify" else "classify"
+    for name in _ONLY_FOR[other]:
+        if getattr(args, name) is not None:
+            raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {other}, not {args.task}")
+    presets = PRESETS if args.task == "classify" else LM_PRESETS
+    if args.preset is not None and args.preset not in presets:
+        raise TinyRNNError(f"preset {args.preset!r} is for the other task; --task {args.task} has "
+                           f"{', '.join(sorted(presets))}")
+
+
+def recipe_for(args, presets, default):
     """The preset's settings, overridden by every option given on the command line."""
-    recipe = dict(PRESETS[args.preset])
-    given = {name: getattr(args, name) for name in recipe if getattr(args, name) is not None}
+    recipe = dict(presets[args.preset or default])
+    given = {name: getattr(args, name) for name in recipe if getattr(args, name, None) is not None}
     if "optimizer" in given and "lr" not in given and given["optimizer"] != recipe["optimizer"]:
         recipe["lr"] = None                              # that optimizer's own default
     recipe.update(given)
     if recipe["clip_value"] == "none":
         recipe["clip_value"] = None
+    return recipe, given
+
+
+def _recipe(args, has_test):
+    recipe, given = recipe_for(args, PRESETS, "walkthrough")
     if recipe["target_accuracy"] is not None and not has_test:
         if "target_accuracy" in given:
             raise TinyRNNError("--target-accuracy needs a test set (--test)")
@@ -108,10 +131,16 @@ def _initial_model(args, recipe, train_set, classes, rng):
     return model
 
 
-def _warn_unknown(unknown, where):
+def check_writable_outputs(args):
+    _check_writable(args.out, "output model")
+    if args.json_log:
+        _check_writable(args.json_log, "JSON log")
+
+
+def warn_unknown(unknown, where, unit="word"):
     if unknown:
         shown = ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else "")
-        print(f"warning: {len(unknown)} word(s) in the {where} are not in the vocabulary and read as "
+        print(f"warning: {len(unknown)} {unit}(s) in the {where} are not in the vocabulary and read as "
               f"<unk>: {shown}", file=sys.stderr)
 
 
@@ -123,7 +152,7 @@ def _log_block(stats):
     return "\n".join(lines)
 
 
-class _JsonLog:
+class JsonLog:
     """One JSON object per logged epoch, flushed as it is written; a no-op without a path."""
 
     def __init__(self, path):
@@ -135,12 +164,15 @@ class _JsonLog:
         return self
 
     def write(self, stats):
+        record = {"epoch": stats.epoch, "train_loss": stats.train_loss,
+                  "train_accuracy": stats.train_accuracy, "test_loss": stats.test_loss,
+                  "test_accuracy": stats.test_accuracy, "train_seconds": stats.train_seconds}
+        if stats.target_reached:
+            record["target_reached"] = True
+        self.write_record(record)
+
+    def write_record(self, record):
         if self.stream:
-            record = {"epoch": stats.epoch, "train_loss": stats.train_loss,
-                      "train_accuracy": stats.train_accuracy, "test_loss": stats.test_loss,
-                      "test_accuracy": stats.test_accuracy, "train_seconds": stats.train_seconds}
-            if stats.target_reached:
-                record["target_reached"] = True
             self.stream.write(json.dumps(record) + "\n")
             self.stream.flush()
 
@@ -159,7 +191,7 @@ def run_predict(args):
     unknown_words = sorted({word for words in unknown for word in words})
     if unknown_words and args.strict:
         raise TinyRNNError(f"words not in the model's vocabulary: {', '.join(unknown_words)}")
-    _warn_unknown(unknown_words, "input")
+    warn_unknown(unknown_words, "input")
     probs = model.predict_proba(sequences) if texts else np.zeros((0, len(model.classes)))
     for text, row in zip(texts, probs):
         best = int(row.argmax())
@@ -186,7 +218,7 @@ def run_eval(args):
     model = load_model(args.model)
     dataset = _read(args.data, args) if args.data else default_dataset()[1]
     data, unknown = encode_examples(model, dataset)
-    _warn_unknown(unknown, "data")
+    warn_unknown(unknown, "data")
     loss, accuracy, probs = evaluate(model, data)
     classes = model.classes
     confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)

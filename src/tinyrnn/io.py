@@ -1,5 +1,5 @@
 """Model files: one .safetensors file holding the weights, with config, vocabulary and
-classes as metadata. Saving is atomic; loading never executes code and checks
+(for classifiers) classes as metadata. Saving is atomic; loading never executes code and checks
 everything (layout, names, shapes, dtypes, finite values) before building a model.
 
 Layout of a safetensors file: 8 bytes little-endian header length N, N bytes of JSON
@@ -15,7 +15,7 @@ import numpy as np
 import safetensors.numpy
 
 from .errors import ModelFileError
-from .models import DTYPES, Classifier, output_shapes
+from .models import DTYPES, Classifier, LanguageModel, output_shapes
 from .nn import CELLS
 from .vocab import SPECIALS
 
@@ -31,7 +31,9 @@ def save_model(model, path):
         bad = [name for name, array in model.params.items() if not np.isfinite(array).all()]
         raise ModelFileError(f"refusing to save non-finite weights (in {', '.join(bad)})")
     metadata = {"format": FORMAT, "config": json.dumps(model.config()),
-                "vocab": json.dumps(model.vocab.tokens), "classes": json.dumps(model.classes)}
+                "vocab": json.dumps(model.vocab.tokens)}
+    if model.task == "classify":
+        metadata["classes"] = json.dumps(model.classes)
     atomic_write_bytes(path, _serialize(model.params, metadata))
 
 
@@ -74,7 +76,9 @@ def atomic_write_bytes(path, data):
 
 
 def load_model(path):
-    """Read and validate a model file; returns a Classifier. Raises ModelFileError."""
+    """Read and validate a model file; returns a Classifier or LanguageModel.
+
+    Raises ModelFileError for anything that is not a valid tinyrnn model."""
     raw = _read_file(path)
     header = _parse_header(path, raw)
     metadata = header.pop("__metadata__", None)
@@ -82,9 +86,14 @@ def load_model(path):
     if config["cell"] not in CELLS or config["hidden_size"] < 1:
         raise ModelFileError(f"{path}: unsupported cell {config['cell']!r} or hidden size {config['hidden_size']}")
     cell = CELLS[config["cell"]](len(vocab), config["hidden_size"])
-    _check_tensors(path, header, output_shapes(cell, len(classes)), config["dtype"])
+    outputs = len(vocab) if classes is None else len(classes)
+    _check_tensors(path, header, output_shapes(cell, outputs), config["dtype"])
     try:                                            # sizes are now known to match the file
-        model = Classifier(vocab, classes, config["hidden_size"], config["cell"], config["dtype"])
+        if classes is None:
+            model = LanguageModel(vocab, config["hidden_size"], config["cell"], config["dtype"],
+                                  config["tokenizer"]["kind"])
+        else:
+            model = Classifier(vocab, classes, config["hidden_size"], config["cell"], config["dtype"])
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{path}: {error}") from None
     try:
@@ -164,19 +173,22 @@ def _parse_metadata(path, metadata):
     try:
         config = json.loads(metadata["config"])
         vocab = json.loads(metadata["vocab"])
-        classes = json.loads(metadata["classes"])
+        is_classifier = isinstance(config, dict) and config.get("task") == "classify"
+        classes = json.loads(metadata["classes"]) if is_classifier else None
     except (KeyError, TypeError, json.JSONDecodeError, RecursionError) as error:
         raise ModelFileError(f"{path}: metadata is incomplete or not JSON ({error})") from None
-    if not (isinstance(config, dict) and config.get("task") == "classify"
+    if not (isinstance(config, dict) and config.get("task") in ("classify", "lm")
             and config.get("input") == "onehot" and config.get("dtype") in DTYPES
-            and type(config.get("hidden_size")) is int and isinstance(config.get("cell"), str)):
-        raise ModelFileError(f"{path}: config metadata is not a tinyrnn classifier config")
+            and type(config.get("hidden_size")) is int and isinstance(config.get("cell"), str)
+            and isinstance(config.get("tokenizer"), dict)
+            and config["tokenizer"].get("kind") in ("words", "chars")):
+        raise ModelFileError(f"{path}: config metadata is not a tinyrnn model config")
     for name, value in (("vocab", vocab), ("classes", classes)):
-        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise ModelFileError(f"{path}: {name} metadata must be a JSON list of strings")
     if vocab[:len(SPECIALS)] != list(SPECIALS) or len(set(vocab)) != len(vocab):
         raise ModelFileError(f"{path}: vocab metadata must start with {list(SPECIALS)} and have no duplicates")
-    if config.get("vocab_size") != len(vocab) or config.get("num_classes") != len(classes):
+    if config.get("vocab_size") != len(vocab) or (is_classifier and config.get("num_classes") != len(classes)):
         raise ModelFileError(f"{path}: config sizes disagree with the vocab and classes metadata")
     return config, vocab, classes
 

@@ -22,6 +22,8 @@ from .nn.recurrent import RecurrentLayer
 from .vocab import Vocab, pad_batch, tokenize
 
 DTYPES = ("float64", "float32")
+TOKENIZERS = {"words": {"kind": "words", "normalize": "NFKC", "casefold": True},  # vocab.tokenize
+              "chars": {"kind": "chars"}}                                       # every character
 
 
 def classifier_shapes(cell, num_classes):
@@ -88,7 +90,7 @@ class Classifier(RecurrentModel):
         return {"task": "classify", "cell": self.cell.kind, "input": "onehot",
                 "vocab_size": len(self.vocab), "hidden_size": self.hidden_size,
                 "num_classes": len(self.classes), "dtype": self.dtype.name,
-                "tokenizer": {"kind": "words", "normalize": "NFKC", "casefold": True}}
+                "tokenizer": TOKENIZERS["words"]}
 
     def encode(self, texts):
         """Texts -> (list of id arrays, list of unknown-word lists)."""
@@ -141,8 +143,20 @@ class LanguageModel(RecurrentModel):
 
     task = "lm"
 
-    def __init__(self, vocab, hidden_size=100, cell="rnn", dtype="float64"):
+    def __init__(self, vocab, hidden_size=100, cell="rnn", dtype="float64", tokenizer="chars"):
+        if tokenizer not in TOKENIZERS:
+            raise ValueError(f"unknown tokenizer {tokenizer!r}; expected one of {list(TOKENIZERS)}")
+        self.tokenizer = tokenizer
         super().__init__(vocab, len(vocab), hidden_size, cell, dtype)
+
+    def config(self):
+        """Everything needed to rebuild this model besides weights and vocab."""
+        return {"task": "lm", "cell": self.cell.kind, "input": "onehot",
+                "vocab_size": len(self.vocab), "hidden_size": self.hidden_size,
+                "dtype": self.dtype.name, "tokenizer": TOKENIZERS[self.tokenizer]}
+
+    def tokenize(self, text):
+        return list(text) if self.tokenizer == "chars" else tokenize(text)
 
     def forward(self, ids, mask=None, initial_state=None):
         """ids (B, T) -> logits (T, B, V) time-major, and states (T + 1, B, H)."""
@@ -150,6 +164,16 @@ class LanguageModel(RecurrentModel):
         states, work = self.recurrent.forward(self.params, ids, mask, h0)
         logits = states[1:] @ self.params["Why"].T + self.params["by"]    # y_t = Why h_t + by
         return logits, states, work
+
+    def loss_sum(self, ids, targets, initial_state=None):
+        """Forward only: (summed cross-entropy over all steps, final state (B, H) copy)."""
+        logits, states, _ = self.forward(ids, None, initial_state)
+        T, B, V = logits.shape
+        rows = logits.reshape(T * B, V)
+        top = rows.max(axis=1)
+        log_sums = np.log(np.exp(rows - top[:, None]).sum(axis=1)) + top          # log sum e^y
+        picked = rows[np.arange(T * B), targets.T.reshape(-1)]
+        return float((log_sums - picked).sum()), states[-1].copy()
 
     def loss_and_gradients(self, ids, targets, mask=None, initial_state=None):
         """Mean cross-entropy over all real steps; fills self.grads.

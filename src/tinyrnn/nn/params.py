@@ -17,13 +17,14 @@ def flat_views(shapes, dtype):
     return flat, views
 
 
-INIT_SCHEMES = ("walkthrough", "xavier", "orthogonal")
+INIT_SCHEMES = ("walkthrough", "minchar", "xavier", "orthogonal")
 
 
 def initialize(params, rng, scheme, recurrent=("Whh",)):
     """Fill weights in place; biases (1-d) stay zero.
 
     walkthrough: standard normal / 1000 (the walkthrough's init).
+    minchar:     standard normal * 0.01 (the classic min-char-rnn's init).
     xavier:      uniform in +-sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010).
     orthogonal:  recurrent weights (names in `recurrent`) a random orthogonal matrix
                  (Saxe et al., 2014), the others as xavier.
@@ -34,8 +35,9 @@ def initialize(params, rng, scheme, recurrent=("Whh",)):
     for name, array in params.items():
         if array.ndim == 1:
             array[...] = 0.0
-        elif scheme == "walkthrough":
-            array[...] = rng.standard_normal(array.shape) / 1000
+        elif scheme in ("walkthrough", "minchar"):
+            scale = 1e-3 if scheme == "walkthrough" else 1e-2
+            array[...] = rng.standard_normal(array.shape) * scale
         elif scheme == "orthogonal" and name in recurrent:
             q, r = np.linalg.qr(rng.standard_normal(array.shape))
             array[...] = q * np.sign(np.diag(r))             # sign fix: uniform over rotations
