@@ -1,0 +1,146 @@
+"""Language models: truncated BPTT, carried state, sampling, corpus encoding, CLI."""
+import json
+
+import numpy as np
+import pytest
+
+from test_cli import run
+from tinyrnn.data.corpus import build_vocab, default_corpus, encode_text, streams
+from tinyrnn.io import load_model, save_model
+from tinyrnn.models import LanguageModel
+from tinyrnn.sampling import generate, pick
+from tinyrnn.train_lm import LMConfig, evaluate_lm, train_language_model
+
+TEXT = "the cat sat on the mat. the dog sat on the log. "
+
+
+def small_lm(seed=0, hidden=6, text=TEXT):
+    vocab = build_vocab(text, "chars")
+    model = LanguageModel(vocab, hidden)
+    rng = np.random.default_rng(seed)
+    for array in model.params.values():
+        array[...] = rng.normal(0, 0.3, size=array.shape)
+    return model, encode_text(text, vocab, "chars")[0]
+
+
+def test_truncated_bptt_equals_full_bptt_when_the_text_fits_one_chunk():
+    model, ids = small_lm()
+    reference = LanguageModel(model.vocab, 6)
+    reference.flat[...] = model.flat
+    config = LMConfig(seq_length=len(ids), batch_size=1, steps=1, optimizer="sgd", lr=0.1,
+                      clip_value=None)
+    train_language_model(model, ids, config)
+    inputs, targets = streams(ids, 1)
+    reference.loss_and_gradients(inputs, targets)
+    np.testing.assert_allclose(model.flat, reference.flat - 0.1 * reference.flat_grads, rtol=0, atol=1e-15)
+
+
+def test_state_is_carried_across_chunks_but_gradients_stop_at_the_boundary():
+    model, ids = small_lm()
+    inputs, targets = streams(ids, 2)                                   # (2, L)
+    whole, _ = model.loss_sum(inputs, targets)
+    first, state = model.loss_sum(inputs[:, :10], targets[:, :10])
+    second, _ = model.loss_sum(inputs[:, 10:], targets[:, 10:], state)
+    assert abs(whole - (first + second)) < 1e-10, "carrying the state = one long forward pass"
+    # One training step on the second chunk sees the carried state as a constant:
+    model.loss_and_gradients(inputs[:, 10:], targets[:, 10:], None, state)
+    truncated = model.flat_grads.copy()
+    model.loss_and_gradients(inputs, targets)
+    assert not np.allclose(truncated, model.flat_grads), "full BPTT differs from truncated"
+
+
+def test_evaluation_does_not_depend_on_chunk_size():
+    model, ids = small_lm()
+    assert abs(evaluate_lm(model, ids, batch_size=1, chunk=7) - evaluate_lm(model, ids, 1, chunk=500)) < 1e-12
+
+
+def test_generation_is_deterministic_and_temperature_zero_is_argmax():
+    model, _ = small_lm()
+    first = list(generate(model, np.random.default_rng(5), 40, "the "))
+    again = list(generate(model, np.random.default_rng(5), 40, "the "))
+    assert first == again
+    greedy = list(generate(model, np.random.default_rng(1), 30, "the ", temperature=0))
+    cold = list(generate(model, np.random.default_rng(2), 30, "the ", temperature=1e-8))
+    assert greedy == cold
+    ids, _ = model.vocab.encode(list("the "))                       # the argmax path, by hand
+    logits, states, _ = model.forward(ids[None, :])
+    state, expected = states[-1].copy(), []
+    token = int(np.argmax(logits[-1, 0][2:])) + 2
+    for _ in range(30):
+        expected.append(model.vocab.tokens[token])
+        logits, states, _ = model.forward(np.array([[token]]), None, state)
+        state = states[-1].copy()
+        token = int(np.argmax(logits[0, 0][2:])) + 2
+    assert greedy == expected
+
+
+def test_top_k_and_specials():
+    rng = np.random.default_rng(0)
+    logits = np.array([50.0, 50.0, 1.0, 3.0, 2.0])                     # <pad>, <unk> never drawn
+    draws = {pick(logits, rng, 1.0, top_k=2) for _ in range(200)}
+    assert draws == {3, 4}
+
+
+def test_a_short_pattern_is_learned_and_generated():
+    text = "abcde" * 200
+    vocab = build_vocab(text, "chars")
+    model = LanguageModel(vocab, 16).initialize(np.random.default_rng(0), "xavier")
+    ids, _ = encode_text(text, vocab, "chars")
+    train_language_model(model, ids, LMConfig(seq_length=10, batch_size=8, steps=300, optimizer="adam",
+                                              lr=0.01))
+    assert "".join(generate(model, np.random.default_rng(0), 12, "ab", temperature=0)) == "cdeabcdeabcd"
+    assert "".join(generate(model, np.random.default_rng(0), 10, "c", temperature=0.5)) == "deabcdeabc"
+
+
+def test_save_load_gives_the_same_samples(tmp_path):
+    model, _ = small_lm()
+    save_model(model, str(tmp_path / "lm.safetensors"))
+    loaded = load_model(str(tmp_path / "lm.safetensors"))
+    assert isinstance(loaded, LanguageModel) and loaded.tokenizer == "chars"
+    assert list(generate(model, np.random.default_rng(3), 50)) == list(generate(loaded, np.random.default_rng(3), 50))
+
+
+def test_corpus_encoding():
+    vocab = build_vocab("baca", "chars")
+    assert vocab.tokens == ["<pad>", "<unk>", "a", "b", "c"]
+    ids, unknown = encode_text("cab\u00e9a", vocab, "chars")
+    assert ids.tolist() == [4, 2, 3, 1, 2] and unknown == ["\u00e9"]
+    inputs, targets = streams(np.arange(11), 3)
+    assert inputs.tolist() == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    assert targets.tolist() == [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    words = build_vocab("The cat, the hat.", "words")
+    assert encode_text("the bat", words, "words")[1] == ["bat"]
+    assert len(default_corpus()) > 100_000
+
+
+def test_cli_train_and_generate(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("hello world\n" * 300)
+    model, log = tmp_path / "lm.safetensors", tmp_path / "log.jsonl"
+    status, out, err = run(capsys, "train", "--task", "lm", "--text", corpus, "--steps", "60",
+                           "--log-every", "20", "--sample-every", "30", "--out", model, "--json-log", log,
+                           "--seq-length", "12", "--batch-size", "4")
+    assert status == 0, err
+    assert out.startswith("9 unique characters found") and "--- Sample at step 30" in out
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["step"] for r in records] == [20, 40, 60]
+    assert set(records[0]) >= {"step", "chars_seen", "train_loss", "val_loss", "train_seconds"}
+    assert records[-1]["chars_seen"] == 60 * 4 * 12
+    assert abs(records[-1]["val_bits_per_char"] * np.log(2) - records[-1]["val_loss"]) < 1e-12
+    status, first, _ = run(capsys, "generate", "--model", model, "--prime", "hel", "--length", "30", "--seed", "2")
+    status2, second, _ = run(capsys, "generate", "--model", model, "--prime", "hel", "--length", "30", "--seed", "2")
+    assert status == status2 == 0 and first == second and first.startswith("hel") and len(first) == 34
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--task", "lm", "--text", "missing.txt"], "missing.txt: no such file"),
+    (["train", "--task", "lm", "--train", "x.csv"], "--train applies to --task classify"),
+    (["train", "--steps", "3"], "--steps applies to --task lm"),
+    (["train", "--task", "lm", "--preset", "fast"], "preset 'fast' is for the other task"),
+    (["generate", "--model", "missing.safetensors"], "no such model file"),
+])
+def test_lm_bad_input(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run(capsys, *argv)
+    assert status == 2 and message in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
