@@ -175,17 +175,22 @@ class LanguageModel(RecurrentModel):
         picked = rows[np.arange(T * B), targets.T.reshape(-1)]
         return float((log_sums - picked).sum()), states[-1].copy()
 
-    def loss_and_gradients(self, ids, targets, mask=None, initial_state=None):
+    def loss_and_gradients(self, ids, targets, mask=None, initial_state=None, sum_over_time=False):
         """Mean cross-entropy over all real steps; fills self.grads.
 
         ids, targets (B, T) int (targets[:, t] is the token after ids[:, t]); mask (B, T)
-        or None. Returns (loss, final state (B, H), a copy to carry into the next chunk).
+        or None. With sum_over_time the gradients are those of the loss summed over the T
+        steps of each sequence (min-char-rnn's convention), T times the mean's; the
+        returned loss is still the mean per token.
+        Returns (loss, final state (B, H), a copy to carry into the next chunk).
         """
         logits, states, work = self.forward(ids, mask, initial_state)
         T, B, V = logits.shape
         H = self.hidden_size
         weights = None if mask is None else mask.T.reshape(-1).astype(self.dtype)
         loss, dlogits = softmax_cross_entropy(logits.reshape(T * B, V), targets.T.reshape(-1), weights)
+        if sum_over_time:
+            dlogits *= T
         outputs = states[1:].reshape(T * B, H)                                  # h_t, all steps
         np.dot(dlogits.T, outputs, out=self.grads["Why"])                      # sum_t dy_t h_t^T
         np.add.reduce(dlogits, axis=0, out=self.grads["by"])                    # sum_t dy_t

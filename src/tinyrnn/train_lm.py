@@ -21,10 +21,12 @@ NATS_PER_BIT = math.log(2)
 
 # Named recipes for --task lm, as values of the command line's options.
 LM_PRESETS = {
-    "charrnn": {"epochs": 10, "hidden": 128, "init": "xavier", "optimizer": "adam", "lr": 0.002,
-                "batch_size": 32, "seq_length": 25, "clip_value": 5.0, "log_every": 100},
+    "charrnn": {"epochs": 10, "hidden": 128, "init": "xavier", "optimizer": "adam", "lr": 0.005,
+                "batch_size": 32, "seq_length": 25, "clip_value": 5.0, "log_every": 100,
+                "dtype": "float32"},
     "minchar": {"epochs": 1, "hidden": 100, "init": "minchar", "optimizer": "adagrad", "lr": 0.1,
-                "batch_size": 1, "seq_length": 25, "clip_value": 5.0, "log_every": 1000},
+                "batch_size": 1, "seq_length": 25, "clip_value": 5.0, "log_every": 1000,
+                "dtype": "float64", "sum_over_time": True},
 }
 
 
@@ -42,6 +44,7 @@ class LMConfig:
     clip_value: float | None = 5.0
     clip_norm: float | None = None
     log_every: int = 100                 # steps between validation / log points
+    sum_over_time: bool = False          # gradients of the per-sequence sum (min-char-rnn)
 
     def validate(self):
         for name in ("seq_length", "batch_size", "log_every"):
@@ -104,7 +107,7 @@ def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on
             started = time.perf_counter()
             x = inputs[:, start:start + config.seq_length]
             y = targets[:, start:start + config.seq_length]
-            loss, state = model.loss_and_gradients(x, y, None, state)   # state: a constant here
+            loss, state = model.loss_and_gradients(x, y, None, state, config.sum_over_time)  # state: constant
             if not math.isfinite(loss):
                 raise TrainingError(f"loss became {loss} at step {step + 1} (learning rate "
                                     f"{optimizer.lr:.3g}); try a smaller learning rate or --clip-value")
