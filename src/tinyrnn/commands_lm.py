@@ -33,7 +33,8 @@ def run_train_lm(args):
                       steps=args.steps, epochs=recipe["epochs"], minutes=args.minutes,
                       optimizer=recipe["optimizer"], lr=recipe["lr"], clip_value=recipe["clip_value"],
                       clip_norm=None if args.clip_norm == "none" else args.clip_norm,
-                      log_every=recipe["log_every"], sum_over_time=recipe.get("sum_over_time", False))
+                      log_every=recipe["log_every"], sum_over_time=recipe.get("sum_over_time", False),
+                      lr_decay=args.lr_decay)
     config.validate()
     model = LanguageModel(vocab, recipe["hidden"], dtype=recipe["dtype"], tokenizer=args.tokenizer)
     model.initialize(np.random.default_rng(args.seed), recipe["init"])

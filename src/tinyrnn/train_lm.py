@@ -45,6 +45,7 @@ class LMConfig:
     clip_norm: float | None = None
     log_every: int = 100                 # steps between validation / log points
     sum_over_time: bool = False          # gradients of the per-sequence sum (min-char-rnn)
+    lr_decay: float = 1.0                # lr of epoch e = lr * lr_decay ** (e - 1)
 
     def validate(self):
         for name in ("seq_length", "batch_size", "log_every"):
@@ -57,7 +58,7 @@ class LMConfig:
             if value is not None and not (value > 0 and math.isfinite(value)):
                 raise ConfigError(f"{name} must be positive, got {value}")
         TrainConfig(lr=self.lr, optimizer=self.optimizer, clip_value=self.clip_value,
-                    clip_norm=self.clip_norm).validate()
+                    clip_norm=self.clip_norm, lr_decay=self.lr_decay).validate()
 
 
 @dataclass
@@ -99,9 +100,10 @@ def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on
     max_steps = config.steps or math.inf
     budget = config.minutes * 60 if config.minutes else math.inf
     history, step, chars, seconds, losses = [], 0, 0, 0.0, []
-    epoch = 0
+    epoch, base_lr = 0, optimizer.lr
     while step < max_steps and seconds < budget and (config.epochs is None or epoch < config.epochs):
         epoch += 1
+        optimizer.lr = base_lr * config.lr_decay ** (epoch - 1)
         state = None                                         # a new pass starts from h = 0
         for start in chunk_starts:
             started = time.perf_counter()
