@@ -138,9 +138,18 @@ def test_cli_train_and_generate(tmp_path, capsys):
     (["train", "--steps", "3"], "--steps applies to --task lm"),
     (["train", "--task", "lm", "--preset", "fast"], "preset 'fast' is for the other task"),
     (["generate", "--model", "missing.safetensors"], "no such model file"),
+    (["train", "--task", "lm", "--no-shuffle"], "--no-shuffle applies to --task classify"),
+    (["generate", "--temperature", "-1"], "argument --temperature"),
 ])
 def test_lm_bad_input(tmp_path, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
     status, _, err = run(capsys, *argv)
     assert status == 2 and message in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_generate_refuses_a_classifier(tmp_path, capsys):
+    from conftest import small_model
+    save_model(small_model(), str(tmp_path / "c.safetensors"))
+    status, out, err = run(capsys, "generate", "--model", tmp_path / "c.safetensors")
+    assert status == 2 and out == "" and "is a classifier" in err and err.count("\n") == 1

@@ -61,14 +61,14 @@ def run_train(args):
     return 0
 
 
-_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from"],
+_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket"],
              "lm": ["text", "steps", "minutes", "seq_length"]}
 
 
 def _check_task_options(args):
     other = "lm" if args.task == "classify" else "classify"
     for name in _ONLY_FOR[other]:
-        if getattr(args, name) is not None:
+        if getattr(args, name) not in (None, False):
             raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {other}, not {args.task}")
     presets = PRESETS if args.task == "classify" else LM_PRESETS
     if args.preset is not None and args.preset not in presets:

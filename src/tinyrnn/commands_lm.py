@@ -18,7 +18,7 @@ SAMPLE_LENGTH = 200
 def run_train_lm(args):
     check_writable_outputs(args)
     recipe, given = recipe_for(args, LM_PRESETS, "charrnn")
-    if ("steps" in vars(args) and args.steps or args.minutes) and "epochs" not in given:
+    if (args.steps or args.minutes) and "epochs" not in given:
         recipe["epochs"] = None                          # --steps / --minutes decide alone
     text = read_corpus(args.text, args.encoding) if args.text else default_corpus()
     train_text, val_text = _split_text(text, args.val_fraction)
@@ -31,7 +31,8 @@ def run_train_lm(args):
           f"{len(val_ids):,} for validation)")
     config = LMConfig(seq_length=recipe["seq_length"], batch_size=recipe["batch_size"],
                       steps=args.steps, epochs=recipe["epochs"], minutes=args.minutes,
-                      optimizer=recipe["optimizer"], lr=recipe["lr"], clip_value=recipe["clip_value"],
+                      optimizer=recipe["optimizer"], lr=recipe["lr"], momentum=args.momentum,
+                      nesterov=args.nesterov, clip_value=recipe["clip_value"],
                       clip_norm=None if args.clip_norm == "none" else args.clip_norm,
                       log_every=recipe["log_every"], sum_over_time=recipe.get("sum_over_time", False),
                       lr_decay=args.lr_decay)

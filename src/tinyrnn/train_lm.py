@@ -13,8 +13,7 @@ import numpy as np
 
 from .data.corpus import streams
 from .errors import ConfigError, TrainingError
-from .optim import OPTIMIZERS
-from .train import TrainConfig, make_update
+from .train import TrainConfig, make_optimizer, make_update
 
 NATS_PER_BIT = math.log(2)
 
@@ -41,6 +40,8 @@ class LMConfig:
     minutes: float | None = None
     optimizer: str = "adagrad"
     lr: float | None = None
+    momentum: float = 0.0                # sgd only
+    nesterov: bool = False               # sgd only
     clip_value: float | None = 5.0
     clip_norm: float | None = None
     log_every: int = 100                 # steps between validation / log points
@@ -57,8 +58,13 @@ class LMConfig:
             value = getattr(self, name)
             if value is not None and not (value > 0 and math.isfinite(value)):
                 raise ConfigError(f"{name} must be positive, got {value}")
-        TrainConfig(lr=self.lr, optimizer=self.optimizer, clip_value=self.clip_value,
-                    clip_norm=self.clip_norm, lr_decay=self.lr_decay).validate()
+        self.as_train_config().validate()
+
+    def as_train_config(self):
+        """The optimizer and clipping settings, in the classifier's TrainConfig."""
+        return TrainConfig(lr=self.lr, optimizer=self.optimizer, momentum=self.momentum,
+                           nesterov=self.nesterov, clip_value=self.clip_value,
+                           clip_norm=self.clip_norm, lr_decay=self.lr_decay)
 
 
 @dataclass
@@ -94,9 +100,8 @@ def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on
     config.validate()
     inputs, targets = streams(train_ids, config.batch_size)
     chunk_starts = range(0, inputs.shape[1], config.seq_length)
-    optimizer = (OPTIMIZERS["sgd"] if config.optimizer == "sgd" else OPTIMIZERS[config.optimizer])(config.lr)
-    update = make_update(model, TrainConfig(clip_value=config.clip_value, clip_norm=config.clip_norm),
-                         optimizer)
+    optimizer = make_optimizer(config.as_train_config())
+    update = make_update(model, config.as_train_config(), optimizer)
     max_steps = config.steps or math.inf
     budget = config.minutes * 60 if config.minutes else math.inf
     history, step, chars, seconds, losses = [], 0, 0, 0.0, []
