@@ -99,18 +99,28 @@ def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on
     Returns the list of LMStats logged."""
     config.validate()
     inputs, targets = streams(train_ids, config.batch_size)
-    chunk_starts = range(0, inputs.shape[1], config.seq_length)
     optimizer = make_optimizer(config.as_train_config())
     update = make_update(model, config.as_train_config(), optimizer)
     max_steps = config.steps or math.inf
     budget = config.minutes * 60 if config.minutes else math.inf
-    history, step, chars, seconds, losses = [], 0, 0, 0.0, []
-    epoch, base_lr = 0, optimizer.lr
+    history, losses = [], []
+    step = chars = epoch = 0
+    seconds, base_lr = 0.0, optimizer.lr
+
+    def log_point():
+        has_val = val_ids is not None and len(val_ids) > 1
+        stats = LMStats(step, epoch, chars, float(np.mean(losses)),
+                        evaluate_lm(model, val_ids) if has_val else None, seconds)
+        history.append(stats)
+        losses.clear()
+        if on_log:
+            on_log(stats)
+
     while step < max_steps and seconds < budget and (config.epochs is None or epoch < config.epochs):
         epoch += 1
         optimizer.lr = base_lr * config.lr_decay ** (epoch - 1)
         state = None                                         # a new pass starts from h = 0
-        for start in chunk_starts:
+        for start in range(0, inputs.shape[1], config.seq_length):
             started = time.perf_counter()
             x = inputs[:, start:start + config.seq_length]
             y = targets[:, start:start + config.seq_length]
@@ -122,22 +132,13 @@ def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on
             seconds += time.perf_counter() - started
             step, chars = step + 1, chars + x.size
             losses.append(loss)
-            last = step >= max_steps or seconds >= budget
-            if step % config.log_every == 0 or last:
-                val = evaluate_lm(model, val_ids) if val_ids is not None and len(val_ids) > 1 else None
-                stats = LMStats(step, epoch, chars, float(np.mean(losses)), val, seconds)
-                history.append(stats)
-                losses = []
-                if on_log:
-                    on_log(stats)
+            stop = step >= max_steps or seconds >= budget
+            if step % config.log_every == 0 or stop:
+                log_point()
             if on_step:
                 on_step(step)
-            if last:
+            if stop:
                 break
     if losses:                                               # the epochs ended between log points
-        val = evaluate_lm(model, val_ids) if val_ids is not None and len(val_ids) > 1 else None
-        stats = LMStats(step, epoch, chars, float(np.mean(losses)), val, seconds)
-        history.append(stats)
-        if on_log:
-            on_log(stats)
+        log_point()
     return history
