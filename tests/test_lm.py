@@ -153,3 +153,11 @@ def test_generate_refuses_a_classifier(tmp_path, capsys):
     save_model(small_model(), str(tmp_path / "c.safetensors"))
     status, out, err = run(capsys, "generate", "--model", tmp_path / "c.safetensors")
     assert status == 2 and out == "" and "is a classifier" in err and err.count("\n") == 1
+
+
+def test_missing_default_corpus_is_a_clear_error(monkeypatch, tmp_path, capsys):
+    import sys
+    monkeypatch.setitem(sys.modules, "pydoc_data.topics", None)         # import now fails
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run(capsys, "train", "--task", "lm", "--steps", "1")
+    assert status == 2 and "default corpus" in err and "--text" in err and err.count("\n") == 1
