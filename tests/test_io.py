@@ -56,6 +56,9 @@ def test_saving_over_the_loaded_file_works(saved):
     save_model(model, path)
     assert load_model(path).params["by"][0] == model.params["by"][0]
     assert os.listdir(os.path.dirname(path)) == ["m.safetensors"], "no temporary file left"
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~mask, "permissions follow the umask"
 
 
 def test_non_finite_weights_are_never_written(saved):

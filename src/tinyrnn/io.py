@@ -59,6 +59,7 @@ def atomic_write_bytes(path, data):
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o666 & ~_umask())            # mkstemp makes 0600; a model is a normal file
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -73,6 +74,12 @@ def atomic_write_bytes(path, data):
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load_model(path):
