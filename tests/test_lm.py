@@ -161,3 +161,21 @@ def test_missing_default_corpus_is_a_clear_error(monkeypatch, tmp_path, capsys):
     monkeypatch.chdir(tmp_path)
     status, _, err = run(capsys, "train", "--task", "lm", "--steps", "1")
     assert status == 2 and "default corpus" in err and "--text" in err and err.count("\n") == 1
+
+
+def test_keep_best_saves_the_lowest_validation_loss(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog\n" * 60)
+    model_path, log = tmp_path / "lm.safetensors", tmp_path / "log.jsonl"
+    status, _, err = run(capsys, "train", "--task", "lm", "--text", corpus, "--steps", "40", "--log-every", "5",
+                         "--sample-every", "0", "--lr", "0.2", "--keep-best", "--out", model_path,
+                         "--json-log", log, "--dtype", "float64", "--batch-size", "4")
+    assert status == 0 and "lowest validation loss" in err
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    best = min(r["val_loss"] for r in records)
+    assert best < records[-1]["val_loss"], "this run should overfit or bounce, so best is not last"
+    from tinyrnn.data.corpus import encode_text
+    model = load_model(str(model_path))
+    text = corpus.read_text()
+    val_ids, _ = encode_text(text[int(round(len(text) * 0.9)):], model.vocab, "chars")
+    assert abs(evaluate_lm(model, val_ids) - best) < 1e-9

@@ -116,6 +116,8 @@ def build_parser():
     lm.add_argument("--steps", type=_integer(1), help="stop after N updates")
     lm.add_argument("--minutes", type=_positive_float, help="stop after M minutes of training")
     lm.add_argument("--val-fraction", type=_fraction, default=0.1, help="(default: 0.1)")
+    lm.add_argument("--keep-best", action="store_true", help="save the model at its lowest validation "
+                    "loss so far (at every log point) instead of at the end")
     lm.add_argument("--sample-every", type=_integer(0), default=500, metavar="N",
                     help="print a generated sample every N steps (default: 500; 0: never)")
     train.add_argument("--momentum", type=_fraction_or_zero, default=0.0, help="sgd momentum (default: 0)")

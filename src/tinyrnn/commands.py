@@ -62,7 +62,7 @@ def run_train(args):
 
 
 _ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket"],
-             "lm": ["text", "steps", "minutes", "seq_length"]}
+             "lm": ["text", "steps", "minutes", "seq_length", "keep_best"]}
 
 
 def _check_task_options(args):

@@ -41,6 +41,7 @@ def run_train_lm(args):
     model.initialize(np.random.default_rng(args.seed), recipe["init"])
     sample_rng = np.random.default_rng([args.seed, 1])
     total = config.steps or None
+    best = [float("inf")]
     with JsonLog(args.json_log) as log, tqdm(total=total, unit="step", file=sys.stderr,
                                              disable=not (args.progress or sys.stderr.isatty())) as bar:
         def on_log(stats):
@@ -48,6 +49,9 @@ def run_train_lm(args):
             log.write_record({"step": stats.step, "epoch": stats.epoch, "chars_seen": stats.chars_seen,
                               "train_loss": stats.train_loss, "val_loss": stats.val_loss,
                               "val_bits_per_char": stats.val_bits, "train_seconds": stats.train_seconds})
+            if args.keep_best and stats.val_loss is not None and stats.val_loss < best[0]:
+                best[0] = stats.val_loss
+                save_model(model, args.out)
 
         def on_step(step):
             bar.update(1)
@@ -55,6 +59,10 @@ def run_train_lm(args):
                 sample = "".join(_spaced(generate(model, sample_rng, SAMPLE_LENGTH), args.tokenizer))
                 tqdm.write(f"--- Sample at step {step}\n{sample}", file=sys.stdout)
         train_language_model(model, train_ids, config, val_ids, on_log, on_step)
+    if args.keep_best and best[0] < float("inf"):
+        print(f"saved {args.out} (lowest validation loss, {best[0]:.3f} nats/{_unit(args.tokenizer)[:4]})",
+              file=sys.stderr)
+        return 0
     save_model(model, args.out)
     print(f"saved {args.out}", file=sys.stderr)
     return 0
