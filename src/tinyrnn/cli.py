@@ -128,7 +128,8 @@ def build_parser():
                        help="scale gradients to global L2 norm <= N (default: none)")
     train.add_argument("--no-bucket", action="store_true", help="with --batch-size > 1: batch examples "
                        "at random instead of grouping similar lengths")
-    train.add_argument("--dtype", choices=DTYPES, help="(default: float64)")
+    train.add_argument("--dtype", choices=DTYPES, help="(default: float64; float32 with --task lm's "
+                       "default preset charrnn)")
     train.add_argument("--seed", type=_integer(0), default=0, help="random seed; same seed, same "
                        "result bit for bit (default: 0)")
     train.add_argument("--out", default="model.safetensors", help="model file to write "
