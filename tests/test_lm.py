@@ -179,3 +179,25 @@ def test_keep_best_saves_the_lowest_validation_loss(tmp_path, capsys):
     text = corpus.read_text()
     val_ids, _ = encode_text(text[int(round(len(text) * 0.9)):], model.vocab, "chars")
     assert abs(evaluate_lm(model, val_ids) - best) < 1e-9
+
+
+def test_classifier_commands_refuse_a_language_model(tmp_path, capsys):
+    model, _ = small_lm()
+    path = str(tmp_path / "lm.safetensors")
+    save_model(model, path)
+    for argv in (["predict", "--model", path, "the cat"], ["eval", "--model", path],
+                 ["train", "--init-from", path, "--out", str(tmp_path / "x.safetensors")]):
+        status, out, err = run(capsys, *argv)
+        assert status == 2 and out == "" and "is a language model" in err and err.count("\n") == 1
+
+
+def test_same_seed_same_language_model_bit_for_bit(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("to be or not to be\n" * 50)
+    files = []
+    for name in ("a", "b"):
+        files.append(tmp_path / f"{name}.safetensors")
+        status, _, err = run(capsys, "train", "--task", "lm", "--text", corpus, "--steps", "20",
+                             "--sample-every", "0", "--out", files[-1], "--seed", "7", "--batch-size", "4")
+        assert status == 0, err
+    assert files[0].read_bytes() == files[1].read_bytes()

@@ -97,6 +97,14 @@ def _recipe(args, has_test):
     return recipe
 
 
+def load_classifier(path, command):
+    model = load_model(path)
+    if not isinstance(model, Classifier):
+        raise TinyRNNError(f"{path} is a language model; {command} needs a classifier "
+                           f"(for text generation use tinyrnn generate)")
+    return model
+
+
 def _check_writable(path, what):
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
@@ -123,7 +131,7 @@ def _initial_model(args, recipe, train_set, classes, rng):
         vocab = Vocab.build(tokenize(text) for text in train_set.texts)
         return Classifier(vocab, classes, recipe["hidden"], "rnn",
                           args.dtype or "float64").initialize(rng, recipe["init"])
-    model = load_model(args.init_from)
+    model = load_classifier(args.init_from, "--init-from")
     for option, given, saved in (("--hidden", args.hidden, model.hidden_size),
                                  ("--dtype", args.dtype, model.dtype.name)):
         if given is not None and given != saved:
@@ -182,7 +190,7 @@ class JsonLog:
 
 
 def run_predict(args):
-    model = load_model(args.model)
+    model = load_classifier(args.model, "predict")
     texts = args.texts if args.texts else _stdin_lines()
     for number, text in enumerate(texts, start=1):
         if not tokenize(text):
@@ -215,7 +223,7 @@ def _stdin_lines():
 
 
 def run_eval(args):
-    model = load_model(args.model)
+    model = load_classifier(args.model, "eval")
     dataset = _read(args.data, args) if args.data else default_dataset()[1]
     data, unknown = encode_examples(model, dataset)
     warn_unknown(unknown, "data")
