@@ -3,8 +3,6 @@
 Same model as tinyrnn's Classifier: one-hot words -> nn.RNN (tanh) -> nn.Linear on the
 last real state; cross-entropy loss.
 """
-import numpy as np
-
 from tinyrnn.data import default_dataset, load_dataset
 from tinyrnn.models import Classifier
 from tinyrnn.train import encode_examples
@@ -61,7 +59,3 @@ class TorchClassifier:
         with self.torch.no_grad():
             onehot, last, targets = batch
             return float((self.logits(onehot, last).argmax(1) == targets).double().mean())
-
-
-def numpy_targets(data):
-    return np.asarray(data.targets)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .nn import CELLS
 from .nn.losses import softmax_cross_entropy
-from .nn.functional import softmax
+from .nn.functional import log_softmax, softmax
 from .nn.params import flat_views, initialize
 from .nn.recurrent import RecurrentLayer
 from .vocab import Vocab, pad_batch, tokenize
@@ -169,11 +169,8 @@ class LanguageModel(RecurrentModel):
         """Forward only: (summed cross-entropy over all steps, final state (B, H) copy)."""
         logits, states, _ = self.forward(ids, None, initial_state)
         T, B, V = logits.shape
-        rows = logits.reshape(T * B, V)
-        top = rows.max(axis=1)
-        log_sums = np.log(np.exp(rows - top[:, None]).sum(axis=1)) + top          # log sum e^y
-        picked = rows[np.arange(T * B), targets.T.reshape(-1)]
-        return float((log_sums - picked).sum()), states[-1].copy()
+        log_probs = log_softmax(logits.reshape(T * B, V))
+        return float(-log_probs[np.arange(T * B), targets.T.reshape(-1)].sum()), states[-1].copy()
 
     def loss_and_gradients(self, ids, targets, mask=None, initial_state=None, sum_over_time=False):
         """Mean cross-entropy over all real steps; fills self.grads.
