@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from common import emit  # noqa: E402
 
-from tinyrnn.data.corpus import build_vocab, default_corpus, encode_text, read_corpus, split_validation  # noqa: E402
+from tinyrnn.data.corpus import build_vocab, default_corpus, encode_text, read_corpus  # noqa: E402
 from tinyrnn.models import LanguageModel  # noqa: E402
 from tinyrnn.train_lm import LM_PRESETS, LMConfig, evaluate_lm, train_language_model  # noqa: E402
 

@@ -67,15 +67,20 @@ def _add_data_options(parser):
 
 
 def build_parser():
+    parser = _Parser(prog="tinyrnn", description="Recurrent neural networks from scratch in NumPy.")
+    parser.add_argument("--version", action="version", version=f"tinyrnn {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    _add_train(commands)
+    _add_use_commands(commands)
+    return parser
+
+
+def _add_train(commands):
     from .models import DTYPES
     from .nn.params import INIT_SCHEMES
     from .optim import OPTIMIZERS
     from .train import PRESETS
     from .train_lm import LM_PRESETS
-
-    parser = _Parser(prog="tinyrnn", description="Recurrent neural networks from scratch in NumPy.")
-    parser.add_argument("--version", action="version", version=f"tinyrnn {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a model (default: the walkthrough's recipe on the "
                                 "embedded dataset)", description="Train a sentiment classifier (data: "
@@ -141,6 +146,10 @@ def build_parser():
     train.add_argument("--progress", action="store_true", help="show a progress bar on stderr even "
                        "when it is not a terminal")
 
+
+
+def _add_use_commands(commands):
+    """predict, eval, generate and gradcheck."""
     predict = commands.add_parser("predict", help="classify texts with a saved model")
     predict.add_argument("texts", nargs="*", metavar="TEXT", help="texts (default: one per line on stdin)")
     predict.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
@@ -172,7 +181,6 @@ def build_parser():
     gradcheck.add_argument("--batch", type=_integer(1), default=4)
     gradcheck.add_argument("--max-length", type=_integer(1), default=6)
     gradcheck.add_argument("--eps", type=_positive_float, default=1e-6)
-    return parser
 
 
 def main(argv=None):

@@ -5,7 +5,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .commands import JsonLog, check_writable_outputs, recipe_for, warn_unknown
-from .data.corpus import build_vocab, default_corpus, encode_text, read_corpus, split_validation
+from .data.corpus import build_vocab, default_corpus, encode_text, read_corpus
 from .errors import DataError, TinyRNNError
 from .io import load_model, save_model
 from .models import LanguageModel
@@ -20,15 +20,8 @@ def run_train_lm(args):
     recipe, given = recipe_for(args, LM_PRESETS, "charrnn")
     if (args.steps or args.minutes) and "epochs" not in given:
         recipe["epochs"] = None                          # --steps / --minutes decide alone
-    text = read_corpus(args.text, args.encoding) if args.text else default_corpus()
-    train_text, val_text = _split_text(text, args.val_fraction)
-    vocab = build_vocab(train_text, args.tokenizer)
-    train_ids, _ = encode_text(train_text, vocab, args.tokenizer)
-    val_ids, unknown = encode_text(val_text, vocab, args.tokenizer)
-    warn_unknown([repr(token) for token in unknown], "validation text", _unit(args.tokenizer))
-    unit = "characters" if args.tokenizer == "chars" else "words"
-    print(f"{len(vocab.words)} unique {unit} found ({len(train_ids):,} for training, "
-          f"{len(val_ids):,} for validation)")
+    vocab, train_ids, val_ids = _corpus(args)
+    unit = _unit(args.tokenizer) + "s"
     config = LMConfig(seq_length=recipe["seq_length"], batch_size=recipe["batch_size"],
                       steps=args.steps, epochs=recipe["epochs"], minutes=args.minutes,
                       optimizer=recipe["optimizer"], lr=recipe["lr"], momentum=args.momentum,
@@ -66,6 +59,19 @@ def run_train_lm(args):
     save_model(model, args.out)
     print(f"saved {args.out}", file=sys.stderr)
     return 0
+
+
+def _corpus(args):
+    """(vocab, training ids, validation ids) of --text or the default corpus; prints their sizes."""
+    text = read_corpus(args.text, args.encoding) if args.text else default_corpus()
+    train_text, val_text = _split_text(text, args.val_fraction)
+    vocab = build_vocab(train_text, args.tokenizer)
+    train_ids, _ = encode_text(train_text, vocab, args.tokenizer)
+    val_ids, unknown = encode_text(val_text, vocab, args.tokenizer)
+    warn_unknown([repr(token) for token in unknown], "validation text", _unit(args.tokenizer))
+    print(f"{len(vocab.words)} unique {_unit(args.tokenizer)}s found ({len(train_ids):,} for training, "
+          f"{len(val_ids):,} for validation)")
+    return vocab, train_ids, val_ids
 
 
 def _unit(tokenizer):

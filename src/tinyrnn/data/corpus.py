@@ -50,12 +50,6 @@ def encode_text(text, vocab, tokenizer):
     return ids, sorted({chr(c) for c in np.unique(codes[~found])})
 
 
-def split_validation(ids, fraction):
-    """The first (1 - fraction) of ids for training, the rest for validation."""
-    cut = int(round(len(ids) * (1 - fraction)))
-    return ids[:cut], ids[cut:]
-
-
 def streams(ids, count):
     """Cut ids into `count` equal contiguous streams for truncated BPTT.
 
