@@ -191,7 +191,7 @@ class LanguageModel(RecurrentModel):
         outputs = states[1:].reshape(T * B, H)                                  # h_t, all steps
         np.dot(dlogits.T, outputs, out=self.grads["Why"])                      # sum_t dy_t h_t^T
         np.add.reduce(dlogits, axis=0, out=self.grads["by"])                    # sum_t dy_t
-        d_outputs = work.d_outputs                                              # (T, B, H)
+        d_outputs = work.make_backward_buffers().d_outputs                      # (T, B, H)
         np.dot(dlogits, self.params["Why"], out=d_outputs.reshape(T * B, H))   # Why^T dy_t
         self.initial_state_grad = self.recurrent.backward(self.params, work, 0.0, self.grads, d_outputs)
         return loss, states[-1].copy()

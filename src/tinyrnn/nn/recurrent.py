@@ -14,19 +14,28 @@ import numpy as np
 
 
 class Workspace:
-    """Buffers for one (T, B) shape, and their per-step views, reused across calls."""
+    """Buffers for one (T, B) shape, and their per-step views, reused across calls. The
+    backward buffers are made on the first backward pass (evaluation never needs them)."""
 
     def __init__(self, cell, steps, batch, dtype):
-        T, B, S = steps, batch, cell.state_size
+        self.shape = (steps, batch, cell.state_size)
+        T, B, S = self.shape
         self.projected = np.empty((T, B, S), dtype)        # Wxh x_t + bh
         self.states = np.empty((T + 1, B, S), dtype)       # h_0 .. h_T
-        self.local = np.empty((T, B, S), dtype)            # d tanh per step
-        self.dpre = np.empty((T, B, S), dtype)
-        self.d_states = np.empty((T + 1, B, S), dtype)     # dL/dh_t
-        self.d_outputs = np.empty((T, B, S), dtype)        # gradient from each step's own output
         self.step_views = list(zip(self.projected, self.states[:-1], self.states[1:]))
-        self.back_views = list(zip(self.local, self.d_states[1:], self.dpre, self.d_states[:-1],
-                                   self.d_outputs))
+        self.back_views = None
+
+    def make_backward_buffers(self):
+        if self.back_views is None:
+            T, B, S = self.shape
+            dtype = self.states.dtype
+            self.local = np.empty((T, B, S), dtype)            # d tanh per step
+            self.dpre = np.empty((T, B, S), dtype)
+            self.d_states = np.empty((T + 1, B, S), dtype)     # dL/dh_t
+            self.d_outputs = np.empty((T, B, S), dtype)        # gradient from each step's own output
+            self.back_views = list(zip(self.local, self.d_states[1:], self.dpre, self.d_states[:-1],
+                                       self.d_outputs))
+        return self
 
 
 class RecurrentLayer:
@@ -74,6 +83,7 @@ class RecurrentLayer:
         workspace. Writing d_outputs straight into work.d_outputs saves a copy.
         """
         cell, padding = self.cell, work.padding
+        work.make_backward_buffers()
         cell.local_gradients(work.states, work.local)
         if padding is not None:
             np.copyto(work.local, 0.0, where=padding)               # padded steps: no gradient
