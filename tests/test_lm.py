@@ -63,12 +63,12 @@ def test_generation_is_deterministic_and_temperature_zero_is_argmax():
     cold = list(generate(model, np.random.default_rng(2), 30, "the ", temperature=1e-8))
     assert greedy == cold
     ids, _ = model.vocab.encode(list("the "))                       # the argmax path, by hand
-    logits, states, _ = model.forward(ids[None, :])
+    logits, states = model.forward(ids[None, :])
     state, expected = states[-1].copy(), []
     token = int(np.argmax(logits[-1, 0][2:])) + 2
     for _ in range(30):
         expected.append(model.vocab.tokens[token])
-        logits, states, _ = model.forward(np.array([[token]]), None, state)
+        logits, states = model.forward(np.array([[token]]), None, state)
         state = states[-1].copy()
         token = int(np.argmax(logits[0, 0][2:])) + 2
     assert greedy == expected

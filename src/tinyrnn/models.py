@@ -159,7 +159,13 @@ class LanguageModel(RecurrentModel):
         return list(text) if self.tokenizer == "chars" else tokenize(text)
 
     def forward(self, ids, mask=None, initial_state=None):
-        """ids (B, T) -> logits (T, B, V) time-major, and states (T + 1, B, H)."""
+        """ids (B, T) -> logits (T, B, V) and states (T + 1, B, H), both time-major.
+
+        The states are reused by the next call: copy them to keep them."""
+        logits, states, _ = self._forward(ids, mask, initial_state)
+        return logits, states
+
+    def _forward(self, ids, mask, initial_state):
         h0 = 0.0 if initial_state is None else initial_state
         states, work = self.recurrent.forward(self.params, ids, mask, h0)
         logits = states[1:] @ self.params["Why"].T + self.params["by"]    # y_t = Why h_t + by
@@ -167,7 +173,7 @@ class LanguageModel(RecurrentModel):
 
     def loss_sum(self, ids, targets, initial_state=None):
         """Forward only: (summed cross-entropy over all steps, final state (B, H) copy)."""
-        logits, states, _ = self.forward(ids, None, initial_state)
+        logits, states = self.forward(ids, None, initial_state)
         T, B, V = logits.shape
         log_probs = log_softmax(logits.reshape(T * B, V))
         return float(-log_probs[np.arange(T * B), targets.T.reshape(-1)].sum()), states[-1].copy()
@@ -181,7 +187,7 @@ class LanguageModel(RecurrentModel):
         returned loss is still the mean per token.
         Returns (loss, final state (B, H), a copy to carry into the next chunk).
         """
-        logits, states, work = self.forward(ids, mask, initial_state)
+        logits, states, work = self._forward(ids, mask, initial_state)
         T, B, V = logits.shape
         H = self.hidden_size
         weights = None if mask is None else mask.T.reshape(-1).astype(self.dtype)

@@ -22,12 +22,12 @@ def generate(model, rng, length, prime="", temperature=1.0, top_k=None):
     state = None
     logits = model.params["by"].astype(np.float64)                 # prediction from h_0 = 0
     if len(ids):
-        step_logits, states, _ = model.forward(ids[None, :])
+        step_logits, states = model.forward(ids[None, :])
         logits, state = step_logits[-1, 0].astype(np.float64), states[-1].copy()
     for _ in range(length):
         token = pick(logits, rng, temperature, top_k)
         yield model.vocab.tokens[token]
-        step_logits, states, _ = model.forward(np.array([[token]]), None, state)
+        step_logits, states = model.forward(np.array([[token]]), None, state)
         logits, state = step_logits[0, 0].astype(np.float64), states[-1].copy()
 
 
