@@ -13,7 +13,7 @@ from .vocab import SPECIALS
 
 
 def generate(model, rng, length, prime="", temperature=1.0, top_k=None):
-    """Yield `length` tokens (strings) continuing `prime`. Returns nothing; see encode_prime."""
+    """Yield `length` tokens (strings) that continue `prime`, drawn with rng (a numpy Generator)."""
     if temperature < 0 or not np.isfinite(temperature):
         raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
     if top_k is not None and top_k < 1:
