@@ -109,7 +109,8 @@ class Classifier(RecurrentModel):
     def _forward(self, ids, mask, initial_state):
         h0 = 0.0 if initial_state is None else initial_state
         states, work = self.recurrent.forward(self.params, ids, mask, h0)
-        logits = states[-1] @ self.params["Why"].T + self.params["by"]   # y = Why h_n + by
+        logits = np.dot(states[-1], self.params["Why"].T)              # y = Why h_n + by
+        logits += self.params["by"]
         return logits, states, work
 
     def loss_and_gradients(self, ids, mask, targets, initial_state=None):

@@ -14,13 +14,12 @@ def softmax_cross_entropy(logits, targets, weights=None):
     """
     N, C = logits.shape
     picked = np.arange(0, N * C, C) + targets                          # flat index of y_c per row
-    top = np.maximum.reduce(logits, axis=1, keepdims=True)
-    probs = np.exp(logits - top)                                        # y - max y: no overflow
+    shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)  # y - max y: no overflow
+    losses = -shifted.ravel()[picked]
+    probs = np.exp(shifted, out=shifted)
     sums = np.add.reduce(probs, axis=1, keepdims=True)
     probs /= sums                                                       # p = softmax(y)
-    losses = np.log(sums).ravel()
-    losses += top.ravel()
-    losses -= logits.ravel()[picked]                                    # -ln p_c = log sum e^y - y_c
+    losses += np.log(sums.ravel())                                      # -ln p_c = log sum e^y' - y'_c
     dlogits = probs
     dlogits.ravel()[picked] -= 1.0                                      # dL/dy = p - onehot(c)
     if weights is None:
