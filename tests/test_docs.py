@@ -20,3 +20,25 @@ def test_tutorial_snippets_run_in_order(tmp_path, monkeypatch):
     assert "(7, 1, 64)" in printed
     assert "1000 0.001 1.0" in printed
     assert printed.rstrip().endswith("True")
+
+
+def test_model_format_reader_needs_only_safetensors_and_numpy(tmp_path, monkeypatch):
+    """The page's reader, run on a saved model, agrees with tinyrnn's own prediction."""
+    import numpy as np
+
+    from conftest import small_model
+    from tinyrnn.io import save_model
+    from tinyrnn.vocab import Vocab
+
+    monkeypatch.chdir(tmp_path)
+    model = small_model(words=4, classes=2)
+    model.vocab = Vocab(["<pad>", "<unk>", "i", "am", "not", "happy"])   # words of the page's sentence
+    save_model(model, "model.safetensors")
+    page = (TUTORIAL.parent / "model-format.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", page, re.S)[0]
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(compile(code, "model-format.md", "exec"), {})
+    ids, _ = model.vocab.encode("i am not at all happy".split())
+    expected = model.classes[int(np.argmax(model.predict_proba([ids])[0]))]
+    assert output.getvalue().strip() == expected
