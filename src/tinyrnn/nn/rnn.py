@@ -49,7 +49,7 @@ class RNNCell:
         out += params["bh"]
 
     def forward_step(self, params):
-        """The step function h_new = tanh(x_t + Whh h_prev), x_t = Wxh x_t + bh, in place.
+        """The step function h_new = tanh(projected + Whh h_prev), in place; projected = Wxh x_t + bh.
 
         np.dot and ufuncs with out= are used because on small arrays their call overhead
         is about half that of np.matmul and in-place operators.
