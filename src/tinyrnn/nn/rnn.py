@@ -45,8 +45,7 @@ class RNNCell:
 
     def input_projection(self, params, ids, out):
         """out (T, B, H) = Wxh x_t + bh for every step; ids (T, B) time-major."""
-        np.take(params["Wxh"].T, ids, axis=0, out=out)            # column x_t of Wxh
-        out += params["bh"]
+        np.add(params["Wxh"].T[ids], params["bh"], out=out)       # column x_t of Wxh, + bh
 
     def forward_step(self, params):
         """The step function h_new = tanh(projected + Whh h_prev), in place; projected = Wxh x_t + bh.
