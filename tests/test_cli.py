@@ -155,7 +155,9 @@ def test_help_for_every_command(capsys):
 
 
 def test_console_entry_points(tmp_path):
-    for argv in ([sys.executable, "-m", "tinyrnn", "--version"], ["tinyrnn", "--version"]):
+    import sysconfig
+    script = os.path.join(sysconfig.get_path("scripts"), "tinyrnn")     # installed by pip
+    for argv in ([sys.executable, "-m", "tinyrnn", "--version"], [script, "--version"]):
         result = subprocess.run(argv, capture_output=True, text=True)
         assert result.returncode == 0 and result.stdout.startswith("tinyrnn ")
 
