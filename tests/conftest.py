@@ -1,18 +1,12 @@
 import numpy as np
 import pytest
 
-from tinyrnn.models import Classifier
-from tinyrnn.vocab import SPECIALS
+from tinyrnn.gradcheck import random_classifier
 
 
 def small_model(seed=0, words=6, hidden=5, classes=3, scale=0.5, dtype="float64"):
     """A classifier with random weights and biases large enough to give real gradients."""
-    rng = np.random.default_rng(seed)
-    vocab = [*SPECIALS, *(f"w{i}" for i in range(words))]
-    model = Classifier(vocab, [f"c{i}" for i in range(classes)], hidden, dtype=dtype)
-    for array in model.params.values():
-        array[...] = rng.normal(0.0, scale, size=array.shape)
-    return model
+    return random_classifier(np.random.default_rng(seed), words, hidden, classes, scale, dtype)
 
 
 @pytest.fixture

@@ -21,18 +21,25 @@ class TensorCheck:
     passed: bool
 
 
+def random_classifier(rng, vocab_words=7, hidden=5, classes=3, scale=0.5, dtype="float64", cell="rnn"):
+    """A small classifier (words w0, w1, ...; classes c0, c1, ...) whose weights and biases
+    are all drawn from N(0, scale^2): large enough to give real gradients everywhere."""
+    vocab = [*SPECIALS, *(f"w{i}" for i in range(vocab_words))]
+    model = Classifier(vocab, [f"c{i}" for i in range(classes)], hidden, cell, dtype)
+    for array in model.params.values():
+        array[...] = rng.normal(0.0, scale, size=array.shape)
+    return model
+
+
 def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=6, cell="rnn"):
     """A small float64 classifier with random weights and biases, and a padded batch.
 
     Returns (model, ids (B, T), mask (B, T), targets (B,), initial_state (B, H)).
     Row 0 has max_length words and the others 1 to max_length, so padding is exercised.
     """
-    vocab = [*SPECIALS, *(f"w{i}" for i in range(vocab_words))]
-    model = Classifier(vocab, [f"c{i}" for i in range(classes)], hidden, cell, "float64")
-    for array in model.params.values():
-        array[...] = rng.normal(0.0, 0.5, size=array.shape)
+    model = random_classifier(rng, vocab_words, hidden, classes, cell=cell)
     lengths = np.concatenate([[max_length], rng.integers(1, max_length + 1, size=batch - 1)])
-    ids = rng.integers(len(SPECIALS), len(vocab), size=(batch, max_length))
+    ids = rng.integers(len(SPECIALS), len(model.vocab), size=(batch, max_length))
     mask = np.arange(max_length)[None, :] < lengths[:, None]
     ids[~mask] = 0
     targets = rng.integers(0, classes, size=batch)

@@ -64,6 +64,11 @@ class RecurrentModel:
         initialize(self.params, rng, scheme)
         return self
 
+    def _states(self, ids, mask, initial_state):
+        """The recurrence over ids: (states (T + 1, B, H), workspace); h_0 = 0 by default."""
+        h0 = 0.0 if initial_state is None else initial_state
+        return self.recurrent.forward(self.params, ids, mask, h0)
+
 
 def output_shapes(cell, output_size):
     """{name: shape} of a model's parameters: the cell's, then Why [C, H] and by [C]."""
@@ -107,8 +112,7 @@ class Classifier(RecurrentModel):
         return logits, states
 
     def _forward(self, ids, mask, initial_state):
-        h0 = 0.0 if initial_state is None else initial_state
-        states, work = self.recurrent.forward(self.params, ids, mask, h0)
+        states, work = self._states(ids, mask, initial_state)
         logits = np.dot(states[-1], self.params["Why"].T)              # y = Why h_n + by
         logits += self.params["by"]
         return logits, states, work
@@ -167,8 +171,7 @@ class LanguageModel(RecurrentModel):
         return logits, states
 
     def _forward(self, ids, mask, initial_state):
-        h0 = 0.0 if initial_state is None else initial_state
-        states, work = self.recurrent.forward(self.params, ids, mask, h0)
+        states, work = self._states(ids, mask, initial_state)
         logits = states[1:] @ self.params["Why"].T + self.params["by"]    # y_t = Why h_t + by
         return logits, states, work
 
