@@ -17,7 +17,7 @@ def test_tutorial_snippets_run_in_order(tmp_path, monkeypatch):
             exec(compile(block, str(TUTORIAL), "exec"), namespace)
     printed = output.getvalue()
     assert "23 unique words found" in printed
-    assert "(7, 1, 64)" in printed
+    assert "(1, 2) (1, 1, 64)" in printed
     assert "1000 0.001 1.0" in printed
     assert printed.rstrip().endswith("True")
 

@@ -27,10 +27,10 @@ def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     """The check itself must fail on the walkthrough's BPTT bug (Whh instead of Whh^T)."""
     from tinyrnn.nn.rnn import RNNCell
 
-    def buggy_backward_step(self, params):
-        def step(local, d_hidden, dpre, d_hidden_prev):
+    def buggy_backward_step(self, Whh):
+        def step(local, d_hidden, dpre, d_gh, d_hidden_prev):
             np.multiply(local, d_hidden, out=dpre)
-            np.matmul(dpre, params["Whh"].T, out=d_hidden_prev)      # Whh dpre: the bug
+            np.matmul(dpre, Whh.T, out=d_hidden_prev)      # Whh dpre: the bug
         return step
     monkeypatch.setattr(RNNCell, "backward_step", buggy_backward_step)
     model, ids, mask, targets, h0 = random_problem(np.random.default_rng(2))
@@ -52,7 +52,8 @@ def test_language_model_per_step_loss_and_carried_state():
     h0 = rng.normal(0, 0.5, size=(3, 4))                 # the state carried from a previous chunk
 
     def loss(initial_state):
-        return model.loss_and_gradients(ids, targets, mask, initial_state)[0]
+        result = model.loss_and_gradients(ids, mask, targets, initial_state)
+        return result.loss, result.initial_state_grad
     results = check_loss_gradients(model, loss, h0)
     assert [r.name for r in results] == ["Wxh", "Whh", "bh", "Why", "by", "h0"]
     for result in results:

@@ -126,7 +126,7 @@ HEADER_FAULTS = {
     "config sizes disagree": _meta("vocab", json.dumps(["<pad>", "<unk>", "a"])),
     "not a tinyrnn model config": _config(hidden_size="5"),
     "tinyrnn model config": _config(task="translate"),
-    "unsupported cell": _config(cell="transformer"),
+    "unknown cell": _config(cell="transformer"),
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models import Classifier
+from .models import Classifier, LanguageModel
 from .vocab import SPECIALS
 
 
@@ -21,51 +21,74 @@ class TensorCheck:
     passed: bool
 
 
-def random_classifier(rng, vocab_words=7, hidden=5, classes=3, scale=0.5, dtype="float64", cell="rnn"):
+def random_classifier(rng, vocab_words=7, hidden=5, classes=3, scale=0.5, dtype="float64", cell="rnn",
+                      **architecture):
     """A small classifier (words w0, w1, ...; classes c0, c1, ...) whose weights and biases
     are all drawn from N(0, scale^2): large enough to give real gradients everywhere."""
     vocab = [*SPECIALS, *(f"w{i}" for i in range(vocab_words))]
-    model = Classifier(vocab, [f"c{i}" for i in range(classes)], hidden, cell, dtype)
+    model = Classifier(vocab, [f"c{i}" for i in range(classes)], hidden, cell, dtype, **architecture)
+    return _randomize(model, rng, scale)
+
+
+def random_language_model(rng, vocab_words=7, hidden=5, scale=0.5, dtype="float64", cell="rnn", **architecture):
+    """A small language model over tokens w0, w1, ... with N(0, scale^2) weights and biases."""
+    vocab = [*SPECIALS, *(f"w{i}" for i in range(vocab_words))]
+    return _randomize(LanguageModel(vocab, hidden, cell, dtype, "words", **architecture), rng, scale)
+
+
+def _randomize(model, rng, scale):
     for array in model.params.values():
         array[...] = rng.normal(0.0, scale, size=array.shape)
     return model
 
 
-def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=6, cell="rnn"):
-    """A small float64 classifier with random weights and biases, and a padded batch.
+def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=6, cell="rnn",
+                   task="classify", **architecture):
+    """A small float64 model with random weights and biases, and a padded batch.
 
-    Returns (model, ids (B, T), mask (B, T), targets (B,), initial_state (B, H)).
-    Row 0 has max_length words and the others 1 to max_length, so padding is exercised.
-    """
-    model = random_classifier(rng, vocab_words, hidden, classes, cell=cell)
+    Returns (model, ids (B, T), mask (B, T), targets, initial_state (L*D, B, S)); targets
+    are (B,) classes, or (B, T) next tokens for task "lm". Row 0 has max_length tokens and
+    the others 1 to max_length, so padding is exercised."""
+    if task == "lm":
+        model = random_language_model(rng, vocab_words, hidden, cell=cell, **architecture)
+    else:
+        model = random_classifier(rng, vocab_words, hidden, classes, cell=cell, **architecture)
     lengths = np.concatenate([[max_length], rng.integers(1, max_length + 1, size=batch - 1)])
     ids = rng.integers(len(SPECIALS), len(model.vocab), size=(batch, max_length))
     mask = np.arange(max_length)[None, :] < lengths[:, None]
     ids[~mask] = 0
-    targets = rng.integers(0, classes, size=batch)
-    initial_state = rng.normal(0.0, 0.5, size=(batch, hidden))
+    if task == "lm":
+        targets = rng.integers(len(SPECIALS), len(model.vocab), size=(batch, max_length))
+    else:
+        targets = rng.integers(0, classes, size=batch)
+    stack = model.stack
+    initial_state = rng.normal(0.0, 0.5, size=(stack.num_states, batch, stack.state_size))
     return model, ids, mask, targets, initial_state
 
 
-def check_gradients(model, ids, mask, targets, initial_state=None, eps=1e-6, atol=1e-5, rtol=1e-3):
-    """TensorCheck for every parameter of a Classifier, then for h_0 when given."""
+def check_gradients(model, ids, mask, targets, initial_state=None, eps=1e-6, atol=1e-5, rtol=1e-3,
+                    dropout_seed=None):
+    """TensorCheck for every parameter of a model, then for s_0 when given. With
+    dropout_seed, every evaluation draws the same dropout masks from that seed."""
     def loss(h0):
-        return model.loss_and_gradients(ids, mask, targets, h0)[0]
+        rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
+        result = model.loss_and_gradients(ids, mask, targets, h0, rng)
+        return result.loss, result.initial_state_grad
     return check_loss_gradients(model, loss, initial_state, eps, atol, rtol)
 
 
 def check_loss_gradients(model, loss, initial_state=None, eps=1e-6, atol=1e-5, rtol=1e-3):
-    """Compare model.grads (and model.initial_state_grad) with central differences.
+    """Compare model.grads (and the gradient of the initial state) with central differences.
 
-    loss(initial_state) must run forward and backward and return the loss as a float.
+    loss(initial_state) must run forward and backward and return (loss, dL/d initial_state).
     """
     if initial_state is not None:
         initial_state = np.array(initial_state, dtype=np.float64)
-    loss(initial_state)
+    _, initial_grad = loss(initial_state)
     analytic = {name: grad.copy() for name, grad in model.grads.items()}
     perturbed = dict(model.params)
     if initial_state is not None:
-        analytic["h0"] = model.initial_state_grad.copy()
+        analytic["h0"] = np.array(initial_grad).reshape(initial_state.shape)
         perturbed["h0"] = initial_state
     results = []
     for name, array in perturbed.items():
@@ -73,9 +96,9 @@ def check_loss_gradients(model, loss, initial_state=None, eps=1e-6, atol=1e-5, r
         for index in np.ndindex(array.shape):
             saved = array[index]
             array[index] = saved + eps
-            plus = loss(initial_state)
+            plus = loss(initial_state)[0]
             array[index] = saved - eps
-            minus = loss(initial_state)
+            minus = loss(initial_state)[0]
             array[index] = saved
             numeric[index] = (plus - minus) / (2 * eps)
         error = np.abs(analytic[name] - numeric)

@@ -15,8 +15,7 @@ import numpy as np
 import safetensors.numpy
 
 from .errors import ModelFileError
-from .models import DTYPES, Classifier, LanguageModel, output_shapes
-from .nn import CELLS
+from .models import ARCHITECTURE, DTYPES, build_model, parameter_shapes
 from .vocab import SPECIALS
 
 FORMAT = "tinyrnn/1"
@@ -90,17 +89,15 @@ def load_model(path):
     header = _parse_header(path, raw)
     metadata = header.pop("__metadata__", None)
     config, vocab, classes = _parse_metadata(path, metadata)
-    if config["cell"] not in CELLS or config["hidden_size"] < 1:
-        raise ModelFileError(f"{path}: unsupported cell {config['cell']!r} or hidden size {config['hidden_size']}")
-    cell = CELLS[config["cell"]](len(vocab), config["hidden_size"])
+    architecture = {key: config.get(key, default) for key, default in ARCHITECTURE.items()}
     outputs = len(vocab) if classes is None else len(classes)
-    _check_tensors(path, header, output_shapes(cell, outputs), config["dtype"])
+    try:
+        _, expected = parameter_shapes(len(vocab), outputs, config["hidden_size"], **architecture)
+    except (ValueError, TypeError) as error:
+        raise ModelFileError(f"{path}: unsupported model config ({error})") from None
+    _check_tensors(path, header, expected, config["dtype"])
     try:                                            # sizes are now known to match the file
-        if classes is None:
-            model = LanguageModel(vocab, config["hidden_size"], config["cell"], config["dtype"],
-                                  config["tokenizer"]["kind"])
-        else:
-            model = Classifier(vocab, classes, config["hidden_size"], config["cell"], config["dtype"])
+        model = build_model(config, vocab, classes)
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{path}: {error}") from None
     try:
@@ -185,11 +182,13 @@ def _parse_metadata(path, metadata):
     except (KeyError, TypeError, json.JSONDecodeError, RecursionError) as error:
         raise ModelFileError(f"{path}: metadata is incomplete or not JSON ({error})") from None
     if not (isinstance(config, dict) and config.get("task") in ("classify", "lm")
-            and config.get("input") == "onehot" and config.get("dtype") in DTYPES
+            and config.get("input") in ("onehot", "embedding") and config.get("dtype") in DTYPES
             and type(config.get("hidden_size")) is int and isinstance(config.get("cell"), str)
             and isinstance(config.get("tokenizer"), dict)
             and config["tokenizer"].get("kind") in ("words", "chars")):
         raise ModelFileError(f"{path}: config metadata is not a tinyrnn model config")
+    if (config["input"] == "embedding") != bool(config.get("embed_size")):
+        raise ModelFileError(f"{path}: config input {config['input']!r} disagrees with its embed_size")
     for name, value in (("vocab", vocab), ("classes", classes)):
         if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise ModelFileError(f"{path}: {name} metadata must be a JSON list of strings")

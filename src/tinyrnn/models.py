@@ -1,101 +1,178 @@
-"""Models: a cell from nn/, the shared time loop, and an output layer.
+"""Models: an input, a stack of recurrent layers (nn/stack.py) and an output layer.
 
 Classifier (many-to-one, the walkthrough's sentiment model):
 
-    h_t = cell(x_t, h_{t-1}),  h_0 = 0
-    y   = Why h_n + by                    h_n the state after the last real word
+    s_t = cell(x_t, s_{t-1}),  s_0 = 0          every layer and direction
+    y   = W h_n + b                             h_n the top layer's last real h (both directions)
     p   = softmax(y),   L = -ln p_c
 
 LanguageModel (many-to-many): the same recurrence with an output at every step,
 
-    y_t = Why h_t + by,   L = mean over real steps of -ln softmax(y_t)[x_{t+1}]
+    y_t = W h_t + b,   L = mean over real steps of -ln softmax(y_t)[x_{t+1}]
 
-Shapes: B batch, T time, V vocabulary, H hidden, C classes.
+The single-layer, one-direction tanh RNN over one-hot words keeps the walkthrough's names
+(Wxh, Whh, bh, Why, by); every other model uses PyTorch's (rnn.weight_ih_l0, ..., fc.weight).
+Shapes: B batch, T time, V vocabulary, E embedding, H hidden, C classes, L layers,
+D directions, S state width (H, or 2H for the LSTM's [h | c]).
 """
+from dataclasses import dataclass
+
 import numpy as np
 
 from .nn import CELLS
-from .nn.losses import softmax_cross_entropy
 from .nn.functional import log_softmax, softmax
+from .nn.layers import dropout_mask
+from .nn.losses import softmax_cross_entropy
 from .nn.params import flat_views, initialize
-from .nn.recurrent import RecurrentLayer
+from .nn.stack import RecurrentStack
 from .vocab import Vocab, pad_batch, tokenize
 
 DTYPES = ("float64", "float32")
 TOKENIZERS = {"words": {"kind": "words", "normalize": "NFKC", "casefold": True},  # vocab.tokenize
               "chars": {"kind": "chars"}}                                       # every character
+ARCHITECTURE = {"cell": "rnn", "num_layers": 1, "bidirectional": False, "nonlinearity": "tanh",
+                "embed_size": None, "dropout": 0.0}                              # the defaults
 
 
-def classifier_shapes(cell, num_classes):
-    """{name: shape} of a classifier's parameters: the cell's, then Why [C, H] and by [C]."""
-    return {**cell.param_shapes(), "Why": (num_classes, cell.hidden_size), "by": (num_classes,)}
+@dataclass
+class StepResult:
+    """What loss_and_gradients returns besides the gradients it writes into model.grads."""
+
+    loss: float                          # mean cross-entropy
+    final_state: np.ndarray              # (L*D, B, S), a copy: carry it into the next chunk
+    initial_state_grad: np.ndarray       # dL/ds_0, (L*D, B, S)
+    predicted: np.ndarray | None = None  # classifier: the predicted class of each row
+
+
+def check_architecture(hidden_size, cell, num_layers, bidirectional, nonlinearity, embed_size, dropout):
+    """Raise ValueError naming the first architecture setting that cannot work."""
+    if cell not in CELLS:
+        raise ValueError(f"unknown cell {cell!r}; expected one of {sorted(CELLS)}")
+    for name, value in (("hidden size", hidden_size), ("number of layers", num_layers)):
+        if type(value) is not int or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if embed_size is not None and (type(embed_size) is not int or embed_size < 1):
+        raise ValueError(f"embedding size must be a positive integer or None, got {embed_size!r}")
+    if not (isinstance(dropout, (int, float)) and 0 <= dropout < 1):
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if nonlinearity != "tanh" and cell != "rnn":
+        raise ValueError(f"nonlinearity {nonlinearity!r} applies to the rnn cell, not {cell}")
+    if not isinstance(bidirectional, bool):
+        raise ValueError(f"bidirectional must be True or False, got {bidirectional!r}")
+
+
+def uses_walkthrough_names(cell, num_layers, bidirectional, nonlinearity, embed_size, **_):
+    """The walkthrough's own model (one one-hot, one-direction tanh RNN layer) keeps its names."""
+    return cell == "rnn" and nonlinearity == "tanh" and num_layers == 1 and not bidirectional \
+        and not embed_size
+
+
+def parameter_shapes(vocab_size, output_size, hidden_size, dtype="float64", **architecture):
+    """(stack, {name: shape}) of a model; allocates no parameters (io checks files with it)."""
+    arch = {**ARCHITECTURE, **architecture}
+    check_architecture(hidden_size, **arch)
+    legacy = uses_walkthrough_names(**arch)
+    stack = RecurrentStack(arch["cell"], vocab_size, hidden_size, arch["num_layers"], arch["bidirectional"],
+                           arch["nonlinearity"], arch["embed_size"], arch["dropout"], dtype, legacy)
+    weight, bias = ("Why", "by") if legacy else ("fc.weight", "fc.bias")
+    features = hidden_size * stack.directions
+    return stack, {**stack.param_shapes(), weight: (output_size, features), bias: (output_size,)}
 
 
 class RecurrentModel:
-    """What every model shares: a vocabulary, a cell over one-hot inputs, an output layer
-    of `output_size` rows, parameters and gradients as views into flat buffers."""
+    """What every model shares: a vocabulary, the recurrent stack, an output layer of
+    `output_size` rows, parameters and gradients as views into flat buffers."""
 
     task = None
 
-    def __init__(self, vocab, output_size, hidden_size, cell, dtype):
-        if cell not in CELLS:
-            raise ValueError(f"unknown cell {cell!r}; expected one of {sorted(CELLS)}")
+    def __init__(self, vocab, output_size, hidden_size, cell, dtype, architecture):
         if dtype not in DTYPES:
             raise ValueError(f"unknown dtype {dtype!r}; expected one of {list(DTYPES)}")
-        if not isinstance(hidden_size, int) or hidden_size < 1:
-            raise ValueError(f"hidden size must be a positive integer, got {hidden_size!r}")
         self.vocab = vocab if isinstance(vocab, Vocab) else Vocab(vocab)
         self.dtype = np.dtype(dtype)
-        self.cell = CELLS[cell](len(self.vocab), hidden_size)
-        shapes = output_shapes(self.cell, output_size)
+        self.architecture = {**ARCHITECTURE, **architecture, "cell": cell}
+        self.stack, shapes = parameter_shapes(len(self.vocab), output_size, hidden_size, dtype,
+                                              **self.architecture)
+        self.output_weight, self.output_bias = list(shapes)[-2:]
         self.flat, self.params = flat_views(shapes, self.dtype)
         self.flat_grads, self.grads = flat_views(shapes, self.dtype)
-        self.recurrent = RecurrentLayer(self.cell, self.dtype)
 
     def __repr__(self):
-        return (f"{type(self).__name__}({self.cell!r}, outputs={self.params['by'].shape[0]}, "
+        arch = ", ".join(f"{key}={value!r}" for key, value in self.architecture.items()
+                         if value != ARCHITECTURE[key] or key == "cell")
+        return (f"{type(self).__name__}({arch}, hidden_size={self.hidden_size}, "
+                f"vocab={len(self.vocab)}, outputs={self.params[self.output_bias].shape[0]}, "
                 f"parameters={self.flat.size}, dtype={self.dtype.name})")
 
     @property
     def hidden_size(self):
-        return self.cell.hidden_size
+        return self.stack.hidden_size
 
-    def initialize(self, rng, scheme="walkthrough"):
-        initialize(self.params, rng, scheme)
+    @property
+    def cell(self):
+        return self.stack.cell
+
+    def initialize(self, rng, scheme="walkthrough", forget_bias=0.0):
+        """Draw the weights from rng (nn/params.py); forget_bias starts an LSTM's f gate bias."""
+        if forget_bias and self.architecture["cell"] != "lstm":
+            raise ValueError(f"a forget-gate bias applies to the lstm cell, not {self.architecture['cell']}")
+        roles = {**self.stack.param_roles(), self.output_weight: "output_weight",
+                 self.output_bias: "output_bias"}
+        initialize(self.params, roles, rng, scheme, self.hidden_size, forget_bias)
         return self
 
-    def _states(self, ids, mask, initial_state):
-        """The recurrence over ids: (states (T + 1, B, H), workspace); h_0 = 0 by default."""
-        h0 = 0.0 if initial_state is None else initial_state
-        return self.recurrent.forward(self.params, ids, mask, h0)
+    def config(self):
+        """Everything needed to rebuild this model besides weights, vocab and classes."""
+        arch = self.architecture
+        return {"task": self.task, "cell": arch["cell"], "input": "embedding" if arch["embed_size"] else "onehot",
+                "vocab_size": len(self.vocab), "hidden_size": self.hidden_size, **{
+                    key: arch[key] for key in ("num_layers", "bidirectional", "nonlinearity", "embed_size",
+                                               "dropout")}, "dtype": self.dtype.name}
 
+    def _run(self, ids, mask, initial_state, rng):
+        """The stack over ids from s_0 (zeros when None; (B, S) accepted for one state)."""
+        if initial_state is not None:
+            initial_state = np.asarray(initial_state, dtype=self.dtype)
+            if initial_state.ndim == 2:
+                initial_state = initial_state[None]
+            expected = (self.stack.num_states, ids.shape[0], self.stack.state_size)
+            if initial_state.shape != expected:
+                raise ValueError(f"initial state must have shape {expected}, got {initial_state.shape}")
+        return self.stack.forward(self.params, ids, mask, initial_state, rng)
 
-def output_shapes(cell, output_size):
-    """{name: shape} of a model's parameters: the cell's, then Why [C, H] and by [C]."""
-    return {**cell.param_shapes(), "Why": (output_size, cell.hidden_size), "by": (output_size,)}
+    def _dropout(self, features, rng):
+        """features and the multiplier of the dropout before the output layer (None: off)."""
+        rate = self.architecture["dropout"]
+        if rng is None or rate == 0:
+            return features, None
+        keep = dropout_mask(rng, features.shape, rate, self.dtype)
+        return features * keep, keep
+
+    def _output_backward(self, dlogits, features):
+        """dW = dy^T features, db = sum dy; returns dL/dfeatures = dy W."""
+        np.dot(dlogits.T, features, out=self.grads[self.output_weight])          # sum dy h^T
+        np.add.reduce(dlogits, axis=0, out=self.grads[self.output_bias])          # sum dy
+        return np.dot(dlogits, self.params[self.output_weight])                   # W^T dy
 
 
 class Classifier(RecurrentModel):
     """Many-to-one RNN classifier over word ids.
 
-    params: {"Wxh" [H, V], "Whh" [H, H], "bh" [H], "Why" [C, H], "by" [C]}, views into
+    The walkthrough's model: params {"Wxh" [H, V], "Whh" [H, H], "bh" [H], "Why" [C, H],
+    "by" [C]}; other architectures use PyTorch's names (see models' docstring). Views into
     self.flat; self.grads has the same names (views into self.flat_grads).
     """
 
     task = "classify"
 
-    def __init__(self, vocab, classes, hidden_size=64, cell="rnn", dtype="float64"):
+    def __init__(self, vocab, classes, hidden_size=64, cell="rnn", dtype="float64", **architecture):
         if len(classes) < 2 or len(set(classes)) != len(classes):
             raise ValueError(f"a classifier needs at least two distinct classes, got {list(classes)}")
         self.classes = list(classes)
-        super().__init__(vocab, len(self.classes), hidden_size, cell, dtype)
+        super().__init__(vocab, len(self.classes), hidden_size, cell, dtype, architecture)
 
     def config(self):
-        """Everything needed to rebuild this model besides weights, vocab and classes."""
-        return {"task": "classify", "cell": self.cell.kind, "input": "onehot",
-                "vocab_size": len(self.vocab), "hidden_size": self.hidden_size,
-                "num_classes": len(self.classes), "dtype": self.dtype.name,
-                "tokenizer": TOKENIZERS["words"]}
+        return {**super().config(), "num_classes": len(self.classes), "tokenizer": TOKENIZERS["words"]}
 
     def encode(self, texts):
         """Texts -> (list of id arrays, list of unknown-word lists)."""
@@ -103,32 +180,29 @@ class Classifier(RecurrentModel):
         return [ids for ids, _ in encoded], [unknown for _, unknown in encoded]
 
     def forward(self, ids, mask, initial_state=None):
-        """ids (B, T), mask (B, T) bool or None -> logits (B, C) and states (T + 1, B, H).
+        """ids (B, T), mask (B, T) bool or None -> logits (B, C), final states (L*D, B, S).
 
-        initial_state (B, H) is h_0; zeros (the walkthrough's h_0) when not given. The
-        states are time-major and reused by the next call: copy them to keep them.
-        """
-        logits, states, _ = self._forward(ids, mask, initial_state)
-        return logits, states
+        initial_state (L*D, B, S) is s_0; zeros (the walkthrough's h_0) when not given."""
+        logits, run, _, _ = self._forward(ids, mask, initial_state, None)
+        return logits, self.stack.final_states(run)
 
-    def _forward(self, ids, mask, initial_state):
-        states, work = self._states(ids, mask, initial_state)
-        logits = np.dot(states[-1], self.params["Why"].T)              # y = Why h_n + by
-        logits += self.params["by"]
-        return logits, states, work
+    def _forward(self, ids, mask, initial_state, rng):
+        run = self._run(ids, mask, initial_state, rng)
+        features, keep = self._dropout(self.stack.final_hidden(run), rng)     # h_n, (B, D*H)
+        logits = np.dot(features, self.params[self.output_weight].T)          # y = W h_n + b
+        logits += self.params[self.output_bias]
+        return logits, run, features, keep
 
-    def loss_and_gradients(self, ids, mask, targets, initial_state=None):
-        """Mean cross-entropy of the batch; fills self.grads and self.initial_state_grad
-        (dL/dh_0, (B, H)). Returns (loss, predicted class indices (B,))."""
-        logits, states, work = self._forward(ids, mask, initial_state)
-        predicted = logits.argmax(axis=1)
-        loss, dlogits = softmax_cross_entropy(logits, targets)         # dL/dy = p - onehot(c)
-        final = states[-1]                                             # h_n, (B, H)
-        np.dot(dlogits.T, final, out=self.grads["Why"])               # dWhy = dy h_n^T
-        np.add.reduce(dlogits, axis=0, out=self.grads["by"])           # dby = dy
-        d_final = np.dot(dlogits, self.params["Why"])                  # dh_n = Why^T dy
-        self.initial_state_grad = self.recurrent.backward(self.params, work, d_final, self.grads)
-        return loss, predicted
+    def loss_and_gradients(self, ids, mask, targets, initial_state=None, rng=None):
+        """Mean cross-entropy of the batch; fills self.grads. rng: draw dropout from it
+        (training); None: no dropout. Returns a StepResult (with predicted classes)."""
+        logits, run, features, keep = self._forward(ids, mask, initial_state, rng)
+        loss, dlogits = softmax_cross_entropy(logits, targets)                # dL/dy = p - onehot(c)
+        d_features = self._output_backward(dlogits, features)                 # dh_n = W^T dy
+        if keep is not None:
+            d_features *= keep
+        d_initial = self.stack.backward(self.params, self.grads, run, None, d_features)
+        return StepResult(loss, self.stack.final_states(run), d_initial, logits.argmax(axis=1))
 
     def predict_proba(self, sequences, batch_size=256):
         """Id arrays -> class probabilities (N, C), in batches."""
@@ -141,67 +215,72 @@ class Classifier(RecurrentModel):
 
 
 class LanguageModel(RecurrentModel):
-    """Many-to-many: predicts token t + 1 from tokens up to t, at every step.
-
-    params: {"Wxh" [H, V], "Whh" [H, H], "bh" [H], "Why" [V, H], "by" [V]}.
-    """
+    """Many-to-many: predicts token t + 1 from tokens up to t, at every step."""
 
     task = "lm"
 
-    def __init__(self, vocab, hidden_size=100, cell="rnn", dtype="float64", tokenizer="chars"):
+    def __init__(self, vocab, hidden_size=100, cell="rnn", dtype="float64", tokenizer="chars", **architecture):
         if tokenizer not in TOKENIZERS:
             raise ValueError(f"unknown tokenizer {tokenizer!r}; expected one of {list(TOKENIZERS)}")
+        if architecture.get("bidirectional"):
+            raise ValueError("a language model cannot be bidirectional: the reverse direction "
+                             "would see the tokens it has to predict")
         self.tokenizer = tokenizer
-        super().__init__(vocab, len(vocab), hidden_size, cell, dtype)
+        super().__init__(vocab, len(vocab), hidden_size, cell, dtype, architecture)
 
     def config(self):
-        """Everything needed to rebuild this model besides weights and vocab."""
-        return {"task": "lm", "cell": self.cell.kind, "input": "onehot",
-                "vocab_size": len(self.vocab), "hidden_size": self.hidden_size,
-                "dtype": self.dtype.name, "tokenizer": TOKENIZERS[self.tokenizer]}
+        return {**super().config(), "tokenizer": TOKENIZERS[self.tokenizer]}
 
     def tokenize(self, text):
         return list(text) if self.tokenizer == "chars" else tokenize(text)
 
     def forward(self, ids, mask=None, initial_state=None):
-        """ids (B, T) -> logits (T, B, V) and states (T + 1, B, H), both time-major.
+        """ids (B, T) -> logits (T, B, V) time-major, final states (L, B, S)."""
+        logits, run, _, _ = self._forward(ids, mask, initial_state, None)
+        return logits, self.stack.final_states(run)
 
-        The states are reused by the next call: copy them to keep them."""
-        logits, states, _ = self._forward(ids, mask, initial_state)
-        return logits, states
-
-    def _forward(self, ids, mask, initial_state):
-        states, work = self._states(ids, mask, initial_state)
-        logits = states[1:] @ self.params["Why"].T + self.params["by"]    # y_t = Why h_t + by
-        return logits, states, work
+    def _forward(self, ids, mask, initial_state, rng):
+        run = self._run(ids, mask, initial_state, rng)
+        T, B = run.ids.shape
+        outputs = self.stack.layer_outputs(run, -1).reshape(T * B, -1)        # h_t, all steps
+        outputs, keep = self._dropout(outputs, rng)
+        logits = np.dot(outputs, self.params[self.output_weight].T)           # y_t = W h_t + b
+        logits += self.params[self.output_bias]
+        return logits.reshape(T, B, -1), run, outputs, keep
 
     def loss_sum(self, ids, targets, initial_state=None):
-        """Forward only: (summed cross-entropy over all steps, final state (B, H) copy)."""
+        """Forward only: (summed cross-entropy over all steps, final states (L, B, S) copy)."""
         logits, states = self.forward(ids, None, initial_state)
         T, B, V = logits.shape
         log_probs = log_softmax(logits.reshape(T * B, V))
-        return float(-log_probs[np.arange(T * B), targets.T.reshape(-1)].sum()), states[-1].copy()
+        return float(-log_probs[np.arange(T * B), targets.T.reshape(-1)].sum()), states
 
-    def loss_and_gradients(self, ids, targets, mask=None, initial_state=None, sum_over_time=False):
+    def loss_and_gradients(self, ids, mask, targets, initial_state=None, rng=None, sum_over_time=False):
         """Mean cross-entropy over all real steps; fills self.grads.
 
         ids, targets (B, T) int (targets[:, t] is the token after ids[:, t]); mask (B, T)
         or None. With sum_over_time the gradients are those of the loss summed over the T
         steps of each sequence (min-char-rnn's convention), T times the mean's; the
-        returned loss is still the mean per token.
-        Returns (loss, final state (B, H), a copy to carry into the next chunk).
-        """
-        logits, states, work = self._forward(ids, mask, initial_state)
+        returned loss is still the mean per token. Returns a StepResult."""
+        logits, run, outputs, keep = self._forward(ids, mask, initial_state, rng)
         T, B, V = logits.shape
-        H = self.hidden_size
         weights = None if mask is None else mask.T.reshape(-1).astype(self.dtype)
         loss, dlogits = softmax_cross_entropy(logits.reshape(T * B, V), targets.T.reshape(-1), weights)
         if sum_over_time:
             dlogits *= T
-        outputs = states[1:].reshape(T * B, H)                                  # h_t, all steps
-        np.dot(dlogits.T, outputs, out=self.grads["Why"])                      # sum_t dy_t h_t^T
-        np.add.reduce(dlogits, axis=0, out=self.grads["by"])                    # sum_t dy_t
-        d_outputs = work.make_backward_buffers().d_outputs                      # (T, B, H)
-        np.dot(dlogits, self.params["Why"], out=d_outputs.reshape(T * B, H))   # Why^T dy_t
-        self.initial_state_grad = self.recurrent.backward(self.params, work, 0.0, self.grads, d_outputs)
-        return loss, states[-1].copy()
+        d_outputs = self._output_backward(dlogits, outputs)                    # W^T dy_t, (T*B, H)
+        if keep is not None:
+            d_outputs *= keep
+        d_initial = self.stack.backward(self.params, self.grads, run, d_outputs.reshape(T, B, -1))
+        return StepResult(loss, self.stack.final_states(run), d_initial)
+
+
+def build_model(config, vocab, classes=None):
+    """The one model factory: a Classifier or LanguageModel from a config dict (as
+    model.config() returns and model files store; missing architecture keys take the
+    defaults, so files of earlier versions load)."""
+    architecture = {key: config.get(key, default) for key, default in ARCHITECTURE.items() if key != "cell"}
+    if config["task"] == "classify":
+        return Classifier(vocab, classes, config["hidden_size"], config["cell"], config["dtype"], **architecture)
+    return LanguageModel(vocab, config["hidden_size"], config["cell"], config["dtype"],
+                         config["tokenizer"]["kind"], **architecture)

@@ -4,7 +4,7 @@
     p   = softmax((Why h_t + by) / T)   T the temperature; T = 0 picks the most likely token
     x_{t+1} ~ p                         optionally only among the k most likely tokens
 
-Without a prime, the first token is drawn from softmax(by): the model's prediction from
+Without a prime, the first token is drawn from softmax(b), b the output bias: the model's prediction from
 the empty state h_0 = 0. The special tokens <pad> and <unk> are never produced.
 """
 import numpy as np
@@ -20,15 +20,15 @@ def generate(model, rng, length, prime="", temperature=1.0, top_k=None):
         raise ValueError(f"top-k must be at least 1, got {top_k}")
     ids, _ = model.vocab.encode(model.tokenize(prime))
     state = None
-    logits = model.params["by"].astype(np.float64)                 # prediction from h_0 = 0
+    logits = model.params[model.output_bias].astype(np.float64)    # prediction from h_0 = 0
     if len(ids):
-        step_logits, states = model.forward(ids[None, :])
-        logits, state = step_logits[-1, 0].astype(np.float64), states[-1].copy()
+        step_logits, state = model.forward(ids[None, :])
+        logits = step_logits[-1, 0].astype(np.float64)
     for _ in range(length):
         token = pick(logits, rng, temperature, top_k)
         yield model.vocab.tokens[token]
-        step_logits, states = model.forward(np.array([[token]]), None, state)
-        logits, state = step_logits[0, 0].astype(np.float64), states[-1].copy()
+        step_logits, state = model.forward(np.array([[token]]), None, state)
+        logits = step_logits[0, 0].astype(np.float64)
 
 
 def pick(logits, rng, temperature=1.0, top_k=None):

@@ -162,14 +162,15 @@ def train(model, train_data, config, rng, test_data=None, on_epoch=None):
 def _train_epoch(model, data, config, update, rng, epoch, lr):
     total_loss, correct = 0.0, 0
     for step, (ids, mask, targets) in enumerate(_batches(data, config, rng), start=1):
-        loss, predicted = model.loss_and_gradients(ids, mask, targets)
+        result = model.loss_and_gradients(ids, mask, targets, rng=rng)      # rng: dropout masks
+        loss = result.loss
         if not math.isfinite(loss):
             norm = float(np.linalg.norm(model.flat_grads))
             raise TrainingError(f"loss became {loss} at epoch {epoch}, step {step} (learning rate "
                                 f"{lr:.3g}, gradient norm {norm:.3g}); try a smaller learning rate "
                                 f"or --clip-norm")
         total_loss += loss * len(targets)
-        correct += np.count_nonzero(predicted == targets)
+        correct += np.count_nonzero(result.predicted == targets)
         update()
     return total_loss / len(data), correct / len(data)
 

@@ -94,9 +94,9 @@ def evaluate_lm(model, ids, batch_size=32, chunk=256):
     return total / inputs.size
 
 
-def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on_step=None):
-    """Train in place. on_log(LMStats) at every log point; on_step(step) after every update.
-    Returns the list of LMStats logged."""
+def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on_step=None, rng=None):
+    """Train in place. on_log(LMStats) at every log point; on_step(step) after every update;
+    rng (a numpy Generator) draws the dropout masks. Returns the list of LMStats logged."""
     config.validate()
     inputs, targets = streams(train_ids, config.batch_size)
     optimizer = make_optimizer(config.as_train_config())
@@ -124,7 +124,8 @@ def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on
             started = time.perf_counter()
             x = inputs[:, start:start + config.seq_length]
             y = targets[:, start:start + config.seq_length]
-            loss, state = model.loss_and_gradients(x, y, None, state, config.sum_over_time)  # state: constant
+            result = model.loss_and_gradients(x, None, y, state, rng, config.sum_over_time)
+            loss, state = result.loss, result.final_state    # the carried state: a constant
             if not math.isfinite(loss):
                 raise TrainingError(f"loss became {loss} at step {step + 1} (learning rate "
                                     f"{optimizer.lr:.3g}); try a smaller learning rate or --clip-value")

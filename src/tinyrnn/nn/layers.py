@@ -1,4 +1,4 @@
-"""Building blocks shared by cells and models."""
+"""Building blocks around the recurrent layers: one-hot and embedding gradients, dropout."""
 import numpy as np
 
 
@@ -17,7 +17,28 @@ def onehot_backward(ids, rows, grad):
         np.dot(rows.T, onehot, out=grad)
         return
     grad[...] = 0.0
+    present, sums = _sums_by_id(ids, rows)
+    grad[:, present] = sums.T
+
+
+def embedding_backward(ids, rows, grad):
+    """grad (V, E) = sum_i onehot(ids[i]) rows[i]^T: row v of an embedding table's gradient
+    sums the gradients of the positions that looked it up."""
+    grad[...] = 0.0
+    present, sums = _sums_by_id(ids, rows)
+    grad[present] = sums
+
+
+def _sums_by_id(ids, rows):
+    """(distinct ids, (K, E) sum of the rows of each), by one sort and one reduceat."""
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
-    grad[:, sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0).T
+    return sorted_ids[starts], np.add.reduceat(rows[order], starts, axis=0)
+
+
+def dropout_mask(rng, shape, rate, dtype):
+    """Inverted dropout's multiplier: keep / (1 - rate), keep ~ Bernoulli(1 - rate) drawn
+    from rng, so the expected activation is unchanged and evaluation needs no scaling."""
+    keep = rng.random(shape) >= rate
+    return keep.astype(dtype) * (1.0 / (1.0 - rate))

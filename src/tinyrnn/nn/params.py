@@ -18,29 +18,43 @@ def flat_views(shapes, dtype):
 
 
 INIT_SCHEMES = ("walkthrough", "minchar", "xavier", "orthogonal")
+BIASES = ("bias_ih", "bias_hh", "output_bias")
 
 
-def initialize(params, rng, scheme, recurrent=("Whh",)):
-    """Fill weights in place; biases (1-d) stay zero.
+def initialize(params, roles, rng, scheme, hidden_size, forget_bias=0.0):
+    """Fill every parameter in place, in the order of the dict, from the numpy Generator rng.
 
-    walkthrough: standard normal / 1000 (the walkthrough's init).
-    minchar:     standard normal * 0.01 (the classic min-char-rnn's init).
-    xavier:      uniform in +-sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010).
-    orthogonal:  recurrent weights (names in `recurrent`) a random orthogonal matrix
-                 (Saxe et al., 2014), the others as xavier.
-    Weights are drawn in the order of the dict, from the given numpy Generator.
+    roles[name] is one of embedding, weight_ih, weight_hh, bias_ih, bias_hh, output_weight,
+    output_bias. Gated weights [G*H, in] are initialised block by block, one block of H
+    rows per gate. Biases start at zero, except bias_ih's forget-gate block (rows H..2H of
+    an LSTM) when forget_bias is given.
+
+    walkthrough: every weight standard normal / 1000 (the walkthrough's init).
+    minchar:     every weight standard normal * 0.01 (the classic min-char-rnn's init).
+    xavier:      uniform in +-sqrt(6 / (fan_in + fan_out)) per block (Glorot & Bengio, 2010);
+                 an embedding table standard normal.
+    orthogonal:  each gate block of weight_hh a random orthogonal matrix (Saxe et al.,
+                 2014), the rest as xavier.
     """
     if scheme not in INIT_SCHEMES:
         raise ValueError(f"unknown init scheme {scheme!r}; expected one of {list(INIT_SCHEMES)}")
     for name, array in params.items():
-        if array.ndim == 1:
+        role = roles[name]
+        if role in BIASES:
             array[...] = 0.0
+            if role == "bias_ih" and forget_bias:
+                array[hidden_size:2 * hidden_size] = forget_bias
         elif scheme in ("walkthrough", "minchar"):
             scale = 1e-3 if scheme == "walkthrough" else 1e-2
             array[...] = rng.standard_normal(array.shape) * scale
-        elif scheme == "orthogonal" and name in recurrent:
-            q, r = np.linalg.qr(rng.standard_normal(array.shape))
-            array[...] = q * np.sign(np.diag(r))             # sign fix: uniform over rotations
+        elif role == "embedding":
+            array[...] = rng.standard_normal(array.shape)
         else:
-            limit = np.sqrt(6.0 / (array.shape[0] + array.shape[1]))
-            array[...] = rng.uniform(-limit, limit, size=array.shape)
+            rows = hidden_size if role in ("weight_ih", "weight_hh") else len(array)
+            for block in np.split(array, len(array) // rows):
+                if scheme == "orthogonal" and role == "weight_hh":
+                    q, r = np.linalg.qr(rng.standard_normal(block.shape))
+                    block[...] = q * np.sign(np.diag(r))        # sign fix: uniform over rotations
+                else:
+                    limit = np.sqrt(6.0 / (block.shape[0] + block.shape[1]))
+                    block[...] = rng.uniform(-limit, limit, size=block.shape)

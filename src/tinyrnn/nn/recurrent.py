@@ -1,16 +1,25 @@
-"""The masked time loop and backpropagation through time, written once for every cell.
+"""One recurrent layer in one direction: the masked time loop and backpropagation through
+time, written once for every cell (rnn.py, lstm.py, gru.py).
 
-A cell supplies input_projection (all steps at once), forward_step, local_gradients,
-backward_step and param_grads. Only the recurrent step stays inside the loop;
-everything that does not depend on the previous state is done before or after it as
-one large array operation, and every step writes into preallocated buffers.
+A cell declares its widths as multiples of H: gates G (H, 4H, 3H), state S (H, or 2H for
+the LSTM's [h | c]), what its step caches C, and the local derivatives L its backward
+step uses. It supplies folded_bias, forward_step, local_gradients and backward_step.
+Everything that does not depend on the previous state is done here, before or after the
+loop, as one large array operation:
 
-Masking: a padded step (mask 0) keeps the state, h_t = h_{t-1}, so the final state of a
-row is its last real one, and padded steps receive zero gradient.
+    gx_t   = W_ih x_t + bias                   all steps at once (x one-hot: a column lookup)
+    s_t    = cell step (gx_t, s_{t-1})         the loop: W_hh h_{t-1} and the gate maths
+    dW_hh  = sum_t d gh_t h_{t-1}^T,  db_hh = sum_t d gh_t      one product each, after BPTT
+    dW_ih  = sum_t d gx_t x_t^T,      db_ih = sum_t d gx_t,  dx_t = W_ih^T d gx_t
 
-Arrays here are time-major, (T, B, ...): one step's rows are contiguous.
+Masking: a padded step (mask 0) keeps the whole state, s_t = s_{t-1} (h and c), so the
+final state of a row is its last real one; padded steps get zero gradient and pass the
+state gradient through unchanged. Arrays are time-major, (T, B, ...): one step's rows are
+contiguous.
 """
 import numpy as np
+
+from .layers import onehot_backward
 
 
 class Workspace:
@@ -18,33 +27,49 @@ class Workspace:
     backward buffers are made on the first backward pass (evaluation never needs them)."""
 
     def __init__(self, cell, steps, batch, dtype):
-        self.shape = (steps, batch, cell.state_size)
-        T, B, S = self.shape
-        self.projected = np.empty((T, B, S), dtype)        # Wxh x_t + bh
-        self.states = np.empty((T + 1, B, S), dtype)       # h_0 .. h_T
-        self.step_views = list(zip(self.projected, self.states[:-1], self.states[1:]))
+        H = cell.hidden_size
+        T, B = self.steps, self.batch = steps, batch
+        self.widths = {"G": cell.gates * H, "S": cell.state_factor * H, "L": cell.local_factor * H}
+        self.gx = np.empty((T, B, self.widths["G"]), dtype)           # W_ih x_t + bias
+        self.states = np.empty((T + 1, B, self.widths["S"]), dtype)   # s_0 .. s_T
+        self.cache = np.empty((T, B, cell.cache_factor * H), dtype)   # what the cell's step keeps
+        self.step_views = list(zip(self.gx, self.states[:-1], self.states[1:], self.cache))
+        self.separate = cell.separate_recurrent_grad
         self.back_views = None
 
     def make_backward_buffers(self):
         if self.back_views is None:
-            T, B, S = self.shape
-            dtype = self.states.dtype
-            self.local = np.empty((T, B, S), dtype)            # d tanh per step
-            self.dpre = np.empty((T, B, S), dtype)
-            self.d_states = np.empty((T + 1, B, S), dtype)     # dL/dh_t
-            self.d_outputs = np.empty((T, B, S), dtype)        # gradient from each step's own output
-            self.back_views = list(zip(self.local, self.d_states[1:], self.dpre, self.d_states[:-1],
-                                       self.d_outputs))
+            T, B, dtype = self.steps, self.batch, self.states.dtype
+            self.local = np.empty((T, B, self.widths["L"]), dtype)    # the cell's local derivatives
+            self.d_gx = np.empty((T, B, self.widths["G"]), dtype)     # dL/d gx_t
+            self.d_gh = np.empty_like(self.d_gx) if self.separate else self.d_gx   # dL/d gh_t
+            self.d_states = np.empty((T + 1, B, self.widths["S"]), dtype)            # dL/ds_t
+            self.back_views = list(zip(self.local, self.d_states[1:], self.d_gx, self.d_gh,
+                                       self.d_states[:-1]))
         return self
 
 
 class RecurrentLayer:
-    """A cell looped over time, with workspaces cached by shape."""
+    """A cell looped over time, with its input projection and workspaces cached by shape.
 
-    def __init__(self, cell, dtype, max_workspaces=64):
-        self.cell, self.dtype = cell, np.dtype(dtype)
-        self.max_workspaces = max_workspaces
+    names maps the roles weight_ih, weight_hh, bias_ih, bias_hh to parameter names (bias_hh
+    may be None: the walkthrough's cell has the one bias bh). onehot: the inputs are ids
+    and W_ih is [G, V]; otherwise inputs are vectors (T, B, input_size), W_ih [G, input_size].
+    """
+
+    def __init__(self, cell, input_size, onehot, names, dtype, max_workspaces=64):
+        self.cell, self.input_size, self.onehot, self.names = cell, input_size, onehot, names
+        self.dtype, self.max_workspaces = np.dtype(dtype), max_workspaces
         self._workspaces = {}
+
+    def param_shapes(self):
+        G, H = self.cell.gates * self.cell.hidden_size, self.cell.hidden_size
+        shapes = {"weight_ih": (G, self.input_size), "weight_hh": (G, H), "bias_ih": (G,), "bias_hh": (G,)}
+        return {self.names[role]: shape for role, shape in shapes.items() if self.names.get(role)}
+
+    def _param(self, tensors, role):
+        name = self.names.get(role)
+        return None if name is None else tensors[name]
 
     def workspace(self, steps, batch):
         key = (steps, batch)
@@ -55,48 +80,74 @@ class RecurrentLayer:
             work = self._workspaces[key] = Workspace(self.cell, steps, batch, self.dtype)
         return work
 
-    def forward(self, params, ids, mask, initial_state):
-        """Run the cell over ids (B, T) with mask (B, T) bool or None (no padding).
+    def forward(self, params, inputs, mask, initial_state):
+        """Run over inputs (T, B) ids or (T, B, in) vectors, time-major, with mask (T, B)
+        bool or None, from initial_state (B, S) (or a scalar such as 0.0).
 
-        Returns (states (T + 1, B, S) time-major, workspace). states[0] is h_0; where step
-        t is padding, states[t + 1] equals states[t]. The arrays live in the workspace
-        and are overwritten by the next call of the same shape.
-        """
-        B, T = ids.shape
+        Returns the workspace; work.states (T + 1, B, S) holds s_0 .. s_T. Its arrays are
+        overwritten by the next call of the same shape."""
+        T, B = inputs.shape[:2]
         work = self.workspace(T, B)
-        ids_tm = ids.T
-        self.cell.input_projection(params, ids_tm, work.projected)
+        self._project(params, inputs, work.gx)
         work.states[0] = initial_state
-        step = self.cell.forward_step(params)
-        padding = None if mask is None or mask.all() else ~mask.T[:, :, None]   # (T, B, 1)
-        for t, (projected, state_prev, state_new) in enumerate(work.step_views):
-            step(projected, state_prev, state_new)
+        step = self.cell.forward_step(params[self.names["weight_hh"]], self._param(params, "bias_hh"))
+        padding = None if mask is None or mask.all() else ~mask[:, :, None]      # (T, B, 1)
+        for t, (gx, state_prev, state_new, cache) in enumerate(work.step_views):
+            step(gx, state_prev, state_new, cache)
             if padding is not None and padding[t].any():
-                np.copyto(state_new, state_prev, where=padding[t])   # h_t = h_{t-1} at padding
-        work.ids_tm, work.padding = ids_tm, padding
-        return work.states, work
+                np.copyto(state_new, state_prev, where=padding[t])   # s_t = s_{t-1} at padding
+        work.inputs, work.padding = inputs, padding
+        return work
 
-    def backward(self, params, work, d_final, grads, d_outputs=None):
-        """BPTT from dL/dh_T (B, S) and optional per-step dL/dh_t (T, B, S).
+    def _project(self, params, inputs, out):
+        """out (T, B, G) = W_ih x_t + bias for every step."""
+        W_ih = params[self.names["weight_ih"]]
+        bias = self.cell.folded_bias(self._param(params, "bias_ih"), self._param(params, "bias_hh"))
+        if self.onehot:
+            np.add(W_ih.T[inputs], bias, out=out)                    # column x_t of W_ih, + bias
+        else:
+            T, B, G = out.shape
+            np.dot(inputs.reshape(T * B, -1), W_ih.T, out=out.reshape(T * B, G))
+            out += bias
 
-        Weight gradients are written into grads; returns dL/dh_0 (B, S), a view into the
-        workspace. Writing d_outputs straight into work.d_outputs saves a copy.
-        """
-        cell, padding = self.cell, work.padding
+    def backward(self, params, work, grads, d_final=None, d_outputs=None, input_grad=False):
+        """BPTT from dL/dh_T (B, H) and optional per-step dL/dh_t (T, B, H) (None: zero).
+
+        Weight gradients are written into grads. Returns (dL/ds_0 (B, S), a view into the
+        workspace; dL/dx (T, B, in) when input_grad, else None)."""
+        cell, padding, H = self.cell, work.padding, self.cell.hidden_size
         work.make_backward_buffers()
-        cell.local_gradients(work.states, work.local)
+        cell.local_gradients(work.cache, work.states, work.local)
         if padding is not None:
             np.copyto(work.local, 0.0, where=padding)               # padded steps: no gradient
-        work.d_states[-1] = d_final
-        if d_outputs is not None and d_outputs is not work.d_outputs:
-            work.d_outputs[...] = d_outputs
-        step, add = cell.backward_step(params), np.add
-        for t in range(len(work.back_views) - 1, -1, -1):
-            local, d_state, dpre, d_prev, d_output = work.back_views[t]
+        work.d_states[-1] = 0.0
+        if d_final is not None:
+            work.d_states[-1, :, :H] = d_final
+        step, add, copyto = cell.backward_step(params[self.names["weight_hh"]]), np.add, np.copyto
+        for t in range(work.steps - 1, -1, -1):
+            local, d_state, d_gx, d_gh, d_prev = work.back_views[t]
             if d_outputs is not None:
-                add(d_state, d_output, out=d_state)                  # + the step's own output
-            step(local, d_state, dpre, d_prev)
+                add(d_state[:, :H], d_outputs[t], out=d_state[:, :H])  # + the step's own output
+            step(local, d_state, d_gx, d_gh, d_prev)
             if padding is not None and padding[t].any():
-                np.copyto(d_prev, d_state, where=padding[t])         # padded rows pass it on
-        cell.param_grads(work.ids_tm, work.dpre, work.states, grads)
-        return work.d_states[0]
+                copyto(d_prev, d_state, where=padding[t])           # padded rows pass it on
+        return work.d_states[0], self._weight_gradients(params, work, grads, input_grad)
+
+    def _weight_gradients(self, params, work, grads, input_grad):
+        T, B, G = work.d_gx.shape
+        H = self.cell.hidden_size
+        rows_gx, rows_gh = work.d_gx.reshape(T * B, G), work.d_gh.reshape(T * B, G)
+        hidden_prev = work.states[:-1, :, :H].reshape(T * B, H)                  # h_{t-1}, all steps
+        np.dot(rows_gh.T, hidden_prev, out=grads[self.names["weight_hh"]])      # sum_t d gh h_{t-1}^T
+        if self.names.get("bias_hh"):
+            np.add.reduce(rows_gh, axis=0, out=grads[self.names["bias_hh"]])     # sum_t d gh
+        np.add.reduce(rows_gx, axis=0, out=grads[self.names["bias_ih"]])         # sum_t d gx
+        W_ih_grad = grads[self.names["weight_ih"]]
+        if self.onehot:
+            onehot_backward(work.inputs.reshape(-1), rows_gx, W_ih_grad)         # sum_t d gx x_t^T
+            return None
+        inputs = work.inputs.reshape(T * B, -1)
+        np.dot(rows_gx.T, inputs, out=W_ih_grad)                                 # sum_t d gx x_t^T
+        if not input_grad:
+            return None
+        return np.dot(rows_gx, params[self.names["weight_ih"]]).reshape(T, B, -1)   # W_ih^T d gx

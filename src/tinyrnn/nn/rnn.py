@@ -4,84 +4,76 @@ Equations, for one sequence with column vectors (the walkthrough's notation):
 
     h_t = tanh(Wxh x_t + Whh h_{t-1} + bh)          x_t one-hot over the vocabulary
 
-tinyrnn works with one row per sequence: with H_t (B, H), H_t = tanh(X_t Wxh^T +
-H_{t-1} Whh^T + bh), the same numbers transposed. Because x_t is one-hot, Wxh x_t is
-column x_t of Wxh: the input projection is a lookup, done for all steps at once outside
-the time loop (see recurrent.py).
+(PyTorch's names: Wxh = weight_ih, Whh = weight_hh, bh = bias_ih + bias_hh; with
+nonlinearity relu, tanh is replaced by max(0, .).) tinyrnn works with one row per
+sequence: H_t (B, H) = tanh(X_t Wxh^T + H_{t-1} Whh^T + bh), the same numbers transposed.
+The input side gx_t = Wxh x_t + bh does not depend on the state, so the layer computes it
+for all steps at once outside the time loop (recurrent.py); the step adds Whh h_{t-1}.
 
 Backpropagation through time, with dh the gradient reaching h_t:
 
-    dpre      = (1 - h_t^2) * dh                     backprop through tanh
+    dpre      = (1 - h_t^2) * dh                     backprop through tanh (relu: [h_t > 0] * dh)
     dh_{t-1}  = Whh^T dpre                           (the walkthrough used Whh dpre: wrong)
-    dWhh      = sum_t dpre h_{t-1}^T                 one product over all steps
+    dWhh      = sum_t dpre h_{t-1}^T                 one product over all steps (recurrent.py)
     dWxh      = sum_t dpre x_t^T,  dbh = sum_t dpre
 
-Parameters, in the walkthrough's shapes: Wxh [H, V], Whh [H, H], bh [H].
-Arrays inside the time loop are time-major, (T, B, H), so each step's rows are contiguous.
+Widths: state S = H, gates G = H, nothing cached (d tanh comes from the states).
 """
 import numpy as np
 
-from .layers import onehot_backward
+NONLINEARITIES = ("tanh", "relu")
 
 
 class RNNCell:
-    """h_t = tanh(Wxh x_t + Whh h_{t-1} + bh); state is h, shape (B, H)."""
+    """h_t = tanh(Wxh x_t + Whh h_{t-1} + bh), or relu; state h (B, H)."""
 
-    kind = "rnn"
+    kind, gates, state_factor, cache_factor, local_factor = "rnn", 1, 1, 0, 1
+    separate_recurrent_grad = False          # d gx = d gh: one buffer (recurrent.py)
 
-    def __init__(self, input_size, hidden_size):
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(f"RNNCell sizes must be positive, got input {input_size}, hidden {hidden_size}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.state_size = hidden_size
+    def __init__(self, hidden_size, nonlinearity="tanh"):
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"unknown nonlinearity {nonlinearity!r}; expected one of {list(NONLINEARITIES)}")
+        self.hidden_size, self.nonlinearity = hidden_size, nonlinearity
 
     def __repr__(self):
-        return f"RNNCell(input_size={self.input_size}, hidden_size={self.hidden_size})"
+        return f"RNNCell(hidden_size={self.hidden_size}, nonlinearity={self.nonlinearity!r})"
 
-    def param_shapes(self):
-        H, V = self.hidden_size, self.input_size
-        return {"Wxh": (H, V), "Whh": (H, H), "bh": (H,)}
+    def folded_bias(self, bias_ih, bias_hh):
+        """The bias added to gx outside the loop: bh, or bias_ih + bias_hh."""
+        return bias_ih if bias_hh is None else bias_ih + bias_hh
 
-    def input_projection(self, params, ids, out):
-        """out (T, B, H) = Wxh x_t + bh for every step; ids (T, B) time-major."""
-        np.add(params["Wxh"].T[ids], params["bh"], out=out)       # column x_t of Wxh, + bh
+    def forward_step(self, Whh, bias_hh):
+        """step(gx_t, h_prev, h_new, cache_t): h_new = tanh(gx_t + Whh h_prev), in place.
 
-    def forward_step(self, params):
-        """The step function h_new = tanh(projected + Whh h_prev), in place; projected = Wxh x_t + bh.
+        np.dot and ufuncs with out= because on small arrays their call overhead is about
+        half that of np.matmul and in-place operators."""
+        Whh_T, dot, add = Whh.T, np.dot, np.add
+        relu = self.nonlinearity == "relu"
+        tanh, maximum = np.tanh, np.maximum
 
-        np.dot and ufuncs with out= are used because on small arrays their call overhead
-        is about half that of np.matmul and in-place operators.
-        """
-        Whh_T, dot, add, tanh = params["Whh"].T, np.dot, np.add, np.tanh
-
-        def step(projected, hidden_prev, hidden_new):
+        def step(gx, hidden_prev, hidden_new, cache):
             dot(hidden_prev, Whh_T, out=hidden_new)                 # Whh h_{t-1}
-            add(hidden_new, projected, out=hidden_new)              # + Wxh x_t + bh
-            tanh(hidden_new, out=hidden_new)
+            add(hidden_new, gx, out=hidden_new)                     # + Wxh x_t + bh
+            if relu:
+                maximum(hidden_new, 0.0, out=hidden_new)
+            else:
+                tanh(hidden_new, out=hidden_new)
         return step
 
-    def local_gradients(self, states, out):
-        """out (T, B, H) = 1 - h_t^2 for all steps at once: d tanh at each step."""
-        np.multiply(states[1:], states[1:], out=out)
-        np.subtract(1.0, out, out=out)
+    def local_gradients(self, cache, states, out):
+        """out (T, B, H) = d h_t / d pre_t for all steps at once: 1 - h_t^2 (relu: h_t > 0)."""
+        hidden = states[1:]
+        if self.nonlinearity == "relu":
+            np.greater(hidden, 0.0, out=out)
+        else:
+            np.multiply(hidden, hidden, out=out)
+            np.subtract(1.0, out, out=out)
 
-    def backward_step(self, params):
-        """The step function of BPTT: dpre = (1 - h_t^2) * dh, dh_{t-1} = Whh^T dpre."""
-        Whh, dot, multiply = params["Whh"], np.dot, np.multiply
+    def backward_step(self, Whh):
+        """step(local_t, d_hidden, d_gx, d_gh, d_hidden_prev): dpre = local * dh, dh_{t-1} = Whh^T dpre."""
+        dot, multiply = np.dot, np.multiply
 
-        def step(local, d_hidden, dpre, d_hidden_prev):
+        def step(local, d_hidden, dpre, d_gh, d_hidden_prev):
             multiply(local, d_hidden, out=dpre)                     # backprop through tanh
             dot(dpre, Whh, out=d_hidden_prev)                       # Whh^T dpre, row form
         return step
-
-    def param_grads(self, ids, dpre, states, grads):
-        """Weight gradients from all steps at once, written into grads.
-
-        ids (T, B); dpre (T, B, H), zero at padding; states (T + 1, B, H).
-        """
-        H = self.hidden_size
-        rows = dpre.reshape(-1, H)                                              # (T*B, H)
-        np.dot(rows.T, states[:-1].reshape(-1, H), out=grads["Whh"])           # sum_t dpre h_{t-1}^T
-        np.add.reduce(rows, axis=0, out=grads["bh"])                            # sum_t dpre
-        onehot_backward(ids.reshape(-1), rows, grads["Wxh"])                    # sum_t dpre x_t^T

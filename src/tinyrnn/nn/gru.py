@@ -1,0 +1,105 @@
+"""The GRU cell (Cho et al., 2014), PyTorch's formulation and gate order r, z, n.
+
+Equations, one row per sequence:
+
+    r = sigmoid(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+    z = sigmoid(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+    n = tanh(W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn))
+    h_t = (1 - z) * n + z * h_{t-1}
+
+The input side W_i. x_t + b_i. (+ b_hr, b_hz) is computed for all steps outside the time
+loop; b_hn stays inside, since r multiplies it.
+
+Backpropagation through time, with dh the gradient reaching h_t and gh_n = W_hn h_{t-1} + b_hn:
+
+    da_n = dh * (1 - z) * (1 - n^2)                 gradient of n's pre-activation
+    da_z = dh * (h_{t-1} - n) * z (1 - z)
+    da_r = da_n * gh_n * r (1 - r)
+    d gh_n = da_n * r                               the recurrent side of the n gate
+    dh_{t-1} = dh * z + W_hh^T [da_r, da_z, d gh_n]
+
+The input side's gate gradients d gx = [da_r, da_z, da_n] and the recurrent side's
+d gh = [da_r, da_z, da_n * r] differ in the n block: the layer keeps two buffers.
+"""
+import numpy as np
+
+from .functional import sigmoid
+
+
+class GRUCell:
+    """Gates r, z, n; state h (B, H); caches [r z gh_n n] per step."""
+
+    kind, gates, state_factor, cache_factor, local_factor = "gru", 3, 1, 4, 5
+    separate_recurrent_grad = True
+
+    def __init__(self, hidden_size):
+        self.hidden_size = hidden_size
+
+    def __repr__(self):
+        return f"GRUCell(hidden_size={self.hidden_size})"
+
+    def folded_bias(self, bias_ih, bias_hh):
+        """b_ih + [b_hr, b_hz, 0]: b_hn is added inside the step."""
+        bias = bias_ih.copy()
+        bias[:2 * self.hidden_size] += bias_hh[:2 * self.hidden_size]
+        return bias
+
+    def forward_step(self, W_hh, bias_hh):
+        """step(gx_t, h_prev, h_new, cache_t) with cache_t = [r z gh_n n] (B, 4H)."""
+        H = self.hidden_size
+        W_hh_T, bias_hn = W_hh.T, bias_hh[2 * H:]
+        matmul, multiply, add, subtract, tanh = np.matmul, np.multiply, np.add, np.subtract, np.tanh
+
+        def step(gx, hidden_prev, hidden_new, cache):
+            matmul(hidden_prev, W_hh_T, out=cache[:, :3 * H])        # [W_hr h, W_hz h, W_hn h]
+            reset_update = cache[:, :2 * H]
+            add(reset_update, gx[:, :2 * H], out=reset_update)
+            sigmoid(reset_update, out=reset_update)                   # r, z
+            r, z, gh_n, n = cache[:, :H], cache[:, H:2 * H], cache[:, 2 * H:3 * H], cache[:, 3 * H:]
+            add(gh_n, bias_hn, out=gh_n)                              # gh_n = W_hn h + b_hn
+            multiply(r, gh_n, out=n)
+            add(n, gx[:, 2 * H:], out=n)
+            tanh(n, out=n)                                            # n = tanh(gx_n + r gh_n)
+            subtract(hidden_prev, n, out=hidden_new)
+            multiply(hidden_new, z, out=hidden_new)
+            add(hidden_new, n, out=hidden_new)                        # h = n + z (h_prev - n)
+        return step
+
+    def local_gradients(self, cache, states, out):
+        """out (T, B, 5H) = [(1-z)(1-n^2) gh_n r(1-r), (h_prev - n) z(1-z), (1-z)(1-n^2),
+        (1-z)(1-n^2) r, z]: da_r, da_z, da_n, d gh_n and dh_{t-1}'s direct part per unit dh."""
+        H = self.hidden_size
+        r, z, gh_n, n = (cache[..., k * H:(k + 1) * H] for k in range(4))
+        l_r, l_z, l_n, l_gh_n, l_direct = (out[..., k * H:(k + 1) * H] for k in range(5))
+        np.multiply(n, n, out=l_n)
+        np.subtract(1.0, l_n, out=l_n)
+        np.subtract(1.0, z, out=l_z)
+        l_n *= l_z                                                    # (1 - z)(1 - n^2)
+        l_z *= z
+        np.subtract(states[:-1], n, out=l_direct)
+        l_z *= l_direct                                               # (h_prev - n) z (1 - z)
+        np.multiply(l_n, r, out=l_gh_n)                               # (1 - z)(1 - n^2) r
+        np.subtract(1.0, r, out=l_r)
+        l_r *= l_gh_n
+        l_r *= gh_n                                                   # ... gh_n r (1 - r)
+        l_direct[...] = z
+
+    def backward_step(self, W_hh):
+        """step(local_t, dh, d_gx, d_gh, dh_prev)."""
+        H = self.hidden_size
+        matmul, multiply, add, copyto = np.matmul, np.multiply, np.add, np.copyto
+        scratch = {}
+
+        def step(local, d_hidden, d_gx, d_gh, d_hidden_prev):
+            B = len(local)
+            multiply(d_hidden[:, None, :], local.reshape(B, 5, H)[:, :3],
+                     out=d_gx.reshape(B, 3, H))                          # da_r, da_z, da_n
+            copyto(d_gh[:, :2 * H], d_gx[:, :2 * H])
+            multiply(d_hidden, local[:, 3 * H:4 * H], out=d_gh[:, 2 * H:])   # d gh_n
+            matmul(d_gh, W_hh, out=d_hidden_prev)                        # W_hh^T d gh
+            direct = scratch.get(B)
+            if direct is None:
+                direct = scratch[B] = np.empty_like(d_hidden)
+            multiply(d_hidden, local[:, 4 * H:], out=direct)
+            add(d_hidden_prev, direct, out=d_hidden_prev)                 # + dh z
+        return step

@@ -1,0 +1,103 @@
+"""The LSTM cell (Hochreiter & Schmidhuber, 1997), PyTorch's formulation and gate order.
+
+Equations, one row per sequence, gates in the order i, f, g, o:
+
+    [a_i a_f a_g a_o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          (B, 4H)
+    i = sigmoid(a_i)   f = sigmoid(a_f)   g = tanh(a_g)   o = sigmoid(a_o)
+    c_t = f * c_{t-1} + i * g
+    h_t = o * tanh(c_t)
+
+The state is s_t = [h_t | c_t], (B, 2H); the layer holds the whole of it over padding.
+The input side W_ih x_t + b_ih + b_hh is computed for all steps outside the time loop.
+
+Backpropagation through time, with dh and dc the gradients reaching h_t and c_t:
+
+    dc    += dh * o * (1 - tanh(c_t)^2)            through h_t = o tanh(c_t)
+    da_i   = dc * g * i (1 - i)       da_f = dc * c_{t-1} * f (1 - f)
+    da_g   = dc * i * (1 - g^2)       da_o = dh * tanh(c_t) * o (1 - o)
+    dc_{t-1} = dc * f                 dh_{t-1} = W_hh^T da
+
+Every factor that does not involve dh or dc ("local" derivatives) is computed for all
+steps at once before the loop, so a step of BPTT is six array operations.
+"""
+import numpy as np
+
+
+
+class LSTMCell:
+    """Gates i, f, g, o; state [h | c] (B, 2H); caches [i f g o tanh(c)] per step."""
+
+    kind, gates, state_factor, cache_factor, local_factor = "lstm", 4, 2, 5, 6
+    separate_recurrent_grad = False
+
+    def __init__(self, hidden_size):
+        self.hidden_size = hidden_size
+
+    def __repr__(self):
+        return f"LSTMCell(hidden_size={self.hidden_size})"
+
+    def folded_bias(self, bias_ih, bias_hh):
+        return bias_ih if bias_hh is None else bias_ih + bias_hh
+
+    def forward_step(self, W_hh, bias_hh):
+        """step(gx_t, s_prev, s_new, cache_t) with cache_t = [i f g o tanh(c_t)] (B, 5H)."""
+        H = self.hidden_size
+        W_hh_T, matmul, multiply, add, tanh = W_hh.T, np.matmul, np.multiply, np.add, np.tanh
+        # sigmoid(a) = 0.5 tanh(a / 2) + 0.5 on i, f, o and tanh(a) on g: one scale, one
+        # tanh and one affine map over all 4H pre-activations.
+        scale = np.repeat(np.array([0.5, 0.5, 1.0, 0.5], W_hh.dtype), H)
+        shift = np.repeat(np.array([0.5, 0.5, 0.0, 0.5], W_hh.dtype), H)
+
+        def step(gx, state_prev, state_new, cache):
+            gates = cache[:, :4 * H]
+            matmul(state_prev[:, :H], W_hh_T, out=gates)             # W_hh h_{t-1}
+            add(gates, gx, out=gates)                                 # + W_ih x_t + b
+            multiply(gates, scale, out=gates)
+            tanh(gates, out=gates)
+            multiply(gates, scale, out=gates)                         # i, f, o: sigmoid; g: tanh
+            add(gates, shift, out=gates)
+            i, f, g, o = cache[:, :H], cache[:, H:2 * H], cache[:, 2 * H:3 * H], cache[:, 3 * H:4 * H]
+            cell_new, tanh_cell = state_new[:, H:], cache[:, 4 * H:]
+            multiply(f, state_prev[:, H:], out=cell_new)
+            multiply(i, g, out=tanh_cell)
+            add(cell_new, tanh_cell, out=cell_new)                    # c_t = f c_{t-1} + i g
+            tanh(cell_new, out=tanh_cell)
+            multiply(o, tanh_cell, out=state_new[:, :H])              # h_t = o tanh(c_t)
+        return step
+
+    def local_gradients(self, cache, states, out):
+        """out (T, B, 6H) = [g i(1-i), c_{t-1} f(1-f), i(1-g^2), tanh(c) o(1-o), o(1-tanh(c)^2), f]."""
+        H = self.hidden_size
+        i, f, g, o, tanh_cell = (cache[..., k * H:(k + 1) * H] for k in range(5))
+        cell_prev = states[:-1, :, H:]
+        blocks = [out[..., k * H:(k + 1) * H] for k in range(6)]
+        for block, gate, factor in ((blocks[0], i, g), (blocks[1], f, cell_prev), (blocks[3], o, tanh_cell)):
+            np.subtract(1.0, gate, out=block)
+            block *= gate
+            block *= factor                                           # factor * sigmoid'
+        np.multiply(g, g, out=blocks[2])
+        np.subtract(1.0, blocks[2], out=blocks[2])
+        blocks[2] *= i                                                # i * tanh'(a_g)
+        np.multiply(tanh_cell, tanh_cell, out=blocks[4])
+        np.subtract(1.0, blocks[4], out=blocks[4])
+        blocks[4] *= o                                                # o * tanh'(c_t)
+        blocks[5][...] = f
+
+    def backward_step(self, W_hh):
+        """step(local_t, ds_t, d_gx, d_gh, ds_prev); ds = [dh | dc]. The dc half of ds_t
+        is overwritten with the total dc (the layer has no further use for it)."""
+        H = self.hidden_size
+        matmul, multiply, add = np.matmul, np.multiply, np.add
+
+        def step(local, d_state, d_gates, d_gh, d_state_prev):
+            B = len(local)
+            d_hidden, d_cell = d_state[:, :H], d_state[:, H:]
+            d_out_gate = d_gates[:, 3 * H:]
+            multiply(d_hidden, local[:, 4 * H:5 * H], out=d_out_gate)     # scratch
+            add(d_cell, d_out_gate, out=d_cell)                          # dc += dh o tanh'(c)
+            multiply(d_cell[:, None, :], local.reshape(B, 6, H)[:, :3],
+                     out=d_gates.reshape(B, 4, H)[:, :3])                # da_i, da_f, da_g
+            multiply(d_hidden, local[:, 3 * H:4 * H], out=d_out_gate)    # da_o
+            multiply(d_cell, local[:, 5 * H:], out=d_state_prev[:, H:])  # dc_{t-1} = dc f
+            matmul(d_gates, W_hh, out=d_state_prev[:, :H])               # dh_{t-1} = W_hh^T da
+        return step

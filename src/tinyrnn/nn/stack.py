@@ -1,0 +1,149 @@
+"""The recurrent body of every model: an input (one-hot or a learned embedding), then
+L layers of one or two directions, with dropout between layers.
+
+    x_t^0 = onehot(id_t)  or  E[id_t]                          embedding.weight E [V, E]
+    layer k, forward:   s_t  = cell(x_t^k, s_{t-1}),  t = 1 .. T
+    layer k, reverse:   s'_t = cell(x_t^k, s'_{t+1}), t = T .. 1     (bidirectional)
+    x_t^{k+1} = dropout([h_t | h'_t])                          training only
+
+The reverse direction runs the same layer code on the reversed sequence (ids[:, ::-1],
+mask[:, ::-1]): right padding becomes leading padding, over which the state holds s_0,
+so its final state is the one after the first real token. States are numbered like
+PyTorch's h_n: index k * D + d for layer k, direction d (0 forward, 1 reverse).
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import make_cell
+from .layers import dropout_mask, embedding_backward
+from .recurrent import RecurrentLayer
+
+LEGACY_NAMES = {"weight_ih": "Wxh", "weight_hh": "Whh", "bias_ih": "bh", "bias_hh": None}
+
+
+@dataclass
+class StackRun:
+    """What a forward pass keeps for backward: ids and mask (time-major), each layer's
+    workspaces, and the dropout multipliers applied to each layer's input."""
+
+    ids: np.ndarray
+    mask: np.ndarray | None
+    works: list = field(default_factory=list)        # works[k][d]
+    keeps: list = field(default_factory=list)        # keeps[k]: dropout multiplier or None
+
+
+class RecurrentStack:
+    """Input, L layers x D directions. legacy_names: the walkthrough's Wxh, Whh, bh (only
+    for one one-hot, one-direction vanilla layer)."""
+
+    def __init__(self, cell, vocab_size, hidden_size, num_layers=1, bidirectional=False,
+                 nonlinearity="tanh", embed_size=None, dropout=0.0, dtype="float64", legacy_names=False):
+        self.directions = 2 if bidirectional else 1
+        self.num_layers, self.hidden_size, self.dropout = num_layers, hidden_size, dropout
+        self.embed_size, self.vocab_size = embed_size, vocab_size
+        self.embedding_name = "embedding.weight" if embed_size else None
+        self.layers = []
+        for k in range(num_layers):
+            input_size = (embed_size or vocab_size) if k == 0 else hidden_size * self.directions
+            directions = []
+            for d in range(self.directions):
+                suffix = f"_l{k}" + ("_reverse" if d else "")
+                names = LEGACY_NAMES if legacy_names else {role: f"rnn.{role}{suffix}" for role in LEGACY_NAMES}
+                directions.append(RecurrentLayer(make_cell(cell, hidden_size, nonlinearity), input_size,
+                                                 k == 0 and not embed_size, names, dtype))
+            self.layers.append(directions)
+        self.cell = self.layers[0][0].cell
+        self.state_size = self.cell.state_factor * hidden_size
+
+    @property
+    def num_states(self):
+        return self.num_layers * self.directions
+
+    def param_shapes(self):
+        """{name: shape} in PyTorch's state_dict order: embedding, then each layer and direction."""
+        shapes = {self.embedding_name: (self.vocab_size, self.embed_size)} if self.embed_size else {}
+        for directions in self.layers:
+            for layer in directions:
+                shapes.update(layer.param_shapes())
+        return shapes
+
+    def param_roles(self):
+        """{name: role} with roles embedding, weight_ih, weight_hh, bias_ih, bias_hh."""
+        roles = {self.embedding_name: "embedding"} if self.embed_size else {}
+        for directions in self.layers:
+            for layer in directions:
+                roles.update({name: role for role, name in layer.names.items() if name})
+        return roles
+
+    def forward(self, params, ids, mask, initial_state=None, rng=None):
+        """ids (B, T), mask (B, T) bool or None, initial_state (L*D, B, S) or None (zeros);
+        rng: a numpy Generator to draw dropout from (training), or None. Returns a StackRun."""
+        ids_tm = ids.T                                                    # (T, B)
+        run = StackRun(ids_tm, None if mask is None else mask.T)
+        inputs = ids_tm if not self.embed_size else params[self.embedding_name][ids_tm]   # (T, B, E)
+        for k, directions in enumerate(self.layers):
+            keep = None
+            if k > 0:
+                inputs = self.layer_outputs(run, k - 1)                   # (T, B, D*H)
+                if rng is not None and self.dropout > 0:
+                    keep = dropout_mask(rng, inputs.shape, self.dropout, inputs.dtype)
+                    inputs = inputs * keep
+            run.keeps.append(keep)
+            run.works.append([self._run_direction(params, layer, d, inputs, run.mask,
+                                                  initial_state, k) for d, layer in enumerate(directions)])
+        return run
+
+    def _run_direction(self, params, layer, d, inputs, mask, initial_state, k):
+        if d == 1:
+            inputs = inputs[::-1] if inputs.ndim == 2 else np.ascontiguousarray(inputs[::-1])
+            mask = None if mask is None else mask[::-1]
+        h0 = 0.0 if initial_state is None else initial_state[k * self.directions + d]
+        return layer.forward(params, inputs, mask, h0)
+
+    def layer_outputs(self, run, k):
+        """h_t of layer k for every step in original time order, (T, B, D*H) (a view for D = 1)."""
+        H = self.hidden_size
+        outputs = [work.states[1:, :, :H] for work in run.works[k]]
+        if self.directions == 1:
+            return outputs[0]
+        return np.concatenate([outputs[0], outputs[1][::-1]], axis=2)    # reverse back to time order
+
+    def final_hidden(self, run):
+        """The top layer's final h of each direction, concatenated: (B, D*H)."""
+        H = self.hidden_size
+        return np.concatenate([work.states[-1, :, :H] for work in run.works[-1]], axis=1)
+
+    def final_states(self, run):
+        """Every layer's and direction's final state, (L*D, B, S), a copy."""
+        return np.stack([work.states[-1] for directions in run.works for work in directions])
+
+    def backward(self, params, grads, run, d_outputs=None, d_final_hidden=None):
+        """BPTT through the stack. d_outputs (T, B, D*H): gradients of the top layer's h_t;
+        d_final_hidden (B, D*H): of its final h. Writes grads; returns dL/ds_0 (L*D, B, S)."""
+        H, D = self.hidden_size, self.directions
+        d_initial = np.empty((self.num_states, run.ids.shape[1], self.state_size), grads_dtype(grads))
+        for k in range(self.num_layers - 1, -1, -1):
+            d_inputs = None
+            want_inputs = k > 0 or bool(self.embed_size)
+            for d, layer in enumerate(self.layers[k]):
+                d_out = None if d_outputs is None else d_outputs[:, :, d * H:(d + 1) * H]
+                d_out = d_out[::-1] if d == 1 and d_out is not None else d_out
+                d_fin = d_final_hidden[:, d * H:(d + 1) * H] if k == self.num_layers - 1 and \
+                    d_final_hidden is not None else None
+                d_s0, d_x = layer.backward(params, run.works[k][d], grads, d_fin, d_out, want_inputs)
+                d_initial[k * D + d] = d_s0
+                if d_x is not None:
+                    d_x = d_x[::-1] if d == 1 else d_x                    # back to time order
+                    d_inputs = d_x if d_inputs is None else d_inputs + d_x
+            if run.keeps[k] is not None:
+                d_inputs *= run.keeps[k]                                  # through dropout
+            d_outputs, d_final_hidden = d_inputs, None
+        if self.embed_size:
+            E = self.embed_size
+            embedding_backward(run.ids.reshape(-1), d_outputs.reshape(-1, E), grads[self.embedding_name])
+        return d_initial
+
+
+def grads_dtype(grads):
+    return next(iter(grads.values())).dtype
