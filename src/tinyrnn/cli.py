@@ -1,4 +1,5 @@
-"""The tinyrnn command line: argument parsing, and turning our errors into one line + exit 2."""
+"""The tinyrnn command line: argument parsing, choosing the command (and train's task), and turning
+our errors into one line + exit 2. What each command does is in the commands package."""
 import argparse
 import math
 import os
@@ -184,12 +185,10 @@ def _add_use_commands(commands):
 
 
 def main(argv=None):
+    """Parse argv (default: sys.argv[1:]), run the command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    from . import commands, commands_lm
-    run = {"train": commands.run_train, "predict": commands.run_predict, "eval": commands.run_eval,
-           "gradcheck": commands.run_gradcheck, "generate": commands_lm.run_generate}[args.command]
     try:
-        return run(args)
+        return _command(args).run(args)
     except TinyRNNError as error:
         return _fail(args, str(error))
     except BrokenPipeError:                         # e.g. `tinyrnn predict ... | head -1`
@@ -202,6 +201,34 @@ def main(argv=None):
         return _fail(args, "out of memory")
     except KeyboardInterrupt:                       # like pytest: interrupted runs exit 2
         return _fail(args, "interrupted; nothing was saved")
+
+
+def _command(args):
+    """The module whose run(args) does the command; for train, the task's, once its options fit it."""
+    from .commands import evaluate, generate, gradcheck, predict, train_classifier, train_lm
+    if args.command == "train":
+        _check_task_options(args)
+        return train_lm if args.task == "lm" else train_classifier
+    return {"predict": predict, "eval": evaluate, "generate": generate, "gradcheck": gradcheck}[args.command]
+
+
+_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket"],
+             "lm": ["text", "steps", "minutes", "seq_length", "keep_best"]}
+
+
+def _check_task_options(args):
+    """Refuse options and presets of the other task (train --task classify vs --task lm)."""
+    from .train import PRESETS
+    from .train_lm import LM_PRESETS
+
+    other = "lm" if args.task == "classify" else "classify"
+    for name in _ONLY_FOR[other]:
+        if getattr(args, name) not in (None, False):
+            raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {other}, not {args.task}")
+    presets = PRESETS if args.task == "classify" else LM_PRESETS
+    if args.preset is not None and args.preset not in presets:
+        raise TinyRNNError(f"preset {args.preset!r} is for the other task; --task {args.task} has "
+                           f"{', '.join(sorted(presets))}")
 
 
 def _fail(args, message):
