@@ -77,12 +77,7 @@ def build_parser():
 
 
 def _add_train(commands):
-    from .models import DTYPES
-    from .nn.params import INIT_SCHEMES
-    from .optim import OPTIMIZERS
-    from .train import PRESETS
-    from .train_lm import LM_PRESETS
-
+    """train, for both tasks; its options come in the groups that --help shows."""
     train = commands.add_parser("train", help="train a model (default: the walkthrough's recipe on the "
                                 "embedded dataset)", description="Train a sentiment classifier (data: "
                                 "PATH (.csv/.tsv/.jsonl) or LABEL=FILE, one example per line, repeatable) "
@@ -94,7 +89,18 @@ def _add_train(commands):
     train.add_argument("--test", action="append", metavar="DATA", help="test data (default: embedded, "
                        "when --train is not given)")
     _add_data_options(train)
-    preset = train.add_argument_group("recipe (defaults come from --preset; see the README)")
+    _add_recipe_options(train.add_argument_group("recipe (defaults come from --preset; see the README)"))
+    _add_lm_options(train.add_argument_group("language models (--task lm)"))
+    _add_training_options(train)
+
+
+def _add_recipe_options(preset):
+    """The options a --preset sets (of either task)."""
+    from .nn.params import INIT_SCHEMES
+    from .optim import OPTIMIZERS
+    from .train import PRESETS
+    from .train_lm import LM_PRESETS
+
     preset.add_argument("--preset", choices=sorted([*PRESETS, *LM_PRESETS]),
                         help="classify: walkthrough (default; per-sentence SGD as in the walkthrough) or "
                         "fast (Adam on minibatches, stopping at 100%% test accuracy); lm: charrnn "
@@ -114,7 +120,10 @@ def _add_train(commands):
                         "(walkthrough: 100)")
     preset.add_argument("--target-accuracy", type=_fraction, metavar="A", help="evaluate the test set "
                         "every epoch and stop at the first epoch with accuracy >= A")
-    lm = train.add_argument_group("language models (--task lm)")
+
+
+def _add_lm_options(lm):
+    """Options of train --task lm only."""
     lm.add_argument("--text", metavar="FILE", help="training text (default: Python's own documentation "
                     "topics); the last --val-fraction is held out")
     lm.add_argument("--tokenizer", choices=["chars", "words"], default="chars", help="(default: chars)")
@@ -126,6 +135,12 @@ def _add_train(commands):
                     "loss so far (at every log point) instead of at the end")
     lm.add_argument("--sample-every", type=_integer(0), default=500, metavar="N",
                     help="print a generated sample every N steps (default: 500; 0: never)")
+
+
+def _add_training_options(train):
+    """Optimizer details, output and reproducibility options of train (either task)."""
+    from .models import DTYPES
+
     train.add_argument("--momentum", type=_fraction_or_zero, default=0.0, help="sgd momentum (default: 0)")
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
     train.add_argument("--lr-decay", type=_fraction, default=1.0, metavar="G",
@@ -146,7 +161,6 @@ def _add_train(commands):
     train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")
     train.add_argument("--progress", action="store_true", help="show a progress bar on stderr even "
                        "when it is not a terminal")
-
 
 
 def _add_use_commands(commands):
