@@ -171,11 +171,11 @@ def test_progress_bar_goes_to_stderr_only_when_asked(tmp_path, capsys):
 
 
 def test_ctrl_c_during_training_saves_nothing(tmp_path, capsys, monkeypatch):
-    import tinyrnn.commands
+    import tinyrnn.commands.train_classifier
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(tinyrnn.commands, "train", interrupted)
+    monkeypatch.setattr(tinyrnn.commands.train_classifier, "train", interrupted)
     status, _, err = run(capsys, "train", "--out", tmp_path / "m.safetensors")
     assert status == 2 and "interrupted" in err and err.count("\n") == 1
     assert not (tmp_path / "m.safetensors").exists()

@@ -1,4 +1,5 @@
-"""The tinyrnn command line: argument parsing, and turning our errors into one line + exit 2."""
+"""The tinyrnn command line: argument parsing, choosing the command (and train's task), and turning
+our errors into one line + exit 2. What each command does is in the commands package."""
 import argparse
 import math
 import os
@@ -76,12 +77,7 @@ def build_parser():
 
 
 def _add_train(commands):
-    from .models import DTYPES
-    from .nn.params import INIT_SCHEMES
-    from .optim import OPTIMIZERS
-    from .train import PRESETS
-    from .train_lm import LM_PRESETS
-
+    """train, for both tasks; its options come in the groups that --help shows."""
     train = commands.add_parser("train", help="train a model (default: the walkthrough's recipe on the "
                                 "embedded dataset)", description="Train a sentiment classifier (data: "
                                 "PATH (.csv/.tsv/.jsonl) or LABEL=FILE, one example per line, repeatable) "
@@ -93,7 +89,18 @@ def _add_train(commands):
     train.add_argument("--test", action="append", metavar="DATA", help="test data (default: embedded, "
                        "when --train is not given)")
     _add_data_options(train)
-    preset = train.add_argument_group("recipe (defaults come from --preset; see the README)")
+    _add_recipe_options(train.add_argument_group("recipe (defaults come from --preset; see the README)"))
+    _add_lm_options(train.add_argument_group("language models (--task lm)"))
+    _add_training_options(train)
+
+
+def _add_recipe_options(preset):
+    """The options a --preset sets (of either task)."""
+    from .nn.params import INIT_SCHEMES
+    from .optim import OPTIMIZERS
+    from .train import PRESETS
+    from .train_lm import LM_PRESETS
+
     preset.add_argument("--preset", choices=sorted([*PRESETS, *LM_PRESETS]),
                         help="classify: walkthrough (default; per-sentence SGD as in the walkthrough) or "
                         "fast (Adam on minibatches, stopping at 100%% test accuracy); lm: charrnn "
@@ -113,7 +120,10 @@ def _add_train(commands):
                         "(walkthrough: 100)")
     preset.add_argument("--target-accuracy", type=_fraction, metavar="A", help="evaluate the test set "
                         "every epoch and stop at the first epoch with accuracy >= A")
-    lm = train.add_argument_group("language models (--task lm)")
+
+
+def _add_lm_options(lm):
+    """Options of train --task lm only."""
     lm.add_argument("--text", metavar="FILE", help="training text (default: Python's own documentation "
                     "topics); the last --val-fraction is held out")
     lm.add_argument("--tokenizer", choices=["chars", "words"], default="chars", help="(default: chars)")
@@ -125,6 +135,12 @@ def _add_train(commands):
                     "loss so far (at every log point) instead of at the end")
     lm.add_argument("--sample-every", type=_integer(0), default=500, metavar="N",
                     help="print a generated sample every N steps (default: 500; 0: never)")
+
+
+def _add_training_options(train):
+    """Optimizer details, output and reproducibility options of train (either task)."""
+    from .models import DTYPES
+
     train.add_argument("--momentum", type=_fraction_or_zero, default=0.0, help="sgd momentum (default: 0)")
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
     train.add_argument("--lr-decay", type=_fraction, default=1.0, metavar="G",
@@ -145,7 +161,6 @@ def _add_train(commands):
     train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")
     train.add_argument("--progress", action="store_true", help="show a progress bar on stderr even "
                        "when it is not a terminal")
-
 
 
 def _add_use_commands(commands):
@@ -184,12 +199,10 @@ def _add_use_commands(commands):
 
 
 def main(argv=None):
+    """Parse argv (default: sys.argv[1:]), run the command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    from . import commands, commands_lm
-    run = {"train": commands.run_train, "predict": commands.run_predict, "eval": commands.run_eval,
-           "gradcheck": commands.run_gradcheck, "generate": commands_lm.run_generate}[args.command]
     try:
-        return run(args)
+        return _command(args).run(args)
     except TinyRNNError as error:
         return _fail(args, str(error))
     except BrokenPipeError:                         # e.g. `tinyrnn predict ... | head -1`
@@ -202,6 +215,34 @@ def main(argv=None):
         return _fail(args, "out of memory")
     except KeyboardInterrupt:                       # like pytest: interrupted runs exit 2
         return _fail(args, "interrupted; nothing was saved")
+
+
+def _command(args):
+    """The module whose run(args) does the command; for train, the task's, once its options fit it."""
+    from .commands import evaluate, generate, gradcheck, predict, train_classifier, train_lm
+    if args.command == "train":
+        _check_task_options(args)
+        return train_lm if args.task == "lm" else train_classifier
+    return {"predict": predict, "eval": evaluate, "generate": generate, "gradcheck": gradcheck}[args.command]
+
+
+_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket"],
+             "lm": ["text", "steps", "minutes", "seq_length", "keep_best"]}
+
+
+def _check_task_options(args):
+    """Refuse options and presets of the other task (train --task classify vs --task lm)."""
+    from .train import PRESETS
+    from .train_lm import LM_PRESETS
+
+    other = "lm" if args.task == "classify" else "classify"
+    for name in _ONLY_FOR[other]:
+        if getattr(args, name) not in (None, False):
+            raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {other}, not {args.task}")
+    presets = PRESETS if args.task == "classify" else LM_PRESETS
+    if args.preset is not None and args.preset not in presets:
+        raise TinyRNNError(f"preset {args.preset!r} is for the other task; --task {args.task} has "
+                           f"{', '.join(sorted(presets))}")
 
 
 def _fail(args, message):

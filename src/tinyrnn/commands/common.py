@@ -1,0 +1,133 @@
+"""Helpers shared by the command modules. Errors are raised as TinyRNNError; cli.py prints them."""
+import json
+import os
+import sys
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from ..data import load_dataset
+from ..errors import TinyRNNError
+from ..io import load_model
+from ..models import Classifier
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """How to read labelled data files: --format, --encoding, --text-column, --label-column."""
+
+    format: str | None                   # None: from each file's extension
+    encoding: str
+    text_column: str
+    label_column: str
+
+    def read(self, specs):
+        """The Dataset of PATH or LABEL=FILE specs."""
+        return load_dataset(specs, self.encoding, self.text_column, self.label_column, self.format)
+
+
+def recipe_for(presets, preset, overrides):
+    """(recipe, given): the preset's settings, overridden by every option given on the command line.
+
+    overrides maps option names to their command-line values (None: not given); given holds the
+    ones that are in the preset and were given.
+    """
+    recipe = dict(presets[preset])
+    given = {name: overrides[name] for name in recipe if overrides.get(name) is not None}
+    if "optimizer" in given and "lr" not in given and given["optimizer"] != recipe["optimizer"]:
+        recipe["lr"] = None                              # that optimizer's own default
+    recipe.update(given)
+    if recipe["clip_value"] == "none":
+        recipe["clip_value"] = None
+    return recipe, given
+
+
+def load_classifier(path, command):
+    """The classifier saved at path; a language model there is an error naming command."""
+    model = load_model(path)
+    if not isinstance(model, Classifier):
+        raise TinyRNNError(f"{path} is a language model; {command} needs a classifier "
+                           f"(for text generation use tinyrnn generate)")
+    return model
+
+
+def check_writable_outputs(model_path, json_log):
+    """Fail before training, not after, when the model file or JSON log cannot be written."""
+    _check_writable(model_path, "output model")
+    if json_log:
+        _check_writable(json_log, "JSON log")
+
+
+def _check_writable(path, what):
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise TinyRNNError(f"{path}: {what} path is a directory")
+    if not os.path.isdir(folder):
+        raise TinyRNNError(f"{path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise TinyRNNError(f"{path}: folder {folder} is not writable")
+
+
+def warn_unknown(unknown, where, unit="word"):
+    """Warn on stderr about tokens read as <unk>, showing the first ten."""
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+        print(f"warning: {len(unknown)} {unit}(s) in the {where} are not in the vocabulary and read as "
+              f"<unk>: {shown}", file=sys.stderr)
+
+
+def progress_bar(total, unit, forced):
+    """A tqdm bar on stderr, shown when stderr is a terminal or when forced (--progress)."""
+    return tqdm(total=total, unit=unit, file=sys.stderr, disable=not (forced or sys.stderr.isatty()))
+
+
+def token_unit(tokenizer):
+    """What a language model's tokens are called in messages: character or word."""
+    return "character" if tokenizer == "chars" else "word"
+
+
+def spaced(tokens, tokenizer):
+    """Characters as they are; words separated by spaces."""
+    for i, token in enumerate(tokens):
+        yield token if tokenizer == "chars" or i == 0 else " " + token
+
+
+def stdin_lines():
+    """Non-blank lines of standard input, read as UTF-8."""
+    raw = sys.stdin.buffer.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise TinyRNNError(f"<stdin>:{line}: cannot decode byte {raw[error.start]:#04x} as utf-8") from None
+    return [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
+
+
+class JsonLog:
+    """One JSON object per logged epoch, flushed as it is written; a no-op without a path."""
+
+    def __init__(self, path):
+        self.path, self.stream = path, None
+
+    def __enter__(self):
+        if self.path:
+            self.stream = open(self.path, "w", encoding="utf-8")
+        return self
+
+    def write(self, stats):
+        """One classifier epoch's EpochStats."""
+        record = {"epoch": stats.epoch, "train_loss": stats.train_loss,
+                  "train_accuracy": stats.train_accuracy, "test_loss": stats.test_loss,
+                  "test_accuracy": stats.test_accuracy, "train_seconds": stats.train_seconds}
+        if stats.target_reached:
+            record["target_reached"] = True
+        self.write_record(record)
+
+    def write_record(self, record):
+        if self.stream:
+            self.stream.write(json.dumps(record) + "\n")
+            self.stream.flush()
+
+    def __exit__(self, *exc):
+        if self.stream:
+            self.stream.close()

@@ -1,0 +1,46 @@
+"""`tinyrnn generate`: sample text from a saved language model."""
+import sys
+
+import numpy as np
+
+from ..errors import TinyRNNError
+from ..io import load_model
+from ..models import LanguageModel
+from ..sampling import generate
+from .common import spaced, token_unit, warn_unknown
+
+
+def run(args):
+    """Write --prime, then --length sampled tokens, to stdout as they come."""
+    model_path, prime, length, strict = args.model, args.prime, args.length, args.strict
+    temperature, top_k, seed = args.temperature, args.top_k, args.seed
+
+    model = _load_language_model(model_path)
+    _check_prime(model, prime, strict)
+    rng = np.random.default_rng(seed)
+    sys.stdout.write(prime)
+    tokens = generate(model, rng, length, prime, temperature, top_k)
+    for piece in spaced(tokens, model.tokenizer):
+        if model.tokenizer == "words" and prime and not piece.startswith(" "):
+            piece = " " + piece
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    return 0
+
+
+def _load_language_model(path):
+    model = load_model(path)
+    if not isinstance(model, LanguageModel):
+        raise TinyRNNError(f"{path} is a classifier; generate needs a language model "
+                           f"(tinyrnn train --task lm)")
+    return model
+
+
+def _check_prime(model, prime, strict):
+    """Tokens of prime the model never saw: an error when strict, else a warning."""
+    _, unknown = model.vocab.encode(model.tokenize(prime))
+    unknown = sorted(set(unknown))
+    if unknown and strict:
+        raise TinyRNNError(f"prime has tokens the model never saw: {', '.join(map(repr, unknown))}")
+    warn_unknown([repr(token) for token in unknown], "prime", token_unit(model.tokenizer))

@@ -1,0 +1,141 @@
+"""`tinyrnn train --task lm`: train a character (or word) language model on a text and save it."""
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from ..data.corpus import build_vocab, default_corpus, encode_text, read_corpus
+from ..errors import DataError
+from ..io import save_model
+from ..models import LanguageModel
+from ..sampling import generate
+from ..train_lm import LM_PRESETS, LMConfig, train_language_model
+from .common import (JsonLog, check_writable_outputs, progress_bar, recipe_for, spaced, token_unit,
+                     warn_unknown)
+
+SAMPLE_LENGTH = 200                      # tokens in each sample printed during training
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What training writes besides the log blocks on stdout."""
+
+    model_path: str                      # --out
+    json_log: str | None                 # --json-log
+    progress: bool                       # --progress: a bar on stderr even when it is no terminal
+    sample_every: int                    # --sample-every: steps between printed samples (0: never)
+
+
+class KeepBest:
+    """--keep-best: the lowest validation loss so far, and whether a new one should be saved."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self.loss = float("inf")         # nats per token; inf until a model is saved
+
+    def should_save(self, val_loss):
+        """True when enabled and val_loss (None: not measured) is a new low; it becomes the best."""
+        if self.enabled and val_loss is not None and val_loss < self.loss:   # NaN never saves
+            self.loss = val_loss
+            return True
+        return False
+
+    @property
+    def saved(self):
+        return self.loss < float("inf")
+
+
+def run(args):
+    """Train on --text (default: Python's documentation topics), print logs and samples, save --out."""
+    overrides = {"epochs": args.epochs, "hidden": args.hidden, "init": args.init,
+                 "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
+                 "seq_length": args.seq_length, "clip_value": args.clip_value,
+                 "log_every": args.log_every, "dtype": args.dtype}
+    settings = {"steps": args.steps, "minutes": args.minutes, "momentum": args.momentum,
+                "nesterov": args.nesterov, "lr_decay": args.lr_decay,
+                "clip_norm": None if args.clip_norm == "none" else args.clip_norm}
+    text_path, encoding, val_fraction = args.text, args.encoding, args.val_fraction
+    tokenizer, preset, seed = args.tokenizer, args.preset, args.seed
+    outputs = Outputs(args.out, args.json_log, args.progress, args.sample_every)
+    best = KeepBest(args.keep_best)
+
+    check_writable_outputs(outputs.model_path, outputs.json_log)
+    recipe, given = recipe_for(LM_PRESETS, preset or "charrnn", overrides)
+    if (settings["steps"] or settings["minutes"]) and "epochs" not in given:
+        recipe["epochs"] = None                          # --steps / --minutes decide alone
+    vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, tokenizer)
+    config = _config(recipe, settings)
+    model = LanguageModel(vocab, recipe["hidden"], dtype=recipe["dtype"], tokenizer=tokenizer)
+    model.initialize(np.random.default_rng(seed), recipe["init"])
+    _train(model, train_ids, val_ids, config, outputs, best, np.random.default_rng([seed, 1]))
+    if best.saved:
+        print(f"saved {outputs.model_path} (lowest validation loss, {best.loss:.3f} "
+              f"nats/{token_unit(tokenizer)[:4]})", file=sys.stderr)
+        return 0
+    save_model(model, outputs.model_path)
+    print(f"saved {outputs.model_path}", file=sys.stderr)
+    return 0
+
+
+def _config(recipe, settings):
+    """The validated LMConfig of the recipe and the options that no preset sets."""
+    config = LMConfig(seq_length=recipe["seq_length"], batch_size=recipe["batch_size"],
+                      epochs=recipe["epochs"], optimizer=recipe["optimizer"], lr=recipe["lr"],
+                      clip_value=recipe["clip_value"], log_every=recipe["log_every"],
+                      sum_over_time=recipe.get("sum_over_time", False), **settings)
+    config.validate()
+    return config
+
+
+def _corpus(path, encoding, val_fraction, tokenizer):
+    """(vocab, training ids, validation ids) of the text at path or the default corpus; prints their sizes."""
+    text = read_corpus(path, encoding) if path else default_corpus()
+    train_text, val_text = _split_text(text, val_fraction)
+    vocab = build_vocab(train_text, tokenizer)
+    train_ids, _ = encode_text(train_text, vocab, tokenizer)
+    val_ids, unknown = encode_text(val_text, vocab, tokenizer)
+    warn_unknown([repr(token) for token in unknown], "validation text", token_unit(tokenizer))
+    print(f"{len(vocab.words)} unique {token_unit(tokenizer)}s found ({len(train_ids):,} for training, "
+          f"{len(val_ids):,} for validation)")
+    return vocab, train_ids, val_ids
+
+
+def _split_text(text, fraction):
+    """(training text, the last `fraction` held out for validation)."""
+    if not text.strip():
+        raise DataError("the text is empty")
+    cut = int(round(len(text) * (1 - fraction)))
+    if cut < 2:
+        raise DataError(f"the text has {len(text)} characters: too short to train on")
+    return text[:cut], text[cut:]
+
+
+def _train(model, train_ids, val_ids, config, outputs, best, sample_rng):
+    """Train, printing log blocks and samples, JSON-logging, and saving new bests if asked."""
+    unit = token_unit(model.tokenizer) + "s"
+    total_steps = config.steps or None
+    with JsonLog(outputs.json_log) as log, progress_bar(total_steps, "step", outputs.progress) as bar:
+        def on_log(stats):
+            tqdm.write(_log_block(stats, unit), file=sys.stdout)
+            log.write_record({"step": stats.step, "epoch": stats.epoch, "chars_seen": stats.chars_seen,
+                              "train_loss": stats.train_loss, "val_loss": stats.val_loss,
+                              "val_bits_per_char": stats.val_bits, "train_seconds": stats.train_seconds})
+            if best.should_save(stats.val_loss):
+                save_model(model, outputs.model_path)
+
+        def on_step(step):
+            bar.update(1)
+            if outputs.sample_every and step % outputs.sample_every == 0:
+                sample = "".join(spaced(generate(model, sample_rng, SAMPLE_LENGTH), model.tokenizer))
+                tqdm.write(f"--- Sample at step {step}\n{sample}", file=sys.stdout)
+        train_language_model(model, train_ids, config, val_ids, on_log, on_step)
+
+
+def _log_block(stats, unit):
+    per = "char" if unit == "characters" else "word"
+    lines = [f"--- Step {stats.step} | {stats.chars_seen:,} {unit} | {stats.train_seconds:.1f} s",
+             f"Train:\tLoss {stats.train_loss:.3f} nats/{per}"]
+    if stats.val_loss is not None:
+        lines.append(f"Val:\tLoss {stats.val_loss:.3f} nats/{per} | {stats.val_bits:.3f} bits/{per}")
+    return "\n".join(lines)
