@@ -1,19 +1,30 @@
-"""Language-model training-step throughput, tokens per second, tinyrnn vs PyTorch nn.RNN.
+"""Language-model training-step throughput, tokens per second, tinyrnn vs PyTorch, for the
+rnn (tanh), lstm and gru cells.
 
 One step: forward over T = 32 steps, output layer and mean cross-entropy at every step,
-backward through time, SGD update. V = 65 (a character vocabulary). tinyrnn's input
-layer is the one-hot product Wxh x_t (a column lookup); the PyTorch reference is
-nn.Embedding(V, H) -> nn.RNN(H, H, tanh) -> nn.Linear(H, V), the usual way to write it.
-Both run with 2 threads and the same dtype, alternating, and the median is reported.
+backward through time, SGD update. V = 65 (a character vocabulary). tinyrnn's model is
+LanguageModel(vocab, H, cell=cell, dtype=dtype): its input layer is the one-hot product
+W_ih x_t (a column lookup of G*H values). The PyTorch reference is nn.Embedding(V, H) ->
+nn.RNN / nn.LSTM / nn.GRU(H, H, batch_first=True) -> nn.Linear(H, V), the usual way to
+write it. Both run with 2 threads and the same dtype, alternating, and the median is
+reported.
 
-The recurrent-chain lower bound: the 2T products (B, H) @ (H, H) of forward and backward
-cannot be batched over time; their best measured time (np.dot or np.matmul, whichever
+The recurrent-chain lower bound. With G the number of gates (1 rnn, 4 lstm, 3 gru), the
+T forward products (B, H) @ (H, G*H) and the T backward products (B, G*H) @ (G*H, H)
+cannot be batched over time; their best measured times (np.dot or np.matmul, whichever
 is faster), plus all other matrix-product FLOPs of the model at the measured peak GEMM
-rate, gives the fastest possible step. "Other FLOPs" are those of tinyrnn's model (output
-layer forward and both backward products, dWhh); the reference's embedding adds
-3 x 2BTH^2 more, which the bound_embedding column includes.
+rate (a 1024^3 matmul), give the fastest possible step:
 
-    python benchmarks/throughput.py [--quick] [--json]
+    seconds = T * t_forward + T * t_backward + other / peak
+    other   = 3 * 2*B*T*H*V          output layer: forward, dW and dh
+            + 2*B*T*H*G*H            dW_hh = sum_t d gh_t h_{t-1}^T, one product
+
+Those are tinyrnn's model's FLOPs (its one-hot input needs none). The reference's
+embedding input adds the input projection's forward, dW_ih and dx products,
+3 * 2*B*T*H*G*H more, which the bound_embedding figure (JSON) includes. Elementwise gate
+work is not counted, so the bound is loose for small H.
+
+    python benchmarks/throughput.py [--cell rnn|lstm|gru|all] [--quick] [--json] [--no-torch]
 """
 import argparse
 import os
@@ -28,26 +39,33 @@ from tinyrnn.models import LanguageModel  # noqa: E402
 from tinyrnn.optim import SGD  # noqa: E402
 
 T, V, LR = 32, 65, 0.01
+CELLS = ("rnn", "lstm", "gru")
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+COLUMNS = [("cell", "cell", "s"), ("dtype", "dtype", "s"), ("batch", "B", "d"), ("hidden", "H", "d"),
+           ("tokens_per_s", "tinyrnn tok/s", ",.0f"), ("torch_tokens_per_s", "torch tok/s", ",.0f"),
+           ("vs_torch", "x torch", ".2f"), ("chain_bound_tokens_per_s", "bound tok/s", ",.0f"),
+           ("vs_bound", "of bound", ".2f")]
 
 
-def tinyrnn_step(batch, hidden, dtype, rng):
+def tinyrnn_step(cell, batch, hidden, dtype, rng):
     vocab = ["<pad>", "<unk>", *(chr(33 + i) for i in range(V - 2))]
-    model = LanguageModel(vocab, hidden, dtype=dtype).initialize(rng, "xavier")
+    model = LanguageModel(vocab, hidden, cell=cell, dtype=dtype).initialize(rng, "xavier")
     tokens = rng.integers(0, V, size=(batch, T + 1))
     inputs, targets = tokens[:, :-1], tokens[:, 1:]
     optimizer = SGD(LR)
 
     def step():
-        model.loss_and_gradients(inputs, targets)
+        model.loss_and_gradients(inputs, None, targets)
         optimizer.step(model.flat, model.flat_grads)
     return step
 
 
-def torch_step(torch, batch, hidden, dtype, rng):
+def torch_step(torch, cell, batch, hidden, dtype, rng):
     torch.manual_seed(0)
     tdtype = getattr(torch, dtype)
+    recurrent = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
     embed = torch.nn.Embedding(V, hidden).to(tdtype)
-    rnn = torch.nn.RNN(hidden, hidden, batch_first=True).to(tdtype)
+    rnn = recurrent(hidden, hidden, batch_first=True).to(tdtype)
     head = torch.nn.Linear(hidden, V).to(tdtype)
     params = [*embed.parameters(), *rnn.parameters(), *head.parameters()]
     optimizer = torch.optim.SGD(params, lr=LR)
@@ -63,20 +81,29 @@ def torch_step(torch, batch, hidden, dtype, rng):
     return step
 
 
-def chain_bound(batch, hidden, dtype, peak_flops, embedding=False):
-    """Tokens/s of the recurrent-chain lower bound (see the module docstring)."""
+def product_time(rows, inner, outer, dtype):
+    """Best time of one (rows, inner) @ (inner, outer) product, np.dot or np.matmul."""
     rng = np.random.default_rng(0)
-    h = rng.standard_normal((batch, hidden)).astype(dtype)
-    W = rng.standard_normal((hidden, hidden)).astype(dtype)
-    out = np.empty_like(h)
-    product = min(best_of(lambda: np.dot(h, W, out=out), repeats=7, number=200),
-                  best_of(lambda: np.matmul(h, W, out=out), repeats=7, number=200))
+    a = rng.standard_normal((rows, inner)).astype(dtype)
+    b = rng.standard_normal((inner, outer)).astype(dtype)
+    out = np.empty((rows, outer), dtype)
+    times = []
+    for function in (lambda: np.dot(a, b, out=out), lambda: np.matmul(a, b, out=out)):
+        times.append(best_of(function, repeats=7, number=calls_for(function, 0.01)))
+    return min(times)
+
+
+def chain_bounds(cell, batch, hidden, dtype, peak_flops):
+    """Tokens/s of the recurrent-chain lower bound (see the module docstring): (tinyrnn's
+    model, with the reference's embedding input projection added)."""
+    G = GATES[cell]
+    forward = product_time(batch, hidden, G * hidden, dtype)           # h_{t-1} W_hh^T
+    backward = forward if G == 1 else product_time(batch, G * hidden, hidden, dtype)   # d gh W_hh
     BT = batch * T
-    other = 2 * BT * hidden * hidden + 3 * 2 * BT * hidden * V        # dWhh; output layer
-    if embedding:
-        other += 3 * 2 * BT * hidden * hidden                          # input projection
-    seconds = 2 * T * product + other / peak_flops
-    return BT / seconds
+    other = 3 * 2 * BT * hidden * V + 2 * BT * hidden * G * hidden     # output layer; dW_hh
+    embedding = 3 * 2 * BT * hidden * G * hidden                       # input projection
+    chain = T * (forward + backward)
+    return BT / (chain + other / peak_flops), BT / (chain + (other + embedding) / peak_flops)
 
 
 def peak_gemm_flops(dtype):
@@ -86,10 +113,10 @@ def peak_gemm_flops(dtype):
     return 2 * n ** 3 / best_of(lambda: np.matmul(a, a, out=out), repeats=5, number=3)
 
 
-def measure(batch, hidden, dtype, torch, rounds, seconds, peak):
+def measure(cell, batch, hidden, dtype, torch, rounds, seconds, peak):
     rng = np.random.default_rng(0)
-    ours = tinyrnn_step(batch, hidden, dtype, rng)
-    theirs = torch_step(torch, batch, hidden, dtype, rng) if torch else None
+    ours = tinyrnn_step(cell, batch, hidden, dtype, rng)
+    theirs = torch_step(torch, cell, batch, hidden, dtype, rng) if torch else None
     ours_n = calls_for(ours, seconds)
     theirs_n = calls_for(theirs, seconds) if theirs else 0
     ours_t, theirs_t = [], []
@@ -98,9 +125,10 @@ def measure(batch, hidden, dtype, torch, rounds, seconds, peak):
         if theirs:
             theirs_t.append(best_of(theirs, repeats=1, number=theirs_n))
     tokens = batch * T
-    row = {"batch": batch, "hidden": hidden, "dtype": dtype, "tokens_per_s": tokens / median(ours_t),
-           "chain_bound_tokens_per_s": chain_bound(batch, hidden, dtype, peak),
-           "bound_embedding_tokens_per_s": chain_bound(batch, hidden, dtype, peak, embedding=True)}
+    bound, bound_embedding = chain_bounds(cell, batch, hidden, dtype, peak)
+    row = {"cell": cell, "batch": batch, "hidden": hidden, "dtype": dtype,
+           "tokens_per_s": tokens / median(ours_t),
+           "chain_bound_tokens_per_s": bound, "bound_embedding_tokens_per_s": bound_embedding}
     if theirs:
         row["torch_tokens_per_s"] = tokens / median(theirs_t)
         row["vs_torch"] = row["tokens_per_s"] / row["torch_tokens_per_s"]
@@ -110,25 +138,32 @@ def measure(batch, hidden, dtype, torch, rounds, seconds, peak):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (under a minute)")
+    parser.add_argument("--cell", choices=[*CELLS, "all"], default="rnn",
+                        help="recurrent cell to measure; all: rnn, lstm and gru in turn (default rnn)")
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (under a minute per cell)")
     parser.add_argument("--json", action="store_true", help="one JSON object per measurement")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     args = parser.parse_args()
     torch = None if args.no_torch else load_torch()
     rounds, seconds = (3, 0.15) if args.quick else (5, 0.5)
-    rows = []
-    for dtype in ("float32", "float64"):
-        peak = peak_gemm_flops(dtype)
-        for batch in (1, 32):
-            for hidden in (64, 256, 1024):
-                rows.append(measure(batch, hidden, dtype, torch, rounds, seconds, peak))
-                if args.json:
-                    emit(rows[-1:], None, True)
-    if not args.json:
-        emit(rows, [("dtype", "dtype", "s"), ("batch", "B", "d"), ("hidden", "H", "d"),
-                    ("tokens_per_s", "tinyrnn tok/s", ",.0f"), ("torch_tokens_per_s", "torch tok/s", ",.0f"),
-                    ("vs_torch", "x torch", ".2f"), ("chain_bound_tokens_per_s", "bound tok/s", ",.0f"),
-                    ("vs_bound", "of bound", ".2f")], False)
+    cells = CELLS if args.cell == "all" else (args.cell,)
+    peaks = {}
+    for number, cell in enumerate(cells):
+        rows = []
+        for dtype in ("float32", "float64"):
+            if dtype not in peaks:
+                peaks[dtype] = peak_gemm_flops(dtype)
+            for batch in (1, 32):
+                for hidden in (64, 256, 1024):
+                    rows.append(measure(cell, batch, hidden, dtype, torch, rounds, seconds, peaks[dtype]))
+                    if args.json:
+                        emit(rows[-1:], None, True)
+                        sys.stdout.flush()
+        if not args.json:
+            if number:
+                print()
+            emit(rows, COLUMNS, False)
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -40,6 +40,16 @@ def _positive_float(text):
     return value
 
 
+def _finite_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
 def _positive_float_or_none(text):
     return "none" if text.lower() == "none" else _positive_float(text)
 
@@ -50,6 +60,13 @@ def _fraction_or_zero(text):
 
 def _non_negative_float(text):
     return 0.0 if text.strip() in ("0", "0.0") else _positive_float(text)
+
+
+def _fraction_below_one(text):
+    value = _fraction_or_zero(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
+    return value
 
 
 def _fraction(text):
@@ -90,8 +107,25 @@ def _add_train(commands):
                        "when --train is not given)")
     _add_data_options(train)
     _add_recipe_options(train.add_argument_group("recipe (defaults come from --preset; see the README)"))
+    _add_model_options(train.add_argument_group("model architecture (both tasks; default: the "
+                                                "walkthrough's one-layer tanh RNN over one-hot words)"))
     _add_lm_options(train.add_argument_group("language models (--task lm)"))
     _add_training_options(train)
+
+
+def _add_model_options(model):
+    """The network: cell, layers, directions, input, dropout (train; gradcheck has its own)."""
+    model.add_argument("--cell", choices=["rnn", "lstm", "gru"], help="recurrent cell (default: rnn)")
+    model.add_argument("--layers", type=_integer(1), help="stacked recurrent layers (default: 1)")
+    model.add_argument("--bidirectional", action="store_true", help="a second direction reads each "
+                       "text backwards; the classifier sees both final states (classify only)")
+    model.add_argument("--embed", type=_integer(1), metavar="E", help="learn an E-dimensional embedding "
+                       "of each token (default: none, one-hot inputs as in the walkthrough)")
+    model.add_argument("--dropout", type=_fraction_below_one, metavar="P", help="inverted dropout with "
+                       "rate P between layers and before the output layer, in training only (default: 0)")
+    model.add_argument("--nonlinearity", choices=["tanh", "relu"], help="of the rnn cell (default: tanh)")
+    model.add_argument("--forget-bias", type=_finite_float, metavar="B", help="start the LSTM's forget-gate "
+                       "bias (bias_ih's f block) at B, e.g. 1 (default: 0)")
 
 
 def _add_recipe_options(preset):
@@ -188,14 +222,36 @@ def _add_use_commands(commands):
     generate.add_argument("--seed", type=_integer(0), default=0, help="(default: 0)")
     generate.add_argument("--strict", action="store_true", help="unknown prime characters are an error")
 
-    gradcheck = commands.add_parser("gradcheck", help="compare gradients with finite differences")
-    gradcheck.add_argument("--seed", type=_integer(0), default=0)
-    gradcheck.add_argument("--hidden", type=_integer(1), default=5)
+    _add_gradcheck(commands)
+
+
+def _add_gradcheck(commands):
+    gradcheck = commands.add_parser(
+        "gradcheck", help="compare gradients with finite differences",
+        description="Build a small float64 model with random weights, run a padded batch (rows of "
+                    "different lengths) from a random non-zero initial state, and compare the "
+                    "hand-written gradient of every parameter and of the initial state with central "
+                    "differences. Exit status 1 on a mismatch.")
+    gradcheck.add_argument("--task", choices=["classify", "lm"], default="classify",
+                           help="classify: loss of the final state; lm: loss at every step (default: classify)")
+    gradcheck.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn", help="(default: rnn)")
+    gradcheck.add_argument("--layers", type=_integer(1), default=1, help="stacked layers (default: 1)")
+    gradcheck.add_argument("--bidirectional", action="store_true", help="two directions (classify only)")
+    gradcheck.add_argument("--embed", type=_integer(1), metavar="E", help="a learned E-dimensional "
+                           "embedding instead of one-hot inputs")
+    gradcheck.add_argument("--nonlinearity", choices=["tanh", "relu"], default="tanh", help="of the rnn cell")
+    gradcheck.add_argument("--dropout", type=_fraction_below_one, default=0.0, metavar="P",
+                           help="dropout rate; the same masks are drawn for every evaluation (default: 0)")
+    gradcheck.add_argument("--all", action="store_true", help="check every combination of cell, 1 or 2 "
+                           "layers, directions, input and task (one summary line each)")
+    gradcheck.add_argument("--seed", type=_integer(0), default=0, help="(default: 0)")
+    gradcheck.add_argument("--hidden", type=_integer(1), default=5, help="(default: 5)")
     gradcheck.add_argument("--vocab", type=_integer(1), default=7, help="number of words (default: 7)")
-    gradcheck.add_argument("--classes", type=_integer(2), default=3)
-    gradcheck.add_argument("--batch", type=_integer(1), default=4)
-    gradcheck.add_argument("--max-length", type=_integer(1), default=6)
-    gradcheck.add_argument("--eps", type=_positive_float, default=1e-6)
+    gradcheck.add_argument("--classes", type=_integer(2), default=3, help="(default: 3)")
+    gradcheck.add_argument("--batch", type=_integer(1), default=4, help="(default: 4)")
+    gradcheck.add_argument("--max-length", type=_integer(1), default=6, help="longest row (default: 6)")
+    gradcheck.add_argument("--eps", type=_positive_float, default=1e-6, help="finite-difference step "
+                           "(default: 1e-6)")
 
 
 def main(argv=None):
@@ -226,7 +282,8 @@ def _command(args):
     return {"predict": predict, "eval": evaluate, "generate": generate, "gradcheck": gradcheck}[args.command]
 
 
-_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket"],
+_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket",
+                          "bidirectional"],
              "lm": ["text", "steps", "minutes", "seq_length", "keep_best"]}
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from ..data import load_dataset
-from ..errors import TinyRNNError
+from ..errors import ConfigError, TinyRNNError
 from ..io import load_model
-from ..models import Classifier
+from ..models import ARCHITECTURE, Classifier
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,49 @@ class DataOptions:
     def read(self, specs):
         """The Dataset of PATH or LABEL=FILE specs."""
         return load_dataset(specs, self.encoding, self.text_column, self.label_column, self.format)
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """The architecture options of train; None where not given (the model's default)."""
+
+    cell: str | None                     # --cell
+    num_layers: int | None               # --layers
+    bidirectional: bool                  # --bidirectional
+    embed_size: int | None               # --embed
+    dropout: float | None                # --dropout
+    nonlinearity: str | None             # --nonlinearity
+    forget_bias: float | None            # --forget-bias (initialisation only)
+
+    def architecture(self):
+        """{key: value} for the model constructors, defaults filled in."""
+        given = {key: getattr(self, key) for key in ARCHITECTURE}
+        return {key: ARCHITECTURE[key] if value is None else value for key, value in given.items()}
+
+    def build(self, make, rng, init):
+        """make(**architecture) initialised from rng; a setting that cannot work is a ConfigError."""
+        try:
+            return make(**self.architecture()).initialize(rng, init, self.forget_bias or 0.0)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+
+    def check_agrees(self, model, path):
+        """With --init-from, every architecture option given must match the saved model."""
+        saved = model.architecture
+        for key, value in self.architecture().items():
+            if getattr(self, key) not in (None, False) and value != saved[key]:
+                raise TinyRNNError(f"--{_OPTION_OF.get(key, key)} {value} disagrees with {path} ({saved[key]})")
+        if self.forget_bias is not None:
+            raise TinyRNNError("--forget-bias sets the initial weights; it cannot apply with --init-from")
+
+
+_OPTION_OF = {"num_layers": "layers", "embed_size": "embed"}
+
+
+def model_options(args):
+    """The ModelOptions of train's namespace."""
+    return ModelOptions(args.cell, args.layers, args.bidirectional, args.embed, args.dropout,
+                        args.nonlinearity, args.forget_bias)
 
 
 def recipe_for(presets, preset, overrides):

@@ -1,21 +1,59 @@
-"""`tinyrnn gradcheck`: compare a random classifier's gradients with finite differences."""
+"""`tinyrnn gradcheck`: compare a random model's gradients with finite differences."""
+import itertools
+
 import numpy as np
 
+from ..errors import ConfigError
 from ..gradcheck import check_gradients, random_problem
 
 
 def run(args):
-    """Print one row per tensor; exit status 1 when any gradient disagrees."""
-    seed, vocab, hidden, classes = args.seed, args.vocab, args.hidden, args.classes
-    batch, max_length, eps = args.batch, args.max_length, args.eps
-
-    rng = np.random.default_rng(seed)
-    problem = random_problem(rng, vocab, hidden, classes, batch, max_length)
-    results = check_gradients(*problem, eps=eps)
-    print(f"{'tensor':<8}{'max abs error':>16}{'relative error':>16}  result")
+    """One row per tensor (or, with --all, one line per combination); exit status 1 on a mismatch."""
+    sizes = {"vocab_words": args.vocab, "hidden": args.hidden, "classes": args.classes,
+             "batch": args.batch, "max_length": args.max_length}
+    options = {"task": args.task, "cell": args.cell, "num_layers": args.layers,
+               "bidirectional": args.bidirectional, "embed_size": args.embed,
+               "nonlinearity": args.nonlinearity, "dropout": args.dropout}
+    seed, eps = args.seed, args.eps
+    if args.all:
+        return _check_all(sizes, seed, eps)
+    results = _check(sizes, options, seed, eps)
+    print(f"{'tensor':<24}{'max abs error':>16}{'relative error':>16}  result")
     for result in results:
-        print(f"{result.name:<8}{result.max_abs_error:>16.3e}{result.relative_error:>16.3e}  "
+        print(f"{result.name:<24}{result.max_abs_error:>16.3e}{result.relative_error:>16.3e}  "
               f"{'ok' if result.passed else 'FAIL'}")
     failed = [result.name for result in results if not result.passed]
     print("gradients match finite differences" if not failed else f"mismatch in {', '.join(failed)}")
     return 1 if failed else 0
+
+
+def _check(sizes, options, seed, eps):
+    """The TensorChecks of one model; an impossible combination is a ConfigError."""
+    if options["bidirectional"] and options["task"] == "lm":
+        raise ConfigError("--bidirectional applies to --task classify: a language model must not see "
+                          "the tokens it predicts")
+    try:
+        problem = random_problem(np.random.default_rng(seed), **sizes, **options)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return check_gradients(*problem, eps=eps, dropout_seed=seed if options["dropout"] else None)
+
+
+def _check_all(sizes, seed, eps):
+    """Every cell x {1, 2} layers x directions x {one-hot, embedding} x task."""
+    failures = 0
+    for task, cell, layers, bidirectional, embed in itertools.product(
+            ("classify", "lm"), ("rnn", "lstm", "gru"), (1, 2), (False, True), (None, 3)):
+        if bidirectional and task == "lm":
+            continue
+        options = {"task": task, "cell": cell, "num_layers": layers, "bidirectional": bidirectional,
+                   "embed_size": embed, "nonlinearity": "tanh", "dropout": 0.0}
+        results = _check(sizes, options, seed, eps)
+        worst = max(results, key=lambda result: result.relative_error)
+        ok = all(result.passed for result in results)
+        failures += not ok
+        print(f"{task:<9}{cell:<5}layers {layers}  {'bidirectional' if bidirectional else 'one direction':<14}"
+              f"{'embedding' if embed else 'one-hot':<10}{len(results):>3} tensors  worst relative error "
+              f"{worst.relative_error:.1e} ({worst.name})  {'ok' if ok else 'FAIL'}")
+    print("gradients match finite differences" if not failures else f"{failures} combination(s) failed")
+    return 1 if failures else 0

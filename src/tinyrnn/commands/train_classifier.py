@@ -10,8 +10,8 @@ from ..io import save_model
 from ..models import Classifier
 from ..train import PRESETS, TrainConfig, encode_examples, train
 from ..vocab import Vocab, tokenize
-from .common import (DataOptions, JsonLog, check_writable_outputs, load_classifier, progress_bar,
-                     recipe_for, warn_unknown)
+from .common import (DataOptions, JsonLog, check_writable_outputs, load_classifier, model_options,
+                     progress_bar, recipe_for, warn_unknown)
 
 
 def run(args):
@@ -25,7 +25,7 @@ def run(args):
     settings = {"momentum": args.momentum, "nesterov": args.nesterov, "lr_decay": args.lr_decay,
                 "clip_norm": None if args.clip_norm == "none" else args.clip_norm,
                 "shuffle": not args.no_shuffle, "bucket": not args.no_bucket}
-    init_from, dtype = args.init_from, args.dtype
+    init_from, dtype, architecture = args.init_from, args.dtype, model_options(args)
     out, json_log, progress = args.out, args.json_log, args.progress
 
     check_writable_outputs(out, json_log)
@@ -39,8 +39,9 @@ def run(args):
     rng = np.random.default_rng(seed)
     if init_from:
         model = _saved_model(init_from, hidden=overrides["hidden"], dtype=dtype)
+        architecture.check_agrees(model, init_from)
     else:
-        model = _new_model(train_set, classes, recipe, dtype, rng)
+        model = _new_model(train_set, classes, recipe, dtype, architecture, rng)
     train_data, test_data = _encode(model, train_set, test_set)
     history = _train(model, train_data, test_data, config, rng, json_log, progress)
     if history and history[-1].target_reached:
@@ -79,11 +80,11 @@ def _classes(train_set):
     return classes
 
 
-def _new_model(train_set, classes, recipe, dtype, rng):
+def _new_model(train_set, classes, recipe, dtype, architecture, rng):
     """A freshly initialised classifier over the training data's words."""
     vocab = Vocab.build(tokenize(text) for text in train_set.texts)
-    return Classifier(vocab, classes, recipe["hidden"], "rnn",
-                      dtype or "float64").initialize(rng, recipe["init"])
+    return architecture.build(lambda **arch: Classifier(vocab, classes, recipe["hidden"],
+                                                        dtype=dtype or "float64", **arch), rng, recipe["init"])
 
 
 def _saved_model(path, hidden, dtype):

@@ -11,8 +11,8 @@ from ..io import save_model
 from ..models import LanguageModel
 from ..sampling import generate
 from ..train_lm import LM_PRESETS, LMConfig, train_language_model
-from .common import (JsonLog, check_writable_outputs, progress_bar, recipe_for, spaced, token_unit,
-                     warn_unknown)
+from .common import (JsonLog, check_writable_outputs, model_options, progress_bar, recipe_for, spaced,
+                     token_unit, warn_unknown)
 
 SAMPLE_LENGTH = 200                      # tokens in each sample printed during training
 
@@ -59,6 +59,7 @@ def run(args):
     tokenizer, preset, seed = args.tokenizer, args.preset, args.seed
     outputs = Outputs(args.out, args.json_log, args.progress, args.sample_every)
     best = KeepBest(args.keep_best)
+    architecture = model_options(args)
 
     check_writable_outputs(outputs.model_path, outputs.json_log)
     recipe, given = recipe_for(LM_PRESETS, preset or "charrnn", overrides)
@@ -66,9 +67,11 @@ def run(args):
         recipe["epochs"] = None                          # --steps / --minutes decide alone
     vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, tokenizer)
     config = _config(recipe, settings)
-    model = LanguageModel(vocab, recipe["hidden"], dtype=recipe["dtype"], tokenizer=tokenizer)
-    model.initialize(np.random.default_rng(seed), recipe["init"])
-    _train(model, train_ids, val_ids, config, outputs, best, np.random.default_rng([seed, 1]))
+    model = architecture.build(lambda **arch: LanguageModel(vocab, recipe["hidden"], dtype=recipe["dtype"],
+                                                            tokenizer=tokenizer, **arch),
+                               np.random.default_rng(seed), recipe["init"])
+    _train(model, train_ids, val_ids, config, outputs, best, np.random.default_rng([seed, 1]),
+           np.random.default_rng([seed, 2]))
     if best.saved:
         print(f"saved {outputs.model_path} (lowest validation loss, {best.loss:.3f} "
               f"nats/{token_unit(tokenizer)[:4]})", file=sys.stderr)
@@ -111,7 +114,7 @@ def _split_text(text, fraction):
     return text[:cut], text[cut:]
 
 
-def _train(model, train_ids, val_ids, config, outputs, best, sample_rng):
+def _train(model, train_ids, val_ids, config, outputs, best, sample_rng, dropout_rng):
     """Train, printing log blocks and samples, JSON-logging, and saving new bests if asked."""
     unit = token_unit(model.tokenizer) + "s"
     total_steps = config.steps or None
@@ -129,7 +132,7 @@ def _train(model, train_ids, val_ids, config, outputs, best, sample_rng):
             if outputs.sample_every and step % outputs.sample_every == 0:
                 sample = "".join(spaced(generate(model, sample_rng, SAMPLE_LENGTH), model.tokenizer))
                 tqdm.write(f"--- Sample at step {step}\n{sample}", file=sys.stdout)
-        train_language_model(model, train_ids, config, val_ids, on_log, on_step)
+        train_language_model(model, train_ids, config, val_ids, on_log, on_step, dropout_rng)
 
 
 def _log_block(stats, unit):
