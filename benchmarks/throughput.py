@@ -13,7 +13,7 @@ The recurrent-chain lower bound. With G the number of gates (1 rnn, 4 lstm, 3 gr
 T forward products (B, H) @ (H, G*H) and the T backward products (B, G*H) @ (G*H, H)
 cannot be batched over time; their best measured times (np.dot or np.matmul, whichever
 is faster), plus all other matrix-product FLOPs of the model at the measured peak GEMM
-rate (a 1024^3 matmul), give the fastest possible step:
+rate (a 1024^3 matmul, the best seen in the run), give the fastest possible step:
 
     seconds = T * t_forward + T * t_backward + other / peak
     other   = 3 * 2*B*T*H*V          output layer: forward, dW and dh
@@ -81,51 +81,67 @@ def torch_step(torch, cell, batch, hidden, dtype, rng):
     return step
 
 
-def product_time(rows, inner, outer, dtype):
-    """Best time of one (rows, inner) @ (inner, outer) product, np.dot or np.matmul."""
+def product(rows, inner, outer, dtype):
+    """A call of (rows, inner) @ (inner, outer) into a preallocated output, np.dot and np.matmul."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((rows, inner)).astype(dtype)
     b = rng.standard_normal((inner, outer)).astype(dtype)
     out = np.empty((rows, outer), dtype)
-    times = []
-    for function in (lambda: np.dot(a, b, out=out), lambda: np.matmul(a, b, out=out)):
-        times.append(best_of(function, repeats=7, number=calls_for(function, 0.01)))
-    return min(times)
+    return [lambda: np.dot(a, b, out=out), lambda: np.matmul(a, b, out=out)]
 
 
-def chain_bounds(cell, batch, hidden, dtype, peak_flops):
-    """Tokens/s of the recurrent-chain lower bound (see the module docstring): (tinyrnn's
-    model, with the reference's embedding input projection added)."""
+def product_time(functions, repeats=5, seconds=0.005):
+    """Best time of one product call, whichever of np.dot and np.matmul is faster."""
+    return min(best_of(function, repeats=repeats, number=calls_for(function, seconds))
+               for function in functions)
+
+
+def chain_products(cell, batch, hidden, dtype):
+    """The chain's two product calls: forward h_{t-1} W_hh^T, (B, H) @ (H, G*H), and
+    backward d gh_t W_hh, (B, G*H) @ (G*H, H) (the same shape for the rnn cell)."""
     G = GATES[cell]
-    forward = product_time(batch, hidden, G * hidden, dtype)           # h_{t-1} W_hh^T
-    backward = forward if G == 1 else product_time(batch, G * hidden, hidden, dtype)   # d gh W_hh
-    BT = batch * T
+    forward = product(batch, hidden, G * hidden, dtype)
+    return forward, forward if G == 1 else product(batch, G * hidden, hidden, dtype)
+
+
+def chain_bounds(cell, batch, hidden, forward, backward, peak_flops):
+    """Tokens/s of the recurrent-chain lower bound (see the module docstring), given the
+    best times of one forward and one backward chain product: (tinyrnn's model, the same
+    with the reference's embedding input projection added)."""
+    G, BT = GATES[cell], batch * T
     other = 3 * 2 * BT * hidden * V + 2 * BT * hidden * G * hidden     # output layer; dW_hh
     embedding = 3 * 2 * BT * hidden * G * hidden                       # input projection
     chain = T * (forward + backward)
     return BT / (chain + other / peak_flops), BT / (chain + (other + embedding) / peak_flops)
 
 
-def peak_gemm_flops(dtype):
+def peak_gemm_flops(dtype, repeats=5):
     n = 1024
     a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
     out = np.empty_like(a)
-    return 2 * n ** 3 / best_of(lambda: np.matmul(a, a, out=out), repeats=5, number=3)
+    return 2 * n ** 3 / best_of(lambda: np.matmul(a, a, out=out), repeats=repeats, number=3)
 
 
-def measure(cell, batch, hidden, dtype, torch, rounds, seconds, peak):
+def measure(cell, batch, hidden, dtype, torch, rounds, seconds, peaks):
+    """One grid point. The chain products and the peak GEMM rate are timed in every round
+    too, between the steps, and their best taken (peaks[dtype] keeps the best rate seen in
+    the whole run), so a burst of load from other processes does not lower the bound."""
     rng = np.random.default_rng(0)
     ours = tinyrnn_step(cell, batch, hidden, dtype, rng)
     theirs = torch_step(torch, cell, batch, hidden, dtype, rng) if torch else None
+    forward_call, backward_call = chain_products(cell, batch, hidden, dtype)
     ours_n = calls_for(ours, seconds)
     theirs_n = calls_for(theirs, seconds) if theirs else 0
-    ours_t, theirs_t = [], []
+    ours_t, theirs_t, forward_t, backward_t = [], [], [], []
     for _ in range(rounds):                                  # alternate, so drift hits both
         ours_t.append(best_of(ours, repeats=1, number=ours_n))
         if theirs:
             theirs_t.append(best_of(theirs, repeats=1, number=theirs_n))
+        forward_t.append(product_time(forward_call))
+        backward_t.append(forward_t[-1] if backward_call is forward_call else product_time(backward_call))
+    peaks[dtype] = max(peaks.get(dtype, 0.0), peak_gemm_flops(dtype, repeats=2))
     tokens = batch * T
-    bound, bound_embedding = chain_bounds(cell, batch, hidden, dtype, peak)
+    bound, bound_embedding = chain_bounds(cell, batch, hidden, min(forward_t), min(backward_t), peaks[dtype])
     row = {"cell": cell, "batch": batch, "hidden": hidden, "dtype": dtype,
            "tokens_per_s": tokens / median(ours_t),
            "chain_bound_tokens_per_s": bound, "bound_embedding_tokens_per_s": bound_embedding}
@@ -155,7 +171,7 @@ def main():
                 peaks[dtype] = peak_gemm_flops(dtype)
             for batch in (1, 32):
                 for hidden in (64, 256, 1024):
-                    rows.append(measure(cell, batch, hidden, dtype, torch, rounds, seconds, peaks[dtype]))
+                    rows.append(measure(cell, batch, hidden, dtype, torch, rounds, seconds, peaks))
                     if args.json:
                         emit(rows[-1:], None, True)
                         sys.stdout.flush()

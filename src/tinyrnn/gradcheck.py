@@ -48,12 +48,13 @@ def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=
 
     Returns (model, ids (B, T), mask (B, T), targets, initial_state (L*D, B, S)); targets
     are (B,) classes, or (B, T) next tokens for task "lm". Row 0 has max_length tokens and
-    the others 1 to max_length, so padding is exercised."""
+    the others 1 to max_length - 1, so padding is exercised."""
     if task == "lm":
         model = random_language_model(rng, vocab_words, hidden, cell=cell, **architecture)
     else:
         model = random_classifier(rng, vocab_words, hidden, classes, cell=cell, **architecture)
-    lengths = np.concatenate([[max_length], rng.integers(1, max_length + 1, size=batch - 1)])
+    shorter = rng.integers(1, max(max_length, 2), size=batch - 1)           # padded when max_length > 1
+    lengths = np.concatenate([[max_length], np.minimum(shorter, max_length)])
     ids = rng.integers(len(SPECIALS), len(model.vocab), size=(batch, max_length))
     mask = np.arange(max_length)[None, :] < lengths[:, None]
     ids[~mask] = 0
