@@ -4,6 +4,8 @@ import io
 import pathlib
 import re
 
+import pytest
+
 TUTORIAL = pathlib.Path(__file__).parent.parent / "docs" / "tutorial.md"
 
 
@@ -42,3 +44,26 @@ def test_model_format_reader_needs_only_safetensors_and_numpy(tmp_path, monkeypa
     ids, _ = model.vocab.encode("i am not at all happy".split())
     expected = model.classes[int(np.argmax(model.predict_proba([ids])[0]))]
     assert output.getvalue().strip() == expected
+
+
+def test_model_format_pytorch_loader_runs_a_gated_model(tmp_path, monkeypatch):
+    """The page's PyTorch snippet loads a stacked bidirectional LSTM file; same logits."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    from tinyrnn.gradcheck import random_classifier
+    from tinyrnn.io import save_model
+
+    monkeypatch.chdir(tmp_path)
+    model = random_classifier(np.random.default_rng(0), 5, 3, 2, cell="lstm", num_layers=2,
+                              bidirectional=True, embed_size=4)
+    save_model(model, "model.safetensors")
+    page = (TUTORIAL.parent / "model-format.md").read_text()
+    code = re.findall(r"```python\n(.*?)```", page, re.S)[1]
+    namespace = {}
+    exec(compile(code, "model-format.md", "exec"), namespace)
+    net, ids = namespace["net"], np.array([[2, 3, 4, 6]])
+    with torch.no_grad():
+        _, (h_n, _) = net["rnn"](net["embedding"](torch.from_numpy(ids)))
+        logits = net["fc"](torch.cat([h_n[-2], h_n[-1]], dim=1)).numpy()
+    np.testing.assert_allclose(logits, model.forward(ids, None)[0], rtol=0, atol=1e-12)
