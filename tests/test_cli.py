@@ -148,6 +148,16 @@ def test_gradcheck_command(capsys):
     assert [line.split()[0] for line in out.splitlines()[1:7]] == ["Wxh", "Whh", "bh", "Why", "by", "h0"]
 
 
+def test_gradcheck_of_a_gated_stack_and_of_a_language_model(capsys):
+    status, out, _ = run(capsys, "gradcheck", "--cell", "gru", "--layers", "2", "--bidirectional",
+                         "--embed", "3", "--hidden", "3")
+    names = [line.split()[0] for line in out.splitlines()[1:-1]]
+    assert status == 0 and names[0] == "embedding.weight" and "rnn.weight_hh_l1_reverse" in names
+    assert names[-1] == "h0" and out.count(" ok") == len(names)
+    status, out, _ = run(capsys, "gradcheck", "--task", "lm", "--cell", "lstm", "--dropout", "0.3")
+    assert status == 0 and "gradients match finite differences" in out
+
+
 def test_help_for_every_command(capsys):
     for command in ("train", "predict", "eval", "gradcheck"):
         status, out, _ = run(capsys, command, "--help")
