@@ -9,7 +9,7 @@ from tqdm import tqdm
 from ..data import load_dataset
 from ..errors import ConfigError, TinyRNNError
 from ..io import load_model
-from ..models import ARCHITECTURE, Classifier
+from ..models import ARCHITECTURE, Classifier, build_model
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,12 @@ class ModelOptions:
         given = {key: getattr(self, key) for key in ARCHITECTURE}
         return {key: ARCHITECTURE[key] if value is None else value for key, value in given.items()}
 
-    def build(self, make, rng, init):
-        """make(**architecture) initialised from rng; a setting that cannot work is a ConfigError."""
+    def build(self, config, vocab, classes, rng, init):
+        """The model of config (task, sizes, dtype, tokenizer) with this architecture, built by
+        the one model factory and initialised from rng; a setting that cannot work is a ConfigError."""
         try:
-            return make(**self.architecture()).initialize(rng, init, self.forget_bias or 0.0)
+            model = build_model({**config, **self.architecture()}, vocab, classes)
+            return model.initialize(rng, init, self.forget_bias or 0.0)
         except ValueError as error:
             raise ConfigError(str(error)) from None
 

@@ -7,7 +7,6 @@ from tqdm import tqdm
 from ..data import default_dataset
 from ..errors import DataError, TinyRNNError
 from ..io import save_model
-from ..models import Classifier
 from ..train import PRESETS, TrainConfig, encode_examples, train
 from ..vocab import Vocab, tokenize
 from .common import (DataOptions, JsonLog, check_writable_outputs, load_classifier, model_options,
@@ -83,8 +82,8 @@ def _classes(train_set):
 def _new_model(train_set, classes, recipe, dtype, architecture, rng):
     """A freshly initialised classifier over the training data's words."""
     vocab = Vocab.build(tokenize(text) for text in train_set.texts)
-    return architecture.build(lambda **arch: Classifier(vocab, classes, recipe["hidden"],
-                                                        dtype=dtype or "float64", **arch), rng, recipe["init"])
+    config = {"task": "classify", "hidden_size": recipe["hidden"], "dtype": dtype or "float64"}
+    return architecture.build(config, vocab, classes, rng, recipe["init"])
 
 
 def _saved_model(path, hidden, dtype):

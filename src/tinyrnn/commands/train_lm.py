@@ -8,7 +8,6 @@ from tqdm import tqdm
 from ..data.corpus import build_vocab, default_corpus, encode_text, read_corpus
 from ..errors import DataError
 from ..io import save_model
-from ..models import LanguageModel
 from ..sampling import generate
 from ..train_lm import LM_PRESETS, LMConfig, train_language_model
 from .common import (JsonLog, check_writable_outputs, model_options, progress_bar, recipe_for, spaced,
@@ -67,9 +66,9 @@ def run(args):
         recipe["epochs"] = None                          # --steps / --minutes decide alone
     vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, tokenizer)
     config = _config(recipe, settings)
-    model = architecture.build(lambda **arch: LanguageModel(vocab, recipe["hidden"], dtype=recipe["dtype"],
-                                                            tokenizer=tokenizer, **arch),
-                               np.random.default_rng(seed), recipe["init"])
+    model_config = {"task": "lm", "hidden_size": recipe["hidden"], "dtype": recipe["dtype"],
+                    "tokenizer": {"kind": tokenizer}}
+    model = architecture.build(model_config, vocab, None, np.random.default_rng(seed), recipe["init"])
     _train(model, train_ids, val_ids, config, outputs, best, np.random.default_rng([seed, 1]),
            np.random.default_rng([seed, 2]))
     if best.saved:
