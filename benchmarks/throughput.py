@@ -29,6 +29,7 @@ work is not counted, so the bound is loose for small H.
 import argparse
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from tinyrnn.models import LanguageModel  # noqa: E402
 from tinyrnn.optim import SGD  # noqa: E402
 
 T, V, LR = 32, 65, 0.01
+SETTLE = 0.25      # seconds of idle before each PyTorch block (see measure)
 CELLS = ("rnn", "lstm", "gru")
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 COLUMNS = [("cell", "cell", "s"), ("dtype", "dtype", "s"), ("batch", "B", "d"), ("hidden", "H", "d"),
@@ -125,7 +127,12 @@ def peak_gemm_flops(dtype, repeats=5):
 def measure(cell, batch, hidden, dtype, torch, rounds, seconds, peaks):
     """One grid point. The chain products and the peak GEMM rate are timed in every round
     too, between the steps, and their best taken (peaks[dtype] keeps the best rate seen in
-    the whole run), so a burst of load from other processes does not lower the bound."""
+    the whole run), so a burst of load from other processes does not lower the bound.
+
+    Each PyTorch block starts after SETTLE seconds idle: after a NumPy call OpenBLAS's
+    worker threads keep spinning for about 0.1 s, which on 2 cores slowed PyTorch's first
+    0.1 s of steps by up to 1.5x (PyTorch's libgomp threads spin only briefly, and tinyrnn
+    right after PyTorch measured as fast as alone)."""
     rng = np.random.default_rng(0)
     ours = tinyrnn_step(cell, batch, hidden, dtype, rng)
     theirs = torch_step(torch, cell, batch, hidden, dtype, rng) if torch else None
@@ -136,6 +143,7 @@ def measure(cell, batch, hidden, dtype, torch, rounds, seconds, peaks):
     for _ in range(rounds):                                  # alternate, so drift hits both
         ours_t.append(best_of(ours, repeats=1, number=ours_n))
         if theirs:
+            time.sleep(SETTLE)
             theirs_t.append(best_of(theirs, repeats=1, number=theirs_n))
         forward_t.append(product_time(forward_call))
         backward_t.append(forward_t[-1] if backward_call is forward_call else product_time(backward_call))

@@ -28,7 +28,7 @@ def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     from tinyrnn.nn.rnn import RNNCell
 
     def buggy_backward_step(self, Whh):
-        def step(local, d_hidden, dpre, d_gh, d_hidden_prev):
+        def step(local, d_hidden, dpre, d_hidden_prev):
             np.multiply(local, d_hidden, out=dpre)
             np.matmul(dpre, Whh.T, out=d_hidden_prev)      # Whh dpre: the bug
         return step

@@ -24,6 +24,7 @@ d gh = [da_r, da_z, da_n * r] differ in the n block: the layer keeps two buffers
 import numpy as np
 
 from .functional import sigmoid
+from .lstm import product_into
 
 
 class GRUCell:
@@ -44,21 +45,26 @@ class GRUCell:
         bias[:2 * self.hidden_size] += bias_hh[:2 * self.hidden_size]
         return bias
 
+    def forward_views(self, gx, hidden_prev, hidden_new, cache):
+        """The arrays one forward step touches, made once per workspace (see recurrent.py)."""
+        H = self.hidden_size
+        gh = cache[:, :3 * H]                                         # [W_hr h, W_hz h, W_hn h] first
+        return (gx[:, :2 * H], gx[:, 2 * H:], hidden_prev, hidden_new, gh, cache[:, :2 * H], cache[:, :H],
+                cache[:, H:2 * H], cache[:, 2 * H:3 * H], cache[:, 3 * H:], product_into(gh))
+
     def forward_step(self, W_hh, bias_hh):
-        """step(gx_t, h_prev, h_new, cache_t) with cache_t = [r z gh_n n] (B, 4H)."""
+        """step(*forward_views): r, z, gh_n and n into the cache, h_t into the state."""
         H = self.hidden_size
         W_hh_T, bias_hn = W_hh.T, bias_hh[2 * H:]
-        matmul, multiply, add, subtract, tanh = np.matmul, np.multiply, np.add, np.subtract, np.tanh
+        multiply, add, subtract, tanh = np.multiply, np.add, np.subtract, np.tanh
 
-        def step(gx, hidden_prev, hidden_new, cache):
-            matmul(hidden_prev, W_hh_T, out=cache[:, :3 * H])        # [W_hr h, W_hz h, W_hn h]
-            reset_update = cache[:, :2 * H]
-            add(reset_update, gx[:, :2 * H], out=reset_update)
+        def step(gx_rz, gx_n, hidden_prev, hidden_new, gh, reset_update, r, z, gh_n, n, product):
+            product(hidden_prev, W_hh_T, out=gh)                      # W_hh h_{t-1}
+            add(reset_update, gx_rz, out=reset_update)
             sigmoid(reset_update, out=reset_update)                   # r, z
-            r, z, gh_n, n = cache[:, :H], cache[:, H:2 * H], cache[:, 2 * H:3 * H], cache[:, 3 * H:]
             add(gh_n, bias_hn, out=gh_n)                              # gh_n = W_hn h + b_hn
             multiply(r, gh_n, out=n)
-            add(n, gx[:, 2 * H:], out=n)
+            add(n, gx_n, out=n)
             tanh(n, out=n)                                            # n = tanh(gx_n + r gh_n)
             subtract(hidden_prev, n, out=hidden_new)
             multiply(hidden_new, z, out=hidden_new)
@@ -84,22 +90,23 @@ class GRUCell:
         l_r *= gh_n                                                   # ... gh_n r (1 - r)
         l_direct[...] = z
 
-    def backward_step(self, W_hh):
-        """step(local_t, dh, d_gx, d_gh, dh_prev)."""
-        H = self.hidden_size
-        matmul, multiply, add, copyto = np.matmul, np.multiply, np.add, np.copyto
-        scratch = {}
+    def backward_views(self, local, d_hidden, d_gx, d_gh, d_hidden_prev):
+        """The arrays one BPTT step touches, made once per workspace."""
+        H, B = self.hidden_size, len(local)
+        return (local.reshape(B, 5, H)[:, :3], local[:, 3 * H:4 * H], local[:, 4 * H:], d_hidden,
+                d_hidden[:, None, :], d_gx.reshape(B, 3, H), d_gx[:, :2 * H], d_gh, d_gh[:, :2 * H],
+                d_gh[:, 2 * H:], d_hidden_prev, np.empty_like(d_hidden))
 
-        def step(local, d_hidden, d_gx, d_gh, d_hidden_prev):
-            B = len(local)
-            multiply(d_hidden[:, None, :], local.reshape(B, 5, H)[:, :3],
-                     out=d_gx.reshape(B, 3, H))                          # da_r, da_z, da_n
-            copyto(d_gh[:, :2 * H], d_gx[:, :2 * H])
-            multiply(d_hidden, local[:, 3 * H:4 * H], out=d_gh[:, 2 * H:])   # d gh_n
-            matmul(d_gh, W_hh, out=d_hidden_prev)                        # W_hh^T d gh
-            direct = scratch.get(B)
-            if direct is None:
-                direct = scratch[B] = np.empty_like(d_hidden)
-            multiply(d_hidden, local[:, 4 * H:], out=direct)
-            add(d_hidden_prev, direct, out=d_hidden_prev)                 # + dh z
+    def backward_step(self, W_hh):
+        """step(*backward_views)."""
+        dot, multiply, add, copyto = np.dot, np.multiply, np.add, np.copyto
+
+        def step(local_rzn, local_gh_n, local_direct, d_hidden, d_hidden_3d, d_gx_3d, d_gx_rz, d_gh,
+                 d_gh_rz, d_gh_n, d_hidden_prev, direct):
+            multiply(d_hidden_3d, local_rzn, out=d_gx_3d)                # da_r, da_z, da_n
+            copyto(d_gh_rz, d_gx_rz)
+            multiply(d_hidden, local_gh_n, out=d_gh_n)                   # d gh_n
+            dot(d_gh, W_hh, out=d_hidden_prev)                           # W_hh^T d gh
+            multiply(d_hidden, local_direct, out=direct)
+            add(d_hidden_prev, direct, out=d_hidden_prev)                # + dh z
         return step

@@ -23,11 +23,15 @@ steps at once before the loop, so a step of BPTT is six array operations.
 import numpy as np
 
 
+def product_into(out):
+    """np.dot where out is contiguous (lowest call overhead), else np.matmul (any strides)."""
+    return np.dot if out.flags.c_contiguous else np.matmul
+
 
 class LSTMCell:
-    """Gates i, f, g, o; state [h | c] (B, 2H); caches [i f g o tanh(c)] per step."""
+    """Gates i, f, g, o; state [h | c] (B, 2H); caches the gate values [i f g o] per step."""
 
-    kind, gates, state_factor, cache_factor, local_factor = "lstm", 4, 2, 5, 6
+    kind, gates, state_factor, cache_factor, local_factor = "lstm", 4, 2, 4, 6
     separate_recurrent_grad = False
 
     def __init__(self, hidden_size):
@@ -39,37 +43,40 @@ class LSTMCell:
     def folded_bias(self, bias_ih, bias_hh):
         return bias_ih if bias_hh is None else bias_ih + bias_hh
 
-    def forward_step(self, W_hh, bias_hh):
-        """step(gx_t, s_prev, s_new, cache_t) with cache_t = [i f g o tanh(c_t)] (B, 5H)."""
+    def forward_views(self, gx, state_prev, state_new, gates):
+        """The arrays one forward step touches, made once per workspace (see recurrent.py)."""
         H = self.hidden_size
-        W_hh_T, matmul, multiply, add, tanh = W_hh.T, np.matmul, np.multiply, np.add, np.tanh
+        return (gx, state_prev[:, :H], state_prev[:, H:], state_new[:, :H], state_new[:, H:], gates,
+                *(gates[:, k * H:(k + 1) * H] for k in range(4)))
+
+    def forward_step(self, W_hh, bias_hh):
+        """step(*forward_views): the gates into the cache, then c_t and h_t into the state."""
+        H = self.hidden_size
+        W_hh_T, dot, multiply, add, tanh = W_hh.T, np.dot, np.multiply, np.add, np.tanh
         # sigmoid(a) = 0.5 tanh(a / 2) + 0.5 on i, f, o and tanh(a) on g: one scale, one
         # tanh and one affine map over all 4H pre-activations.
         scale = np.repeat(np.array([0.5, 0.5, 1.0, 0.5], W_hh.dtype), H)
         shift = np.repeat(np.array([0.5, 0.5, 0.0, 0.5], W_hh.dtype), H)
 
-        def step(gx, state_prev, state_new, cache):
-            gates = cache[:, :4 * H]
-            matmul(state_prev[:, :H], W_hh_T, out=gates)             # W_hh h_{t-1}
+        def step(gx, hidden_prev, cell_prev, hidden_new, cell_new, gates, i, f, g, o):
+            dot(hidden_prev, W_hh_T, out=gates)                       # W_hh h_{t-1}
             add(gates, gx, out=gates)                                 # + W_ih x_t + b
             multiply(gates, scale, out=gates)
             tanh(gates, out=gates)
             multiply(gates, scale, out=gates)                         # i, f, o: sigmoid; g: tanh
             add(gates, shift, out=gates)
-            i, f, g, o = cache[:, :H], cache[:, H:2 * H], cache[:, 2 * H:3 * H], cache[:, 3 * H:4 * H]
-            cell_new, tanh_cell = state_new[:, H:], cache[:, 4 * H:]
-            multiply(f, state_prev[:, H:], out=cell_new)
-            multiply(i, g, out=tanh_cell)
-            add(cell_new, tanh_cell, out=cell_new)                    # c_t = f c_{t-1} + i g
-            tanh(cell_new, out=tanh_cell)
-            multiply(o, tanh_cell, out=state_new[:, :H])              # h_t = o tanh(c_t)
+            multiply(i, g, out=hidden_new)                            # (h_new as scratch)
+            multiply(f, cell_prev, out=cell_new)
+            add(cell_new, hidden_new, out=cell_new)                   # c_t = f c_{t-1} + i g
+            tanh(cell_new, out=hidden_new)
+            multiply(hidden_new, o, out=hidden_new)                   # h_t = o tanh(c_t)
         return step
 
-    def local_gradients(self, cache, states, out):
+    def local_gradients(self, gates, states, out):
         """out (T, B, 6H) = [g i(1-i), c_{t-1} f(1-f), i(1-g^2), tanh(c) o(1-o), o(1-tanh(c)^2), f]."""
         H = self.hidden_size
-        i, f, g, o, tanh_cell = (cache[..., k * H:(k + 1) * H] for k in range(5))
-        cell_prev = states[:-1, :, H:]
+        i, f, g, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
+        cell_prev, tanh_cell = states[:-1, :, H:], np.tanh(states[1:, :, H:])
         blocks = [out[..., k * H:(k + 1) * H] for k in range(6)]
         for block, gate, factor in ((blocks[0], i, g), (blocks[1], f, cell_prev), (blocks[3], o, tanh_cell)):
             np.subtract(1.0, gate, out=block)
@@ -83,21 +90,26 @@ class LSTMCell:
         blocks[4] *= o                                                # o * tanh'(c_t)
         blocks[5][...] = f
 
-    def backward_step(self, W_hh):
-        """step(local_t, ds_t, d_gx, d_gh, ds_prev); ds = [dh | dc]. The dc half of ds_t
-        is overwritten with the total dc (the layer has no further use for it)."""
-        H = self.hidden_size
-        matmul, multiply, add = np.matmul, np.multiply, np.add
+    def backward_views(self, local, d_state, d_gates, d_gh, d_state_prev):
+        """The arrays one BPTT step touches, made once per workspace."""
+        H, B = self.hidden_size, len(local)
+        d_hidden_prev = d_state_prev[:, :H]
+        return (local.reshape(B, 6, H)[:, :3], local[:, 3 * H:4 * H], local[:, 4 * H:5 * H], local[:, 5 * H:],
+                d_state[:, :H], d_state[:, H:], d_state[:, None, H:], d_gates, d_gates.reshape(B, 4, H)[:, :3], d_gates[:, 3 * H:],
+                d_hidden_prev, d_state_prev[:, H:], product_into(d_hidden_prev))
 
-        def step(local, d_state, d_gates, d_gh, d_state_prev):
-            B = len(local)
-            d_hidden, d_cell = d_state[:, :H], d_state[:, H:]
-            d_out_gate = d_gates[:, 3 * H:]
-            multiply(d_hidden, local[:, 4 * H:5 * H], out=d_out_gate)     # scratch
-            add(d_cell, d_out_gate, out=d_cell)                          # dc += dh o tanh'(c)
-            multiply(d_cell[:, None, :], local.reshape(B, 6, H)[:, :3],
-                     out=d_gates.reshape(B, 4, H)[:, :3])                # da_i, da_f, da_g
-            multiply(d_hidden, local[:, 3 * H:4 * H], out=d_out_gate)    # da_o
-            multiply(d_cell, local[:, 5 * H:], out=d_state_prev[:, H:])  # dc_{t-1} = dc f
-            matmul(d_gates, W_hh, out=d_state_prev[:, :H])               # dh_{t-1} = W_hh^T da
+    def backward_step(self, W_hh):
+        """step(*backward_views). The dc half of ds_t is overwritten with the total dc
+        (the layer has no further use for it; at padding it stays dc, as the local
+        derivatives are zero there)."""
+        multiply, add = np.multiply, np.add
+
+        def step(local_ifg, local_o, local_c, forget, d_hidden, d_cell, d_cell_3d, d_gates, d_ifg, d_o,
+                 d_hidden_prev, d_cell_prev, product):
+            multiply(d_hidden, local_c, out=d_o)                      # (d_o as scratch)
+            add(d_cell, d_o, out=d_cell)                              # dc += dh o tanh'(c)
+            multiply(d_cell_3d, local_ifg, out=d_ifg)                 # da_i, da_f, da_g
+            multiply(d_hidden, local_o, out=d_o)                      # da_o
+            multiply(d_cell, forget, out=d_cell_prev)                 # dc_{t-1} = dc f
+            product(d_gates, W_hh, out=d_hidden_prev)                 # dh_{t-1} = W_hh^T da
         return step

@@ -3,7 +3,9 @@ time, written once for every cell (rnn.py, lstm.py, gru.py).
 
 A cell declares its widths as multiples of H: gates G (H, 4H, 3H), state S (H, or 2H for
 the LSTM's [h | c]), what its step caches C, and the local derivatives L its backward
-step uses. It supplies folded_bias, forward_step, local_gradients and backward_step.
+step uses. It supplies folded_bias, forward_step, local_gradients and backward_step,
+and forward_views / backward_views: the slices each step touches, made once per
+workspace, so that a step is only its array operations.
 Everything that does not depend on the previous state is done here, before or after the
 loop, as one large array operation:
 
@@ -33,8 +35,9 @@ class Workspace:
         self.gx = np.empty((T, B, self.widths["G"]), dtype)           # W_ih x_t + bias
         self.states = np.empty((T + 1, B, self.widths["S"]), dtype)   # s_0 .. s_T
         self.cache = np.empty((T, B, cell.cache_factor * H), dtype)   # what the cell's step keeps
-        self.step_views = list(zip(self.gx, self.states[:-1], self.states[1:], self.cache))
-        self.separate = cell.separate_recurrent_grad
+        self.cell, self.separate = cell, cell.separate_recurrent_grad
+        self.step_views = [cell.forward_views(*arrays)
+                           for arrays in zip(self.gx, self.states[:-1], self.states[1:], self.cache)]
         self.back_views = None
 
     def make_backward_buffers(self):
@@ -44,8 +47,9 @@ class Workspace:
             self.d_gx = np.empty((T, B, self.widths["G"]), dtype)     # dL/d gx_t
             self.d_gh = np.empty_like(self.d_gx) if self.separate else self.d_gx   # dL/d gh_t
             self.d_states = np.empty((T + 1, B, self.widths["S"]), dtype)            # dL/ds_t
-            self.back_views = list(zip(self.local, self.d_states[1:], self.d_gx, self.d_gh,
-                                       self.d_states[:-1]))
+            self.back_views = [self.cell.backward_views(*arrays) for arrays in
+                               zip(self.local, self.d_states[1:], self.d_gx, self.d_gh, self.d_states[:-1])]
+            self.d_hidden = list(self.d_states[1:, :, :self.cell.hidden_size])       # dL/dh_t views
         return self
 
 
@@ -92,10 +96,11 @@ class RecurrentLayer:
         work.states[0] = initial_state
         step = self.cell.forward_step(params[self.names["weight_hh"]], self._param(params, "bias_hh"))
         padding = None if mask is None or mask.all() else ~mask[:, :, None]      # (T, B, 1)
-        for t, (gx, state_prev, state_new, cache) in enumerate(work.step_views):
-            step(gx, state_prev, state_new, cache)
+        states = work.states
+        for t, views in enumerate(work.step_views):
+            step(*views)
             if padding is not None and padding[t].any():
-                np.copyto(state_new, state_prev, where=padding[t])   # s_t = s_{t-1} at padding
+                np.copyto(states[t + 1], states[t], where=padding[t])   # s_t = s_{t-1} at padding
         work.inputs, work.padding = inputs, padding
         return work
 
@@ -124,13 +129,13 @@ class RecurrentLayer:
         if d_final is not None:
             work.d_states[-1, :, :H] = d_final
         step, add, copyto = cell.backward_step(params[self.names["weight_hh"]]), np.add, np.copyto
+        d_states, d_hidden = work.d_states, work.d_hidden
         for t in range(work.steps - 1, -1, -1):
-            local, d_state, d_gx, d_gh, d_prev = work.back_views[t]
             if d_outputs is not None:
-                add(d_state[:, :H], d_outputs[t], out=d_state[:, :H])  # + the step's own output
-            step(local, d_state, d_gx, d_gh, d_prev)
+                add(d_hidden[t], d_outputs[t], out=d_hidden[t])      # + the step's own output
+            step(*work.back_views[t])
             if padding is not None and padding[t].any():
-                copyto(d_prev, d_state, where=padding[t])           # padded rows pass it on
+                copyto(d_states[t], d_states[t + 1], where=padding[t])   # padded rows pass it on
         return work.d_states[0], self._weight_gradients(params, work, grads, input_grad)
 
     def _weight_gradients(self, params, work, grads, input_grad):

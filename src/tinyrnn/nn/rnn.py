@@ -42,8 +42,12 @@ class RNNCell:
         """The bias added to gx outside the loop: bh, or bias_ih + bias_hh."""
         return bias_ih if bias_hh is None else bias_ih + bias_hh
 
+    def forward_views(self, gx, hidden_prev, hidden_new, cache):
+        """The arrays one forward step touches, made once per workspace (see recurrent.py)."""
+        return gx, hidden_prev, hidden_new
+
     def forward_step(self, Whh, bias_hh):
-        """step(gx_t, h_prev, h_new, cache_t): h_new = tanh(gx_t + Whh h_prev), in place.
+        """step(gx_t, h_prev, h_new): h_new = tanh(gx_t + Whh h_prev), in place.
 
         np.dot and ufuncs with out= because on small arrays their call overhead is about
         half that of np.matmul and in-place operators."""
@@ -51,7 +55,7 @@ class RNNCell:
         relu = self.nonlinearity == "relu"
         tanh, maximum = np.tanh, np.maximum
 
-        def step(gx, hidden_prev, hidden_new, cache):
+        def step(gx, hidden_prev, hidden_new):
             dot(hidden_prev, Whh_T, out=hidden_new)                 # Whh h_{t-1}
             add(hidden_new, gx, out=hidden_new)                     # + Wxh x_t + bh
             if relu:
@@ -69,11 +73,14 @@ class RNNCell:
             np.multiply(hidden, hidden, out=out)
             np.subtract(1.0, out, out=out)
 
+    def backward_views(self, local, d_hidden, d_gx, d_gh, d_hidden_prev):
+        return local, d_hidden, d_gx, d_hidden_prev
+
     def backward_step(self, Whh):
-        """step(local_t, d_hidden, d_gx, d_gh, d_hidden_prev): dpre = local * dh, dh_{t-1} = Whh^T dpre."""
+        """step(local_t, dh, dpre, dh_prev): dpre = local * dh, dh_{t-1} = Whh^T dpre."""
         dot, multiply = np.dot, np.multiply
 
-        def step(local, d_hidden, dpre, d_gh, d_hidden_prev):
+        def step(local, d_hidden, dpre, d_hidden_prev):
             multiply(local, d_hidden, out=dpre)                     # backprop through tanh
             dot(dpre, Whh, out=d_hidden_prev)                       # Whh^T dpre, row form
         return step
