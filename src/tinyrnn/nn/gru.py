@@ -23,14 +23,13 @@ d gh = [da_r, da_z, da_n * r] differ in the n block: the layer keeps two buffers
 """
 import numpy as np
 
-from .functional import sigmoid
 from .lstm import product_into
 
 
 class GRUCell:
     """Gates r, z, n; state h (B, H); caches [r z gh_n n] per step."""
 
-    kind, gates, state_factor, cache_factor, local_factor = "gru", 3, 1, 4, 5
+    kind, gates, state_factor, cache_factor, local_factor = "gru", 3, 1, 4, 4
     separate_recurrent_grad = True
 
     def __init__(self, hidden_size):
@@ -45,23 +44,31 @@ class GRUCell:
         bias[:2 * self.hidden_size] += bias_hh[:2 * self.hidden_size]
         return bias
 
+    def gate_scale(self, dtype):
+        """sigmoid(a) = 0.5 tanh(a / 2) + 0.5: the layer halves the r, z pre-activations of gx,
+        and forward_step those of W_hh h (n's are used as they are)."""
+        return np.repeat(np.array([0.5, 0.5, 1.0], dtype), self.hidden_size)
+
     def forward_views(self, gx, hidden_prev, hidden_new, cache):
         """The arrays one forward step touches, made once per workspace (see recurrent.py)."""
-        H = self.hidden_size
+        H, B = self.hidden_size, len(gx)
         gh = cache[:, :3 * H]                                         # [W_hr h, W_hz h, W_hn h] first
+        half = np.full((B, 2 * H), 0.5, gx.dtype)                     # full size: faster than a scalar
         return (gx[:, :2 * H], gx[:, 2 * H:], hidden_prev, hidden_new, gh, cache[:, :2 * H], cache[:, :H],
-                cache[:, H:2 * H], cache[:, 2 * H:3 * H], cache[:, 3 * H:], product_into(gh))
+                cache[:, H:2 * H], cache[:, 2 * H:3 * H], cache[:, 3 * H:], product_into(gh), half)
 
     def forward_step(self, W_hh, bias_hh):
         """step(*forward_views): r, z, gh_n and n into the cache, h_t into the state."""
         H = self.hidden_size
-        W_hh_T, bias_hn = W_hh.T, bias_hh[2 * H:]
+        W_hh_T, bias_hn = W_hh.T * self.gate_scale(W_hh.dtype), bias_hh[2 * H:]   # r, z columns halved
         multiply, add, subtract, tanh = np.multiply, np.add, np.subtract, np.tanh
 
-        def step(gx_rz, gx_n, hidden_prev, hidden_new, gh, reset_update, r, z, gh_n, n, product):
-            product(hidden_prev, W_hh_T, out=gh)                      # W_hh h_{t-1}
+        def step(gx_rz, gx_n, hidden_prev, hidden_new, gh, reset_update, r, z, gh_n, n, product, half):
+            product(hidden_prev, W_hh_T, out=gh)                      # W_hh h_{t-1} (r, z halved)
             add(reset_update, gx_rz, out=reset_update)
-            sigmoid(reset_update, out=reset_update)                   # r, z
+            tanh(reset_update, out=reset_update)
+            multiply(reset_update, half, out=reset_update)
+            add(reset_update, half, out=reset_update)                 # r, z = sigmoid(.)
             add(gh_n, bias_hn, out=gh_n)                              # gh_n = W_hn h + b_hn
             multiply(r, gh_n, out=n)
             add(n, gx_n, out=n)
@@ -72,28 +79,27 @@ class GRUCell:
         return step
 
     def local_gradients(self, cache, states, out):
-        """out (T, B, 5H) = [(1-z)(1-n^2) gh_n r(1-r), (h_prev - n) z(1-z), (1-z)(1-n^2),
-        (1-z)(1-n^2) r, z]: da_r, da_z, da_n, d gh_n and dh_{t-1}'s direct part per unit dh."""
+        """out (T, B, 4H) = [(1-z)(1-n^2) gh_n r(1-r), (h_prev - n) z(1-z), (1-z)(1-n^2),
+        (1-z)(1-n^2) r]: da_r, da_z, da_n and d gh_n per unit dh."""
         H = self.hidden_size
         r, z, gh_n, n = (cache[..., k * H:(k + 1) * H] for k in range(4))
-        l_r, l_z, l_n, l_gh_n, l_direct = (out[..., k * H:(k + 1) * H] for k in range(5))
+        l_r, l_z, l_n, l_gh_n = (out[..., k * H:(k + 1) * H] for k in range(4))
         np.multiply(n, n, out=l_n)
         np.subtract(1.0, l_n, out=l_n)
         np.subtract(1.0, z, out=l_z)
         l_n *= l_z                                                    # (1 - z)(1 - n^2)
         l_z *= z
-        np.subtract(states[:-1], n, out=l_direct)
-        l_z *= l_direct                                               # (h_prev - n) z (1 - z)
+        np.subtract(states[:-1], n, out=l_gh_n)                       # (scratch: h_prev - n)
+        l_z *= l_gh_n                                                 # (h_prev - n) z (1 - z)
         np.multiply(l_n, r, out=l_gh_n)                               # (1 - z)(1 - n^2) r
         np.subtract(1.0, r, out=l_r)
         l_r *= l_gh_n
         l_r *= gh_n                                                   # ... gh_n r (1 - r)
-        l_direct[...] = z
 
-    def backward_views(self, local, d_hidden, d_gx, d_gh, d_hidden_prev):
+    def backward_views(self, local, d_hidden, d_gx, d_gh, d_hidden_prev, cache):
         """The arrays one BPTT step touches, made once per workspace."""
         H, B = self.hidden_size, len(local)
-        return (local.reshape(B, 5, H)[:, :3], local[:, 3 * H:4 * H], local[:, 4 * H:], d_hidden,
+        return (local.reshape(B, 4, H)[:, :3], local[:, 3 * H:], cache[:, H:2 * H], d_hidden,
                 d_hidden[:, None, :], d_gx.reshape(B, 3, H), d_gx[:, :2 * H], d_gh, d_gh[:, :2 * H],
                 d_gh[:, 2 * H:], d_hidden_prev, np.empty_like(d_hidden))
 

@@ -7,11 +7,11 @@ def onehot_backward(ids, rows, grad):
 
     ids (N,) int, rows (N, E) the gradients of the products W x_i, grad (E, V) written in
     place (column v sums the rows whose id is v). Two exact methods, picked by cost: a
-    one-hot matrix product (BLAS; best for small N*V or E much larger than V), or a
+    one-hot matrix product (BLAS; best up to about a million N*V, or E much larger than V), or a
     sort that groups rows by id and one reduceat per group (best for large vocabularies).
     """
     N, (E, V) = len(ids), grad.shape
-    if N * V <= 65536 or 4 * V <= E:
+    if N * V <= 1 << 20 or 4 * V <= E:
         onehot = np.zeros((N, V), dtype=grad.dtype)
         onehot[np.arange(N), ids] = 1.0
         np.dot(rows.T, onehot, out=grad)

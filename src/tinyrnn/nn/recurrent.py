@@ -47,8 +47,8 @@ class Workspace:
             self.d_gx = np.empty((T, B, self.widths["G"]), dtype)     # dL/d gx_t
             self.d_gh = np.empty_like(self.d_gx) if self.separate else self.d_gx   # dL/d gh_t
             self.d_states = np.empty((T + 1, B, self.widths["S"]), dtype)            # dL/ds_t
-            self.back_views = [self.cell.backward_views(*arrays) for arrays in
-                               zip(self.local, self.d_states[1:], self.d_gx, self.d_gh, self.d_states[:-1])]
+            self.back_views = [self.cell.backward_views(*arrays) for arrays in zip(
+                self.local, self.d_states[1:], self.d_gx, self.d_gh, self.d_states[:-1], self.cache)]
             self.d_hidden = list(self.d_states[1:, :, :self.cell.hidden_size])       # dL/dh_t views
         return self
 
@@ -105,15 +105,19 @@ class RecurrentLayer:
         return work
 
     def _project(self, params, inputs, out):
-        """out (T, B, G) = W_ih x_t + bias for every step."""
-        W_ih = params[self.names["weight_ih"]]
+        """out (T, B, G) = (W_ih x_t + bias) * gate_scale for every step (the cell's scale:
+        the LSTM and GRU compute some pre-activations halved, see their forward_step)."""
+        W_ih_T = params[self.names["weight_ih"]].T                               # (in, G)
         bias = self.cell.folded_bias(self._param(params, "bias_ih"), self._param(params, "bias_hh"))
-        if self.onehot:
-            np.add(W_ih.T[inputs], bias, out=out)                    # column x_t of W_ih, + bias
+        scale = self.cell.gate_scale(out.dtype)
+        if self.onehot:                                  # row x_t of (W_ih^T + bias): one lookup
+            table = W_ih_T + bias if scale is None else (W_ih_T + bias) * scale  # (V, G), small
+            np.take(table, inputs, axis=0, out=out)
         else:
             T, B, G = out.shape
-            np.dot(inputs.reshape(T * B, -1), W_ih.T, out=out.reshape(T * B, G))
-            out += bias
+            np.dot(inputs.reshape(T * B, -1), W_ih_T if scale is None else W_ih_T * scale,
+                   out=out.reshape(T * B, G))
+            out += bias if scale is None else bias * scale
 
     def backward(self, params, work, grads, d_final=None, d_outputs=None, input_grad=False):
         """BPTT from dL/dh_T (B, H) and optional per-step dL/dh_t (T, B, H) (None: zero).

@@ -42,6 +42,9 @@ class RNNCell:
         """The bias added to gx outside the loop: bh, or bias_ih + bias_hh."""
         return bias_ih if bias_hh is None else bias_ih + bias_hh
 
+    def gate_scale(self, dtype):
+        return None                                          # gx is used as it is
+
     def forward_views(self, gx, hidden_prev, hidden_new, cache):
         """The arrays one forward step touches, made once per workspace (see recurrent.py)."""
         return gx, hidden_prev, hidden_new
@@ -73,7 +76,7 @@ class RNNCell:
             np.multiply(hidden, hidden, out=out)
             np.subtract(1.0, out, out=out)
 
-    def backward_views(self, local, d_hidden, d_gx, d_gh, d_hidden_prev):
+    def backward_views(self, local, d_hidden, d_gx, d_gh, d_hidden_prev, cache):
         return local, d_hidden, d_gx, d_hidden_prev
 
     def backward_step(self, Whh):
