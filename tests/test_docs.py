@@ -67,3 +67,13 @@ def test_model_format_pytorch_loader_runs_a_gated_model(tmp_path, monkeypatch):
         _, (h_n, _) = net["rnn"](net["embedding"](torch.from_numpy(ids)))
         logits = net["fc"](torch.cat([h_n[-2], h_n[-1]], dim=1)).numpy()
     np.testing.assert_allclose(logits, model.forward(ids, None)[0], rtol=0, atol=1e-12)
+
+
+def test_readme_library_snippet_runs(capsys):
+    """The README's library example runs: a two-layer bidirectional LSTM's loss, predictions
+    and initial-state gradient of shape (layers * directions, batch, 2H)."""
+    readme = (TUTORIAL.parent.parent / "README.md").read_text()
+    code = re.findall(r"## Using the library\n\n```python\n(.*?)```", readme, re.S)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    loss, rest = capsys.readouterr().out.split(" ", 1)
+    assert 0 < float(loss) < 5 and rest.strip().endswith("(4, 2, 64)")
