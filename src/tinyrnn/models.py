@@ -140,6 +140,14 @@ class RecurrentModel:
                 raise ValueError(f"initial state must have shape {expected}, got {initial_state.shape}")
         return self.stack.forward(self.params, ids, mask, initial_state, rng)
 
+    def forward(self, ids, mask=None, initial_state=None):
+        """ids (B, T), mask (B, T) bool or None (no padding) -> (logits, final states (L*D, B, S)).
+
+        Logits are (B, C) for a classifier, (T, B, V) time-major for a language model.
+        initial_state (L*D, B, S) is s_0; zeros (the walkthrough's h_0) when not given."""
+        logits, run, _, _ = self._forward(ids, mask, initial_state, None)
+        return logits, self.stack.final_states(run)
+
     def _dropout(self, features, rng):
         """features and the multiplier of the dropout before the output layer (None: off)."""
         rate = self.architecture["dropout"]
@@ -178,13 +186,6 @@ class Classifier(RecurrentModel):
         """Texts -> (list of id arrays, list of unknown-word lists)."""
         encoded = [self.vocab.encode(tokenize(text)) for text in texts]
         return [ids for ids, _ in encoded], [unknown for _, unknown in encoded]
-
-    def forward(self, ids, mask, initial_state=None):
-        """ids (B, T), mask (B, T) bool or None -> logits (B, C), final states (L*D, B, S).
-
-        initial_state (L*D, B, S) is s_0; zeros (the walkthrough's h_0) when not given."""
-        logits, run, _, _ = self._forward(ids, mask, initial_state, None)
-        return logits, self.stack.final_states(run)
 
     def _forward(self, ids, mask, initial_state, rng):
         run = self._run(ids, mask, initial_state, rng)
@@ -233,11 +234,6 @@ class LanguageModel(RecurrentModel):
 
     def tokenize(self, text):
         return list(text) if self.tokenizer == "chars" else tokenize(text)
-
-    def forward(self, ids, mask=None, initial_state=None):
-        """ids (B, T) -> logits (T, B, V) time-major, final states (L, B, S)."""
-        logits, run, _, _ = self._forward(ids, mask, initial_state, None)
-        return logits, self.stack.final_states(run)
 
     def _forward(self, ids, mask, initial_state, rng):
         run = self._run(ids, mask, initial_state, rng)
