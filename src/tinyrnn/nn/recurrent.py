@@ -110,9 +110,13 @@ class RecurrentLayer:
         W_ih_T = params[self.names["weight_ih"]].T                               # (in, G)
         bias = self.cell.folded_bias(self._param(params, "bias_ih"), self._param(params, "bias_hh"))
         scale = self.cell.gate_scale(out.dtype)
-        if self.onehot:                                  # row x_t of (W_ih^T + bias): one lookup
-            table = W_ih_T + bias if scale is None else (W_ih_T + bias) * scale  # (V, G), small
-            np.take(table, inputs, axis=0, out=out)
+        if self.onehot and len(W_ih_T) <= inputs.size:  # fewer words than steps: one table, one lookup
+            table = W_ih_T + bias if scale is None else (W_ih_T + bias) * scale  # (V, G)
+            table.take(inputs, axis=0, out=out)
+        elif self.onehot:                                # row x_t of W_ih^T, then the bias
+            np.add(W_ih_T[inputs], bias, out=out)
+            if scale is not None:
+                out *= scale
         else:
             T, B, G = out.shape
             np.dot(inputs.reshape(T * B, -1), W_ih_T if scale is None else W_ih_T * scale,

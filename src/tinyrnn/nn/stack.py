@@ -112,10 +112,14 @@ class RecurrentStack:
     def final_hidden(self, run):
         """The top layer's final h of each direction, concatenated: (B, D*H)."""
         H = self.hidden_size
+        if self.directions == 1:
+            return run.works[-1][0].states[-1, :, :H]
         return np.concatenate([work.states[-1, :, :H] for work in run.works[-1]], axis=1)
 
     def final_states(self, run):
         """Every layer's and direction's final state, (L*D, B, S), a copy."""
+        if self.num_states == 1:
+            return run.works[0][0].states[-1:].copy()
         return np.stack([work.states[-1] for directions in run.works for work in directions])
 
     def backward(self, params, grads, run, d_outputs=None, d_final_hidden=None):
