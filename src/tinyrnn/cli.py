@@ -116,7 +116,7 @@ def _add_train(commands):
 def _add_model_options(model):
     """The network: cell, layers, directions, input, dropout (train; gradcheck has its own)."""
     model.add_argument("--cell", choices=["rnn", "lstm", "gru"], help="recurrent cell (default: rnn)")
-    model.add_argument("--layers", type=_integer(1), help="stacked recurrent layers (default: 1)")
+    model.add_argument("--layers", type=_integer(1), metavar="N", help="stacked recurrent layers (default: 1)")
     model.add_argument("--bidirectional", action="store_true", help="a second direction reads each "
                        "text backwards; the classifier sees both final states (classify only)")
     model.add_argument("--embed", type=_integer(1), metavar="E", help="learn an E-dimensional embedding "
@@ -235,7 +235,7 @@ def _add_gradcheck(commands):
     gradcheck.add_argument("--task", choices=["classify", "lm"], default="classify",
                            help="classify: loss of the final state; lm: loss at every step (default: classify)")
     gradcheck.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn", help="(default: rnn)")
-    gradcheck.add_argument("--layers", type=_integer(1), default=1, help="stacked layers (default: 1)")
+    gradcheck.add_argument("--layers", type=_integer(1), default=1, metavar="N", help="stacked layers (default: 1)")
     gradcheck.add_argument("--bidirectional", action="store_true", help="two directions (classify only)")
     gradcheck.add_argument("--embed", type=_integer(1), metavar="E", help="a learned E-dimensional "
                            "embedding instead of one-hot inputs")
