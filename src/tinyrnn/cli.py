@@ -104,7 +104,17 @@ def _add_train(commands):
                        "(or word) of a text")
     train.add_argument("--train", action="append", metavar="DATA", help="training data (default: embedded)")
     train.add_argument("--test", action="append", metavar="DATA", help="test data (default: embedded, "
-                       "when --train is not given)")
+                       "when --train is not given); only reported, never used to choose anything")
+    train.add_argument("--valid", action="append", metavar="DATA", help="validation data, measured "
+                       "after every epoch; it chooses --keep-best's epoch and --early-stop's")
+    train.add_argument("--valid-split", type=_fraction_below_one, metavar="F", help="hold out the "
+                       "fraction F of the training data for validation (stratified by label, from --seed)")
+    train.add_argument("--early-stop", type=_integer(1), metavar="N", help="stop after N epochs "
+                       "without a better validation epoch (accuracy, ties by loss)")
+    train.add_argument("--min-count", type=_integer(1), metavar="K", help="keep words seen at least "
+                       "K times in the training data; the rest are read as <unk> (default: 1)")
+    train.add_argument("--max-vocab", type=_integer(1), metavar="N", help="keep at most the N most "
+                       "frequent words; the rest are read as <unk>")
     _add_data_options(train)
     _add_recipe_options(train.add_argument_group("recipe (defaults come from --preset; see the README)"))
     _add_model_options(train.add_argument_group("model architecture (both tasks; default: the "
@@ -165,8 +175,6 @@ def _add_lm_options(lm):
     lm.add_argument("--steps", type=_integer(1), help="stop after N updates")
     lm.add_argument("--minutes", type=_positive_float, help="stop after M minutes of training")
     lm.add_argument("--val-fraction", type=_fraction, default=0.1, help="(default: 0.1)")
-    lm.add_argument("--keep-best", action="store_true", help="save the model at its lowest validation "
-                    "loss so far (at every log point) instead of at the end")
     lm.add_argument("--sample-every", type=_integer(0), default=500, metavar="N",
                     help="print a generated sample every N steps (default: 500; 0: never)")
 
@@ -193,6 +201,9 @@ def _add_training_options(train):
     train.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights, "
                        "vocabulary and classes")
     train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")
+    train.add_argument("--keep-best", action="store_true", help="save the weights of the best "
+                       "validation epoch (classify: accuracy, ties by loss; lm: loss, at every log "
+                       "point) instead of the last")
     train.add_argument("--progress", action="store_true", help="show a progress bar on stderr even "
                        "when it is not a terminal")
 
@@ -283,8 +294,8 @@ def _command(args):
 
 
 _ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket",
-                          "bidirectional"],
-             "lm": ["text", "steps", "minutes", "seq_length", "keep_best"]}
+                          "bidirectional", "valid", "valid_split", "early_stop", "min_count", "max_vocab"],
+             "lm": ["text", "steps", "minutes", "seq_length"]}
 
 
 def _check_task_options(args):

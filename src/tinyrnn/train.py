@@ -43,6 +43,8 @@ class TrainConfig:
     bucket: bool = True                  # batches of similar lengths (batch_size > 1)
     log_every: int = 100
     target_accuracy: float | None = None
+    keep_best: bool = False              # end with the weights of the best validation epoch
+    early_stop: int | None = None        # stop after this many epochs without a better one
 
     def validate(self):
         """Raise ConfigError (a ValueError) naming the first setting that cannot work."""
@@ -65,6 +67,8 @@ class TrainConfig:
                 raise ConfigError(f"{name.replace('_', ' ')} must be a positive number or none, got {value}")
         if self.target_accuracy is not None and not 0 <= self.target_accuracy <= 1:
             raise ConfigError(f"target accuracy must be between 0 and 1, got {self.target_accuracy}")
+        if self.early_stop is not None and (type(self.early_stop) is not int or self.early_stop < 1):
+            raise ConfigError(f"early stop must be a positive number of epochs, got {self.early_stop}")
 
 
 @dataclass
@@ -75,8 +79,35 @@ class EpochStats:
     train_seconds: float                 # cumulative time in training steps, evaluation excluded
     test_loss: float | None = None
     test_accuracy: float | None = None
+    valid_loss: float | None = None
+    valid_accuracy: float | None = None
+    best: bool = False                   # the best validation epoch so far
     logged: bool = False                 # a log line is due for this epoch
     target_reached: bool = False
+    stopped_early: bool = False          # no better validation epoch in the last early_stop
+
+
+@dataclass
+class TrainState:
+    """What training carries from epoch to epoch besides the model and the optimizer."""
+
+    train_seconds: float = 0.0           # cumulative, evaluation excluded
+    best_epoch: int | None = None
+    best_score: tuple = (-math.inf, -math.inf)   # (validation accuracy, -validation loss)
+    best_weights: np.ndarray | None = None       # a copy of model.flat, with keep_best
+    epochs_without_improvement: int = 0
+
+    def observe(self, stats, weights, keep):
+        """Record a validation result; True when it is the best so far (accuracy first,
+        ties broken by the lower loss). keep: copy the weights of a new best."""
+        score = (stats.valid_accuracy, -stats.valid_loss)
+        if score <= self.best_score:
+            self.epochs_without_improvement += 1
+            return False
+        self.best_epoch, self.best_score, self.epochs_without_improvement = stats.epoch, score, 0
+        if keep:
+            self.best_weights = weights.copy()
+        return True
 
 
 @dataclass
@@ -132,31 +163,49 @@ def make_update(model, config, optimizer):
     return update
 
 
-def train(model, train_data, config, rng, test_data=None, on_epoch=None):
-    """Train model in place. Returns the list of EpochStats, one per epoch run."""
+def train(model, train_data, config, rng, test_data=None, on_epoch=None, valid_data=None):
+    """Train model in place. Returns the list of EpochStats, one per epoch run.
+
+    With valid_data, validation loss and accuracy are measured after every epoch; they
+    alone choose the weights kept (config.keep_best) and when to stop (config.early_stop).
+    The test set is only reported (and checked against config.target_accuracy)."""
     config.validate()
     if config.target_accuracy is not None and test_data is None:
         raise ConfigError("a target accuracy needs a test set")
+    if (config.keep_best or config.early_stop) and valid_data is None:
+        raise ConfigError("keeping the best epoch and early stopping need validation data")
     optimizer = make_optimizer(config)
     update, base_lr = make_update(model, config, optimizer), optimizer.lr
-    history, train_seconds = [], 0.0
+    history, state = [], TrainState()
     for epoch in range(1, config.epochs + 1):
         optimizer.lr = base_lr * config.lr_decay ** (epoch - 1)
         started = time.perf_counter()
         loss, accuracy = _train_epoch(model, train_data, config, update, rng, epoch, optimizer.lr)
-        train_seconds += time.perf_counter() - started
-        stats = EpochStats(epoch, loss, accuracy, train_seconds)
+        state.train_seconds += time.perf_counter() - started
+        stats = EpochStats(epoch, loss, accuracy, state.train_seconds)
         stats.logged = epoch % config.log_every == 0 or epoch == config.epochs
-        if test_data is not None and (stats.logged or config.target_accuracy is not None):
-            stats.test_loss, stats.test_accuracy, _ = evaluate(model, test_data)
-            if config.target_accuracy is not None and stats.test_accuracy >= config.target_accuracy:
-                stats.logged = stats.target_reached = True
+        _measure(model, stats, state, config, test_data, valid_data)
         history.append(stats)
         if on_epoch is not None:
             on_epoch(stats)
-        if stats.target_reached:
+        if stats.target_reached or stats.stopped_early:
             break
+    if config.keep_best and state.best_weights is not None:
+        model.flat[...] = state.best_weights
     return history
+
+
+def _measure(model, stats, state, config, test_data, valid_data):
+    """Validation (every epoch), the best epoch and early stop; test where it is reported."""
+    if valid_data is not None:
+        stats.valid_loss, stats.valid_accuracy, _ = evaluate(model, valid_data)
+        stats.best = state.observe(stats, model.flat, config.keep_best)
+        if config.early_stop and state.epochs_without_improvement >= config.early_stop:
+            stats.logged = stats.stopped_early = True
+    if test_data is not None and (stats.logged or config.target_accuracy is not None):
+        stats.test_loss, stats.test_accuracy, _ = evaluate(model, test_data)
+        if config.target_accuracy is not None and stats.test_accuracy >= config.target_accuracy:
+            stats.logged = stats.target_reached = True
 
 
 def _train_epoch(model, data, config, update, rng, epoch, lr):

@@ -8,6 +8,7 @@ Normalisation (documented, stable across runs and machines):
 """
 import re
 import unicodedata
+from collections import Counter
 
 import numpy as np
 
@@ -39,10 +40,16 @@ class Vocab:
         self.index = {token: i for i, token in enumerate(tokens)}
 
     @classmethod
-    def build(cls, token_lists):
-        """The sorted set of words in token_lists, after the special tokens."""
-        words = sorted({word for tokens in token_lists for word in tokens} - set(SPECIALS))
-        return cls([*SPECIALS, *words])
+    def build(cls, token_lists, min_count=1, max_size=None):
+        """The words of token_lists seen at least min_count times, the max_size most frequent
+        of them when given (ties: alphabetical), in sorted order after the special tokens."""
+        counts = Counter(word for tokens in token_lists for word in tokens)
+        for special in SPECIALS:
+            counts.pop(special, None)
+        words = [word for word, count in counts.items() if count >= min_count]
+        if max_size is not None and len(words) > max_size:
+            words = sorted(words, key=lambda word: (-counts[word], word))[:max_size]
+        return cls([*SPECIALS, *sorted(words)])
 
     def __len__(self):
         return len(self.tokens)

@@ -164,8 +164,11 @@ class JsonLog:
         record = {"epoch": stats.epoch, "train_loss": stats.train_loss,
                   "train_accuracy": stats.train_accuracy, "test_loss": stats.test_loss,
                   "test_accuracy": stats.test_accuracy, "train_seconds": stats.train_seconds}
-        if stats.target_reached:
-            record["target_reached"] = True
+        if stats.valid_loss is not None:
+            record.update(valid_loss=stats.valid_loss, valid_accuracy=stats.valid_accuracy, best=stats.best)
+        for flag in ("target_reached", "stopped_early"):
+            if getattr(stats, flag):
+                record[flag] = True
         self.write_record(record)
 
     def write_record(self, record):

@@ -5,6 +5,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data import default_dataset
+from ..data.split import stratified_split
 from ..errors import DataError, TinyRNNError
 from ..io import save_model
 from ..train import PRESETS, TrainConfig, encode_examples, train
@@ -17,19 +18,24 @@ def run(args):
     """Train on --train (default: the embedded dataset), print the log blocks, save --out."""
     data = DataOptions(args.format, args.encoding, args.text_column, args.label_column)
     train_specs, test_specs, preset, seed = args.train, args.test, args.preset, args.seed
+    valid_specs, valid_split = args.valid, args.valid_split
+    vocab_limits = {"min_count": args.min_count or 1, "max_size": args.max_vocab}
     overrides = {"epochs": args.epochs, "hidden": args.hidden, "init": args.init,
                  "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
                  "clip_value": args.clip_value, "log_every": args.log_every,
                  "target_accuracy": args.target_accuracy}
     settings = {"momentum": args.momentum, "nesterov": args.nesterov, "lr_decay": args.lr_decay,
                 "clip_norm": None if args.clip_norm == "none" else args.clip_norm,
-                "shuffle": not args.no_shuffle, "bucket": not args.no_bucket}
+                "shuffle": not args.no_shuffle, "bucket": not args.no_bucket,
+                "keep_best": args.keep_best, "early_stop": args.early_stop}
     init_from, dtype, architecture = args.init_from, args.dtype, model_options(args)
     out, json_log, progress = args.out, args.json_log, args.progress
 
     check_writable_outputs(out, json_log)
+    _check_validation_options(valid_specs, valid_split, settings, init_from, args.min_count, args.max_vocab)
     train_set, test_set = _load_train_test(data, train_specs, test_specs)
-    recipe = _recipe(preset, overrides, has_test=test_set is not None)
+    train_set, valid_set = _validation(data, train_set, valid_specs, valid_split, seed)
+    recipe = _recipe(preset, overrides, has_test=test_set is not None, has_valid=valid_set is not None)
     config = TrainConfig(epochs=recipe["epochs"], lr=recipe["lr"], optimizer=recipe["optimizer"],
                          batch_size=recipe["batch_size"], clip_value=recipe["clip_value"],
                          log_every=recipe["log_every"], target_accuracy=recipe["target_accuracy"],
@@ -40,13 +46,10 @@ def run(args):
         model = _saved_model(init_from, hidden=overrides["hidden"], dtype=dtype)
         architecture.check_agrees(model, init_from)
     else:
-        model = _new_model(train_set, classes, recipe, dtype, architecture, rng)
-    train_data, test_data = _encode(model, train_set, test_set)
-    history = _train(model, train_data, test_data, config, rng, json_log, progress)
-    if history and history[-1].target_reached:
-        last = history[-1]
-        print(f"Reached test accuracy {last.test_accuracy:.3f} at epoch {last.epoch} "
-              f"after {last.train_seconds:.3f} s of training")
+        model = _new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits)
+    train_data, test_data, valid_data = _encode(model, train_set, test_set, valid_set)
+    history = _train(model, train_data, test_data, valid_data, config, rng, json_log, progress)
+    _summary(history, config)
     save_model(model, out)
     print(f"saved {out}", file=sys.stderr)
     return 0
@@ -60,13 +63,58 @@ def _load_train_test(data, train_specs, test_specs):
     return train_set, data.read(test_specs) if test_specs else test_set
 
 
-def _recipe(preset, overrides, has_test):
-    """The preset (default walkthrough) with the given options; no early stop without test data."""
+def _check_validation_options(valid_specs, valid_split, settings, init_from, min_count, max_vocab):
+    """Options that cannot work together, named before any data is read."""
+    if valid_specs and valid_split:
+        raise TinyRNNError("give either --valid or --valid-split, not both")
+    for name in ("keep_best", "early_stop"):
+        if settings[name] and not (valid_specs or valid_split):
+            raise TinyRNNError(f"--{name.replace('_', '-')} needs validation data (--valid FILE or "
+                               f"--valid-split F)")
+    if init_from and (min_count or max_vocab):
+        raise TinyRNNError("--min-count and --max-vocab build a new vocabulary; --init-from keeps "
+                           "the saved model's")
+
+
+def _validation(data, train_set, valid_specs, valid_split, seed):
+    """(training set, validation set or None): --valid's files, or a stratified --valid-split
+    of the training data drawn from the seed (the same seed, the same split)."""
+    if valid_specs:
+        return train_set, data.read(valid_specs)
+    if not valid_split:
+        return train_set, None
+    train_rows, valid_rows = stratified_split(train_set.labels, valid_split, np.random.default_rng([seed, 3]))
+    if len(valid_rows) == 0 or len(train_rows) == 0:
+        raise DataError(f"{train_set.sources[0]}: too few examples to hold out {valid_split} for validation")
+    return train_set.subset(train_rows), train_set.subset(valid_rows)
+
+
+def _summary(history, config):
+    """The lines after training: target reached, early stop, the epoch whose weights are kept."""
+    if not history:
+        return
+    last = history[-1]
+    if last.target_reached:
+        print(f"Reached test accuracy {last.test_accuracy:.3f} at epoch {last.epoch} "
+              f"after {last.train_seconds:.3f} s of training")
+    if last.stopped_early:
+        print(f"Stopped at epoch {last.epoch}: no better validation epoch in the last {config.early_stop}")
+    best = [stats for stats in history if stats.best]
+    if config.keep_best and best:
+        print(f"Kept epoch {best[-1].epoch}: best validation accuracy {best[-1].valid_accuracy:.3f} "
+              f"(loss {best[-1].valid_loss:.3f})")
+
+
+def _recipe(preset, overrides, has_test, has_valid):
+    """The preset (default walkthrough) with the given options. A preset's stop at a test
+    accuracy applies only with test data and without validation data (which then decides)."""
     recipe, given = recipe_for(PRESETS, preset or "walkthrough", overrides)
     if recipe["target_accuracy"] is not None and not has_test:
         if "target_accuracy" in given:
             raise TinyRNNError("--target-accuracy needs a test set (--test)")
         recipe["target_accuracy"] = None                 # a preset's early stop needs test data
+    if has_valid and "target_accuracy" not in given:
+        recipe["target_accuracy"] = None                 # the test set is then only reported
     return recipe
 
 
@@ -79,9 +127,9 @@ def _classes(train_set):
     return classes
 
 
-def _new_model(train_set, classes, recipe, dtype, architecture, rng):
+def _new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits):
     """A freshly initialised classifier over the training data's words."""
-    vocab = Vocab.build(tokenize(text) for text in train_set.texts)
+    vocab = Vocab.build((tokenize(text) for text in train_set.texts), **vocab_limits)
     config = {"task": "classify", "hidden_size": recipe["hidden"], "dtype": dtype or "float64"}
     return architecture.build(config, vocab, classes, rng, recipe["init"])
 
@@ -96,33 +144,49 @@ def _saved_model(path, hidden, dtype):
     return model
 
 
-def _encode(model, train_set, test_set):
-    """(train, test or None) as the model's sequences, warning about unknown words."""
-    print(f"{len({w for text in train_set.texts for w in tokenize(text)})} unique words found")
+def _encode(model, train_set, test_set, valid_set):
+    """(train, test, validation) as the model's sequences (None where not given), warning
+    about words the vocabulary does not have."""
+    words = {w for text in train_set.texts for w in tokenize(text)}
+    print(f"{len(words)} unique words found")
+    if len(model.vocab.words) < len(words):
+        print(f"kept {len(model.vocab.words)} words; the {len(words - set(model.vocab.words))} rarer "
+              f"ones are read as <unk>")
     train_data, unknown = encode_examples(model, train_set)
-    warn_unknown(unknown, "training data")
-    if test_set is None:
-        return train_data, None
-    test_data, unknown = encode_examples(model, test_set)
-    warn_unknown(unknown, "test data")
-    return train_data, test_data
+    if len(model.vocab.words) >= len(words):                # folded words are <unk> by choice
+        warn_unknown(unknown, "training data")
+    encoded = [train_data]
+    for dataset, name in ((test_set, "test data"), (valid_set, "validation data")):
+        if dataset is None:
+            encoded.append(None)
+            continue
+        sequences, unknown = encode_examples(model, dataset)
+        warn_unknown(unknown, name)
+        encoded.append(sequences)
+    return tuple(encoded)
 
 
-def _train(model, train_data, test_data, config, rng, json_log, progress):
+def _train(model, train_data, test_data, valid_data, config, rng, json_log, progress):
     """Train with a progress bar; print and JSON-log the logged epochs. Returns the history."""
     with JsonLog(json_log) as log, progress_bar(config.epochs, "epoch", progress) as bar:
         def on_epoch(stats):
             bar.update(1)
-            bar.set_postfix(loss=f"{stats.train_loss:.3f}", refresh=False)
+            postfix = {"loss": f"{stats.train_loss:.3f}"}
+            if stats.valid_accuracy is not None:
+                postfix["valid_acc"] = f"{stats.valid_accuracy:.3f}"
+            bar.set_postfix(postfix, refresh=False)
             if stats.logged:
                 tqdm.write(_log_block(stats), file=sys.stdout)
                 log.write(stats)
-        return train(model, train_data, config, rng, test_data, on_epoch)
+        return train(model, train_data, config, rng, test_data, on_epoch, valid_data)
 
 
 def _log_block(stats):
     lines = [f"--- Epoch {stats.epoch}",
              f"Train:\tLoss {stats.train_loss:.3f} | Accuracy: {stats.train_accuracy:.3f}"]
+    if stats.valid_loss is not None:
+        lines.append(f"Valid:\tLoss {stats.valid_loss:.3f} | Accuracy: {stats.valid_accuracy:.3f}"
+                     + ("  (best so far)" if stats.best else ""))
     if stats.test_loss is not None:
         lines.append(f"Test:\tLoss {stats.test_loss:.3f} | Accuracy: {stats.test_accuracy:.3f}")
     return "\n".join(lines)

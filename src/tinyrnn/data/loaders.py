@@ -34,6 +34,11 @@ class Dataset:
         self.labels.append(label)
         self.sources.append(source)
 
+    def subset(self, indices):
+        """The examples at indices, in that order."""
+        return Dataset([self.texts[i] for i in indices], [self.labels[i] for i in indices],
+                       [self.sources[i] for i in indices])
+
     def extend(self, other):
         self.texts += other.texts
         self.labels += other.labels
