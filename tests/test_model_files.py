@@ -121,3 +121,37 @@ def test_init_from_refuses_a_different_architecture(tmp_path, capsys):
     assert run(capsys, "train", "--cell", "gru", "--epochs", "0", "--out", out)[0] == 0
     status, _, err = run(capsys, "train", "--init-from", out, "--cell", "lstm", "--epochs", "1", "--out", out)
     assert status == 2 and "--cell lstm disagrees" in err
+
+
+def test_a_config_with_absurd_layer_count_is_refused_before_building(tmp_path, capsys):
+    model = random_classifier(np.random.default_rng(0), 6, 3, 2, cell="lstm", num_layers=2, embed_size=4)
+    path = str(tmp_path / "m.safetensors")
+    save_model(model, path)
+    tensors = safetensors.numpy.load_file(path)
+    with open(path, "rb") as stream:
+        raw = stream.read()
+    metadata = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])["__metadata__"]
+    metadata["config"] = json.dumps({**json.loads(metadata["config"]), "num_layers": 10 ** 9})
+    safetensors.numpy.save_file(tensors, path, metadata=metadata)
+    status, _, err = run(capsys, "predict", "--model", path, "a b")
+    assert status == 2 and "1000000000 layers" in err and len(err) < 300
+
+
+def test_bad_batches_are_value_errors_naming_the_problem():
+    model = random_classifier(np.random.default_rng(0), 6, 3, 2, cell="gru")
+    ids = np.array([[2, 3, 4]])
+    for bad_ids, bad_mask, message in [(ids, np.ones((1, 3), int), "mask must be a bool"),
+                                       (ids, np.ones((1, 2), bool), "mask must be a bool"),
+                                       (np.array([[2, 99]]), None, "ids must be in"),
+                                       (np.array([[-1, 2]]), None, "ids must be in"),
+                                       (np.zeros((0, 3), int), None, "non-empty"),
+                                       (ids.astype(float), None, "integer")]:
+        with pytest.raises(ValueError, match=message):
+            model.loss_and_gradients(bad_ids, bad_mask, np.array([0] * max(len(bad_ids), 1)))
+
+
+def test_init_from_with_an_explicit_zero_dropout_is_checked_too(tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    assert run(capsys, "train", "--cell", "gru", "--dropout", "0.5", "--epochs", "0", "--out", out)[0] == 0
+    status, _, err = run(capsys, "train", "--init-from", out, "--dropout", "0", "--epochs", "1", "--out", out)
+    assert status == 2 and "--dropout 0.0 disagrees" in err

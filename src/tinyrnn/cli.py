@@ -254,7 +254,7 @@ def _add_gradcheck(commands):
     gradcheck.add_argument("--dropout", type=_fraction_below_one, default=0.0, metavar="P",
                            help="dropout rate; the same masks are drawn for every evaluation (default: 0)")
     gradcheck.add_argument("--all", action="store_true", help="check every combination of cell, 1 or 2 "
-                           "layers, directions, input and task (one summary line each)")
+                           "layers, directions, input and task (tanh, no dropout; one summary line each)")
     gradcheck.add_argument("--seed", type=_integer(0), default=0, help="(default: 0)")
     gradcheck.add_argument("--hidden", type=_integer(1), default=5, help="(default: 5)")
     gradcheck.add_argument("--vocab", type=_integer(1), default=7, help="number of words (default: 7)")

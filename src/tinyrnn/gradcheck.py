@@ -69,7 +69,8 @@ def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=
 
 def check_gradients(model, ids, mask, targets, initial_state=None, eps=1e-6, atol=1e-5, rtol=1e-3,
                     dropout_seed=None):
-    """TensorCheck for every parameter of a model, then for s_0 when given. With
+    """TensorCheck for every parameter of a model, then for s_0 when given (named "h0"; for
+    an LSTM it holds [h_0 | c_0]). With
     dropout_seed, every evaluation draws the same dropout masks from that seed."""
     def loss(h0):
         rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)

@@ -90,6 +90,9 @@ def load_model(path):
     metadata = header.pop("__metadata__", None)
     config, vocab, classes = _parse_metadata(path, metadata)
     architecture = {key: config.get(key, default) for key, default in ARCHITECTURE.items()}
+    if type(architecture["num_layers"]) is int and architecture["num_layers"] > len(header):
+        raise ModelFileError(f"{path}: config says {architecture['num_layers']} layers but the file "
+                             f"has {len(header)} tensors")
     outputs = len(vocab) if classes is None else len(classes)
     try:
         _, expected = parameter_shapes(len(vocab), outputs, config["hidden_size"], **architecture)
@@ -199,12 +202,19 @@ def _parse_metadata(path, metadata):
     return config, vocab, classes
 
 
+def _few(names, shown=5):
+    """A short list of names for a one-line message: at most `shown`, then how many more."""
+    if not names:
+        return "none"
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 def _check_tensors(path, header, expected, dtype):
     names = set(header)
     if names != set(expected):
         missing, extra = sorted(set(expected) - names), sorted(names - set(expected))
-        raise ModelFileError(f"{path}: tensors do not match the model (missing: {missing or 'none'}, "
-                             f"unexpected: {extra or 'none'})")
+        raise ModelFileError(f"{path}: tensors do not match the model (missing: {_few(missing)}, "
+                             f"unexpected: {_few(extra)})")
     for name, shape in expected.items():
         info = header[name]
         if tuple(info["shape"]) != shape:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .nn import CELLS
 from .nn.functional import log_softmax, softmax
 from .nn.layers import dropout_mask
 from .nn.losses import softmax_cross_entropy
@@ -45,9 +44,8 @@ class StepResult:
 
 
 def check_architecture(hidden_size, cell, num_layers, bidirectional, nonlinearity, embed_size, dropout):
-    """Raise ValueError naming the first architecture setting that cannot work."""
-    if cell not in CELLS:
-        raise ValueError(f"unknown cell {cell!r}; expected one of {sorted(CELLS)}")
+    """Raise ValueError naming the first architecture setting that cannot work (the cell and
+    its nonlinearity are checked by nn.make_cell)."""
     for name, value in (("hidden size", hidden_size), ("number of layers", num_layers)):
         if type(value) is not int or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -55,8 +53,6 @@ def check_architecture(hidden_size, cell, num_layers, bidirectional, nonlinearit
         raise ValueError(f"embedding size must be a positive integer or None, got {embed_size!r}")
     if not (isinstance(dropout, (int, float)) and 0 <= dropout < 1):
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    if nonlinearity != "tanh" and cell != "rnn":
-        raise ValueError(f"nonlinearity {nonlinearity!r} applies to the rnn cell, not {cell}")
     if not isinstance(bidirectional, bool):
         raise ValueError(f"bidirectional must be True or False, got {bidirectional!r}")
 
@@ -131,6 +127,7 @@ class RecurrentModel:
 
     def _run(self, ids, mask, initial_state, rng):
         """The stack over ids from s_0 (zeros when None; (B, S) accepted for one state)."""
+        self._check_batch(ids, mask)
         if initial_state is not None:
             initial_state = np.asarray(initial_state, dtype=self.dtype)
             if initial_state.ndim == 2:
@@ -147,6 +144,18 @@ class RecurrentModel:
         initial_state (L*D, B, S) is s_0; zeros (the walkthrough's h_0) when not given."""
         logits, run, _, _ = self._forward(ids, mask, initial_state, None)
         return logits, self.stack.final_states(run)
+
+    def _check_batch(self, ids, mask):
+        """ids (B, T) integers in [0, V), B and T at least 1; mask None or bool (B, T)."""
+        if not (isinstance(ids, np.ndarray) and ids.ndim == 2 and ids.dtype.kind in "iu" and ids.size):
+            raise ValueError(f"ids must be a non-empty (B, T) integer array, got "
+                             f"{getattr(ids, 'shape', type(ids).__name__)} {getattr(ids, 'dtype', '')}")
+        if ids.min() < 0 or ids.max() >= len(self.vocab):
+            raise ValueError(f"ids must be in [0, {len(self.vocab)}), got {ids.min()} .. {ids.max()}")
+        if mask is not None and not (isinstance(mask, np.ndarray) and mask.dtype == bool
+                                     and mask.shape == ids.shape):
+            raise ValueError(f"mask must be a bool array shaped like ids {ids.shape}, got "
+                             f"{getattr(mask, 'shape', type(mask).__name__)} {getattr(mask, 'dtype', '')}")
 
     def _dropout(self, features, rng):
         """features and the multiplier of the dropout before the output layer (None: off)."""
@@ -245,7 +254,7 @@ class LanguageModel(RecurrentModel):
         return logits.reshape(T, B, -1), run, outputs, keep
 
     def loss_sum(self, ids, targets, initial_state=None):
-        """Forward only: (summed cross-entropy over all steps, final states (L, B, S) copy)."""
+        """Forward only: (summed cross-entropy over all steps, final states (L*D, B, S) copy)."""
         logits, states = self.forward(ids, None, initial_state)
         T, B, V = logits.shape
         log_probs = log_softmax(logits.reshape(T * B, V))

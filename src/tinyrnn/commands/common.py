@@ -56,7 +56,8 @@ class ModelOptions:
         """With --init-from, every architecture option given must match the saved model."""
         saved = model.architecture
         for key, value in self.architecture().items():
-            if getattr(self, key) not in (None, False) and value != saved[key]:
+            given = getattr(self, key) is not None and getattr(self, key) is not False
+            if given and value != saved[key]:
                 raise TinyRNNError(f"--{_OPTION_OF.get(key, key)} {value} disagrees with {path} ({saved[key]})")
         if self.forget_bias is not None:
             raise TinyRNNError("--forget-bias sets the initial weights; it cannot apply with --init-from")

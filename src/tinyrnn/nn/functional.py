@@ -14,11 +14,3 @@ def log_softmax(logits, axis=-1):
     shifted = logits - logits.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
-
-def sigmoid(x, out=None):
-    """sigma(x) = 1 / (1 + e^-x), computed as 0.5 tanh(x / 2) + 0.5: no overflow for any x."""
-    out = np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out

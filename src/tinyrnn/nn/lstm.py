@@ -57,7 +57,7 @@ class LSTMCell:
         with them as with a broadcast (4H,) row."""
         H, B = self.hidden_size, len(gx)
         scale = np.tile(self.gate_scale(gx.dtype), (B, 1))
-        shift = 0.5 - 0.5 * (scale == 1.0)                            # 0.5 on i, f, o; 0 on g
+        shift = np.where(scale == 1.0, 0.0, 0.5).astype(gx.dtype)     # 0.5 on i, f, o; 0 on g
         return (gx, state_prev[:, :H], state_prev[:, H:], state_new[:, :H], state_new[:, H:], gates,
                 *(gates[:, k * H:(k + 1) * H] for k in range(4)), scale, shift)
 
