@@ -97,15 +97,14 @@ class TrainState:
     best_weights: np.ndarray | None = None       # a copy of model.flat, with keep_best
     epochs_without_improvement: int = 0
 
-    def observe(self, stats, weights, keep):
-        """Record a validation result; True when it is the best so far (accuracy first,
-        ties broken by the lower loss). keep: copy the weights of a new best."""
-        score = (stats.valid_accuracy, -stats.valid_loss)
-        if score <= self.best_score:
+    def observe(self, epoch, score, weights=None):
+        """Record a validation score (a tuple, higher is better; NaN never wins); True when it
+        is the best so far. weights: copied when given and the score is a new best."""
+        if not all(value == value for value in score) or score <= self.best_score:
             self.epochs_without_improvement += 1
             return False
-        self.best_epoch, self.best_score, self.epochs_without_improvement = stats.epoch, score, 0
-        if keep:
+        self.best_epoch, self.best_score, self.epochs_without_improvement = epoch, score, 0
+        if weights is not None:
             self.best_weights = weights.copy()
         return True
 
@@ -199,7 +198,8 @@ def _measure(model, stats, state, config, test_data, valid_data):
     """Validation (every epoch), the best epoch and early stop; test where it is reported."""
     if valid_data is not None:
         stats.valid_loss, stats.valid_accuracy, _ = evaluate(model, valid_data)
-        stats.best = state.observe(stats, model.flat, config.keep_best)
+        score = (stats.valid_accuracy, -stats.valid_loss)            # accuracy, ties by loss
+        stats.best = state.observe(stats.epoch, score, model.flat if config.keep_best else None)
         if config.early_stop and state.epochs_without_improvement >= config.early_stop:
             stats.logged = stats.stopped_early = True
     if test_data is not None and (stats.logged or config.target_accuracy is not None):

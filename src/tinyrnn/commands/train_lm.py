@@ -9,6 +9,7 @@ from ..data.corpus import build_vocab, default_corpus, encode_text, read_corpus
 from ..errors import DataError
 from ..io import save_model
 from ..sampling import generate
+from ..train import TrainState
 from ..train_lm import LM_PRESETS, LMConfig, train_language_model
 from .common import (JsonLog, check_writable_outputs, model_options, progress_bar, recipe_for, spaced,
                      token_unit, warn_unknown)
@@ -26,25 +27,6 @@ class Outputs:
     sample_every: int                    # --sample-every: steps between printed samples (0: never)
 
 
-class KeepBest:
-    """--keep-best: the lowest validation loss so far, and whether a new one should be saved."""
-
-    def __init__(self, enabled):
-        self.enabled = enabled
-        self.loss = float("inf")         # nats per token; inf until a model is saved
-
-    def should_save(self, val_loss):
-        """True when enabled and val_loss (None: not measured) is a new low; it becomes the best."""
-        if self.enabled and val_loss is not None and val_loss < self.loss:   # NaN never saves
-            self.loss = val_loss
-            return True
-        return False
-
-    @property
-    def saved(self):
-        return self.loss < float("inf")
-
-
 def run(args):
     """Train on --text (default: Python's documentation topics), print logs and samples, save --out."""
     overrides = {"epochs": args.epochs, "hidden": args.hidden, "init": args.init,
@@ -57,7 +39,7 @@ def run(args):
     text_path, encoding, val_fraction = args.text, args.encoding, args.val_fraction
     tokenizer, preset, seed = args.tokenizer, args.preset, args.seed
     outputs = Outputs(args.out, args.json_log, args.progress, args.sample_every)
-    best = KeepBest(args.keep_best)
+    best = TrainState() if args.keep_best else None       # the lowest validation loss so far
     architecture = model_options(args)
 
     check_writable_outputs(outputs.model_path, outputs.json_log)
@@ -71,8 +53,8 @@ def run(args):
     model = architecture.build(model_config, vocab, None, np.random.default_rng(seed), recipe["init"])
     _train(model, train_ids, val_ids, config, outputs, best, np.random.default_rng([seed, 1]),
            np.random.default_rng([seed, 2]))
-    if best.saved:
-        print(f"saved {outputs.model_path} (lowest validation loss, {best.loss:.3f} "
+    if best is not None and best.best_epoch is not None:
+        print(f"saved {outputs.model_path} (lowest validation loss, {-best.best_score[0]:.3f} "
               f"nats/{token_unit(tokenizer)[:4]})", file=sys.stderr)
         return 0
     save_model(model, outputs.model_path)
@@ -123,7 +105,9 @@ def _train(model, train_ids, val_ids, config, outputs, best, sample_rng, dropout
             log.write_record({"step": stats.step, "epoch": stats.epoch, "chars_seen": stats.chars_seen,
                               "train_loss": stats.train_loss, "val_loss": stats.val_loss,
                               "val_bits_per_char": stats.val_bits, "train_seconds": stats.train_seconds})
-            if best.should_save(stats.val_loss):
+            new_best = best is not None and stats.val_loss is not None and \
+                best.observe(stats.step, (-stats.val_loss,))              # lower loss is better
+            if new_best:
                 save_model(model, outputs.model_path)
 
         def on_step(step):
