@@ -57,7 +57,7 @@ def test_model_format_pytorch_loader_runs_a_gated_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model = random_classifier(np.random.default_rng(0), 5, 3, 2, cell="lstm", num_layers=2,
                               bidirectional=True, embed_size=4)
-    save_model(model, "model.safetensors")
+    save_model(model, "lstm.safetensors")
     page = (TUTORIAL.parent / "model-format.md").read_text()
     code = re.findall(r"```python\n(.*?)```", page, re.S)[1]
     namespace = {}

@@ -155,3 +155,28 @@ def test_init_from_with_an_explicit_zero_dropout_is_checked_too(tmp_path, capsys
     assert run(capsys, "train", "--cell", "gru", "--dropout", "0.5", "--epochs", "0", "--out", out)[0] == 0
     status, _, err = run(capsys, "train", "--init-from", out, "--dropout", "0", "--epochs", "1", "--out", out)
     assert status == 2 and "--dropout 0.0 disagrees" in err
+
+
+def test_a_stacked_gated_classifier_learns_with_the_default_recipe(tmp_path, capsys):
+    """Not the walkthrough's model: it starts orthogonal, since normal/1000 cannot train it."""
+    out = tmp_path / "m.safetensors"
+    status, stdout, _ = run(capsys, "train", "--cell", "gru", "--layers", "2", "--epochs", "150",
+                            "--log-every", "150", "--out", out)
+    assert status == 0 and "Test:\tLoss" in stdout
+    assert float(stdout.split("Test:\tLoss")[-1].split("Accuracy:")[1]) >= 0.9
+    status, _, err = run(capsys, "train", "--init-from", out, "--init", "xavier", "--out", out)
+    assert status == 2 and "--init sets the initial weights" in err
+
+
+def test_a_classifier_file_naming_a_character_tokenizer_is_refused(tmp_path, capsys):
+    model = random_classifier(np.random.default_rng(0), 6, 3, 2, cell="gru")
+    path = str(tmp_path / "m.safetensors")
+    save_model(model, path)
+    tensors = safetensors.numpy.load_file(path)
+    with open(path, "rb") as stream:
+        raw = stream.read()
+    metadata = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])["__metadata__"]
+    metadata["config"] = json.dumps({**json.loads(metadata["config"]), "tokenizer": {"kind": "chars"}})
+    safetensors.numpy.save_file(tensors, path, metadata=metadata)
+    status, _, err = run(capsys, "predict", "--model", path, "a b")
+    assert status == 2 and "a classifier reads words" in err

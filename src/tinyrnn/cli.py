@@ -59,12 +59,15 @@ def _fraction_or_zero(text):
 
 
 def _non_negative_float(text):
-    return 0.0 if text.strip() in ("0", "0.0") else _positive_float(text)
+    value = _finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
 
 
 def _fraction_below_one(text):
-    value = _fraction_or_zero(text)
-    if value >= 1:
+    value = _finite_float(text)
+    if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
     return value
 
@@ -158,8 +161,10 @@ def _add_recipe_options(preset):
     preset.add_argument("--batch-size", type=_integer(1), help="examples per update (walkthrough: 1)")
     preset.add_argument("--clip-value", type=_positive_float_or_none, metavar="V",
                         help="clip every gradient element to [-V, V] (walkthrough: 1.0; 'none' turns it off)")
-    preset.add_argument("--init", choices=INIT_SCHEMES, help="weight init: walkthrough (normal/1000), "
-                        "xavier (Glorot uniform) or orthogonal (orthogonal Whh, xavier elsewhere)")
+    preset.add_argument("--init", choices=INIT_SCHEMES, help="weight init: walkthrough (normal/1000; the "
+                        "default for the walkthrough's model), minchar (normal/100), xavier (Glorot "
+                        "uniform per gate) or orthogonal (orthogonal W_hh per gate, xavier elsewhere; "
+                        "the classifier's default for every other architecture)")
     preset.add_argument("--log-every", type=_integer(1), help="epochs (lm: steps) between log blocks "
                         "(walkthrough: 100)")
     preset.add_argument("--target-accuracy", type=_fraction, metavar="A", help="evaluate the test set "
@@ -197,7 +202,8 @@ def _add_training_options(train):
                        "result bit for bit (default: 0)")
     train.add_argument("--out", default="model.safetensors", help="model file to write "
                        "(default: model.safetensors)")
-    train.add_argument("--json-log", metavar="PATH", help="write one JSON object per logged epoch")
+    train.add_argument("--json-log", metavar="PATH", help="write one JSON object per logged epoch "
+                       "(lm: per log point)")
     train.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights, "
                        "vocabulary and classes")
     train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")
@@ -241,8 +247,8 @@ def _add_gradcheck(commands):
         "gradcheck", help="compare gradients with finite differences",
         description="Build a small float64 model with random weights, run a padded batch (rows of "
                     "different lengths) from a random non-zero initial state, and compare the "
-                    "hand-written gradient of every parameter and of the initial state with central "
-                    "differences. Exit status 1 on a mismatch.")
+                    "hand-written gradient of every parameter and of the initial state (row h0; "
+                    "[h0 | c0] for an LSTM) with central differences. Exit status 1 on a mismatch.")
     gradcheck.add_argument("--task", choices=["classify", "lm"], default="classify",
                            help="classify: loss of the final state; lm: loss at every step (default: classify)")
     gradcheck.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn", help="(default: rnn)")
@@ -250,7 +256,8 @@ def _add_gradcheck(commands):
     gradcheck.add_argument("--bidirectional", action="store_true", help="two directions (classify only)")
     gradcheck.add_argument("--embed", type=_integer(1), metavar="E", help="a learned E-dimensional "
                            "embedding instead of one-hot inputs")
-    gradcheck.add_argument("--nonlinearity", choices=["tanh", "relu"], default="tanh", help="of the rnn cell")
+    gradcheck.add_argument("--nonlinearity", choices=["tanh", "relu"], default="tanh",
+                           help="of the rnn cell (default: tanh)")
     gradcheck.add_argument("--dropout", type=_fraction_below_one, default=0.0, metavar="P",
                            help="dropout rate; the same masks are drawn for every evaluation (default: 0)")
     gradcheck.add_argument("--all", action="store_true", help="check every combination of cell, 1 or 2 "

@@ -190,6 +190,9 @@ def _parse_metadata(path, metadata):
             and isinstance(config.get("tokenizer"), dict)
             and config["tokenizer"].get("kind") in ("words", "chars")):
         raise ModelFileError(f"{path}: config metadata is not a tinyrnn model config")
+    if is_classifier and config["tokenizer"].get("kind") != "words":
+        raise ModelFileError(f"{path}: a classifier reads words; its config names tokenizer "
+                             f"{config['tokenizer'].get('kind')!r}")
     if (config["input"] == "embedding") != bool(config.get("embed_size")):
         raise ModelFileError(f"{path}: config input {config['input']!r} disagrees with its embed_size")
     for name, value in (("vocab", vocab), ("classes", classes)):

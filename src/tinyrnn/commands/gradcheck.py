@@ -16,6 +16,9 @@ def run(args):
                "nonlinearity": args.nonlinearity, "dropout": args.dropout}
     seed, eps = args.seed, args.eps
     if args.all:
+        chosen = [_OPTION.get(key, f"--{key}") for key, default in _ALL_DEFAULTS.items() if options[key] != default]
+        if chosen:
+            raise ConfigError(f"--all checks every combination itself; drop {', '.join(chosen)}")
         return _check_all(sizes, seed, eps)
     results = _check(sizes, options, seed, eps)
     print(f"{'tensor':<24}{'max abs error':>16}{'relative error':>16}  result")
@@ -25,6 +28,11 @@ def run(args):
     failed = [result.name for result in results if not result.passed]
     print("gradients match finite differences" if not failed else f"mismatch in {', '.join(failed)}")
     return 1 if failed else 0
+
+
+_ALL_DEFAULTS = {"task": "classify", "cell": "rnn", "num_layers": 1, "bidirectional": False,
+                 "embed_size": None, "nonlinearity": "tanh", "dropout": 0.0}
+_OPTION = {"num_layers": "--layers", "embed_size": "--embed"}
 
 
 def _check(sizes, options, seed, eps):

@@ -8,6 +8,7 @@ from ..data import default_dataset
 from ..data.split import stratified_split
 from ..errors import DataError, TinyRNNError
 from ..io import save_model
+from ..models import uses_walkthrough_names
 from ..train import PRESETS, TrainConfig, encode_examples, train
 from ..vocab import Vocab, tokenize
 from .common import (DataOptions, JsonLog, check_writable_outputs, load_classifier, model_options,
@@ -43,10 +44,13 @@ def run(args):
     classes = _classes(train_set)
     rng = np.random.default_rng(seed)
     if init_from:
+        if overrides["init"]:
+            raise TinyRNNError("--init sets the initial weights; it cannot apply with --init-from")
         model = _saved_model(init_from, hidden=overrides["hidden"], dtype=dtype)
         architecture.check_agrees(model, init_from)
     else:
-        model = _new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits)
+        model = _new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits,
+                           init_given=overrides["init"] is not None)
     train_data, test_data, valid_data = _encode(model, train_set, test_set, valid_set)
     history = _train(model, train_data, test_data, valid_data, config, rng, json_log, progress)
     _summary(history, config)
@@ -127,11 +131,17 @@ def _classes(train_set):
     return classes
 
 
-def _new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits):
-    """A freshly initialised classifier over the training data's words."""
+def _new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits, init_given):
+    """A freshly initialised classifier over the training data's words. The walkthrough's
+    init (normal / 1000) is for the walkthrough's model: with it, the gradient of a stack,
+    a gated cell or an embedding is too small to learn, so they start orthogonal unless
+    --init says otherwise."""
     vocab = Vocab.build((tokenize(text) for text in train_set.texts), **vocab_limits)
     config = {"task": "classify", "hidden_size": recipe["hidden"], "dtype": dtype or "float64"}
-    return architecture.build(config, vocab, classes, rng, recipe["init"])
+    init = recipe["init"]
+    if init == "walkthrough" and not init_given and not uses_walkthrough_names(**architecture.architecture()):
+        init = "orthogonal"
+    return architecture.build(config, vocab, classes, rng, init)
 
 
 def _saved_model(path, hidden, dtype):
