@@ -222,12 +222,15 @@ def _add_use_commands(commands):
     predict.add_argument("--json", action="store_true", help="one JSON object per text")
     predict.add_argument("--strict", action="store_true", help="unknown words are an error, not a warning")
 
-    evaluate = commands.add_parser("eval", help="loss, accuracy and confusion matrix on a dataset")
+    evaluate = commands.add_parser("eval", help="loss, accuracy, confusion matrix and per-class "
+                                   "precision, recall and F1 on a dataset")
     evaluate.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
     evaluate.add_argument("--data", action="append", metavar="DATA", help="labelled data "
                           "(default: the embedded test set)")
     _add_data_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--errors", type=_integer(1), metavar="N", help="also list the N most "
+                          "confidently wrong examples (file:line, label, prediction, probability, text)")
 
     generate = commands.add_parser("generate", help="sample text from a language model")
     generate.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
