@@ -174,10 +174,23 @@ def test_console_entry_points(tmp_path):
 
 def test_progress_bar_goes_to_stderr_only_when_asked(tmp_path, capsys):
     status, out, err = run(capsys, "train", "--epochs", "3", "--out", tmp_path / "m.safetensors")
-    assert status == 0 and "epoch" not in err.lower()
+    assert status == 0 and "batch" not in err.lower()
     status, out, err = run(capsys, "train", "--epochs", "3", "--out", tmp_path / "m.safetensors",
                            "--progress")
-    assert status == 0 and "3/3" in err and "3/3" not in out
+    total = 3 * 78                                           # one update per sentence, 78 sentences
+    assert status == 0 and f"{total}/{total}" in err and "batch" in err and "batch" not in out
+
+
+def test_long_epochs_log_a_line_every_few_seconds(tmp_path, capsys, monkeypatch):
+    """With --log-every-seconds, lines come within an epoch and every epoch is logged."""
+    import importlib
+    clock = iter(range(0, 10 ** 6, 7))                      # every reading is 7 s later
+    monkeypatch.setattr(importlib.import_module("tinyrnn.train").time, "perf_counter", lambda: next(clock))
+    status, out, _ = run(capsys, "train", "--epochs", "2", "--log-every-seconds", "20", "--out",
+                         tmp_path / "m.safetensors")
+    lines = out.splitlines()
+    assert status == 0 and "--- Epoch 1" in lines and "--- Epoch 2" in lines
+    assert any(line.startswith("    epoch 1, batch ") and "/78: train loss" in line for line in lines)
 
 
 def test_ctrl_c_during_training_saves_nothing(tmp_path, capsys, monkeypatch):

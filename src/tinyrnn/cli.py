@@ -207,6 +207,9 @@ def _add_training_options(train):
     train.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights, "
                        "vocabulary and classes")
     train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")
+    train.add_argument("--log-every-seconds", type=_positive_float_or_none, default=30.0, metavar="S",
+                       help="classify: also log an epoch, or a line within a long epoch, when S seconds "
+                       "have passed since the last log line ('none': only --log-every; default: 30)")
     train.add_argument("--keep-best", action="store_true", help="save the weights of the best "
                        "validation epoch (classify: accuracy, ties by loss; lm: loss, at every log "
                        "point) instead of the last")

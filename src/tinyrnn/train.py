@@ -43,6 +43,7 @@ class TrainConfig:
     bucket: bool = True                  # batches of similar lengths (batch_size > 1)
     log_every: int = 100
     target_accuracy: float | None = None
+    log_every_seconds: float | None = 30.0   # also log when this long has passed (None: never)
     keep_best: bool = False              # end with the weights of the best validation epoch
     early_stop: int | None = None        # stop after this many epochs without a better one
 
@@ -67,6 +68,8 @@ class TrainConfig:
                 raise ConfigError(f"{name.replace('_', ' ')} must be a positive number or none, got {value}")
         if self.target_accuracy is not None and not 0 <= self.target_accuracy <= 1:
             raise ConfigError(f"target accuracy must be between 0 and 1, got {self.target_accuracy}")
+        if self.log_every_seconds is not None and not self.log_every_seconds > 0:
+            raise ConfigError(f"log interval must be a positive number of seconds, got {self.log_every_seconds}")
         if self.early_stop is not None and (type(self.early_stop) is not int or self.early_stop < 1):
             raise ConfigError(f"early stop must be a positive number of epochs, got {self.early_stop}")
 
@@ -88,6 +91,19 @@ class EpochStats:
 
 
 @dataclass
+class BatchStats:
+    """Progress within an epoch, after each update."""
+
+    epoch: int
+    batch: int                           # 1 .. batches
+    batches: int                         # updates in this epoch
+    train_loss: float                    # running means over the epoch so far
+    train_accuracy: float
+    train_seconds: float                 # cumulative, evaluation excluded
+    due: bool = False                    # log_every_seconds have passed since the last log line
+
+
+@dataclass
 class TrainState:
     """What training carries from epoch to epoch besides the model and the optimizer."""
 
@@ -96,6 +112,15 @@ class TrainState:
     best_score: tuple = (-math.inf, -math.inf)   # (validation accuracy, -validation loss)
     best_weights: np.ndarray | None = None       # a copy of model.flat, with keep_best
     epochs_without_improvement: int = 0
+    last_log: float = field(default_factory=lambda: time.perf_counter())   # clock of the last log line
+
+    def log_due(self, seconds):
+        """True (and the clock restarts) when `seconds` have passed since the last log line."""
+        now = time.perf_counter()
+        if seconds is None or now - self.last_log < seconds:
+            return False
+        self.last_log = now
+        return True
 
     def observe(self, epoch, score, weights=None):
         """Record a validation score (a tuple, higher is better; NaN never wins); True when it
@@ -162,8 +187,9 @@ def make_update(model, config, optimizer):
     return update
 
 
-def train(model, train_data, config, rng, test_data=None, on_epoch=None, valid_data=None):
-    """Train model in place. Returns the list of EpochStats, one per epoch run.
+def train(model, train_data, config, rng, test_data=None, on_epoch=None, valid_data=None, on_batch=None):
+    """Train model in place. Returns the list of EpochStats, one per epoch run. on_epoch
+    gets each EpochStats, on_batch a BatchStats after every update.
 
     With valid_data, validation loss and accuracy are measured after every epoch; they
     alone choose the weights kept (config.keep_best) and when to stop (config.early_stop).
@@ -179,10 +205,12 @@ def train(model, train_data, config, rng, test_data=None, on_epoch=None, valid_d
     for epoch in range(1, config.epochs + 1):
         optimizer.lr = base_lr * config.lr_decay ** (epoch - 1)
         started = time.perf_counter()
-        loss, accuracy = _train_epoch(model, train_data, config, update, rng, epoch, optimizer.lr)
+        loss, accuracy = _train_epoch(model, train_data, config, update, rng, epoch, optimizer.lr,
+                                      state, started, on_batch)
         state.train_seconds += time.perf_counter() - started
         stats = EpochStats(epoch, loss, accuracy, state.train_seconds)
         stats.logged = epoch % config.log_every == 0 or epoch == config.epochs
+        stats.logged = state.log_due(config.log_every_seconds) or stats.logged
         _measure(model, stats, state, config, test_data, valid_data)
         history.append(stats)
         if on_epoch is not None:
@@ -208,8 +236,10 @@ def _measure(model, stats, state, config, test_data, valid_data):
             stats.logged = stats.target_reached = True
 
 
-def _train_epoch(model, data, config, update, rng, epoch, lr):
-    total_loss, correct = 0.0, 0
+def _train_epoch(model, data, config, update, rng, epoch, lr, state, started, on_batch):
+    """One pass over the data; returns the running mean loss and accuracy of the epoch."""
+    total_loss, correct, seen = 0.0, 0, 0
+    batches = -(-len(data) // config.batch_size)
     for step, (ids, mask, targets) in enumerate(_batches(data, config, rng), start=1):
         result = model.loss_and_gradients(ids, mask, targets, rng=rng)      # rng: dropout masks
         loss = result.loss
@@ -221,6 +251,11 @@ def _train_epoch(model, data, config, update, rng, epoch, lr):
         total_loss += loss * len(targets)
         correct += np.count_nonzero(result.predicted == targets)
         update()
+        if on_batch is not None:
+            seen += len(targets)
+            on_batch(BatchStats(epoch, step, batches, total_loss / seen, correct / seen,
+                                state.train_seconds + time.perf_counter() - started,
+                                step < batches and state.log_due(config.log_every_seconds)))
     return total_loss / len(data), correct / len(data)
 
 

@@ -28,7 +28,8 @@ def run(args):
     settings = {"momentum": args.momentum, "nesterov": args.nesterov, "lr_decay": args.lr_decay,
                 "clip_norm": None if args.clip_norm == "none" else args.clip_norm,
                 "shuffle": not args.no_shuffle, "bucket": not args.no_bucket,
-                "keep_best": args.keep_best, "early_stop": args.early_stop}
+                "keep_best": args.keep_best, "early_stop": args.early_stop,
+                "log_every_seconds": None if args.log_every_seconds == "none" else args.log_every_seconds}
     init_from, dtype, architecture = args.init_from, args.dtype, model_options(args)
     out, json_log, progress = args.out, args.json_log, args.progress
 
@@ -178,17 +179,26 @@ def _encode(model, train_set, test_set, valid_set):
 
 def _train(model, train_data, test_data, valid_data, config, rng, json_log, progress):
     """Train with a progress bar; print and JSON-log the logged epochs. Returns the history."""
-    with JsonLog(json_log) as log, progress_bar(config.epochs, "epoch", progress) as bar:
-        def on_epoch(stats):
+    batches = -(-len(train_data) // config.batch_size)                  # updates per epoch
+    with JsonLog(json_log) as log, progress_bar(config.epochs * batches, "batch", progress) as bar:
+        postfix = {}
+
+        def on_batch(stats):
             bar.update(1)
-            postfix = {"loss": f"{stats.train_loss:.3f}"}
+            if stats.due:                            # a long epoch: a line every --log-every-seconds
+                tqdm.write(f"    epoch {stats.epoch}, batch {stats.batch}/{stats.batches}: train loss "
+                           f"{stats.train_loss:.3f}, accuracy {stats.train_accuracy:.3f} "
+                           f"({stats.train_seconds:.0f} s)", file=sys.stdout)
+
+        def on_epoch(stats):
+            postfix.update(epoch=stats.epoch, loss=f"{stats.train_loss:.3f}")
             if stats.valid_accuracy is not None:
                 postfix["valid_acc"] = f"{stats.valid_accuracy:.3f}"
             bar.set_postfix(postfix, refresh=False)
             if stats.logged:
                 tqdm.write(_log_block(stats), file=sys.stdout)
                 log.write(stats)
-        return train(model, train_data, config, rng, test_data, on_epoch, valid_data)
+        return train(model, train_data, config, rng, test_data, on_epoch, valid_data, on_batch)
 
 
 def _log_block(stats):
