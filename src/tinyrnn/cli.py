@@ -137,6 +137,9 @@ def _add_model_options(model):
     model.add_argument("--dropout", type=_fraction_below_one, metavar="P", help="inverted dropout with "
                        "rate P between layers and before the output layer, in training only (default: 0)")
     model.add_argument("--nonlinearity", choices=["tanh", "relu"], help="of the rnn cell (default: tanh)")
+    model.add_argument("--pool", choices=["last", "mean", "max"], help="what the classifier's output "
+                       "layer reads: the final states (default), or the mean or maximum of h_t over "
+                       "the words (classify only)")
     model.add_argument("--forget-bias", type=_finite_float, metavar="B", help="start the LSTM's forget-gate "
                        "bias (bias_ih's f block) at B, e.g. 1 (default: 0)")
 
@@ -264,6 +267,8 @@ def _add_gradcheck(commands):
                            "embedding instead of one-hot inputs")
     gradcheck.add_argument("--nonlinearity", choices=["tanh", "relu"], default="tanh",
                            help="of the rnn cell (default: tanh)")
+    gradcheck.add_argument("--pool", choices=["last", "mean", "max"], default="last",
+                           help="the classifier's pooling (default: last)")
     gradcheck.add_argument("--dropout", type=_fraction_below_one, default=0.0, metavar="P",
                            help="dropout rate; the same masks are drawn for every evaluation (default: 0)")
     gradcheck.add_argument("--all", action="store_true", help="check every combination of cell, 1 or 2 "
@@ -307,7 +312,8 @@ def _command(args):
 
 
 _ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket",
-                          "bidirectional", "valid", "valid_split", "early_stop", "min_count", "max_vocab"],
+                          "bidirectional", "valid", "valid_split", "early_stop", "min_count", "max_vocab",
+                          "pool"],
              "lm": ["text", "steps", "minutes", "seq_length"]}
 
 

@@ -23,6 +23,7 @@ from .nn.functional import log_softmax, softmax
 from .nn.layers import dropout_mask
 from .nn.losses import softmax_cross_entropy
 from .nn.params import flat_views, initialize
+from .nn.pooling import POOLS, pool_backward, pool_forward
 from .nn.stack import RecurrentStack
 from .vocab import Vocab, pad_batch, tokenize
 
@@ -30,7 +31,7 @@ DTYPES = ("float64", "float32")
 TOKENIZERS = {"words": {"kind": "words", "normalize": "NFKC", "casefold": True},  # vocab.tokenize
               "chars": {"kind": "chars"}}                                       # every character
 ARCHITECTURE = {"cell": "rnn", "num_layers": 1, "bidirectional": False, "nonlinearity": "tanh",
-                "embed_size": None, "dropout": 0.0}                              # the defaults
+                "embed_size": None, "dropout": 0.0, "pool": "last"}              # the defaults
 
 
 @dataclass
@@ -43,7 +44,8 @@ class StepResult:
     predicted: np.ndarray | None = None  # classifier: the predicted class of each row
 
 
-def check_architecture(hidden_size, cell, num_layers, bidirectional, nonlinearity, embed_size, dropout):
+def check_architecture(hidden_size, cell, num_layers, bidirectional, nonlinearity, embed_size, dropout,
+                       pool="last"):
     """Raise ValueError naming the first architecture setting that cannot work (the cell and
     its nonlinearity are checked by nn.make_cell)."""
     for name, value in (("hidden size", hidden_size), ("number of layers", num_layers)):
@@ -55,12 +57,15 @@ def check_architecture(hidden_size, cell, num_layers, bidirectional, nonlinearit
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     if not isinstance(bidirectional, bool):
         raise ValueError(f"bidirectional must be True or False, got {bidirectional!r}")
+    if pool not in POOLS:
+        raise ValueError(f"unknown pooling {pool!r}; expected one of {list(POOLS)}")
 
 
-def uses_walkthrough_names(cell, num_layers, bidirectional, nonlinearity, embed_size, **_):
-    """The walkthrough's own model (one one-hot, one-direction tanh RNN layer) keeps its names."""
+def uses_walkthrough_names(cell, num_layers, bidirectional, nonlinearity, embed_size, pool="last", **_):
+    """The walkthrough's own model (one one-hot, one-direction tanh RNN layer read at h_n)
+    keeps its names."""
     return cell == "rnn" and nonlinearity == "tanh" and num_layers == 1 and not bidirectional \
-        and not embed_size
+        and not embed_size and pool == "last"
 
 
 def parameter_shapes(vocab_size, output_size, hidden_size, dtype="float64", **architecture):
@@ -123,7 +128,7 @@ class RecurrentModel:
         return {"task": self.task, "cell": arch["cell"], "input": "embedding" if arch["embed_size"] else "onehot",
                 "vocab_size": len(self.vocab), "hidden_size": self.hidden_size, **{
                     key: arch[key] for key in ("num_layers", "bidirectional", "nonlinearity", "embed_size",
-                                               "dropout")}, "dtype": self.dtype.name}
+                                               "dropout", "pool")}, "dtype": self.dtype.name}
 
     def _run(self, ids, mask, initial_state, rng):
         """The stack over ids from s_0 (zeros when None; (B, S) accepted for one state)."""
@@ -198,7 +203,12 @@ class Classifier(RecurrentModel):
 
     def _forward(self, ids, mask, initial_state, rng):
         run = self._run(ids, mask, initial_state, rng)
-        features, keep = self._dropout(self.stack.final_hidden(run), rng)     # h_n, (B, D*H)
+        pool = self.architecture["pool"]
+        if pool == "last":
+            run.pooled = self.stack.final_hidden(run)                          # h_n, (B, D*H)
+        else:                                                                  # over h_t, (T, B, D*H)
+            run.pooled, run.pool_cache = pool_forward(pool, self.stack.layer_outputs(run, -1), run.mask)
+        features, keep = self._dropout(run.pooled, rng)
         logits = np.dot(features, self.params[self.output_weight].T)          # y = W h_n + b
         logits += self.params[self.output_bias]
         return logits, run, features, keep
@@ -211,7 +221,13 @@ class Classifier(RecurrentModel):
         d_features = self._output_backward(dlogits, features)                 # dh_n = W^T dy
         if keep is not None:
             d_features *= keep
-        d_initial = self.stack.backward(self.params, self.grads, run, None, d_features)
+        pool = self.architecture["pool"]
+        if pool == "last":
+            d_initial = self.stack.backward(self.params, self.grads, run, None, d_features)
+        else:
+            T, B = run.ids.shape
+            d_outputs = pool_backward(pool, d_features, run.pool_cache, (T, B, len(features[0])))
+            d_initial = self.stack.backward(self.params, self.grads, run, d_outputs)
         return StepResult(loss, self.stack.final_states(run), d_initial, logits.argmax(axis=1))
 
     def predict_proba(self, sequences, batch_size=256):
@@ -235,6 +251,8 @@ class LanguageModel(RecurrentModel):
         if architecture.get("bidirectional"):
             raise ValueError("a language model cannot be bidirectional: the reverse direction "
                              "would see the tokens it has to predict")
+        if architecture.get("pool", "last") != "last":
+            raise ValueError("pooling applies to classifiers; a language model reads h_t at every step")
         self.tokenizer = tokenizer
         super().__init__(vocab, len(vocab), hidden_size, cell, dtype, architecture)
 

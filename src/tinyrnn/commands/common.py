@@ -36,6 +36,7 @@ class ModelOptions:
     embed_size: int | None               # --embed
     dropout: float | None                # --dropout
     nonlinearity: str | None             # --nonlinearity
+    pool: str | None                     # --pool
     forget_bias: float | None            # --forget-bias (initialisation only)
 
     def architecture(self):
@@ -69,7 +70,7 @@ _OPTION_OF = {"num_layers": "layers", "embed_size": "embed"}
 def model_options(args):
     """The ModelOptions of train's namespace."""
     return ModelOptions(args.cell, args.layers, args.bidirectional, args.embed, args.dropout,
-                        args.nonlinearity, args.forget_bias)
+                        args.nonlinearity, args.pool, args.forget_bias)
 
 
 def recipe_for(presets, preset, overrides):

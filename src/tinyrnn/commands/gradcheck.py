@@ -13,7 +13,7 @@ def run(args):
              "batch": args.batch, "max_length": args.max_length}
     options = {"task": args.task, "cell": args.cell, "num_layers": args.layers,
                "bidirectional": args.bidirectional, "embed_size": args.embed,
-               "nonlinearity": args.nonlinearity, "dropout": args.dropout}
+               "nonlinearity": args.nonlinearity, "dropout": args.dropout, "pool": args.pool}
     seed, eps = args.seed, args.eps
     if args.all:
         chosen = [_OPTION.get(key, f"--{key}") for key, default in _ALL_DEFAULTS.items() if options[key] != default]
@@ -31,7 +31,7 @@ def run(args):
 
 
 _ALL_DEFAULTS = {"task": "classify", "cell": "rnn", "num_layers": 1, "bidirectional": False,
-                 "embed_size": None, "nonlinearity": "tanh", "dropout": 0.0}
+                 "embed_size": None, "nonlinearity": "tanh", "dropout": 0.0, "pool": "last"}
 _OPTION = {"num_layers": "--layers", "embed_size": "--embed"}
 
 
@@ -55,7 +55,7 @@ def _check_all(sizes, seed, eps):
         if bidirectional and task == "lm":
             continue
         options = {"task": task, "cell": cell, "num_layers": layers, "bidirectional": bidirectional,
-                   "embed_size": embed, "nonlinearity": "tanh", "dropout": 0.0}
+                   "embed_size": embed, "nonlinearity": "tanh", "dropout": 0.0, "pool": "last"}
         results = _check(sizes, options, seed, eps)
         worst = max(results, key=lambda result: result.relative_error)
         ok = all(result.passed for result in results)

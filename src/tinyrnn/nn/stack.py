@@ -31,6 +31,8 @@ class StackRun:
     mask: np.ndarray | None
     works: list = field(default_factory=list)        # works[k][d]
     keeps: list = field(default_factory=list)        # keeps[k]: dropout multiplier or None
+    pooled: np.ndarray | None = None                  # a classifier's features, and what the
+    pool_cache: object = None                         # pooling's backward needs
 
 
 class RecurrentStack:
