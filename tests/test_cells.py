@@ -186,3 +186,31 @@ def test_bad_architectures_are_refused_with_clear_messages():
             Classifier(VOCAB, ["x", "y"], 3, arch.pop("cell"), **arch)
     with pytest.raises(ValueError, match="bidirectional"):
         LanguageModel(VOCAB, 3, "gru", bidirectional=True)
+
+
+@pytest.mark.parametrize("pool", ["mean", "max"])
+@pytest.mark.parametrize("cell", CELLS)
+def test_pooled_classifiers_gradients_and_masking(pool, cell):
+    problem = random_problem(np.random.default_rng(5), 4, 3, 3, 3, 5, cell=cell, num_layers=2,
+                             bidirectional=True, embed_size=3, pool=pool)
+    for result in check_gradients(*problem):
+        assert result.passed and result.relative_error < 1e-6, f"mine vs finite differences: {result}"
+    model = random_model(cell, bidirectional=True, pool=pool)
+    sequences = [np.array([2, 3, 4, 5, 6]), np.array([6, 2]), np.array([4])]
+    ids, mask = pad_batch(sequences)
+    ids[~mask] = 5
+    logits, _ = model.forward(ids, mask)
+    for row, sequence in enumerate(sequences):
+        np.testing.assert_allclose(logits[row], model.forward(sequence[None, :], None)[0][0], rtol=0, atol=1e-13)
+
+
+def test_mean_and_max_pooling_follow_their_definitions():
+    model = random_model("gru", pool="mean")
+    sentence = np.array([[2, 5, 3]])
+    outputs = model.stack.layer_outputs(model.stack.forward(model.params, sentence, None), -1)[:, 0].copy()
+    p = model.params
+    np.testing.assert_allclose(model.forward(sentence)[0][0], p["fc.weight"] @ outputs.mean(axis=0) + p["fc.bias"],
+                               rtol=0, atol=1e-13)
+    model.architecture["pool"] = "max"
+    np.testing.assert_allclose(model.forward(sentence)[0][0], p["fc.weight"] @ outputs.max(axis=0) + p["fc.bias"],
+                               rtol=0, atol=1e-13)
