@@ -118,9 +118,12 @@ def test_every_parameter_and_the_initial_state_match_finite_differences(task, ce
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_gradients_with_dropout_match_finite_differences_for_fixed_masks(cell):
-    problem = random_problem(np.random.default_rng(3), 4, 3, 3, 3, 4, cell=cell, num_layers=2, dropout=0.4)
+    problem = random_problem(np.random.default_rng(3), 4, 3, 3, 3, 4, cell=cell, num_layers=2, dropout=0.4,
+                             embed_size=3, embed_dropout=0.3)
     for result in check_gradients(*problem, dropout_seed=11):
         assert result.passed, f"mine vs finite differences: {result}"
+    with pytest.raises(ValueError, match="embedding dropout needs"):
+        random_model(cell, embed_dropout=0.2)
 
 
 def test_dropout_only_in_training_drawn_from_the_generator():

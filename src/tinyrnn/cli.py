@@ -136,6 +136,8 @@ def _add_model_options(model):
                        "of each token (default: none, one-hot inputs as in the walkthrough)")
     model.add_argument("--dropout", type=_fraction_below_one, metavar="P", help="inverted dropout with "
                        "rate P between layers and before the output layer, in training only (default: 0)")
+    model.add_argument("--embed-dropout", type=_fraction_below_one, metavar="P", help="dropout of the "
+                       "embedded words, in training only (with --embed; default: 0)")
     model.add_argument("--nonlinearity", choices=["tanh", "relu"], help="of the rnn cell (default: tanh)")
     model.add_argument("--pool", choices=["last", "mean", "max"], help="what the classifier's output "
                        "layer reads: the final states (default), or the mean or maximum of h_t over "

@@ -31,7 +31,7 @@ DTYPES = ("float64", "float32")
 TOKENIZERS = {"words": {"kind": "words", "normalize": "NFKC", "casefold": True},  # vocab.tokenize
               "chars": {"kind": "chars"}}                                       # every character
 ARCHITECTURE = {"cell": "rnn", "num_layers": 1, "bidirectional": False, "nonlinearity": "tanh",
-                "embed_size": None, "dropout": 0.0, "pool": "last"}              # the defaults
+                "embed_size": None, "dropout": 0.0, "pool": "last", "embed_dropout": 0.0}   # the defaults
 
 
 @dataclass
@@ -45,7 +45,7 @@ class StepResult:
 
 
 def check_architecture(hidden_size, cell, num_layers, bidirectional, nonlinearity, embed_size, dropout,
-                       pool="last"):
+                       pool="last", embed_dropout=0.0):
     """Raise ValueError naming the first architecture setting that cannot work (the cell and
     its nonlinearity are checked by nn.make_cell)."""
     for name, value in (("hidden size", hidden_size), ("number of layers", num_layers)):
@@ -53,8 +53,11 @@ def check_architecture(hidden_size, cell, num_layers, bidirectional, nonlinearit
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if embed_size is not None and (type(embed_size) is not int or embed_size < 1):
         raise ValueError(f"embedding size must be a positive integer or None, got {embed_size!r}")
-    if not (isinstance(dropout, (int, float)) and 0 <= dropout < 1):
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    for name, rate in (("dropout", dropout), ("embedding dropout", embed_dropout)):
+        if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
+            raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
+    if embed_dropout and not embed_size:
+        raise ValueError("embedding dropout needs a learned embedding (embed_size)")
     if not isinstance(bidirectional, bool):
         raise ValueError(f"bidirectional must be True or False, got {bidirectional!r}")
     if pool not in POOLS:
@@ -74,7 +77,8 @@ def parameter_shapes(vocab_size, output_size, hidden_size, dtype="float64", **ar
     check_architecture(hidden_size, **arch)
     legacy = uses_walkthrough_names(**arch)
     stack = RecurrentStack(arch["cell"], vocab_size, hidden_size, arch["num_layers"], arch["bidirectional"],
-                           arch["nonlinearity"], arch["embed_size"], arch["dropout"], dtype, legacy)
+                           arch["nonlinearity"], arch["embed_size"], arch["dropout"], dtype, legacy,
+                           arch["embed_dropout"])
     weight, bias = ("Why", "by") if legacy else ("fc.weight", "fc.bias")
     features = hidden_size * stack.directions
     return stack, {**stack.param_shapes(), weight: (output_size, features), bias: (output_size,)}
@@ -128,7 +132,7 @@ class RecurrentModel:
         return {"task": self.task, "cell": arch["cell"], "input": "embedding" if arch["embed_size"] else "onehot",
                 "vocab_size": len(self.vocab), "hidden_size": self.hidden_size, **{
                     key: arch[key] for key in ("num_layers", "bidirectional", "nonlinearity", "embed_size",
-                                               "dropout", "pool")}, "dtype": self.dtype.name}
+                                               "dropout", "pool", "embed_dropout")}, "dtype": self.dtype.name}
 
     def _run(self, ids, mask, initial_state, rng):
         """The stack over ids from s_0 (zeros when None; (B, S) accepted for one state)."""

@@ -37,6 +37,7 @@ class ModelOptions:
     dropout: float | None                # --dropout
     nonlinearity: str | None             # --nonlinearity
     pool: str | None                     # --pool
+    embed_dropout: float | None          # --embed-dropout
     forget_bias: float | None            # --forget-bias (initialisation only)
 
     def architecture(self):
@@ -64,13 +65,13 @@ class ModelOptions:
             raise TinyRNNError("--forget-bias sets the initial weights; it cannot apply with --init-from")
 
 
-_OPTION_OF = {"num_layers": "layers", "embed_size": "embed"}
+_OPTION_OF = {"num_layers": "layers", "embed_size": "embed", "embed_dropout": "embed-dropout"}
 
 
 def model_options(args):
     """The ModelOptions of train's namespace."""
     return ModelOptions(args.cell, args.layers, args.bidirectional, args.embed, args.dropout,
-                        args.nonlinearity, args.pool, args.forget_bias)
+                        args.nonlinearity, args.pool, args.embed_dropout, args.forget_bias)
 
 
 def recipe_for(presets, preset, overrides):

@@ -4,7 +4,8 @@ L layers of one or two directions, with dropout between layers.
     x_t^0 = onehot(id_t)  or  E[id_t]                          embedding.weight E [V, E]
     layer k, forward:   s_t  = cell(x_t^k, s_{t-1}),  t = 1 .. T
     layer k, reverse:   s'_t = cell(x_t^k, s'_{t+1}), t = T .. 1     (bidirectional)
-    x_t^{k+1} = dropout([h_t | h'_t])                          training only
+    x_t^{k+1} = dropout([h_t | h'_t])                          training only (and dropout of
+                                                               the embedded x_t^0, embed_dropout)
 
 The reverse direction runs the same layer code on the reversed sequence (ids[:, ::-1],
 mask[:, ::-1]): right padding becomes leading padding, over which the state holds s_0,
@@ -40,9 +41,11 @@ class RecurrentStack:
     for one one-hot, one-direction vanilla layer)."""
 
     def __init__(self, cell, vocab_size, hidden_size, num_layers=1, bidirectional=False,
-                 nonlinearity="tanh", embed_size=None, dropout=0.0, dtype="float64", legacy_names=False):
+                 nonlinearity="tanh", embed_size=None, dropout=0.0, dtype="float64", legacy_names=False,
+                 embed_dropout=0.0):
         self.directions = 2 if bidirectional else 1
         self.num_layers, self.hidden_size, self.dropout = num_layers, hidden_size, dropout
+        self.embed_dropout = embed_dropout
         self.embed_size, self.vocab_size = embed_size, vocab_size
         self.embedding_name = "embedding.weight" if embed_size else None
         self.layers = []
@@ -85,12 +88,12 @@ class RecurrentStack:
         run = StackRun(ids_tm, None if mask is None else mask.T)
         inputs = ids_tm if not self.embed_size else params[self.embedding_name][ids_tm]   # (T, B, E)
         for k, directions in enumerate(self.layers):
-            keep = None
+            keep, rate = None, self.dropout if k > 0 else self.embed_dropout
             if k > 0:
                 inputs = self.layer_outputs(run, k - 1)                   # (T, B, D*H)
-                if rng is not None and self.dropout > 0:
-                    keep = dropout_mask(rng, inputs.shape, self.dropout, inputs.dtype)
-                    inputs = inputs * keep
+            if rng is not None and rate > 0:
+                keep = dropout_mask(rng, inputs.shape, rate, inputs.dtype)
+                inputs = inputs * keep
             run.keeps.append(keep)
             run.works.append([self._run_direction(params, layer, d, inputs, run.mask,
                                                   initial_state, k) for d, layer in enumerate(directions)])
