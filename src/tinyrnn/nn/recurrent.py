@@ -61,10 +61,10 @@ class RecurrentLayer:
     and W_ih is [G, V]; otherwise inputs are vectors (T, B, input_size), W_ih [G, input_size].
     """
 
-    def __init__(self, cell, input_size, onehot, names, dtype, max_workspaces=64):
+    def __init__(self, cell, input_size, onehot, names, dtype, max_workspaces=64, max_cached_bytes=128 << 20):
         self.cell, self.input_size, self.onehot, self.names = cell, input_size, onehot, names
-        self.dtype, self.max_workspaces = np.dtype(dtype), max_workspaces
-        self._workspaces = {}
+        self.dtype, self.max_workspaces, self.max_cached_bytes = np.dtype(dtype), max_workspaces, max_cached_bytes
+        self._workspaces, self._cached_bytes = {}, 0
 
     def param_shapes(self):
         G, H = self.cell.gates * self.cell.hidden_size, self.cell.hidden_size
@@ -79,9 +79,15 @@ class RecurrentLayer:
         key = (steps, batch)
         work = self._workspaces.get(key)
         if work is None:
-            if len(self._workspaces) >= self.max_workspaces:
-                self._workspaces.clear()
+            H = self.cell.hidden_size
+            widths = (2 * self.cell.gates + 2 * self.cell.state_factor + self.cell.cache_factor
+                      + self.cell.local_factor) * H                      # forward and backward buffers
+            size = (steps + 1) * batch * widths * self.dtype.itemsize
+            if len(self._workspaces) >= self.max_workspaces or self._cached_bytes + size > self.max_cached_bytes:
+                self._workspaces.clear()                 # many shapes (bucketed batches): start over
+                self._cached_bytes = 0
             work = self._workspaces[key] = Workspace(self.cell, steps, batch, self.dtype)
+            self._cached_bytes += size
         return work
 
     def forward(self, params, inputs, mask, initial_state):
