@@ -102,3 +102,58 @@ def test_cli_validation_keep_best_and_vocabulary_summary(tmp_path, capsys):
 def test_bad_validation_options(tmp_path, capsys, argv, message):
     status, _, err = run(capsys, "train", *argv, "--out", tmp_path / "m.safetensors")
     assert status == 2 and message in err and err.count("\n") == 1
+
+
+def first_word_task(tmp_path, count, seed):
+    """Sentences of 30 words whose label is their first word: memory across 29 steps."""
+    rng = np.random.default_rng(seed)
+    path = tmp_path / f"task{seed}.csv"
+    rows = ["text,label"]
+    for _ in range(count):
+        label = rng.choice(["pos", "neg"])
+        filler = " ".join(f"w{i}" for i in rng.integers(0, 20, size=29))
+        rows.append(f"{'alpha' if label == 'pos' else 'beta'} {filler},{label}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_text_preset_learns_long_memory_that_the_vanilla_default_does_not(tmp_path, capsys):
+    train_file, test_file = first_word_task(tmp_path, 200, 0), first_word_task(tmp_path, 100, 1)
+
+    def test_accuracy(*options):
+        status, out, _ = run(capsys, "train", "--train", train_file, "--test", test_file, "--epochs", "12",
+                             "--out", tmp_path / "m.safetensors", *options)
+        assert status == 0
+        return float(out.split("Test:\tLoss")[-1].split("Accuracy:")[1].split()[0])
+    assert test_accuracy("--preset", "text") >= 0.95
+    assert test_accuracy("--log-every", "12") <= 0.7               # the walkthrough's recipe
+
+
+def test_folds_partition_the_data_by_class():
+    from tinyrnn.data.split import stratified_folds
+    labels = ["a"] * 23 + ["b"] * 12 + ["c"] * 5
+    folds = stratified_folds(labels, 5, np.random.default_rng(2))
+    together = np.concatenate(folds)
+    assert sorted(together.tolist()) == list(range(40)), "disjoint and complete"
+    assert sorted(len(fold) for fold in folds) == [8] * 5
+    for label, total in (("a", 23), ("b", 12), ("c", 5)):
+        shares = [sum(labels[i] == label for i in fold) for fold in folds]
+        assert max(shares) - min(shares) <= 1 and sum(shares) == total
+    again = stratified_folds(labels, 5, np.random.default_rng(2))
+    assert all(np.array_equal(x, y) for x, y in zip(folds, again))
+
+
+def test_cli_cross_validation_reports_each_fold_and_the_mean(tmp_path, capsys):
+    log, out = tmp_path / "cv.jsonl", tmp_path / "m.safetensors"
+    status, stdout, err = run(capsys, "train", "--folds", "3", "--epochs", "2", "--log-every", "2",
+                              "--json-log", log, "--out", out)
+    assert status == 0 and not out.exists() and "saves no model" in err
+    accuracies = [float(line.split("test accuracy ")[1].split()[0]) for line in stdout.splitlines()
+                  if line.startswith("Fold ")]
+    summary = json.loads(log.read_text().splitlines()[-1])
+    assert len(accuracies) == 3 and summary["folds"] == 3
+    np.testing.assert_allclose(summary["accuracies"], accuracies, atol=5e-4)
+    assert abs(summary["mean_accuracy"] - np.mean(summary["accuracies"])) < 1e-12
+    assert f"accuracy {summary['mean_accuracy']:.4f} +- {summary['std_accuracy']:.4f}" in stdout
+    status, _, err = run(capsys, "train", "--folds", "3", "--test", "x.csv", "--out", out)
+    assert status == 2 and "--folds" in err

@@ -112,6 +112,9 @@ def _add_train(commands):
                        "after every epoch; it chooses --keep-best's epoch and --early-stop's")
     train.add_argument("--valid-split", type=_fraction_below_one, metavar="F", help="hold out the "
                        "fraction F of the training data for validation (stratified by label, from --seed)")
+    train.add_argument("--folds", type=_integer(2), metavar="K", help="stratified K-fold cross-validation "
+                       "of the training data: K models, each tested on one fold; prints each fold's "
+                       "accuracy and their mean (saves no model)")
     train.add_argument("--early-stop", type=_integer(1), metavar="N", help="stop after N epochs "
                        "without a better validation epoch (accuracy, ties by loss)")
     train.add_argument("--min-count", type=_integer(1), metavar="K", help="keep words seen at least "
@@ -154,8 +157,9 @@ def _add_recipe_options(preset):
     from .train_lm import LM_PRESETS
 
     preset.add_argument("--preset", choices=sorted([*PRESETS, *LM_PRESETS]),
-                        help="classify: walkthrough (default; per-sentence SGD as in the walkthrough) or "
-                        "fast (Adam on minibatches, stopping at 100%% test accuracy); lm: charrnn "
+                        help="classify: walkthrough (default; per-sentence SGD as in the walkthrough), "
+                        "fast (Adam on minibatches, stopping at 100%% test accuracy) or text (real "
+                        "sentences: bidirectional GRU, embeddings, dropout, validation, early stop); lm: charrnn "
                         "(default; Adam, 32 streams) or minchar (the classic min-char-rnn recipe)")
     preset.add_argument("--epochs", type=_integer(0), help="passes over the data (walkthrough: 1000; "
                         "0 saves the initialised model)")
@@ -315,7 +319,7 @@ def _command(args):
 
 _ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket",
                           "bidirectional", "valid", "valid_split", "early_stop", "min_count", "max_vocab",
-                          "pool"],
+                          "pool", "folds"],
              "lm": ["text", "steps", "minutes", "seq_length"]}
 
 

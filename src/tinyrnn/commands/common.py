@@ -80,7 +80,7 @@ def recipe_for(presets, preset, overrides):
     overrides maps option names to their command-line values (None: not given); given holds the
     ones that are in the preset and were given.
     """
-    recipe = dict(presets[preset])
+    recipe = {name: value for name, value in presets[preset].items() if name != "options"}
     given = {name: overrides[name] for name in recipe if overrides.get(name) is not None}
     if "optimizer" in given and "lr" not in given and given["optimizer"] != recipe["optimizer"]:
         recipe["lr"] = None                              # that optimizer's own default

@@ -1,15 +1,17 @@
 """`tinyrnn train --task classify`: train a classifier on labelled texts and save it."""
+import argparse
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
 from ..data import default_dataset
-from ..data.split import stratified_split
+from ..data.split import stratified_folds, stratified_split
 from ..errors import DataError, TinyRNNError
 from ..io import save_model
 from ..models import uses_walkthrough_names
-from ..train import PRESETS, TrainConfig, encode_examples, train
+from ..train import PRESETS, TrainConfig, encode_examples, evaluate, train
 from ..vocab import Vocab, tokenize
 from .common import (DataOptions, JsonLog, check_writable_outputs, load_classifier, model_options,
                      progress_bar, recipe_for, warn_unknown)
@@ -17,9 +19,10 @@ from .common import (DataOptions, JsonLog, check_writable_outputs, load_classifi
 
 def run(args):
     """Train on --train (default: the embedded dataset), print the log blocks, save --out."""
+    args = _with_preset_options(args)
     data = DataOptions(args.format, args.encoding, args.text_column, args.label_column)
     train_specs, test_specs, preset, seed = args.train, args.test, args.preset, args.seed
-    valid_specs, valid_split = args.valid, args.valid_split
+    valid_specs, valid_split, folds = args.valid, args.valid_split, args.folds
     vocab_limits = {"min_count": args.min_count or 1, "max_size": args.max_vocab}
     overrides = {"epochs": args.epochs, "hidden": args.hidden, "init": args.init,
                  "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
@@ -35,28 +38,87 @@ def run(args):
 
     check_writable_outputs(out, json_log)
     _check_validation_options(valid_specs, valid_split, settings, init_from, args.min_count, args.max_vocab)
+    if folds and (test_specs or valid_specs or init_from):
+        raise TinyRNNError("--folds makes each fold the test set in turn; it takes no --test, --valid "
+                           "or --init-from (use --valid-split for validation within each fold)")
     train_set, test_set = _load_train_test(data, train_specs, test_specs)
-    train_set, valid_set = _validation(data, train_set, valid_specs, valid_split, seed)
-    recipe = _recipe(preset, overrides, has_test=test_set is not None, has_valid=valid_set is not None)
+    test_set = None if folds else test_set
+    train_set, valid_set = (train_set, None) if folds else _validation(data, train_set, valid_specs,
+                                                                       valid_split, seed)
+    recipe = _recipe(preset, overrides, has_test=test_set is not None,         # a fold's test: reported only
+                     has_valid=valid_set is not None or bool(folds and valid_split))
     config = TrainConfig(epochs=recipe["epochs"], lr=recipe["lr"], optimizer=recipe["optimizer"],
                          batch_size=recipe["batch_size"], clip_value=recipe["clip_value"],
                          log_every=recipe["log_every"], target_accuracy=recipe["target_accuracy"],
                          **settings)
-    classes = _classes(train_set)
-    rng = np.random.default_rng(seed)
-    if init_from:
-        if overrides["init"]:
-            raise TinyRNNError("--init sets the initial weights; it cannot apply with --init-from")
-        model = _saved_model(init_from, hidden=overrides["hidden"], dtype=dtype)
-        architecture.check_agrees(model, init_from)
-    else:
-        model = _new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits,
-                           init_given=overrides["init"] is not None)
-    train_data, test_data, valid_data = _encode(model, train_set, test_set, valid_set)
-    history = _train(model, train_data, test_data, valid_data, config, rng, json_log, progress)
-    _summary(history, config)
+    plan = Plan(recipe, config, architecture, dtype, vocab_limits, overrides["init"] is not None,
+                init_from, seed, progress)
+    if folds:
+        return _cross_validate(plan, train_set, folds, valid_split, json_log)
+    model, history, test_data = plan.fit(train_set, test_set, valid_set, json_log)
+    if config.keep_best and test_data is not None and any(stats.best for stats in history):
+        loss, accuracy, _ = evaluate(model, test_data)
+        print(f"Test (kept weights):\tLoss {loss:.3f} | Accuracy: {accuracy:.3f}")
     save_model(model, out)
     print(f"saved {out}", file=sys.stderr)
+    return 0
+
+
+@dataclass
+class Plan:
+    """Everything that trains one model, so cross-validation can train one per fold."""
+
+    recipe: dict
+    config: TrainConfig
+    architecture: object                 # common.ModelOptions
+    dtype: str | None
+    vocab_limits: dict
+    init_given: bool
+    init_from: str | None
+    seed: int
+    progress: bool
+
+    def fit(self, train_set, test_set, valid_set, json_log):
+        """Build (or load) a model, train it with logs; returns (model, history, test data)."""
+        rng = np.random.default_rng(self.seed)
+        if self.init_from:
+            if self.init_given:
+                raise TinyRNNError("--init sets the initial weights; it cannot apply with --init-from")
+            model = _saved_model(self.init_from, hidden=self.recipe["hidden"], dtype=self.dtype)
+            self.architecture.check_agrees(model, self.init_from)
+        else:
+            model = _new_model(train_set, _classes(train_set), self.recipe, self.dtype, self.architecture,
+                               rng, self.vocab_limits, self.init_given)
+        train_data, test_data, valid_data = _encode(model, train_set, test_set, valid_set)
+        history = _train(model, train_data, test_data, valid_data, self.config, rng, json_log, self.progress)
+        _summary(history, self.config)
+        return model, history, test_data
+
+
+def _cross_validate(plan, dataset, folds, valid_split, json_log):
+    """Stratified K-fold cross-validation: each fold is the test set once; prints each fold's
+    accuracy, then their mean and standard deviation. No model is saved."""
+    if folds > len(dataset):
+        raise DataError(f"{dataset.sources[0]}: {len(dataset)} examples cannot make {folds} folds")
+    parts = stratified_folds(dataset.labels, folds, np.random.default_rng([plan.seed, 4]))
+    accuracies = []
+    with JsonLog(json_log) as log:
+        for number, test_rows in enumerate(parts, start=1):
+            train_rows = np.setdiff1d(np.arange(len(dataset)), test_rows)
+            train_set, valid_set = _validation(None, dataset.subset(train_rows), None, valid_split,
+                                               plan.seed + number)
+            print(f"=== Fold {number}/{folds}: {len(train_set)} training, "
+                  f"{len(test_rows)} test examples")
+            model, _, test_data = plan.fit(train_set, dataset.subset(test_rows), valid_set, None)
+            loss, accuracy, _ = evaluate(model, test_data)
+            accuracies.append(accuracy)
+            print(f"Fold {number}: test accuracy {accuracy:.3f} (loss {loss:.3f})")
+            log.write_record({"fold": number, "test_loss": loss, "test_accuracy": accuracy})
+        mean, std = float(np.mean(accuracies)), float(np.std(accuracies, ddof=1)) if folds > 1 else 0.0
+        print(f"Cross-validation over {folds} folds: accuracy {mean:.4f} +- {std:.4f} (mean +- standard "
+              f"deviation of the folds)")
+        log.write_record({"folds": folds, "accuracies": accuracies, "mean_accuracy": mean, "std_accuracy": std})
+    print("cross-validation saves no model; train without --folds to save one", file=sys.stderr)
     return 0
 
 
@@ -66,6 +128,16 @@ def _load_train_test(data, train_specs, test_specs):
         return data.read(train_specs), data.read(test_specs) if test_specs else None
     train_set, test_set = default_dataset()
     return train_set, data.read(test_specs) if test_specs else test_set
+
+
+def _with_preset_options(args):
+    """A copy of the namespace with the preset's architecture and validation options filled
+    in where the command line gives none (a given --valid replaces the preset's split)."""
+    values = dict(vars(args))
+    for name, value in PRESETS.get(args.preset or "walkthrough", {}).get("options", {}).items():
+        if values[name] in (None, False) and not (name == "valid_split" and values["valid"]):
+            values[name] = value
+    return argparse.Namespace(**values)
 
 
 def _check_validation_options(valid_specs, valid_split, settings, init_from, min_count, max_vocab):

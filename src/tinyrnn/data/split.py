@@ -1,4 +1,4 @@
-"""Held-out examples chosen by class: a stratified, seeded validation split."""
+"""Held-out examples chosen by class: a stratified, seeded validation split and K folds."""
 import numpy as np
 
 
@@ -19,3 +19,17 @@ def stratified_split(labels, fraction, rng):
     valid = np.sort(np.concatenate(held_out)).astype(np.int64)
     train = np.setdiff1d(np.arange(len(labels)), valid)
     return train, valid
+
+
+def stratified_folds(labels, count, rng):
+    """`count` disjoint index arrays (sorted) that cover every example: each class's examples,
+    shuffled with rng, are dealt round the folds in turn, so every fold has its share of each."""
+    labels = np.asarray(labels)
+    if not 2 <= count <= len(labels):
+        raise ValueError(f"cannot make {count} folds of {len(labels)} examples")
+    folds, start = [[] for _ in range(count)], 0
+    for label in sorted(set(labels.tolist())):
+        for position, index in enumerate(rng.permutation(np.flatnonzero(labels == label))):
+            folds[(start + position) % count].append(index)
+        start += len(np.flatnonzero(labels == label))               # the next class continues the deal
+    return [np.sort(np.array(fold, dtype=np.int64)) for fold in folds]
