@@ -33,7 +33,7 @@ PRESETS = {
              "batch_size": 50, "clip_value": None, "log_every": 1, "target_accuracy": None,
              "options": {"cell": "gru", "bidirectional": True, "embed": 128, "embed_dropout": 0.3,
                          "dropout": 0.5, "pool": "mean", "valid_split": 0.1, "early_stop": 3,
-                         "keep_best": True, "clip_norm": 5.0}},
+                         "keep_best": True, "clip_norm": 5.0, "min_count": 2}},
 }
 
 

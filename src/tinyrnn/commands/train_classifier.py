@@ -132,10 +132,12 @@ def _load_train_test(data, train_specs, test_specs):
 
 def _with_preset_options(args):
     """A copy of the namespace with the preset's architecture and validation options filled
-    in where the command line gives none (a given --valid replaces the preset's split)."""
+    in where the command line gives none (a given --valid replaces the preset's split, and
+    --init-from keeps the saved vocabulary)."""
     values = dict(vars(args))
     for name, value in PRESETS.get(args.preset or "walkthrough", {}).get("options", {}).items():
-        if values[name] in (None, False) and not (name == "valid_split" and values["valid"]):
+        replaced = (name == "valid_split" and values["valid"]) or (name == "min_count" and values["init_from"])
+        if values[name] in (None, False) and not replaced:
             values[name] = value
     return argparse.Namespace(**values)
 
