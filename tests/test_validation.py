@@ -157,3 +157,30 @@ def test_cli_cross_validation_reports_each_fold_and_the_mean(tmp_path, capsys):
     assert f"accuracy {summary['mean_accuracy']:.4f} +- {summary['std_accuracy']:.4f}" in stdout
     status, _, err = run(capsys, "train", "--folds", "3", "--test", "x.csv", "--out", out)
     assert status == 2 and "--folds" in err
+
+
+def test_pretrained_embeddings_start_the_table_and_can_be_frozen(tmp_path, capsys):
+    from tinyrnn.io import load_model
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("3 4\nhappy 1 2 3 4\nSad -1 -2 -3 -4\nzebra 9 9 9 9\n")     # word2vec header
+    out = tmp_path / "m.safetensors"
+    status, stdout, _ = run(capsys, "train", "--preset", "fast", "--embeddings", vectors, "--out", out)
+    model = load_model(str(out))
+    table, index = model.params["embedding.weight"], model.vocab.index
+    assert status == 0 and table.shape[1] == 4 and "2 of 23 words (8.7%)" in stdout
+    assert not np.allclose(table[index["happy"]], [1, 2, 3, 4]), "not frozen: it learns"
+    status, _, _ = run(capsys, "train", "--preset", "fast", "--embeddings", vectors, "--freeze-embeddings",
+                       "--out", out)
+    table, index = load_model(str(out)).params["embedding.weight"], model.vocab.index
+    np.testing.assert_array_equal(table[index["happy"]], [1, 2, 3, 4])
+    np.testing.assert_array_equal(table[index["sad"]], [-1, -2, -3, -4])   # looked up as tokenized
+
+
+@pytest.mark.parametrize("content,message", [("happy 1 2 x\n", ":1: the vector of 'happy' is not all numbers"),
+                                              ("happy 1 2\nsad 1\n", ":2: expected a word and 2 numbers"),
+                                              ("happy 1 nan\n", "NaN or infinite"), ("\n", "no word vectors")])
+def test_bad_embedding_files_name_file_and_line(tmp_path, capsys, content, message):
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text(content)
+    status, _, err = run(capsys, "train", "--embeddings", vectors, "--out", tmp_path / "m.safetensors")
+    assert status == 2 and message in err and err.count("\n") == 1

@@ -139,6 +139,11 @@ def _add_model_options(model):
                        "of each token (default: none, one-hot inputs as in the walkthrough)")
     model.add_argument("--dropout", type=_fraction_below_one, metavar="P", help="inverted dropout with "
                        "rate P between layers and before the output layer, in training only (default: 0)")
+    model.add_argument("--embeddings", metavar="FILE", help="start the embedding from pretrained word "
+                       "vectors (GloVe / word2vec text format; its size sets --embed); words it lacks "
+                       "start random (classify only)")
+    model.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding as it "
+                       "starts (classify only)")
     model.add_argument("--embed-dropout", type=_fraction_below_one, metavar="P", help="dropout of the "
                        "embedded words, in training only (with --embed; default: 0)")
     model.add_argument("--nonlinearity", choices=["tanh", "relu"], help="of the rnn cell (default: tanh)")
@@ -319,7 +324,7 @@ def _command(args):
 
 _ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket",
                           "bidirectional", "valid", "valid_split", "early_stop", "min_count", "max_vocab",
-                          "pool", "folds"],
+                          "pool", "folds", "embeddings", "freeze_embeddings"],
              "lm": ["text", "steps", "minutes", "seq_length"]}
 
 

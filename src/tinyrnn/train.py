@@ -55,6 +55,7 @@ class TrainConfig:
     log_every_seconds: float | None = 30.0   # also log when this long has passed (None: never)
     keep_best: bool = False              # end with the weights of the best validation epoch
     early_stop: int | None = None        # stop after this many epochs without a better one
+    frozen: tuple = ()                   # parameter names that keep their values (zero gradient)
 
     def validate(self):
         """Raise ConfigError (a ValueError) naming the first setting that cannot work."""
@@ -183,11 +184,15 @@ def make_optimizer(config):
 
 
 def make_update(model, config, optimizer):
-    """The step after each backward pass: clip (by value, then by norm), then the optimizer."""
+    """The step after each backward pass: zero the frozen parameters' gradients, clip (by
+    value, then by norm), then the optimizer."""
     clip_value = ClipByValue(config.clip_value) if config.clip_value is not None else None
     params, grads, clip_norm = model.flat, model.flat_grads, config.clip_norm
+    frozen = [model.grads[name] for name in config.frozen]
 
     def update():
+        for grad in frozen:
+            grad[...] = 0.0                              # frozen: no step, whatever the optimizer
         if clip_value is not None:
             clip_value(grads)
         if clip_norm is not None:

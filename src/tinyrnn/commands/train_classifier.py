@@ -1,12 +1,13 @@
 """`tinyrnn train --task classify`: train a classifier on labelled texts and save it."""
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from tqdm import tqdm
 
 from ..data import default_dataset
+from ..data.embeddings import read_embeddings
 from ..data.split import stratified_folds, stratified_split
 from ..errors import DataError, TinyRNNError
 from ..io import save_model
@@ -34,6 +35,12 @@ def run(args):
                 "keep_best": args.keep_best, "early_stop": args.early_stop,
                 "log_every_seconds": None if args.log_every_seconds == "none" else args.log_every_seconds}
     init_from, dtype, architecture = args.init_from, args.dtype, model_options(args)
+    embeddings, freeze = args.embeddings, args.freeze_embeddings
+    if (embeddings or freeze) and init_from:
+        raise TinyRNNError("--embeddings and --freeze-embeddings start a new model; --init-from keeps its own")
+    if freeze and not (embeddings or architecture.embed_size):
+        raise TinyRNNError("--freeze-embeddings needs a learned embedding (--embeddings FILE or --embed E)")
+    settings["frozen"] = ("embedding.weight",) if freeze else ()
     out, json_log, progress = args.out, args.json_log, args.progress
 
     check_writable_outputs(out, json_log)
@@ -52,7 +59,7 @@ def run(args):
                          log_every=recipe["log_every"], target_accuracy=recipe["target_accuracy"],
                          **settings)
     plan = Plan(recipe, config, architecture, dtype, vocab_limits, overrides["init"] is not None,
-                init_from, seed, progress)
+                init_from, seed, progress, Vectors(embeddings, args.encoding) if embeddings else None)
     if folds:
         return _cross_validate(plan, train_set, folds, valid_split, json_log)
     model, history, test_data = plan.fit(train_set, test_set, valid_set, json_log)
@@ -62,6 +69,14 @@ def run(args):
     save_model(model, out)
     print(f"saved {out}", file=sys.stderr)
     return 0
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """--embeddings: a file of pretrained word vectors and its encoding."""
+
+    path: str
+    encoding: str
 
 
 @dataclass
@@ -77,6 +92,7 @@ class Plan:
     init_from: str | None
     seed: int
     progress: bool
+    vectors: "Vectors | None" = None     # --embeddings
 
     def fit(self, train_set, test_set, valid_set, json_log):
         """Build (or load) a model, train it with logs; returns (model, history, test data)."""
@@ -88,7 +104,7 @@ class Plan:
             self.architecture.check_agrees(model, self.init_from)
         else:
             model = _new_model(train_set, _classes(train_set), self.recipe, self.dtype, self.architecture,
-                               rng, self.vocab_limits, self.init_given)
+                               rng, self.vocab_limits, self.init_given, self.vectors)
         train_data, test_data, valid_data = _encode(model, train_set, test_set, valid_set)
         history = _train(model, train_data, test_data, valid_data, self.config, rng, json_log, self.progress)
         _summary(history, self.config)
@@ -206,17 +222,28 @@ def _classes(train_set):
     return classes
 
 
-def _new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits, init_given):
+def _new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits, init_given, vectors):
     """A freshly initialised classifier over the training data's words. The walkthrough's
     init (normal / 1000) is for the walkthrough's model: with it, the gradient of a stack,
     a gated cell or an embedding is too small to learn, so they start orthogonal unless
-    --init says otherwise."""
+    --init says otherwise. vectors (--embeddings): a file of pretrained word vectors whose
+    rows replace the random start of the words it has."""
     vocab = Vocab.build((tokenize(text) for text in train_set.texts), **vocab_limits)
     config = {"task": "classify", "hidden_size": recipe["hidden"], "dtype": dtype or "float64"}
+    found = None
+    if vectors:
+        found = read_embeddings(vectors.path, vocab, architecture.embed_size, vectors.encoding)
+        architecture = replace(architecture, embed_size=found[2])
     init = recipe["init"]
     if init == "walkthrough" and not init_given and not uses_walkthrough_names(**architecture.architecture()):
         init = "orthogonal"
-    return architecture.build(config, vocab, classes, rng, init)
+    model = architecture.build(config, vocab, classes, rng, init)
+    if found is not None:
+        ids, rows, _ = found
+        model.params["embedding.weight"][ids] = rows
+        print(f"{len(set(ids.tolist()))} of {len(vocab.words)} words ({len(set(ids.tolist())) / len(vocab.words):.1%}) "
+              f"start from the vectors in {vectors.path}; the others from random ones")
+    return model
 
 
 def _saved_model(path, hidden, dtype):

@@ -1,0 +1,44 @@
+"""Pretrained word vectors in the GloVe / word2vec text format, to start a learned embedding.
+
+One word per line, then its E numbers, separated by spaces; word2vec's files begin with a
+header line "count E", which is skipped. Words are looked up as tinyrnn tokenizes them.
+"""
+import numpy as np
+
+from ..errors import DataError
+from ..vocab import tokenize
+from .loaders import read_text
+
+
+def read_embeddings(path, vocab, size=None, encoding="utf-8"):
+    """Vectors of the vocabulary's words found in the file at path.
+
+    Returns (ids (K,) int, vectors (K, E) float64, E). size: the embedding size the model
+    expects (None: take the file's). Every problem is a DataError naming path:line."""
+    ids, vectors, dimension = [], [], size
+    for number, line in enumerate(read_text(path, encoding).splitlines(), start=1):
+        fields = line.rstrip().split(" ")
+        if number == 1 and len(fields) == 2 and all(field.isdigit() for field in fields):
+            continue                                                       # word2vec's header
+        if not line.strip():
+            continue
+        if dimension is None:
+            dimension = len(fields) - 1
+        if len(fields) != dimension + 1:
+            raise DataError(f"{path}:{number}: expected a word and {dimension} numbers, got "
+                            f"{len(fields) - 1} numbers")
+        word = tokenize(fields[0])
+        index = vocab.index.get(word[0]) if len(word) == 1 else None
+        if index is None:
+            continue
+        try:
+            vector = np.array(fields[1:], dtype=np.float64)
+        except ValueError:
+            raise DataError(f"{path}:{number}: the vector of {fields[0]!r} is not all numbers") from None
+        if not np.isfinite(vector).all():
+            raise DataError(f"{path}:{number}: the vector of {fields[0]!r} has NaN or infinite values")
+        ids.append(index)
+        vectors.append(vector)
+    if dimension is None:
+        raise DataError(f"{path}: no word vectors in the file")
+    return np.array(ids, dtype=np.int64), np.array(vectors).reshape(-1, dimension), dimension
