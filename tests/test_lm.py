@@ -201,3 +201,42 @@ def test_same_seed_same_language_model_bit_for_bit(tmp_path, capsys):
                              "--sample-every", "0", "--out", files[-1], "--seed", "7", "--batch-size", "4")
         assert status == 0, err
     assert files[0].read_bytes() == files[1].read_bytes()
+
+
+def test_early_stop_after_n_log_points_without_a_lower_validation_loss(monkeypatch):
+    import importlib
+    module = importlib.import_module("tinyrnn.train_lm")
+    scripted = iter([3.0, 2.5, 2.6, 2.5, 2.4, 2.45, 2.7, 2.6, 1.0])
+    monkeypatch.setattr(module, "evaluate_lm", lambda model, ids: next(scripted))
+    model, ids = small_lm()
+    config = LMConfig(seq_length=5, batch_size=2, steps=100, log_every=1, early_stop=3, optimizer="sgd", lr=0.01)
+    history = train_language_model(model, ids, config, ids)
+    assert [stats.step for stats in history] == [1, 2, 3, 4, 5, 6, 7, 8]    # best at 5; 6, 7, 8 are not
+    assert history[-1].stopped_early and not any(stats.stopped_early for stats in history[:-1])
+
+
+def test_minutes_bound_wall_time_including_evaluation(monkeypatch):
+    import importlib
+    import time
+    module = importlib.import_module("tinyrnn.train_lm")
+    real = module.evaluate_lm
+
+    def slow_evaluation(model, ids):
+        time.sleep(0.2)
+        return real(model, ids)
+    monkeypatch.setattr(module, "evaluate_lm", slow_evaluation)
+    model, ids = small_lm()
+    config = LMConfig(seq_length=5, batch_size=2, minutes=0.02, log_every=1, optimizer="sgd", lr=0.01)
+    started = time.perf_counter()
+    history = train_language_model(model, ids, config, ids)
+    elapsed = time.perf_counter() - started
+    assert 0.8 <= elapsed < 1.7 and len(history) < 10, (elapsed, len(history))   # budget: 1.2 s
+
+
+def test_default_log_points_come_by_time_not_every_hundred_steps(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog\n" * 200)
+    status, out, _ = run(capsys, "train", "--task", "lm", "--text", corpus, "--steps", "250",
+                         "--batch-size", "4", "--hidden", "8", "--out", tmp_path / "m.safetensors")
+    assert status == 0 and out.count("--- Step") == 1 and "--- Step 250" in out   # one, at the end
+    assert out.count("--- Sample at step") == 1, "a sample at each log point"

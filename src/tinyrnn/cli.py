@@ -116,7 +116,8 @@ def _add_train(commands):
                        "of the training data: K models, each tested on one fold; prints each fold's "
                        "accuracy and their mean (saves no model)")
     train.add_argument("--early-stop", type=_integer(1), metavar="N", help="stop after N epochs "
-                       "without a better validation epoch (accuracy, ties by loss)")
+                       "without a better validation epoch (accuracy, ties by loss; lm: N log points "
+                       "without a lower validation loss)")
     train.add_argument("--min-count", type=_integer(1), metavar="K", help="keep words seen at least "
                        "K times in the training data; the rest are read as <unk> (default: 1)")
     train.add_argument("--max-vocab", type=_integer(1), metavar="N", help="keep at most the N most "
@@ -192,10 +193,11 @@ def _add_lm_options(lm):
     lm.add_argument("--tokenizer", choices=["chars", "words"], default="chars", help="(default: chars)")
     lm.add_argument("--seq-length", type=_integer(1), help="truncated-BPTT chunk length (default: 25)")
     lm.add_argument("--steps", type=_integer(1), help="stop after N updates")
-    lm.add_argument("--minutes", type=_positive_float, help="stop after M minutes of training")
+    lm.add_argument("--minutes", type=_positive_float, help="stop after M minutes of wall time, "
+                    "evaluation and samples included")
     lm.add_argument("--val-fraction", type=_fraction, default=0.1, help="(default: 0.1)")
-    lm.add_argument("--sample-every", type=_integer(0), default=500, metavar="N",
-                    help="print a generated sample every N steps (default: 500; 0: never)")
+    lm.add_argument("--sample-every", type=_integer(0), metavar="N",
+                    help="print a generated sample every N steps (0: never; default: at every log point)")
 
 
 def _add_training_options(train):
@@ -222,8 +224,9 @@ def _add_training_options(train):
                        "vocabulary and classes")
     train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")
     train.add_argument("--log-every-seconds", type=_positive_float_or_none, default=30.0, metavar="S",
-                       help="classify: also log an epoch, or a line within a long epoch, when S seconds "
-                       "have passed since the last log line ('none': only --log-every; default: 30)")
+                       help="also log when S seconds have passed since the last log line (classify: "
+                       "the epoch, or a line within a long epoch; lm: a log point with validation and "
+                       "a sample) ('none': only --log-every; default: 30)")
     train.add_argument("--keep-best", action="store_true", help="save the weights of the best "
                        "validation epoch (classify: accuracy, ties by loss; lm: loss, at every log "
                        "point) instead of the last")
@@ -323,7 +326,7 @@ def _command(args):
 
 
 _ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket",
-                          "bidirectional", "valid", "valid_split", "early_stop", "min_count", "max_vocab",
+                          "bidirectional", "valid", "valid_split", "min_count", "max_vocab",
                           "pool", "folds", "embeddings", "freeze_embeddings"],
              "lm": ["text", "steps", "minutes", "seq_length"]}
 

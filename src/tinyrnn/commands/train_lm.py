@@ -24,7 +24,7 @@ class Outputs:
     model_path: str                      # --out
     json_log: str | None                 # --json-log
     progress: bool                       # --progress: a bar on stderr even when it is no terminal
-    sample_every: int                    # --sample-every: steps between printed samples (0: never)
+    sample_every: int | None             # --sample-every: steps between samples (0: never; None: at log points)
 
 
 def run(args):
@@ -35,7 +35,9 @@ def run(args):
                  "log_every": args.log_every, "dtype": args.dtype}
     settings = {"steps": args.steps, "minutes": args.minutes, "momentum": args.momentum,
                 "nesterov": args.nesterov, "lr_decay": args.lr_decay,
-                "clip_norm": None if args.clip_norm == "none" else args.clip_norm}
+                "clip_norm": None if args.clip_norm == "none" else args.clip_norm,
+                "early_stop": args.early_stop,
+                "log_every_seconds": None if args.log_every_seconds == "none" else args.log_every_seconds}
     text_path, encoding, val_fraction = args.text, args.encoding, args.val_fraction
     tokenizer, preset, seed = args.tokenizer, args.preset, args.seed
     outputs = Outputs(args.out, args.json_log, args.progress, args.sample_every)
@@ -98,10 +100,17 @@ def _split_text(text, fraction):
 def _train(model, train_ids, val_ids, config, outputs, best, sample_rng, dropout_rng):
     """Train, printing log blocks and samples, JSON-logging, and saving new bests if asked."""
     unit = token_unit(model.tokenizer) + "s"
-    total_steps = config.steps or None
-    with JsonLog(outputs.json_log) as log, progress_bar(total_steps, "step", outputs.progress) as bar:
+    per_epoch = -(-((len(train_ids) - 1) // config.batch_size) // config.seq_length)
+    totals = [n for n in (config.steps, config.epochs and config.epochs * per_epoch) if n]
+    with JsonLog(outputs.json_log) as log, progress_bar(min(totals, default=None), "step",
+                                                        outputs.progress) as bar:
         def on_log(stats):
             tqdm.write(_log_block(stats, unit), file=sys.stdout)
+            if outputs.sample_every is None:                          # default: a sample per log point
+                _print_sample(model, sample_rng, stats.step)
+            if stats.stopped_early:
+                tqdm.write(f"Stopped at step {stats.step}: no lower validation loss in the last "
+                           f"{config.early_stop} log points", file=sys.stdout)
             log.write_record({"step": stats.step, "epoch": stats.epoch, "chars_seen": stats.chars_seen,
                               "train_loss": stats.train_loss, "val_loss": stats.val_loss,
                               "val_bits_per_char": stats.val_bits, "train_seconds": stats.train_seconds})
@@ -113,9 +122,13 @@ def _train(model, train_ids, val_ids, config, outputs, best, sample_rng, dropout
         def on_step(step):
             bar.update(1)
             if outputs.sample_every and step % outputs.sample_every == 0:
-                sample = "".join(spaced(generate(model, sample_rng, SAMPLE_LENGTH), model.tokenizer))
-                tqdm.write(f"--- Sample at step {step}\n{sample}", file=sys.stdout)
+                _print_sample(model, sample_rng, step)
         train_language_model(model, train_ids, config, val_ids, on_log, on_step, dropout_rng)
+
+
+def _print_sample(model, rng, step):
+    sample = "".join(spaced(generate(model, rng, SAMPLE_LENGTH), model.tokenizer))
+    tqdm.write(f"--- Sample at step {step}\n{sample}", file=sys.stdout)
 
 
 def _log_block(stats, unit):
