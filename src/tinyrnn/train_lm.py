@@ -168,6 +168,7 @@ class _Loop:
         val_loss = evaluate_lm(self.model, self.val_ids) if self.val_ids is not None and \
             len(self.val_ids) > 1 else None
         self.eval_seconds = time.perf_counter() - started
+        self.best.last_log = time.perf_counter()             # the next timed log point counts from here
         stats = LMStats(self.steps, self.epoch, self.chars, float(np.mean(self.losses)), val_loss, self.seconds)
         self.history.append(stats)
         self.losses.clear()
