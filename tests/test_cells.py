@@ -217,3 +217,15 @@ def test_mean_and_max_pooling_follow_their_definitions():
     model.architecture["pool"] = "max"
     np.testing.assert_allclose(model.forward(sentence)[0][0], p["fc.weight"] @ outputs.max(axis=0) + p["fc.bias"],
                                rtol=0, atol=1e-13)
+
+
+def test_uniform_init_follows_pytorchs_default_ranges():
+    H = 8
+    model = Classifier(VOCAB, ["x", "y"], H, "gru", bidirectional=True, embed_size=5)
+    model.initialize(np.random.default_rng(0), "uniform")
+    for name, array in model.params.items():
+        if name == "embedding.weight":
+            assert 0.5 < array.std() < 1.5                                  # standard normal
+            continue
+        limit = 1 / np.sqrt(2 * H) if name.startswith("fc.") else 1 / np.sqrt(H)
+        assert np.abs(array).max() <= limit and np.abs(array).max() > 0.5 * limit, name

@@ -178,8 +178,9 @@ def _add_recipe_options(preset):
                         help="clip every gradient element to [-V, V] (walkthrough: 1.0; 'none' turns it off)")
     preset.add_argument("--init", choices=INIT_SCHEMES, help="weight init: walkthrough (normal/1000; the "
                         "default for the walkthrough's model), minchar (normal/100), xavier (Glorot "
-                        "uniform per gate) or orthogonal (orthogonal W_hh per gate, xavier elsewhere; "
-                        "the classifier's default for every other architecture)")
+                        "uniform per gate), orthogonal (orthogonal W_hh per gate, xavier elsewhere; "
+                        "the classifier's default for every other architecture) or uniform (+-1/sqrt(H), "
+                        "PyTorch's defaults)")
     preset.add_argument("--log-every", type=_integer(1), help="epochs (lm: steps) between log blocks "
                         "(walkthrough: 100)")
     preset.add_argument("--target-accuracy", type=_fraction, metavar="A", help="evaluate the test set "

@@ -17,7 +17,7 @@ def flat_views(shapes, dtype):
     return flat, views
 
 
-INIT_SCHEMES = ("walkthrough", "minchar", "xavier", "orthogonal")
+INIT_SCHEMES = ("walkthrough", "minchar", "xavier", "orthogonal", "uniform")
 BIASES = ("bias_ih", "bias_hh", "output_bias")
 
 
@@ -35,11 +35,20 @@ def initialize(params, roles, rng, scheme, hidden_size, forget_bias=0.0):
                  an embedding table standard normal.
     orthogonal:  each gate block of weight_hh a random orthogonal matrix (Saxe et al.,
                  2014), the rest as xavier.
+    uniform:     every recurrent weight and bias uniform in +-1/sqrt(H), the output layer's
+                 in +-1/sqrt(its inputs), the embedding standard normal (PyTorch's defaults
+                 for nn.RNN/LSTM/GRU, nn.Linear and nn.Embedding).
     """
     if scheme not in INIT_SCHEMES:
         raise ValueError(f"unknown init scheme {scheme!r}; expected one of {list(INIT_SCHEMES)}")
     for name, array in params.items():
         role = roles[name]
+        if scheme == "uniform" and role != "embedding":
+            fan_in = hidden_size if role not in ("output_weight", "output_bias") else roles_fan_in(params, roles)
+            array[...] = rng.uniform(-1 / np.sqrt(fan_in), 1 / np.sqrt(fan_in), size=array.shape)
+            if role == "bias_ih" and forget_bias:
+                array[hidden_size:2 * hidden_size] = forget_bias
+            continue
         if role in BIASES:
             array[...] = 0.0
             if role == "bias_ih" and forget_bias:
@@ -48,7 +57,7 @@ def initialize(params, roles, rng, scheme, hidden_size, forget_bias=0.0):
             scale = 1e-3 if scheme == "walkthrough" else 1e-2
             array[...] = rng.standard_normal(array.shape) * scale
         elif role == "embedding":
-            array[...] = rng.standard_normal(array.shape)
+            array[...] = rng.standard_normal(array.shape)         # as nn.Embedding
         else:
             rows = hidden_size if role in ("weight_ih", "weight_hh") else len(array)
             for block in np.split(array, len(array) // rows):
@@ -58,3 +67,8 @@ def initialize(params, roles, rng, scheme, hidden_size, forget_bias=0.0):
                 else:
                     limit = np.sqrt(6.0 / (block.shape[0] + block.shape[1]))
                     block[...] = rng.uniform(-limit, limit, size=block.shape)
+
+
+def roles_fan_in(params, roles):
+    """The output layer's number of inputs (columns of its weight)."""
+    return next(array.shape[1] for name, array in params.items() if roles[name] == "output_weight")
