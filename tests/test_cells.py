@@ -228,4 +228,4 @@ def test_uniform_init_follows_pytorchs_default_ranges():
             assert 0.5 < array.std() < 1.5                                  # standard normal
             continue
         limit = 1 / np.sqrt(2 * H) if name.startswith("fc.") else 1 / np.sqrt(H)
-        assert np.abs(array).max() <= limit and np.abs(array).max() > 0.5 * limit, name
+        assert np.abs(array).max() <= limit and (array.size < 20 or np.abs(array).max() > 0.8 * limit), name
