@@ -9,6 +9,16 @@ from test_cli import run
 from tinyrnn.gradcheck import random_classifier, random_language_model
 from tinyrnn.io import load_model, save_model
 
+def rewrite_config(path, **change):
+    """Rewrite a model file with its config metadata changed, tensors as they are."""
+    tensors = safetensors.numpy.load_file(path)
+    with open(path, "rb") as stream:
+        raw = stream.read()
+    metadata = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])["__metadata__"]
+    metadata["config"] = json.dumps({**json.loads(metadata["config"]), **change})
+    safetensors.numpy.save_file(tensors, path, metadata=metadata)
+
+
 ARCHITECTURES = [dict(cell="lstm", embed_size=4), dict(cell="gru", num_layers=2, bidirectional=True),
                  dict(cell="rnn", nonlinearity="relu"), dict(cell="lstm", num_layers=2, dropout=0.3)]
 
@@ -73,13 +83,7 @@ def test_a_config_that_disagrees_with_the_tensors_is_one_clear_error(tmp_path, c
     model = random_classifier(np.random.default_rng(0), 6, 3, 2, cell="lstm", num_layers=2, embed_size=4)
     path = str(tmp_path / "m.safetensors")
     save_model(model, path)
-    tensors = safetensors.numpy.load_file(path)
-    with open(path, "rb") as stream:
-        raw = stream.read()
-    header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])
-    metadata = header["__metadata__"]
-    metadata["config"] = json.dumps({**json.loads(metadata["config"]), **change})
-    safetensors.numpy.save_file(tensors, path, metadata=metadata)
+    rewrite_config(path, **change)
     status, out, err = run(capsys, "predict", "--model", path, "a b")
     assert status == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
 
@@ -127,12 +131,7 @@ def test_a_config_with_absurd_layer_count_is_refused_before_building(tmp_path, c
     model = random_classifier(np.random.default_rng(0), 6, 3, 2, cell="lstm", num_layers=2, embed_size=4)
     path = str(tmp_path / "m.safetensors")
     save_model(model, path)
-    tensors = safetensors.numpy.load_file(path)
-    with open(path, "rb") as stream:
-        raw = stream.read()
-    metadata = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])["__metadata__"]
-    metadata["config"] = json.dumps({**json.loads(metadata["config"]), "num_layers": 10 ** 9})
-    safetensors.numpy.save_file(tensors, path, metadata=metadata)
+    rewrite_config(path, num_layers=10 ** 9)
     status, _, err = run(capsys, "predict", "--model", path, "a b")
     assert status == 2 and "1000000000 layers" in err and len(err) < 300
 
@@ -172,11 +171,6 @@ def test_a_classifier_file_naming_a_character_tokenizer_is_refused(tmp_path, cap
     model = random_classifier(np.random.default_rng(0), 6, 3, 2, cell="gru")
     path = str(tmp_path / "m.safetensors")
     save_model(model, path)
-    tensors = safetensors.numpy.load_file(path)
-    with open(path, "rb") as stream:
-        raw = stream.read()
-    metadata = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])["__metadata__"]
-    metadata["config"] = json.dumps({**json.loads(metadata["config"]), "tokenizer": {"kind": "chars"}})
-    safetensors.numpy.save_file(tensors, path, metadata=metadata)
+    rewrite_config(path, tokenizer={"kind": "chars"})
     status, _, err = run(capsys, "predict", "--model", path, "a b")
     assert status == 2 and "a classifier reads words" in err
