@@ -1,11 +1,12 @@
 """The tinyrnn command line: argument parsing, choosing the command (and train's task), and turning
 our errors into one line + exit 2. What each command does is in the commands package."""
 import argparse
-import math
 import os
 import sys
 
 from . import __version__
+from .argtypes import (finite_float, fraction, fraction_below_one, fraction_or_zero, integer,
+                       non_negative_float, positive_float, positive_float_or_none)
 from .errors import TinyRNNError
 
 EXIT_BAD_INPUT = 2
@@ -16,67 +17,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _integer(low):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-    return parse
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return value
-
-
-def _finite_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-    return value
-
-
-def _positive_float_or_none(text):
-    return "none" if text.lower() == "none" else _positive_float(text)
-
-
-def _fraction_or_zero(text):
-    return 0.0 if text.strip() in ("0", "0.0") else _fraction(text)
-
-
-def _non_negative_float(text):
-    value = _finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
-def _fraction_below_one(text):
-    value = _finite_float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
-    return value
-
-
-def _fraction(text):
-    value = _positive_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
 
 
 def _add_data_options(parser):
@@ -110,17 +50,17 @@ def _add_train(commands):
                        "when --train is not given); only reported, never used to choose anything")
     train.add_argument("--valid", action="append", metavar="DATA", help="validation data, measured "
                        "after every epoch; it chooses --keep-best's epoch and --early-stop's")
-    train.add_argument("--valid-split", type=_fraction_below_one, metavar="F", help="hold out the "
+    train.add_argument("--valid-split", type=fraction_below_one, metavar="F", help="hold out the "
                        "fraction F of the training data for validation (stratified by label, from --seed)")
-    train.add_argument("--folds", type=_integer(2), metavar="K", help="stratified K-fold cross-validation "
+    train.add_argument("--folds", type=integer(2), metavar="K", help="stratified K-fold cross-validation "
                        "of the training data: K models, each tested on one fold; prints each fold's "
                        "accuracy and their mean (saves no model)")
-    train.add_argument("--early-stop", type=_integer(1), metavar="N", help="stop after N epochs "
+    train.add_argument("--early-stop", type=integer(1), metavar="N", help="stop after N epochs "
                        "without a better validation epoch (accuracy, ties by loss; lm: N log points "
                        "without a lower validation loss)")
-    train.add_argument("--min-count", type=_integer(1), metavar="K", help="keep words seen at least "
+    train.add_argument("--min-count", type=integer(1), metavar="K", help="keep words seen at least "
                        "K times in the training data; the rest are read as <unk> (default: 1)")
-    train.add_argument("--max-vocab", type=_integer(1), metavar="N", help="keep at most the N most "
+    train.add_argument("--max-vocab", type=integer(1), metavar="N", help="keep at most the N most "
                        "frequent words; the rest are read as <unk>")
     _add_data_options(train)
     _add_recipe_options(train.add_argument_group("recipe (defaults come from --preset; see the README)"))
@@ -133,25 +73,25 @@ def _add_train(commands):
 def _add_model_options(model):
     """The network: cell, layers, directions, input, dropout (train; gradcheck has its own)."""
     model.add_argument("--cell", choices=["rnn", "lstm", "gru"], help="recurrent cell (default: rnn)")
-    model.add_argument("--layers", type=_integer(1), metavar="N", help="stacked recurrent layers (default: 1)")
+    model.add_argument("--layers", type=integer(1), metavar="N", help="stacked recurrent layers (default: 1)")
     model.add_argument("--bidirectional", action="store_true", help="a second direction reads each "
                        "text backwards; the classifier sees both final states (classify only)")
-    model.add_argument("--embed", type=_integer(1), metavar="E", help="learn an E-dimensional embedding "
+    model.add_argument("--embed", type=integer(1), metavar="E", help="learn an E-dimensional embedding "
                        "of each token (default: none, one-hot inputs as in the walkthrough)")
-    model.add_argument("--dropout", type=_fraction_below_one, metavar="P", help="inverted dropout with "
+    model.add_argument("--dropout", type=fraction_below_one, metavar="P", help="inverted dropout with "
                        "rate P between layers and before the output layer, in training only (default: 0)")
     model.add_argument("--embeddings", metavar="FILE", help="start the embedding from pretrained word "
                        "vectors (GloVe / word2vec text format; its size sets --embed); words it lacks "
                        "start random (classify only)")
     model.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding as it "
                        "starts (classify only)")
-    model.add_argument("--embed-dropout", type=_fraction_below_one, metavar="P", help="dropout of the "
+    model.add_argument("--embed-dropout", type=fraction_below_one, metavar="P", help="dropout of the "
                        "embedded words, in training only (with --embed; default: 0)")
     model.add_argument("--nonlinearity", choices=["tanh", "relu"], help="of the rnn cell (default: tanh)")
     model.add_argument("--pool", choices=["last", "mean", "max"], help="what the classifier's output "
                        "layer reads: the final states (default), or the mean or maximum of h_t over "
                        "the words (classify only)")
-    model.add_argument("--forget-bias", type=_finite_float, metavar="B", help="start the LSTM's forget-gate "
+    model.add_argument("--forget-bias", type=finite_float, metavar="B", help="start the LSTM's forget-gate "
                        "bias (bias_ih's f block) at B, e.g. 1 (default: 0)")
 
 
@@ -165,25 +105,26 @@ def _add_recipe_options(preset):
     preset.add_argument("--preset", choices=sorted([*PRESETS, *LM_PRESETS]),
                         help="classify: walkthrough (default; per-sentence SGD as in the walkthrough), "
                         "fast (Adam on minibatches, stopping at 100%% test accuracy) or text (real "
-                        "sentences: bidirectional GRU, embeddings, dropout, validation, early stop); lm: charrnn "
+                        "sentences: bidirectional GRU, embeddings, dropout, validation, early stop); "
+                        "lm: charrnn "
                         "(default; Adam, 32 streams) or minchar (the classic min-char-rnn recipe)")
-    preset.add_argument("--epochs", type=_integer(0), help="passes over the data (walkthrough: 1000; "
+    preset.add_argument("--epochs", type=integer(0), help="passes over the data (walkthrough: 1000; "
                         "0 saves the initialised model)")
-    preset.add_argument("--hidden", type=_integer(1), help="hidden size (walkthrough: 64)")
+    preset.add_argument("--hidden", type=integer(1), help="hidden size (walkthrough: 64)")
     preset.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="(walkthrough: sgd)")
-    preset.add_argument("--lr", type=_positive_float, help="learning rate (walkthrough: 0.02; default "
+    preset.add_argument("--lr", type=positive_float, help="learning rate (walkthrough: 0.02; default "
                         "per optimizer: sgd 0.02, adagrad 0.1, rmsprop 0.01, adam 0.001)")
-    preset.add_argument("--batch-size", type=_integer(1), help="examples per update (walkthrough: 1)")
-    preset.add_argument("--clip-value", type=_positive_float_or_none, metavar="V",
+    preset.add_argument("--batch-size", type=integer(1), help="examples per update (walkthrough: 1)")
+    preset.add_argument("--clip-value", type=positive_float_or_none, metavar="V",
                         help="clip every gradient element to [-V, V] (walkthrough: 1.0; 'none' turns it off)")
     preset.add_argument("--init", choices=INIT_SCHEMES, help="weight init: walkthrough (normal/1000; the "
                         "default for the walkthrough's model), minchar (normal/100), xavier (Glorot "
                         "uniform per gate), orthogonal (orthogonal W_hh per gate, xavier elsewhere; "
                         "the classifier's default for every other architecture) or uniform (+-1/sqrt(H), "
                         "PyTorch's defaults)")
-    preset.add_argument("--log-every", type=_integer(1), help="epochs (lm: steps) between log blocks "
+    preset.add_argument("--log-every", type=integer(1), help="epochs (lm: steps) between log blocks "
                         "(walkthrough: 100)")
-    preset.add_argument("--target-accuracy", type=_fraction, metavar="A", help="evaluate the test set "
+    preset.add_argument("--target-accuracy", type=fraction, metavar="A", help="evaluate the test set "
                         "every epoch and stop at the first epoch with accuracy >= A")
 
 
@@ -192,12 +133,12 @@ def _add_lm_options(lm):
     lm.add_argument("--text", metavar="FILE", help="training text (default: Python's own documentation "
                     "topics); the last --val-fraction is held out")
     lm.add_argument("--tokenizer", choices=["chars", "words"], default="chars", help="(default: chars)")
-    lm.add_argument("--seq-length", type=_integer(1), help="truncated-BPTT chunk length (default: 25)")
-    lm.add_argument("--steps", type=_integer(1), help="stop after N updates")
-    lm.add_argument("--minutes", type=_positive_float, help="stop after M minutes of wall time, "
+    lm.add_argument("--seq-length", type=integer(1), help="truncated-BPTT chunk length (default: 25)")
+    lm.add_argument("--steps", type=integer(1), help="stop after N updates")
+    lm.add_argument("--minutes", type=positive_float, help="stop after M minutes of wall time, "
                     "evaluation and samples included")
-    lm.add_argument("--val-fraction", type=_fraction, default=0.1, help="(default: 0.1)")
-    lm.add_argument("--sample-every", type=_integer(0), metavar="N",
+    lm.add_argument("--val-fraction", type=fraction, default=0.1, help="(default: 0.1)")
+    lm.add_argument("--sample-every", type=integer(0), metavar="N",
                     help="print a generated sample every N steps (0: never; default: at every log point)")
 
 
@@ -205,17 +146,17 @@ def _add_training_options(train):
     """Optimizer details, output and reproducibility options of train (either task)."""
     from .models import DTYPES
 
-    train.add_argument("--momentum", type=_fraction_or_zero, default=0.0, help="sgd momentum (default: 0)")
+    train.add_argument("--momentum", type=fraction_or_zero, default=0.0, help="sgd momentum (default: 0)")
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
-    train.add_argument("--lr-decay", type=_fraction, default=1.0, metavar="G",
+    train.add_argument("--lr-decay", type=fraction, default=1.0, metavar="G",
                        help="multiply the learning rate by G after every epoch (default: 1, no decay)")
-    train.add_argument("--clip-norm", type=_positive_float_or_none, default=None, metavar="N",
+    train.add_argument("--clip-norm", type=positive_float_or_none, default=None, metavar="N",
                        help="scale gradients to global L2 norm <= N (default: none)")
     train.add_argument("--no-bucket", action="store_true", help="with --batch-size > 1: batch examples "
                        "at random instead of grouping similar lengths")
     train.add_argument("--dtype", choices=DTYPES, help="(default: float64; float32 with --task lm's "
                        "default preset charrnn)")
-    train.add_argument("--seed", type=_integer(0), default=0, help="random seed; same seed, same "
+    train.add_argument("--seed", type=integer(0), default=0, help="random seed; same seed, same "
                        "result bit for bit (default: 0)")
     train.add_argument("--out", default="model.safetensors", help="model file to write "
                        "(default: model.safetensors)")
@@ -224,7 +165,7 @@ def _add_training_options(train):
     train.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights, "
                        "vocabulary and classes")
     train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")
-    train.add_argument("--log-every-seconds", type=_positive_float_or_none, default=30.0, metavar="S",
+    train.add_argument("--log-every-seconds", type=positive_float_or_none, default=30.0, metavar="S",
                        help="also log when S seconds have passed since the last log line (classify: "
                        "the epoch, or a line within a long epoch; lm: a log point with validation and "
                        "a sample) ('none': only --log-every; default: 30)")
@@ -250,17 +191,17 @@ def _add_use_commands(commands):
                           "(default: the embedded test set)")
     _add_data_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("--errors", type=_integer(1), metavar="N", help="also list the N most "
+    evaluate.add_argument("--errors", type=integer(1), metavar="N", help="also list the N most "
                           "confidently wrong examples (file:line, label, prediction, probability, text)")
 
     generate = commands.add_parser("generate", help="sample text from a language model")
     generate.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
     generate.add_argument("--prime", default="", help="text to start from (default: none)")
-    generate.add_argument("--length", type=_integer(0), default=500, help="tokens to generate (default: 500)")
-    generate.add_argument("--temperature", type=_non_negative_float, default=1.0,
+    generate.add_argument("--length", type=integer(0), default=500, help="tokens to generate (default: 500)")
+    generate.add_argument("--temperature", type=non_negative_float, default=1.0,
                           help="softmax temperature; 0 always takes the most likely token (default: 1)")
-    generate.add_argument("--top-k", type=_integer(1), help="sample only among the K most likely tokens")
-    generate.add_argument("--seed", type=_integer(0), default=0, help="(default: 0)")
+    generate.add_argument("--top-k", type=integer(1), help="sample only among the K most likely tokens")
+    generate.add_argument("--seed", type=integer(0), default=0, help="(default: 0)")
     generate.add_argument("--strict", action="store_true", help="unknown prime characters are an error")
 
     _add_gradcheck(commands)
@@ -276,25 +217,26 @@ def _add_gradcheck(commands):
     gradcheck.add_argument("--task", choices=["classify", "lm"], default="classify",
                            help="classify: loss of the final state; lm: loss at every step (default: classify)")
     gradcheck.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn", help="(default: rnn)")
-    gradcheck.add_argument("--layers", type=_integer(1), default=1, metavar="N", help="stacked layers (default: 1)")
+    gradcheck.add_argument("--layers", type=integer(1), default=1, metavar="N",
+                           help="stacked layers (default: 1)")
     gradcheck.add_argument("--bidirectional", action="store_true", help="two directions (classify only)")
-    gradcheck.add_argument("--embed", type=_integer(1), metavar="E", help="a learned E-dimensional "
+    gradcheck.add_argument("--embed", type=integer(1), metavar="E", help="a learned E-dimensional "
                            "embedding instead of one-hot inputs")
     gradcheck.add_argument("--nonlinearity", choices=["tanh", "relu"], default="tanh",
                            help="of the rnn cell (default: tanh)")
     gradcheck.add_argument("--pool", choices=["last", "mean", "max"], default="last",
                            help="the classifier's pooling (default: last)")
-    gradcheck.add_argument("--dropout", type=_fraction_below_one, default=0.0, metavar="P",
+    gradcheck.add_argument("--dropout", type=fraction_below_one, default=0.0, metavar="P",
                            help="dropout rate; the same masks are drawn for every evaluation (default: 0)")
     gradcheck.add_argument("--all", action="store_true", help="check every combination of cell, 1 or 2 "
                            "layers, directions, input and task (tanh, no dropout; one summary line each)")
-    gradcheck.add_argument("--seed", type=_integer(0), default=0, help="(default: 0)")
-    gradcheck.add_argument("--hidden", type=_integer(1), default=5, help="(default: 5)")
-    gradcheck.add_argument("--vocab", type=_integer(1), default=7, help="number of words (default: 7)")
-    gradcheck.add_argument("--classes", type=_integer(2), default=3, help="(default: 3)")
-    gradcheck.add_argument("--batch", type=_integer(1), default=4, help="(default: 4)")
-    gradcheck.add_argument("--max-length", type=_integer(1), default=6, help="longest row (default: 6)")
-    gradcheck.add_argument("--eps", type=_positive_float, default=1e-6, help="finite-difference step "
+    gradcheck.add_argument("--seed", type=integer(0), default=0, help="(default: 0)")
+    gradcheck.add_argument("--hidden", type=integer(1), default=5, help="(default: 5)")
+    gradcheck.add_argument("--vocab", type=integer(1), default=7, help="number of words (default: 7)")
+    gradcheck.add_argument("--classes", type=integer(2), default=3, help="(default: 3)")
+    gradcheck.add_argument("--batch", type=integer(1), default=4, help="(default: 4)")
+    gradcheck.add_argument("--max-length", type=integer(1), default=6, help="longest row (default: 6)")
+    gradcheck.add_argument("--eps", type=positive_float, default=1e-6, help="finite-difference step "
                            "(default: 1e-6)")
 
 
