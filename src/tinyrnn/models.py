@@ -3,7 +3,8 @@
 Classifier (many-to-one, the walkthrough's sentiment model):
 
     s_t = cell(x_t, s_{t-1}),  s_0 = 0          every layer and direction
-    y   = W h_n + b                             h_n the top layer's last real h (both directions)
+    y   = W h_n + b                             h_n the top layer's last real h (both directions;
+                                                or the mean / max of h_t over the words: pool)
     p   = softmax(y),   L = -ln p_c
 
 LanguageModel (many-to-many): the same recurrence with an output at every step,

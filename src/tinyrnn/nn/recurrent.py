@@ -3,7 +3,8 @@ time, written once for every cell (rnn.py, lstm.py, gru.py).
 
 A cell declares its widths as multiples of H: gates G (H, 4H, 3H), state S (H, or 2H for
 the LSTM's [h | c]), what its step caches C, and the local derivatives L its backward
-step uses. It supplies folded_bias, forward_step, local_gradients and backward_step,
+step uses. It supplies folded_bias and gate_scale (what gx_t is built with),
+forward_step, local_gradients and backward_step,
 and forward_views / backward_views: the slices each step touches, made once per
 workspace, so that a step is only its array operations.
 Everything that does not depend on the previous state is done here, before or after the
