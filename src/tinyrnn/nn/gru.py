@@ -23,7 +23,7 @@ d gh = [da_r, da_z, da_n * r] differ in the n block: the layer keeps two buffers
 """
 import numpy as np
 
-from .lstm import product_into
+from .functional import product_into
 
 
 class GRUCell:

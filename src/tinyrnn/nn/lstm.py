@@ -25,10 +25,7 @@ used halved (gate_scale) and one tanh and one affine map give all four gates.
 """
 import numpy as np
 
-
-def product_into(out):
-    """np.dot where out is contiguous (lowest call overhead), else np.matmul (any strides)."""
-    return np.dot if out.flags.c_contiguous else np.matmul
+from .functional import product_into
 
 
 class LSTMCell:
