@@ -174,3 +174,25 @@ def test_a_classifier_file_naming_a_character_tokenizer_is_refused(tmp_path, cap
     rewrite_config(path, tokenizer={"kind": "chars"})
     status, _, err = run(capsys, "predict", "--model", path, "a b")
     assert status == 2 and "a classifier reads words" in err
+
+
+def test_a_flipped_bit_in_the_weights_is_noticed_and_files_without_a_checksum_still_load(tmp_path, capsys):
+    model = random_classifier(np.random.default_rng(0), 6, 3, 2, cell="gru", embed_size=4)
+    path = tmp_path / "m.safetensors"
+    save_model(model, str(path))
+    raw = bytearray(path.read_bytes())
+    header_end = 8 + int.from_bytes(raw[:8], "little")
+    for offset in (header_end, len(raw) - 1, (header_end + len(raw)) // 2):
+        damaged = raw.copy()
+        damaged[offset] ^= 0x01                     # low mantissa bit: still a finite number
+        path.write_bytes(bytes(damaged))
+        status, out, err = run(capsys, "predict", "--model", str(path), "a b")
+        assert status == 2 and "checksum" in err and err.count("\n") == 1 and out == ""
+    metadata = json.loads(raw[8:header_end])["__metadata__"]
+    del metadata["checksum"]                        # as written before checksums existed
+    safetensors.numpy.save_file(dict(model.params), str(path), metadata=metadata)
+    np.testing.assert_array_equal(load_model(str(path)).flat, model.flat)
+    metadata["checksum"] = "sha256:" + "0" * 64     # a checksum that is wrong
+    safetensors.numpy.save_file(dict(model.params), str(path), metadata=metadata)
+    with pytest.raises(Exception, match="checksum"):
+        load_model(str(path))

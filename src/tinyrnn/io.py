@@ -5,6 +5,7 @@ everything (layout, names, shapes, dtypes, finite values) before building a mode
 Layout of a safetensors file: 8 bytes little-endian header length N, N bytes of JSON
 header ({name: {dtype, shape, data_offsets}, "__metadata__": {str: str}}), raw data.
 """
+import hashlib
 import json
 import math
 import os
@@ -38,8 +39,9 @@ def save_model(model, path):
 
 def _serialize(tensors, metadata):
     """safetensors bytes with a canonical header (sorted keys, 8-byte aligned), so the same
-    model always gives the same file, byte for byte."""
-    header, offset, blobs = {"__metadata__": metadata}, 0, []
+    model always gives the same file, byte for byte. The metadata gains "checksum" (see
+    _checksum), which loading verifies."""
+    header, offset, blobs = {"__metadata__": dict(metadata)}, 0, []
     for name, array in tensors.items():
         blob = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
         dtype = {value: key for key, value in _NUMPY_DTYPE.items()}[array.dtype.name]
@@ -47,9 +49,19 @@ def _serialize(tensors, metadata):
                         "data_offsets": [offset, offset + len(blob)]}
         offset += len(blob)
         blobs.append(blob)
+    header["__metadata__"]["checksum"] = _checksum(dict(zip(tensors, blobs)))
     text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)
     return struct.pack("<Q", len(text)) + text + b"".join(blobs)
+
+
+def _checksum(blobs):
+    """SHA-256 of every tensor's bytes, tensors in name order (so it does not depend on
+    where in the file a writer put them)."""
+    digest = hashlib.sha256()
+    for name in sorted(blobs):
+        digest.update(blobs[name])
+    return "sha256:" + digest.hexdigest()
 
 
 def atomic_write_bytes(path, data):
@@ -99,6 +111,7 @@ def load_model(path):
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{path}: unsupported model config ({error})") from None
     _check_tensors(path, header, expected, config["dtype"])
+    _verify_checksum(path, header, metadata, raw)
     try:                                            # sizes are now known to match the file
         model = build_model(config, vocab, classes)
     except (ValueError, TypeError) as error:
@@ -112,6 +125,19 @@ def load_model(path):
             raise ModelFileError(f"{path}: tensor {name} has NaN or infinite values")
         model.params[name][...] = array
     return model
+
+
+def _verify_checksum(path, header, metadata, raw):
+    """A file that carries a checksum must match it; files written before checksums existed
+    load without one (and without that guarantee). The header's offsets are checked already."""
+    stored = metadata.get("checksum")
+    if stored is None:
+        return
+    data = memoryview(raw)[8 + struct.unpack("<Q", raw[:8])[0]:]
+    blobs = {name: data[info["data_offsets"][0]:info["data_offsets"][1]] for name, info in header.items()}
+    if stored != _checksum(blobs):
+        raise ModelFileError(f"{path}: the tensor bytes do not match the file's checksum "
+                             f"(the file is damaged)")
 
 
 def _read_file(path):
