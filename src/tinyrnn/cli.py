@@ -246,7 +246,7 @@ def main(argv=None):
     try:
         return _command(args).run(args)
     except TinyRNNError as error:
-        return _fail(args, str(error))
+        return _fail(args, str(error), error.exit_status)
     except BrokenPipeError:                         # e.g. `tinyrnn predict ... | head -1`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
@@ -289,6 +289,6 @@ def _check_task_options(args):
                            f"{', '.join(sorted(presets))}")
 
 
-def _fail(args, message):
+def _fail(args, message, status=EXIT_BAD_INPUT):
     print(f"tinyrnn {args.command}: error: {message}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+    return status

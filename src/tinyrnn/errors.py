@@ -1,8 +1,11 @@
-"""The exceptions tinyrnn raises for bad input. The CLI prints them as one line, exit 2."""
+"""The exceptions tinyrnn raises for bad input. The CLI prints them as one line and exits
+with the error's exit_status (2: bad input; 3: training diverged)."""
 
 
 class TinyRNNError(ValueError):
     """Base class: something the user gave us (data, options, a file) is wrong."""
+
+    exit_status = 2
 
 
 class DataError(TinyRNNError):
@@ -15,6 +18,12 @@ class ModelFileError(TinyRNNError):
 
 class TrainingError(TinyRNNError):
     """Training cannot go on (for example the loss became NaN or infinite)."""
+
+
+class DivergenceError(TrainingError):
+    """The loss, gradients or weights stopped being sane numbers; nothing is saved."""
+
+    exit_status = 3
 
 
 class ConfigError(TinyRNNError):

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConfigError, DataError, TrainingError
+from .errors import ConfigError, DataError
+from .guard import DivergenceGuard, guarded
 from .optim import OPTIMIZERS, ClipByValue, clip_by_norm
 from .vocab import pad_batch
 
@@ -201,6 +202,7 @@ def make_update(model, config, optimizer):
     return update
 
 
+@guarded
 def train(model, train_data, config, rng, test_data=None, on_epoch=None, valid_data=None, on_batch=None):
     """Train model in place. Returns the list of EpochStats, one per epoch run. on_epoch
     gets each EpochStats, on_batch a BatchStats after every update.
@@ -215,12 +217,13 @@ def train(model, train_data, config, rng, test_data=None, on_epoch=None, valid_d
         raise ConfigError("keeping the best epoch and early stopping need validation data")
     optimizer = make_optimizer(config)
     update, base_lr = make_update(model, config, optimizer), optimizer.lr
-    history, state = [], TrainState()
+    history, state, guard = [], TrainState(), DivergenceGuard(model)
     for epoch in range(1, config.epochs + 1):
         optimizer.lr = base_lr * config.lr_decay ** (epoch - 1)
         started = time.perf_counter()
         loss, accuracy = _train_epoch(model, train_data, config, update, rng, epoch, optimizer.lr,
-                                      state, started, on_batch)
+                                      state, started, on_batch, guard)
+        guard.check_mean(loss, f"epoch {epoch}", optimizer.lr)
         state.train_seconds += time.perf_counter() - started
         stats = EpochStats(epoch, loss, accuracy, state.train_seconds)
         stats.logged = epoch % config.log_every == 0 or epoch == config.epochs
@@ -252,18 +255,14 @@ def _measure(model, stats, state, config, test_data, valid_data):
             stats.logged = stats.target_reached = True
 
 
-def _train_epoch(model, data, config, update, rng, epoch, lr, state, started, on_batch):
+def _train_epoch(model, data, config, update, rng, epoch, lr, state, started, on_batch, guard):
     """One pass over the data; returns the running mean loss and accuracy of the epoch."""
     total_loss, correct, seen = 0.0, 0, 0
     batches = -(-len(data) // config.batch_size)
     for step, (ids, mask, targets) in enumerate(_batches(data, config, rng), start=1):
         result = model.loss_and_gradients(ids, mask, targets, rng=rng)      # rng: dropout masks
         loss = result.loss
-        if not math.isfinite(loss):
-            norm = float(np.linalg.norm(model.flat_grads))
-            raise TrainingError(f"loss became {loss} at epoch {epoch}, step {step} (learning rate "
-                                f"{lr:.3g}, gradient norm {norm:.3g}); try a smaller learning rate "
-                                f"or --clip-norm")
+        guard.check_step(loss, f"epoch {epoch}, step {step}", lr)
         total_loss += loss * len(targets)
         correct += np.count_nonzero(result.predicted == targets)
         update()

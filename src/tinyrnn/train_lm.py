@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data.corpus import streams
-from .errors import ConfigError, TrainingError
+from .errors import ConfigError
+from .guard import DivergenceGuard, guarded
 from .train import TrainConfig, TrainState, make_optimizer, make_update
 
 NATS_PER_BIT = math.log(2)
@@ -104,6 +105,7 @@ def evaluate_lm(model, ids, batch_size=32, chunk=256):
     return total / inputs.size
 
 
+@guarded
 def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on_step=None, rng=None):
     """Train in place. on_log(LMStats) at every log point; on_step(step) after every update;
     rng (a numpy Generator) draws the dropout masks. Returns the list of LMStats logged."""
@@ -138,14 +140,16 @@ class _Loop:
         self.steps = self.chars = self.epoch = 0
         self.seconds, self.eval_seconds, self.started = 0.0, 0.0, time.perf_counter()
         self.stopped_early = False
+        self.guard = DivergenceGuard(model)
+
+    def where(self):
+        return f"step {self.steps + 1} (epoch {self.epoch})"
 
     def step(self, x, y, state, rng):
         """One update on chunk x (targets y) from the carried state; returns the new state."""
         started = time.perf_counter()
         result = self.model.loss_and_gradients(x, None, y, state, rng, self.config.sum_over_time)
-        if not math.isfinite(result.loss):
-            raise TrainingError(f"loss became {result.loss} at step {self.steps + 1} (learning rate "
-                                f"{self.optimizer.lr:.3g}); try a smaller learning rate or --clip-value")
+        self.guard.check_step(result.loss, self.where(), self.optimizer.lr)
         self.update()
         self.seconds += time.perf_counter() - started
         self.steps, self.chars = self.steps + 1, self.chars + x.size
@@ -164,12 +168,14 @@ class _Loop:
             (config.minutes is not None and elapsed >= config.minutes * 60)
 
     def log_point(self):
+        train_loss = float(np.mean(self.losses))
+        self.guard.check_mean(train_loss, f"step {self.steps} (epoch {self.epoch})", self.optimizer.lr)
         started = time.perf_counter()
         val_loss = evaluate_lm(self.model, self.val_ids) if self.val_ids is not None and \
             len(self.val_ids) > 1 else None
         self.eval_seconds = time.perf_counter() - started
         self.best.last_log = time.perf_counter()             # the next timed log point counts from here
-        stats = LMStats(self.steps, self.epoch, self.chars, float(np.mean(self.losses)), val_loss, self.seconds)
+        stats = LMStats(self.steps, self.epoch, self.chars, train_loss, val_loss, self.seconds)
         self.history.append(stats)
         self.losses.clear()
         if val_loss is not None:

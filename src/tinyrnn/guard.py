@@ -1,0 +1,55 @@
+"""Stop training whose numbers have gone wrong, before a broken model can be saved.
+
+Training has diverged when a step's loss is NaN or infinite, when the weights are, or when
+a mean loss (an epoch's, or a language model's between two log points) exceeds 100 times
+the reference: the first step's loss, and at least chance level, ln(outputs). A huge
+learning rate in float64 can blow the loss up to 1e7 without ever producing a NaN.
+"""
+import functools
+import math
+
+import numpy as np
+
+from .errors import DivergenceError
+
+EXPLOSION_FACTOR = 100.0
+
+
+class DivergenceGuard:
+    def __init__(self, model):
+        self.model = model
+        outputs = model.params[model.output_bias].shape[0]
+        self.reference = math.log(max(outputs, 2))          # chance level, nats
+        self.first_loss = None
+
+    def check_step(self, loss, where, lr):
+        """After each backward pass; the first finite loss also sets the reference."""
+        if not math.isfinite(loss):
+            self._fail(f"the loss became {loss}", where, lr)
+        if self.first_loss is None:
+            self.first_loss = loss
+            self.reference = max(self.reference, loss)
+
+    def check_mean(self, mean_loss, where, lr):
+        """After an epoch (or between log points): the mean loss, then the weights."""
+        if not math.isfinite(mean_loss) or mean_loss > EXPLOSION_FACTOR * self.reference:
+            self._fail(f"the mean loss is {mean_loss:.4g}, over {EXPLOSION_FACTOR:g} times the "
+                       f"starting loss {self.reference:.3g}", where, lr)
+        if not np.isfinite(self.model.flat).all():
+            self._fail("the weights are no longer finite numbers", where, lr)
+
+    def _fail(self, what, where, lr):
+        norm = float(np.sqrt(np.dot(self.model.flat_grads, self.model.flat_grads)))
+        raise DivergenceError(f"training diverged at {where}: {what} (learning rate {lr:.3g}, "
+                              f"last gradient norm {norm:.3g}); try a smaller learning rate, "
+                              f"--clip-norm or --clip-value")
+
+
+def guarded(function):
+    """Run a training function with NumPy's overflow and invalid-value warnings off: the
+    guard reports divergence in one message, instead of a warning per operation before it."""
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return function(*args, **kwargs)
+    return run
