@@ -1,9 +1,12 @@
 """Bad input of any kind: one line on stderr, exit status 2, nothing written or damaged."""
 import os
 
+import numpy as np
 import pytest
 
 from test_cli import run
+from tinyrnn.gradcheck import random_classifier
+from tinyrnn.io import save_model
 
 CSV_OK = "text,label\ngood,pos\nbad,neg\n"
 
@@ -16,7 +19,7 @@ def folder(tmp_path, monkeypatch):
     (tmp_path / "unseen.csv").write_text("text,label\ngood,pos\nbad,meh\n")
     (tmp_path / "broken.csv").write_text("text,label\ngood,pos,x\n")
     (tmp_path / "garbage.safetensors").write_bytes(os.urandom(300))
-    (tmp_path / "existing.safetensors").write_bytes(b"precious")
+    save_model(random_classifier(np.random.default_rng(0), 3, 2, 2), str(tmp_path / "existing.safetensors"))
     return tmp_path
 
 
@@ -37,7 +40,7 @@ BAD_RUNS = {
     "target above 1": (["train", "--target-accuracy", "1.5"], "argument --target-accuracy"),
     "target without test": (["train", "--train", "ok.csv", "--target-accuracy", "1"], "needs a test set"),
     "missing output folder": (["train", "--out", "no/such/m.safetensors"], "does not exist"),
-    "output is a folder": (["train", "--out", "."], "is a directory"),
+    "output is a folder": (["train", "--out", "."], "is a folder"),
     "missing model": (["predict", "--model", "none.safetensors", "good"], "no such model file"),
     "garbage model": (["predict", "--model", "garbage.safetensors", "good"], "garbage.safetensors"),
     "garbage init-from": (["train", "--init-from", "garbage.safetensors"], "garbage.safetensors"),
@@ -50,13 +53,14 @@ BAD_RUNS = {
 def test_bad_input_is_one_line_and_exit_2(folder, capsys, case):
     argv, message = BAD_RUNS[case]
     before = sorted(os.listdir(folder))
+    precious = (folder / "existing.safetensors").read_bytes()     # a model: --out may replace it
     status, out, err = run(capsys, *argv, *(["--out", "existing.safetensors"]
                                              if argv[:1] == ["train"] and "--out" not in argv else []))
     assert status == 2
     assert err.count("\n") == 1 and message in err, err
     assert "Traceback" not in err
     assert sorted(os.listdir(folder)) == before, "nothing new is written"
-    assert (folder / "existing.safetensors").read_bytes() == b"precious", "nothing is damaged"
+    assert (folder / "existing.safetensors").read_bytes() == precious, "nothing is damaged"
 
 
 def test_eval_with_a_label_the_model_does_not_know(folder, capsys):

@@ -1,13 +1,21 @@
-"""Runs you can trust: diverging training stops cleanly (exit 3, nothing saved)."""
+"""Runs you can trust: diverging training stops cleanly (exit 3, nothing saved); outputs
+never replace what the user owns; saves survive kills; locks; temporary files."""
+import errno
+import os
+import subprocess
+import sys
+import time
 import warnings
 
 import numpy as np
 import pytest
 
 from test_cli import run
+from tinyrnn import files
 from tinyrnn.errors import DivergenceError
 from tinyrnn.gradcheck import random_classifier
 from tinyrnn.guard import DivergenceGuard
+from tinyrnn.io import load_model, save_model
 from tinyrnn.train import LabelledSequences, TrainConfig, train
 
 
@@ -60,3 +68,146 @@ def test_the_explosion_reference_is_at_least_chance_level():
     guard.check_mean(0.9, "epoch 1", 0.1)                 # > 100 x 0.001, < 100 x ln 2
     with pytest.raises(DivergenceError, match="epoch 2: the mean loss is 70"):
         guard.check_mean(70.0, "epoch 2", 0.1)
+
+
+# --- Outputs: nothing the user owns is replaced by surprise (promise 9) ---
+
+CSV = "text,label\ngood film,pos\nbad film,neg\nfine,pos\nawful,neg\n"
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data.csv").write_text(CSV)
+    (tmp_path / "notes.csv").write_text("keep me\n")
+    (tmp_path / "corpus.txt").write_text("to be or not to be\n" * 30)
+    return tmp_path
+
+
+TRAIN = ["train", "--train", "data.csv", "--epochs", "2"]
+LM = ["train", "--task", "lm", "--text", "corpus.txt", "--steps", "3", "--hidden", "8"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (TRAIN + ["--out", "notes.csv"], "--out notes.csv exists and is not a tinyrnn model"),
+    (TRAIN + ["--json-log", "notes.csv"], "--json-log notes.csv exists and is not a tinyrnn JSON log"),
+    (TRAIN + ["--out", "data.csv", "--force"], "--out data.csv is the --train input of this run"),
+    (TRAIN + ["--json-log", "data.csv", "--force"], "--json-log data.csv is the --train input"),
+    (TRAIN + ["--test", "notes.csv", "--out", "./notes.csv", "--force"], "is the --test input"),
+    (TRAIN + ["--out", "x.safetensors", "--json-log", "x.safetensors"], "--json-log and --out both name"),
+    (LM + ["--out", "corpus.txt", "--force"], "--out corpus.txt is the --text input"),
+    (LM + ["--json-log", "notes.csv"], "is not a tinyrnn JSON log"),
+])
+def test_outputs_never_replace_inputs_other_outputs_or_foreign_files(workdir, capsys, argv, message):
+    before = {path.name: path.read_bytes() for path in workdir.iterdir()}
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and message in err and err.count("\n") == 1, err
+    assert {path.name: path.read_bytes() for path in workdir.iterdir()} == before
+
+
+def test_force_replaces_a_foreign_file_and_tinyrnn_files_are_replaced_without_it(workdir, capsys):
+    assert run(capsys, *TRAIN, "--out", "notes.csv", "--force")[0] == 0
+    assert load_model("notes.csv").task == "classify"
+    for _ in range(2):                              # the second run replaces its own model and log
+        status, out, err = run(capsys, *TRAIN, "--json-log", "log.jsonl")
+        assert status == 0, err
+    assert len((workdir / "log.jsonl").read_text().splitlines()) == 1
+
+
+def test_a_full_disk_names_the_file_and_leaves_no_partial_output(workdir, capsys, monkeypatch):
+    status, out, err = run(capsys, *TRAIN, "--json-log", "/dev/full", "--force")
+    assert status == 2 and "/dev/full: cannot write the JSON log (No space left on device)" in err
+    assert not (workdir / "model.safetensors").exists()
+    previous = (workdir / "old.safetensors")
+    save_model(random_classifier(np.random.default_rng(1), 3, 2, 2), str(previous))
+    kept = previous.read_bytes()
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(files.os, "fsync", disk_full)
+    status, out, err = run(capsys, *TRAIN, "--out", "old.safetensors")
+    assert status == 2 and "old.safetensors: No space left on device" in err and err.count("\n") == 1
+    assert previous.read_bytes() == kept and sorted(p.name for p in workdir.iterdir() if ".tmp" in p.name) == []
+
+
+def test_a_second_run_on_the_same_output_is_refused_and_a_killed_holder_leaves_no_stuck_lock(workdir, capsys):
+    with files.OutputLock("model.safetensors", "--out"):
+        status, out, err = run(capsys, *TRAIN)
+        assert status == 2 and "--out model.safetensors is in use by another tinyrnn run" in err
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from tinyrnn.files import OutputLock\n"
+                               "with OutputLock('model.safetensors', '--out'):\n print('held', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    assert run(capsys, *TRAIN)[0] == 2
+    holder.kill()
+    holder.wait()
+    status, out, err = run(capsys, *TRAIN)
+    assert status == 0, err
+    assert not any(name.endswith(".lock") for name in os.listdir(workdir))
+
+
+def test_temporaries_of_dead_processes_are_removed_by_the_next_save(workdir):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = workdir / f".m.safetensors.{dead.stdout.strip()}.abc123.tmp"
+    alive = workdir / f".m.safetensors.{os.getppid()}.def456.tmp"       # a running process's
+    stale.write_bytes(b"half a model")
+    alive.write_bytes(b"being written")
+    save_model(random_classifier(np.random.default_rng(1), 3, 2, 2), "m.safetensors")
+    assert not stale.exists() and alive.exists() and load_model("m.safetensors").task == "classify"
+
+
+# --- Saves survive kills (promises 3 and 11) ---
+
+SAVER = """
+import sys, numpy as np
+from tinyrnn.cli import main
+from tinyrnn.gradcheck import random_classifier
+from tinyrnn.io import save_model
+models = [random_classifier(np.random.default_rng(seed), 300, 120, 2) for seed in (1, 2)]
+if sys.argv[1] == "term":                      # SIGTERM arrives inside the CLI's handling
+    import tinyrnn.commands.predict as predict
+    def run(args):
+        print("ready", flush=True)
+        while True:
+            for model in models:
+                save_model(model, "m.safetensors")
+    predict.run = run
+    sys.exit(main(["predict", "--model", "x", "y"]))
+print("ready", flush=True)
+while True:
+    for model in models:
+        save_model(model, "m.safetensors")
+"""
+
+
+def test_sigkill_during_repeated_saves_never_leaves_a_corrupt_file(tmp_path):
+    rng = np.random.default_rng(0)
+    for kill in range(50):
+        saver = subprocess.Popen([sys.executable, "-c", SAVER, "kill"], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+        assert saver.stdout.readline() == "ready\n"
+        time.sleep(rng.uniform(0, 0.03))
+        saver.kill()
+        saver.wait()
+        if (tmp_path / "m.safetensors").exists():
+            assert load_model(str(tmp_path / "m.safetensors")).hidden_size == 120   # whole, checksum included
+    assert load_model(str(tmp_path / "m.safetensors"))
+    save_model(random_classifier(rng, 3, 2, 2), str(tmp_path / "m.safetensors"))
+    assert [name for name in os.listdir(tmp_path) if name.endswith(".tmp")] == []
+
+
+def test_sigterm_during_a_save_removes_the_temporary_file_and_exits_143(tmp_path):
+    for delay in (0.0, 0.01, 0.02, 0.05):
+        folder = tmp_path / str(delay)
+        folder.mkdir()
+        saver = subprocess.Popen([sys.executable, "-c", SAVER, "term"], cwd=folder, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        assert saver.stdout.readline() == "ready\n"
+        time.sleep(delay)
+        saver.terminate()
+        assert saver.wait() == 143
+        err = saver.stderr.read()
+        saved = (folder / "m.safetensors").exists()
+        said = "m.safetensors was saved before it" if saved else "nothing was saved"
+        assert err == f"tinyrnn predict: error: interrupted by SIGTERM; {said}\n"
+        assert [name for name in os.listdir(folder) if name.endswith(".tmp")] == []
+        assert not saved or load_model(str(folder / "m.safetensors")).hidden_size == 120

@@ -2,9 +2,11 @@
 our errors into one line + exit 2. What each command does is in the commands package."""
 import argparse
 import os
+import signal
 import sys
+import threading
 
-from . import __version__
+from . import __version__, files
 from .argtypes import (finite_float, fraction, fraction_below_one, fraction_or_zero, integer,
                        non_negative_float, positive_float, positive_float_or_none)
 from .errors import TinyRNNError
@@ -172,6 +174,8 @@ def _add_training_options(train):
     train.add_argument("--keep-best", action="store_true", help="save the weights of the best "
                        "validation epoch (classify: accuracy, ties by loss; lm: loss, at every log "
                        "point) instead of the last")
+    train.add_argument("--force", action="store_true", help="let --out and --json-log replace an "
+                       "existing file that is not a tinyrnn model or log (never an input of the run)")
     train.add_argument("--progress", action="store_true", help="show a progress bar on stderr even "
                        "when it is not a terminal")
 
@@ -240,9 +244,20 @@ def _add_gradcheck(commands):
                            "(default: 1e-6)")
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised wherever the program is, so that cleanup (temporary files) runs."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None):
     """Parse argv (default: sys.argv[1:]), run the command; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
+    saved_before = len(files.written)
     try:
         return _command(args).run(args)
     except TinyRNNError as error:
@@ -255,8 +270,11 @@ def main(argv=None):
         return _fail(args, f"{where}{error.strerror or error}")
     except MemoryError:
         return _fail(args, "out of memory")
-    except KeyboardInterrupt:                       # like pytest: interrupted runs exit 2
-        return _fail(args, "interrupted; nothing was saved")
+    except (KeyboardInterrupt, Terminated) as stop:   # the shell's statuses: 128 + signal number
+        saved = files.written[saved_before:]
+        what = f"{saved[-1]} was saved before it" if saved else "nothing was saved"
+        signal_name, status = ("Ctrl-C", 130) if isinstance(stop, KeyboardInterrupt) else ("SIGTERM", 143)
+        return _fail(args, f"interrupted by {signal_name}; {what}", status)
 
 
 def _command(args):

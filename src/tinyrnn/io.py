@@ -10,12 +10,12 @@ import json
 import math
 import os
 import struct
-import tempfile
 
 import numpy as np
 import safetensors.numpy
 
 from .errors import ModelFileError
+from .files import atomic_write_bytes
 from .models import ARCHITECTURE, DTYPES, build_model, parameter_shapes
 from .vocab import SPECIALS
 
@@ -62,35 +62,6 @@ def _checksum(blobs):
     for name in sorted(blobs):
         digest.update(blobs[name])
     return "sha256:" + digest.hexdigest()
-
-
-def atomic_write_bytes(path, data):
-    """Write to a temporary file in the same folder, fsync, then rename over path: a crash
-    at any point leaves either the old file or the new one, never a torn one."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        os.fchmod(handle, 0o666 & ~_umask())            # mkstemp makes 0600; a model is a normal file
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def load_model(path):

@@ -2,12 +2,15 @@
 import json
 import os
 import sys
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from tqdm import tqdm
 
 from ..data import load_dataset
+from ..data.loaders import spec_path
 from ..errors import ConfigError, TinyRNNError
+from ..files import OutputLock, check_outputs
 from ..io import load_model
 from ..models import ARCHITECTURE, Classifier, build_model
 
@@ -99,21 +102,26 @@ def load_classifier(path, command):
     return model
 
 
-def check_writable_outputs(model_path, json_log):
-    """Fail before training, not after, when the model file or JSON log cannot be written."""
-    _check_writable(model_path, "output model")
-    if json_log:
-        _check_writable(json_log, "JSON log")
+@contextmanager
+def locked_outputs(outputs, inputs, force):
+    """Check the run's outputs (files.check_outputs), then hold a lock on each for the run."""
+    check_outputs(outputs, inputs, force)
+    with ExitStack() as locks:
+        for option, (path, _) in outputs.items():
+            if path:
+                locks.enter_context(OutputLock(path, option))
+        yield
 
 
-def _check_writable(path, what):
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise TinyRNNError(f"{path}: {what} path is a directory")
-    if not os.path.isdir(folder):
-        raise TinyRNNError(f"{path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise TinyRNNError(f"{path}: folder {folder} is not writable")
+def data_inputs(**options):
+    """[(option, path)] of every file a run reads; options map names to a spec, a list of specs
+    (PATH or LABEL=FILE) or None."""
+    inputs = []
+    for option, value in options.items():
+        for spec in value if isinstance(value, list) else [value]:
+            if spec:
+                inputs.append((f"--{option.replace('_', '-')}", spec_path(spec)))
+    return inputs
 
 
 def warn_unknown(unknown, where, unit="word"):
@@ -152,14 +160,16 @@ def stdin_lines():
 
 
 class JsonLog:
-    """One JSON object per logged epoch, flushed as it is written; a no-op without a path."""
+    """One JSON object per logged epoch, flushed as it is written; a no-op without a path.
+    A failed write (a full disk) leaves only whole lines, or no file if none was written,
+    and is an error naming the file."""
 
     def __init__(self, path):
-        self.path, self.stream = path, None
+        self.path, self.stream, self.written = path, None, 0
 
     def __enter__(self):
         if self.path:
-            self.stream = open(self.path, "w", encoding="utf-8")
+            self.stream = open(self.path, "wb")
         return self
 
     def write(self, stats):
@@ -175,9 +185,31 @@ class JsonLog:
         self.write_record(record)
 
     def write_record(self, record):
-        if self.stream:
-            self.stream.write(json.dumps(record) + "\n")
+        if not self.stream:
+            return
+        line = (json.dumps(record) + "\n").encode("utf-8")
+        try:
+            self.stream.write(line)
             self.stream.flush()
+        except OSError as error:
+            self._undo_partial_line()
+            raise TinyRNNError(f"{self.path}: cannot write the JSON log ({error.strerror or error})") from None
+        self.written += len(line)
+
+    def _undo_partial_line(self):
+        """Cut the file back to its whole lines (remove it if there are none)."""
+        try:
+            self.stream.close()
+        except OSError:
+            pass
+        self.stream = None
+        try:
+            if self.written:
+                os.truncate(self.path, self.written)
+            elif os.path.isfile(self.path):
+                os.unlink(self.path)
+        except OSError:
+            pass
 
     def __exit__(self, *exc):
         if self.stream:

@@ -14,13 +14,20 @@ from ..io import save_model
 from ..models import uses_walkthrough_names
 from ..train import PRESETS, TrainConfig, encode_examples, evaluate, train
 from ..vocab import Vocab, tokenize
-from .common import (DataOptions, JsonLog, check_writable_outputs, load_classifier, model_options,
+from .common import (DataOptions, JsonLog, data_inputs, load_classifier, locked_outputs, model_options,
                      progress_bar, recipe_for, warn_unknown)
 
 
 def run(args):
     """Train on --train (default: the embedded dataset), print the log blocks, save --out."""
     args = _with_preset_options(args)
+    outputs = {"--out": (None if args.folds else args.out, "model"), "--json-log": (args.json_log, "log")}
+    inputs = data_inputs(train=args.train, test=args.test, valid=args.valid, embeddings=args.embeddings)
+    with locked_outputs(outputs, inputs, args.force):
+        return _run(args)
+
+
+def _run(args):
     data = DataOptions(args.format, args.encoding, args.text_column, args.label_column)
     train_specs, test_specs, preset, seed = args.train, args.test, args.preset, args.seed
     valid_specs, valid_split, folds = args.valid, args.valid_split, args.folds
@@ -43,7 +50,6 @@ def run(args):
     settings["frozen"] = ("embedding.weight",) if freeze else ()
     out, json_log, progress = args.out, args.json_log, args.progress
 
-    check_writable_outputs(out, json_log)
     _check_validation_options(valid_specs, valid_split, settings, init_from, args.min_count, args.max_vocab)
     if folds and (test_specs or valid_specs or init_from):
         raise TinyRNNError("--folds makes each fold the test set in turn; it takes no --test, --valid "

@@ -11,7 +11,7 @@ from ..io import save_model
 from ..sampling import generate
 from ..train import TrainState
 from ..train_lm import LM_PRESETS, LMConfig, train_language_model
-from .common import (JsonLog, check_writable_outputs, model_options, progress_bar, recipe_for, spaced,
+from .common import (JsonLog, data_inputs, locked_outputs, model_options, progress_bar, recipe_for, spaced,
                      token_unit, warn_unknown)
 
 SAMPLE_LENGTH = 200                      # tokens in each sample printed during training
@@ -29,6 +29,12 @@ class Outputs:
 
 def run(args):
     """Train on --text (default: Python's documentation topics), print logs and samples, save --out."""
+    outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log")}
+    with locked_outputs(outputs, data_inputs(text=args.text), args.force):
+        return _run(args)
+
+
+def _run(args):
     overrides = {"epochs": args.epochs, "hidden": args.hidden, "init": args.init,
                  "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
                  "seq_length": args.seq_length, "clip_value": args.clip_value,
@@ -44,7 +50,6 @@ def run(args):
     best = TrainState() if args.keep_best else None       # the lowest validation loss so far
     architecture = model_options(args)
 
-    check_writable_outputs(outputs.model_path, outputs.json_log)
     recipe, given = recipe_for(LM_PRESETS, preset or "charrnn", overrides)
     if (settings["steps"] or settings["minutes"]) and "epochs" not in given:
         recipe["epochs"] = None                          # --steps / --minutes decide alone

@@ -55,9 +55,16 @@ def load_dataset(specs, encoding="utf-8", text_column="text", label_column="labe
     return dataset
 
 
-def _load_one(spec, encoding, text_column, label_column, fmt):
+def spec_path(spec):
+    """The file a data spec reads: PATH, or FILE of LABEL=FILE."""
     label, sep, path = spec.partition("=")
-    if sep and label and path and not os.path.exists(spec):
+    return path if sep and label and path and not os.path.exists(spec) else spec
+
+
+def _load_one(spec, encoding, text_column, label_column, fmt):
+    path = spec_path(spec)
+    if path != spec:
+        label = spec.partition("=")[0]
         dataset = Dataset()
         for line_number, line in _lines(read_text(path, encoding)):
             if line.strip():
@@ -65,7 +72,6 @@ def _load_one(spec, encoding, text_column, label_column, fmt):
         if not dataset.texts:
             raise DataError(f"{path}: no examples (every line is empty)")
         return dataset
-    path = spec
     _check_path(path)
     fmt = fmt or _EXTENSIONS.get(os.path.splitext(path)[1].lower())
     if fmt is None:

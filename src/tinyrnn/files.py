@@ -1,0 +1,184 @@
+"""What tinyrnn writes, and the rules that keep it from destroying what the user owns.
+
+- An output path may replace only a missing file, an empty one, or a tinyrnn file of the
+  same kind (a model, a JSON log), unless forced; never an input of the same run and never
+  another output of it (forcing or not).
+- Files are written atomically: a temporary file in the same folder (named after the
+  target and the writing process), fsync, rename. A temporary file is removed on every
+  exit Python sees; one left by a killed process is removed by the next save to the same
+  target.
+- A run holds a lock on its output, so two runs cannot write the same file; the lock is
+  the kernel's (flock), so a killed run never leaves it stuck.
+"""
+import fcntl
+import glob
+import json
+import os
+import struct
+import tempfile
+
+from .errors import TinyRNNError
+
+KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log"}
+_LOG_KEYS = ("epoch", "step", "fold", "folds")
+
+
+def check_outputs(outputs, inputs, force=False):
+    """Refuse, before any work, outputs that cannot or must not be written.
+
+    outputs: {option: (path or None, kind)}, kind in KINDS; inputs: [(option, path)].
+    Raises TinyRNNError naming the option and the path."""
+    given = {option: (path, kind) for option, (path, kind) in outputs.items() if path}
+    seen = {}
+    for option, (path, kind) in given.items():
+        _check_folder(option, path)
+        for input_option, input_path in inputs:
+            if _same_file(path, input_path):
+                raise TinyRNNError(f"{option} {path} is the {input_option} input of this run; "
+                                   f"choose another {option}")
+        for other, other_path in seen.items():
+            if _same_file(path, other_path):
+                raise TinyRNNError(f"{option} and {other} both name {path}; give each its own file")
+        seen[option] = path
+        if os.path.exists(path) and not force and not _replaceable(path, kind):
+            raise TinyRNNError(f"{option} {path} exists and is not {KINDS[kind]}; choose another "
+                               f"path or add --force to replace it")
+
+
+def _check_folder(option, path):
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise TinyRNNError(f"{option} {path} is a folder, not a file")
+    if not os.path.isdir(folder):
+        raise TinyRNNError(f"{option} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise TinyRNNError(f"{option} {path}: folder {folder} is not writable")
+
+
+def _same_file(a, b):
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _replaceable(path, kind):
+    """A regular file that is empty or is a tinyrnn file of this kind (read: its first bytes)."""
+    if not os.path.isfile(path):
+        return False
+    with open(path, "rb") as stream:
+        start = stream.read(1 << 20)
+    if not start:
+        return True
+    if kind == "model":
+        return _is_model(start)
+    first = start.split(b"\n", 1)[0]
+    try:
+        record = json.loads(first)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return False
+    return isinstance(record, dict) and any(key in record for key in _LOG_KEYS)
+
+
+def _is_model(start):
+    """The safetensors header names the tinyrnn format."""
+    if len(start) < 8:
+        return False
+    (length,) = struct.unpack("<Q", start[:8])
+    try:
+        header = json.loads(start[8:8 + length])
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return False
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    return isinstance(metadata, dict) and str(metadata.get("format", "")).startswith("tinyrnn/")
+
+
+def atomic_write_bytes(path, data):
+    """Write to a temporary file in the same folder, fsync, then rename over path: a crash
+    at any point leaves either the old file or the new one, never a torn one."""
+    folder, name = os.path.split(os.path.abspath(path))
+    remove_stale_temporaries(path)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=".tmp")
+    try:
+        os.fchmod(handle, 0o666 & ~_umask())            # mkstemp makes 0600; a model is a normal file
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except BaseException as error:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        if isinstance(error, OSError):                  # e.g. a full disk: name the file
+            raise OSError(error.errno, error.strerror, path) from None
+        raise
+    written.append(path)
+
+
+written = []        # every path this process has saved, in order (for "what was saved" messages)
+
+
+def remove_stale_temporaries(path):
+    """Remove temporary files for path left by processes that no longer run."""
+    folder, name = os.path.split(os.path.abspath(path))
+    for temporary in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.*.tmp")):
+        pid = os.path.basename(temporary)[len(name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            try:
+                os.unlink(temporary)
+            except FileNotFoundError:                   # another process cleaned it first
+                pass
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:                             # alive, owned by someone else
+        return True
+    return True
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class OutputLock:
+    """An exclusive lock on an output path for the length of a run (a hidden .lock file
+    beside it, held with flock). A second run on the same output is refused at once."""
+
+    def __init__(self, path, option):
+        folder, name = os.path.split(os.path.abspath(path))
+        self.lock_path, self.path, self.option, self.handle = os.path.join(folder, f".{name}.lock"), path, option, None
+
+    def __enter__(self):
+        while True:
+            handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(handle)
+                raise TinyRNNError(f"{self.option} {self.path} is in use by another tinyrnn run "
+                                   f"(lock {self.lock_path})") from None
+            try:                                        # the holder before us may have removed it
+                same = os.path.samestat(os.fstat(handle), os.stat(self.lock_path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.handle = handle
+                return self
+            os.close(handle)
+
+    def __exit__(self, *exc):
+        try:
+            os.unlink(self.lock_path)                   # still holding it: nobody else has it
+        except FileNotFoundError:
+            pass
+        os.close(self.handle)
