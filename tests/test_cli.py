@@ -77,7 +77,8 @@ def test_predict_json_stdin_and_unknown_words(tmp_path, capsys, monkeypatch):
     assert status == 2 and out == "" and "zorbly" in err and err.count("\n") == 1
     monkeypatch.setattr(sys, "stdin", _stdin("good\ncaf\u00e9\n".encode("latin-1")))
     status, out, err = run(capsys, "predict", "--model", model)
-    assert status == 2 and out == "" and "<stdin>:2: cannot decode byte 0xe9" in err
+    assert status == 2 and "<stdin>:2: cannot decode byte 0xe9" in err
+    assert out.endswith("\tgood\n") and out.count("\n") == 1     # line 1 was answered as it came
 
 
 def _stdin(data):

@@ -211,3 +211,77 @@ def test_sigterm_during_a_save_removes_the_temporary_file_and_exits_143(tmp_path
         assert err == f"tinyrnn predict: error: interrupted by SIGTERM; {said}\n"
         assert [name for name in os.listdir(folder) if name.endswith(".tmp")] == []
         assert not saved or load_model(str(folder / "m.safetensors")).hidden_size == 120
+
+
+# --- Streams: predict answers line by line with bounded memory (promise 12) ---
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("stream") / "m.safetensors"
+    save_model(random_classifier(np.random.default_rng(0), 4, 3, 2), str(path))
+    return str(path)
+
+
+def predict_process(model_file, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "tinyrnn", "predict", "--model", model_file],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def test_predict_answers_each_line_as_it_arrives(model_file):
+    process = predict_process(model_file, stdin=subprocess.PIPE)
+    for word in ("w0 w1", "w2"):
+        process.stdin.write(f"{word}\n".encode())
+        process.stdin.flush()                       # stdin stays open: the answer must come anyway
+        assert process.stdout.readline().decode().endswith(f"\t{word}\n")
+    process.stdin.close()
+    assert process.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "long line"])
+def test_an_endless_or_huge_line_is_refused_after_a_bounded_read(model_file, tmp_path, source):
+    if source == "long line":
+        source = tmp_path / "long.txt"
+        source.write_bytes(b"w0 " * 2_000_000 + b"\n")         # 6 MB on one line
+    with open(source, "rb") as stdin:
+        process = predict_process(model_file, stdin=stdin)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and err == b"tinyrnn predict: error: <stdin>:1: line is longer than " \
+                                              b"the limit of 1,000,000 characters\n"
+
+
+def test_closed_stdin_and_stdout_closed_early_end_quietly(model_file):
+    process = predict_process(model_file, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.close(0))
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 2 and err == b"tinyrnn predict: error: standard input is closed; " \
+                                              b"give the texts as arguments\n"
+    process = predict_process(model_file, stdin=subprocess.PIPE)
+    process.stdin.write(b"w0 w1\n" * 1000)
+    process.stdin.flush()
+    assert process.stdout.readline()                # like `| head -1`: one line, then the pipe closes
+    process.stdout.close()
+    try:
+        while True:                                 # an endless producer, until predict is gone
+            process.stdin.write(b"w0 w1\n" * 1000)
+            process.stdin.flush()
+    except BrokenPipeError:
+        pass
+    assert process.wait(timeout=30) == 141 and process.stderr.read() == b""
+
+
+def test_a_terminal_with_no_input_gets_a_one_line_hint(model_file):
+    import pty
+    controller, terminal = pty.openpty()
+    process = predict_process(model_file, stdin=terminal)
+    os.close(terminal)
+    os.write(controller, b"w0\n\x04")               # one line, then Ctrl-D
+    out, err = process.communicate(timeout=30)
+    os.close(controller)
+    assert process.returncode == 0 and out.decode().endswith("\tw0\n")
+    assert err.decode().startswith("reading texts from the terminal") and err.count(b"\n") == 1
+
+
+def test_gradcheck_refuses_at_once_a_size_that_would_take_hours(capsys):
+    started = time.perf_counter()
+    status, out, err = run(capsys, "gradcheck", "--hidden", "2000")
+    assert status == 2 and "checking 4,034,003 numbers would take about" in err and "hours" in err
+    assert time.perf_counter() - started < 20 and out == ""

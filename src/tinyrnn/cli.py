@@ -12,6 +12,7 @@ from .argtypes import (finite_float, fraction, fraction_below_one, fraction_or_z
 from .errors import TinyRNNError
 
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE             # what a shell reports for a process SIGPIPE ended
 
 
 class _Parser(argparse.ArgumentParser):
@@ -262,9 +263,9 @@ def main(argv=None):
         return _command(args).run(args)
     except TinyRNNError as error:
         return _fail(args, str(error), error.exit_status)
-    except BrokenPipeError:                         # e.g. `tinyrnn predict ... | head -1`
+    except BrokenPipeError:                         # e.g. `tinyrnn predict ... | head -1`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return EXIT_BROKEN_PIPE
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         return _fail(args, f"{where}{error.strerror or error}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from ..data import load_dataset
-from ..data.loaders import spec_path
+from ..data.loaders import MAX_TEXT_CHARS, spec_path
 from ..errors import ConfigError, TinyRNNError
 from ..files import OutputLock, check_outputs
 from ..io import load_model
@@ -100,6 +100,75 @@ def load_classifier(path, command):
         raise TinyRNNError(f"{path} is a language model; {command} needs a classifier "
                            f"(for text generation use tinyrnn generate)")
     return model
+
+
+@contextmanager
+def locked_outputs(outputs, inputs, force):
+    """Check the run's outputs (files.check_outputs), then hold a lock on each for the run."""
+    check_outputs(outputs, inputs, force)
+    with ExitStack() as locks:
+        for option, (path, _) in outputs.items():
+            if path:
+                locks.enter_context(OutputLock(path, option))
+        yield
+
+
+def data_inputs(**options):
+    """[(option, path)] of every file a run reads; options map names to a spec, a list of specs
+    (PATH or LABEL=FILE) or None."""
+    inputs = []
+    for option, value in options.items():
+        for spec in value if isinstance(value, list) else [value]:
+            if spec:
+                inputs.append((f"--{option.replace('_', '-')}", spec_path(spec)))
+    return inputs
+
+
+def warn_unknown(unknown, where, unit="word"):
+    """Warn on stderr about tokens read as <unk>, showing the first ten."""
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+        print(f"warning: {len(unknown)} {unit}(s) in the {where} are not in the vocabulary and read as "
+              f"<unk>: {shown}", file=sys.stderr)
+
+
+def progress_bar(total, unit, forced):
+    """A tqdm bar on stderr, shown when stderr is a terminal or when forced (--progress)."""
+    return tqdm(total=total, unit=unit, file=sys.stderr, disable=not (forced or sys.stderr.isatty()))
+
+
+def token_unit(tokenizer):
+    """What a language model's tokens are called in messages: character or word."""
+    return "character" if tokenizer == "chars" else "word"
+
+
+def spaced(tokens, tokenizer):
+    """Characters as they are; words separated by spaces."""
+    for i, token in enumerate(tokens):
+        yield token if tokenizer == "chars" or i == 0 else " " + token
+
+
+def stdin_texts():
+    """(line number, text) for each non-blank line of standard input (UTF-8), as it arrives.
+    Memory stays bounded: a line longer than the training data's limit is an error before
+    the rest of it is read."""
+    if sys.stdin is None:
+        raise TinyRNNError("standard input is closed; give the texts as arguments")
+    if sys.stdin.isatty():
+        print("reading texts from the terminal, one per line; end with Ctrl-D "
+              "(or give them as arguments)", file=sys.stderr)
+    limit = 4 * MAX_TEXT_CHARS + 2                 # bytes: UTF-8 needs at most 4 per character
+    for number, raw in enumerate(iter(lambda: sys.stdin.buffer.readline(limit), b""), start=1):
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as error:
+            raise TinyRNNError(f"<stdin>:{number}: cannot decode byte {raw[error.start]:#04x} "
+                               f"as utf-8") from None
+        if len(text) > MAX_TEXT_CHARS or (len(raw) == limit and not raw.endswith(b"\n")):
+            raise TinyRNNError(f"<stdin>:{number}: line is longer than the limit of "
+                               f"{MAX_TEXT_CHARS:,} characters")
+        if text.strip():
+            yield number, text
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """`tinyrnn gradcheck`: compare a random model's gradients with finite differences."""
 import itertools
+import time
 
 import numpy as np
 
@@ -44,7 +45,27 @@ def _check(sizes, options, seed, eps):
         problem = random_problem(np.random.default_rng(seed), **sizes, **options)
     except ValueError as error:
         raise ConfigError(str(error)) from None
+    _refuse_slow(problem, seed if options["dropout"] else None)
     return check_gradients(*problem, eps=eps, dropout_seed=seed if options["dropout"] else None)
+
+
+MAX_SECONDS = 60
+
+
+def _refuse_slow(problem, dropout_seed):
+    """Finite differences evaluate the loss twice per number checked: time one evaluation
+    and refuse, before starting, a check that would take more than MAX_SECONDS."""
+    model, ids, mask, targets, initial_state = problem
+    numbers = model.flat.size + initial_state.size
+    rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
+    started = time.perf_counter()
+    model.loss_and_gradients(ids, mask, targets, initial_state, rng)
+    seconds = 2 * numbers * (time.perf_counter() - started)
+    if seconds > MAX_SECONDS:
+        duration = f"{seconds / 60:.0f} minutes" if seconds < 7200 else f"{seconds / 3600:.0f} hours"
+        raise ConfigError(f"checking {numbers:,} numbers would take about {duration} "
+                          f"(two loss evaluations each); choose smaller sizes (--hidden, --vocab, "
+                          f"--batch, --max-length)")
 
 
 def _check_all(sizes, seed, eps):
