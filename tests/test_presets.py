@@ -7,7 +7,7 @@ from test_cli import run
 from tinyrnn.data import default_dataset
 from tinyrnn.io import load_model
 from tinyrnn.models import Classifier
-from tinyrnn.train import LabelledSequences, TrainConfig, _batches, train
+from tinyrnn.train import LabelledSequences, TrainConfig, _batch, _epoch_order, train
 from tinyrnn.vocab import Vocab, pad_batch
 
 LENGTHS = [5, 1, 3, 7, 2, 2, 6, 4, 1, 3, 5, 2]
@@ -32,11 +32,12 @@ def test_bucketing_groups_lengths_and_covers_every_example_once():
     data = LabelledSequences([rng.integers(2, 8, size=n) for n in rng.integers(1, 30, size=60)],
                              np.arange(60))
     config = TrainConfig(batch_size=4)
-    batches = list(_batches(data, config, np.random.default_rng(1)))
+    batches = [_batch(data, config, rows) for rows in _epoch_order(data, config, np.random.default_rng(1))]
     seen = sorted(int(t) for _, _, targets in batches for t in targets)
     assert seen == list(range(60))
     padding = sum(int((~mask).sum()) for _, mask, _ in batches)
-    unbucketed = list(_batches(data, TrainConfig(batch_size=4, bucket=False), np.random.default_rng(1)))
+    plain = TrainConfig(batch_size=4, bucket=False)
+    unbucketed = [_batch(data, plain, rows) for rows in _epoch_order(data, plain, np.random.default_rng(1))]
     assert 3 * padding < sum(int((~mask).sum()) for _, mask, _ in unbucketed)
 
 

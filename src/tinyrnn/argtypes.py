@@ -65,3 +65,10 @@ def fraction(text):
     if value > 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
+
+
+def checkpoint_interval(text):
+    """--checkpoint-every: N (epochs or steps) -> (N, None); Nm (minutes) -> (None, N)."""
+    if text.endswith("m"):
+        return None, positive_float(text[:-1])
+    return integer(1)(text), None

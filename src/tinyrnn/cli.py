@@ -7,9 +7,9 @@ import sys
 import threading
 
 from . import __version__, files
-from .argtypes import (finite_float, fraction, fraction_below_one, fraction_or_zero, integer,
+from .argtypes import (checkpoint_interval, finite_float, fraction, fraction_below_one, fraction_or_zero, integer,
                        non_negative_float, positive_float, positive_float_or_none)
-from .errors import TinyRNNError
+from .errors import Terminated, TinyRNNError
 
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE             # what a shell reports for a process SIGPIPE ended
@@ -175,8 +175,18 @@ def _add_training_options(train):
     train.add_argument("--keep-best", action="store_true", help="save the weights of the best "
                        "validation epoch (classify: accuracy, ties by loss; lm: loss, at every log "
                        "point) instead of the last")
+    train.add_argument("--checkpoint-dir", metavar="D", help="save checkpoints (weights, optimizer, "
+                       "position, random state) in folder D, keeping the last two; Ctrl-C and SIGTERM "
+                       "save one before stopping")
+    train.add_argument("--checkpoint-every", metavar="N", type=checkpoint_interval,
+                       help="checkpoint every N epochs (lm: N steps, or Nm for N minutes; default 1 epoch, "
+                       "lm 1000 steps)")
+    train.add_argument("--resume", action="store_true", help="continue the run checkpointed in "
+                       "--checkpoint-dir exactly where it stopped (refused if the model, recipe or data "
+                       "differ, unless --force)")
     train.add_argument("--force", action="store_true", help="let --out and --json-log replace an "
-                       "existing file that is not a tinyrnn model or log (never an input of the run)")
+                       "existing file that is not a tinyrnn model or log (never an input of the run); "
+                       "let --resume continue despite changed settings or data")
     train.add_argument("--progress", action="store_true", help="show a progress bar on stderr even "
                        "when it is not a terminal")
 
@@ -245,10 +255,6 @@ def _add_gradcheck(commands):
                            "(default: 1e-6)")
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised wherever the program is, so that cleanup (temporary files) runs."""
-
-
 def _raise_terminated(signum, frame):
     raise Terminated()
 
@@ -287,7 +293,7 @@ def _command(args):
     return {"predict": predict, "eval": evaluate, "generate": generate, "gradcheck": gradcheck}[args.command]
 
 
-_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "init_from", "no_shuffle", "no_bucket",
+_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "no_shuffle", "no_bucket",
                           "bidirectional", "valid", "valid_split", "min_count", "max_vocab",
                           "pool", "folds", "embeddings", "freeze_embeddings"],
              "lm": ["text", "steps", "minutes", "seq_length"]}

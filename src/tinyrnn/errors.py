@@ -28,3 +28,8 @@ class DivergenceError(TrainingError):
 
 class ConfigError(TinyRNNError):
     """A setting (learning rate, sizes, ...) cannot work."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised wherever the program is (like KeyboardInterrupt for Ctrl-C), so that
+    cleanup runs; not an error in the input."""

@@ -154,9 +154,10 @@ class OutputLock:
     """An exclusive lock on an output path for the length of a run (a hidden .lock file
     beside it, held with flock). A second run on the same output is refused at once."""
 
-    def __init__(self, path, option):
+    def __init__(self, path, option, lock_path=None):
         folder, name = os.path.split(os.path.abspath(path))
-        self.lock_path, self.path, self.option, self.handle = os.path.join(folder, f".{name}.lock"), path, option, None
+        self.lock_path = lock_path or os.path.join(folder, f".{name}.lock")
+        self.path, self.option, self.handle = path, option, None
 
     def __enter__(self):
         while True:

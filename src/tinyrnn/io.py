@@ -27,14 +27,21 @@ _NUMPY_DTYPE = {"F32": "float32", "F64": "float64"}
 
 def save_model(model, path):
     """Write model to path atomically; refuses non-finite weights."""
-    if not np.isfinite(model.flat).all():
-        bad = [name for name, array in model.params.items() if not np.isfinite(array).all()]
+    save_tinyrnn_file(path, model)
+
+
+def save_tinyrnn_file(path, model, fmt=FORMAT, extra_tensors=None, extra_metadata=None):
+    """A model file (fmt FORMAT) or, with more tensors and metadata, a checkpoint: atomic,
+    checksummed, refusing non-finite numbers."""
+    tensors = {**model.params, **(extra_tensors or {})}
+    bad = [name for name, array in tensors.items() if not np.isfinite(array).all()]
+    if bad:
         raise ModelFileError(f"refusing to save non-finite weights (in {', '.join(bad)})")
-    metadata = {"format": FORMAT, "config": json.dumps(model.config()),
-                "vocab": json.dumps(model.vocab.tokens)}
+    metadata = {"format": fmt, "config": json.dumps(model.config()),
+                "vocab": json.dumps(model.vocab.tokens), **(extra_metadata or {})}
     if model.task == "classify":
         metadata["classes"] = json.dumps(model.classes)
-    atomic_write_bytes(path, _serialize(model.params, metadata))
+    atomic_write_bytes(path, _serialize(tensors, metadata))
 
 
 def _serialize(tensors, metadata):
@@ -68,10 +75,17 @@ def load_model(path):
     """Read and validate a model file; returns a Classifier or LanguageModel.
 
     Raises ModelFileError for anything that is not a valid tinyrnn model."""
+    return read_tinyrnn_file(path)[0]
+
+
+def read_tinyrnn_file(path, fmt=FORMAT, extra_prefixes=()):
+    """(model, {name: array} of the tensors whose names start with extra_prefixes, metadata)
+    of a file of format fmt, everything checked before use."""
     raw = _read_file(path)
     header = _parse_header(path, raw)
     metadata = header.pop("__metadata__", None)
-    config, vocab, classes = _parse_metadata(path, metadata)
+    config, vocab, classes = _parse_metadata(path, metadata, fmt)
+    extra = {name: header.pop(name) for name in list(header) if name.startswith(tuple(extra_prefixes))}
     architecture = {key: config.get(key, default) for key, default in ARCHITECTURE.items()}
     if type(architecture["num_layers"]) is int and architecture["num_layers"] > len(header):
         raise ModelFileError(f"{path}: config says {architecture['num_layers']} layers but the file "
@@ -82,7 +96,7 @@ def load_model(path):
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{path}: unsupported model config ({error})") from None
     _check_tensors(path, header, expected, config["dtype"])
-    _verify_checksum(path, header, metadata, raw)
+    _verify_checksum(path, {**header, **extra}, metadata, raw)
     try:                                            # sizes are now known to match the file
         model = build_model(config, vocab, classes)
     except (ValueError, TypeError) as error:
@@ -94,8 +108,9 @@ def load_model(path):
     for name, array in tensors.items():
         if not np.isfinite(array).all():
             raise ModelFileError(f"{path}: tensor {name} has NaN or infinite values")
-        model.params[name][...] = array
-    return model
+        if name in model.params:
+            model.params[name][...] = array
+    return model, {name: tensors[name] for name in extra}, metadata
 
 
 def _verify_checksum(path, header, metadata, raw):
@@ -168,12 +183,12 @@ def _int_list(value):
     return isinstance(value, list) and all(type(v) is int and v >= 0 for v in value)
 
 
-def _parse_metadata(path, metadata):
+def _parse_metadata(path, metadata, fmt=FORMAT):
     if not isinstance(metadata, dict) or "format" not in metadata:
         raise ModelFileError(f"{path}: a safetensors file, but not a tinyrnn model (no format metadata)")
-    if metadata["format"] != FORMAT:
-        raise ModelFileError(f"{path}: model format {metadata['format']!r} is not supported; "
-                             f"this tinyrnn reads {FORMAT!r}")
+    if metadata["format"] != fmt:
+        raise ModelFileError(f"{path}: format {metadata['format']!r} is not supported here; "
+                             f"expected {fmt!r}")
     try:
         config = json.loads(metadata["config"])
         vocab = json.loads(metadata["vocab"])

@@ -40,7 +40,8 @@ def clip_by_norm(grads, max_norm):
 
 
 class Optimizer:
-    """Base: keeps lr and named state buffers shaped like the parameters."""
+    """Base: keeps lr, the number of steps taken and named state buffers shaped like the
+    parameters. The buffer "step" is scratch space for the update, not state."""
 
     default_lr = 0.01
 
@@ -49,7 +50,24 @@ class Optimizer:
         if not np.isfinite(lr) or lr <= 0:
             raise ValueError(f"learning rate must be a positive finite number, got {lr}")
         self.lr = lr
+        self.steps = 0
         self.state = {}
+
+    def step(self, params, grads):
+        """Update params in place from grads."""
+        self.steps += 1
+        self._update(params, grads)
+
+    def state_dict(self):
+        """{"steps": int, "buffers": {name: array}}: what the next steps depend on (the
+        learning rate is the caller's, set every epoch from the schedule)."""
+        return {"steps": self.steps,
+                "buffers": {name: array for name, array in self.state.items() if name != "step"}}
+
+    def load_state_dict(self, state):
+        """Continue from a state_dict(): the step count and copies of the buffers."""
+        self.steps = int(state["steps"])
+        self.state = {name: np.array(array) for name, array in state["buffers"].items()}
 
     def buffer(self, name, like):
         """A zero-initialised state buffer, made on first use."""
@@ -73,7 +91,7 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum needs momentum > 0")
         self.momentum, self.nesterov = momentum, nesterov
 
-    def step(self, params, grads):
+    def _update(self, params, grads):
         step = self.buffer("step", grads)
         if self.momentum:
             velocity = self.buffer("velocity", grads)
@@ -99,7 +117,7 @@ class Adagrad(Optimizer):
         super().__init__(lr)
         self.eps = eps
 
-    def step(self, params, grads):
+    def _update(self, params, grads):
         memory, step = self.buffer("memory", grads), self.buffer("step", grads)
         np.multiply(grads, grads, out=step)
         memory += step                                          # m <- m + g^2
@@ -119,7 +137,7 @@ class RMSprop(Optimizer):
         super().__init__(lr)
         self.rho, self.eps = rho, eps
 
-    def step(self, params, grads):
+    def _update(self, params, grads):
         square, step = self.buffer("square", grads), self.buffer("step", grads)
         square *= self.rho
         np.multiply(grads, grads, out=step)
@@ -141,12 +159,10 @@ class Adam(Optimizer):
     def __init__(self, lr=None, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
-        self.steps = 0
 
-    def step(self, params, grads):
+    def _update(self, params, grads):
         first, second = self.buffer("first", grads), self.buffer("second", grads)
         step = self.buffer("step", grads)
-        self.steps += 1
         first *= self.beta1
         np.multiply(grads, 1 - self.beta1, out=step)
         first += step                                           # m <- b1 m + (1 - b1) g

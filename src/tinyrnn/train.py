@@ -7,7 +7,7 @@ The library prints nothing: progress goes through the on_epoch callback.
 """
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -116,14 +116,40 @@ class BatchStats:
 
 @dataclass
 class TrainState:
-    """What training carries from epoch to epoch besides the model and the optimizer."""
+    """Where a run stands besides the model and the optimizer: all a checkpoint needs to
+    continue it exactly (to_json, with best_weights as a tensor)."""
 
     train_seconds: float = 0.0           # cumulative, evaluation excluded
     best_epoch: int | None = None
     best_score: tuple = (-math.inf, -math.inf)   # (validation accuracy, -validation loss)
     best_weights: np.ndarray | None = None       # a copy of model.flat, with keep_best
     epochs_without_improvement: int = 0
+    epoch: int = 0                       # epochs completed
+    batch: int = 0                       # updates done in the epoch under way
+    epoch_rng: dict | None = None        # the rng's state when that epoch began (it re-draws its order)
+    running: tuple = (0.0, 0, 0)         # its loss sum, correct predictions, examples seen
+    history: list = field(default_factory=list)  # EpochStats of the epochs completed
+    finished: bool = False               # the last epoch ran, or a stop rule ended the run
     last_log: float = field(default_factory=lambda: time.perf_counter())   # clock of the last log line
+
+    _SAVED = ("train_seconds", "best_epoch", "epochs_without_improvement", "epoch", "batch",
+              "epoch_rng", "finished")
+
+    def to_json(self):
+        record = {name: getattr(self, name) for name in self._SAVED}
+        record["best_score"] = [_json_number(value) for value in self.best_score]
+        record["running"] = list(self.running)
+        record["history"] = [asdict(stats) for stats in self.history]
+        return record
+
+    @classmethod
+    def from_json(cls, record, best_weights=None):
+        """The state of to_json(); raises KeyError/TypeError/ValueError if it is not one."""
+        state = cls(**{name: record[name] for name in cls._SAVED}, best_weights=best_weights)
+        state.best_score = tuple(float(value) for value in record["best_score"])
+        state.running = tuple(record["running"])
+        state.history = [EpochStats(**stats) for stats in record["history"]]
+        return state
 
     def log_due(self, seconds):
         """True (and the clock restarts) when `seconds` have passed since the last log line."""
@@ -143,6 +169,11 @@ class TrainState:
         if weights is not None:
             self.best_weights = weights.copy()
         return True
+
+
+def _json_number(value):
+    """JSON has no infinity: -inf (no score yet) is written as a string float() reads back."""
+    return value if math.isfinite(value) else str(value)
 
 
 @dataclass
@@ -203,42 +234,53 @@ def make_update(model, config, optimizer):
 
 
 @guarded
-def train(model, train_data, config, rng, test_data=None, on_epoch=None, valid_data=None, on_batch=None):
+def train(model, train_data, config, rng, test_data=None, on_epoch=None, valid_data=None, on_batch=None,
+          state=None, optimizer=None):
     """Train model in place. Returns the list of EpochStats, one per epoch run. on_epoch
     gets each EpochStats, on_batch a BatchStats after every update.
 
     With valid_data, validation loss and accuracy are measured after every epoch; they
     alone choose the weights kept (config.keep_best) and when to stop (config.early_stop).
-    The test set is only reported (and checked against config.target_accuracy)."""
+    The test set is only reported (and checked against config.target_accuracy).
+    state, optimizer: a run to continue (restored from a checkpoint, with rng); both are
+    updated in place, so the callbacks can checkpoint them after any update."""
     config.validate()
     if config.target_accuracy is not None and test_data is None:
         raise ConfigError("a target accuracy needs a test set")
     if (config.keep_best or config.early_stop) and valid_data is None:
         raise ConfigError("keeping the best epoch and early stopping need validation data")
-    optimizer = make_optimizer(config)
-    update, base_lr = make_update(model, config, optimizer), optimizer.lr
-    history, state, guard = [], TrainState(), DivergenceGuard(model)
-    for epoch in range(1, config.epochs + 1):
-        optimizer.lr = base_lr * config.lr_decay ** (epoch - 1)
+    optimizer = optimizer or make_optimizer(config)
+    state = state or TrainState()
+    update, guard = make_update(model, config, optimizer), DivergenceGuard(model)
+    for epoch in range(state.epoch + 1, config.epochs + 1):
+        if state.finished:
+            break
+        optimizer.lr = base_learning_rate(config) * config.lr_decay ** (epoch - 1)
         started = time.perf_counter()
         loss, accuracy = _train_epoch(model, train_data, config, update, rng, epoch, optimizer.lr,
                                       state, started, on_batch, guard)
         guard.check_mean(loss, f"epoch {epoch}", optimizer.lr)
         state.train_seconds += time.perf_counter() - started
+        state.epoch, state.batch, state.running = epoch, 0, (0.0, 0, 0)
         stats = EpochStats(epoch, loss, accuracy, state.train_seconds)
         stats.logged = epoch % config.log_every == 0 or epoch == config.epochs
         stats.logged = state.log_due(config.log_every_seconds) or stats.logged
         if stats.logged:
             state.last_log = time.perf_counter()             # the next timed line counts from here
         _measure(model, stats, state, config, test_data, valid_data)
-        history.append(stats)
+        state.history.append(stats)
+        state.finished = stats.target_reached or stats.stopped_early or epoch == config.epochs
         if on_epoch is not None:
             on_epoch(stats)
-        if stats.target_reached or stats.stopped_early:
-            break
+    state.finished = True
     if config.keep_best and state.best_weights is not None:
         model.flat[...] = state.best_weights
-    return history
+    return state.history
+
+
+def base_learning_rate(config):
+    """The learning rate of epoch 1: config.lr, or the optimizer's default."""
+    return config.lr if config.lr is not None else OPTIMIZERS[config.optimizer].default_lr
 
 
 def _measure(model, stats, state, config, test_data, valid_data):
@@ -256,38 +298,40 @@ def _measure(model, stats, state, config, test_data, valid_data):
 
 
 def _train_epoch(model, data, config, update, rng, epoch, lr, state, started, on_batch, guard):
-    """One pass over the data; returns the running mean loss and accuracy of the epoch."""
-    total_loss, correct, seen = 0.0, 0, 0
-    batches = -(-len(data) // config.batch_size)
-    for step, (ids, mask, targets) in enumerate(_batches(data, config, rng), start=1):
+    """The epoch under way, from state.batch on; returns its mean loss and accuracy."""
+    if state.batch == 0:
+        state.epoch_rng = rng.bit_generator.state
+        order = _epoch_order(data, config, rng)
+    else:                                                # resumed: the same order, drawn again
+        order_rng = np.random.Generator(np.random.PCG64())
+        order_rng.bit_generator.state = state.epoch_rng
+        order = _epoch_order(data, config, order_rng)
+    total_loss, correct, seen = state.running
+    for step, rows in enumerate(order[state.batch:], start=state.batch + 1):
+        ids, mask, targets = _batch(data, config, rows)
         result = model.loss_and_gradients(ids, mask, targets, rng=rng)      # rng: dropout masks
-        loss = result.loss
-        guard.check_step(loss, f"epoch {epoch}, step {step}", lr)
-        total_loss += loss * len(targets)
-        correct += np.count_nonzero(result.predicted == targets)
+        guard.check_step(result.loss, f"epoch {epoch}, step {step}", lr)
+        total_loss += result.loss * len(targets)
+        correct += int(np.count_nonzero(result.predicted == targets))
+        seen += len(targets)
         update()
+        state.batch, state.running = step, (total_loss, correct, seen)
         if on_batch is not None:
-            seen += len(targets)
-            on_batch(BatchStats(epoch, step, batches, total_loss / seen, correct / seen,
+            on_batch(BatchStats(epoch, step, len(order), total_loss / seen, correct / seen,
                                 state.train_seconds + time.perf_counter() - started,
-                                step < batches and state.log_due(config.log_every_seconds)))
+                                step < len(order) and state.log_due(config.log_every_seconds)))
     return total_loss / len(data), correct / len(data)
 
 
-def _batches(data, config, rng):
-    """(ids (B, T), mask (B, T) or None, targets (B,)) for one epoch, in training order.
+def _epoch_order(data, config, rng):
+    """The epoch's batches as a list of row indices (an int for batches of one), drawn from rng.
 
     With bucketing, the shuffled examples are sorted by length within windows of 50
     batches and the batches are then shuffled: little padding, still random batches.
     """
     order = rng.permutation(len(data)) if config.shuffle else np.arange(len(data))
     if config.batch_size == 1:
-        if not data.batches_of_one:          # each example as a batch of one, made once
-            data.batches_of_one = [(seq[None, :], None, data.targets[i:i + 1])
-                                   for i, seq in enumerate(data.sequences)]
-        for i in order.tolist():
-            yield data.batches_of_one[i]
-        return
+        return order.tolist()
     size = config.batch_size
     if config.bucket:
         lengths = np.array([len(seq) for seq in data.sequences])
@@ -297,6 +341,15 @@ def _batches(data, config, rng):
     batches = [order[start:start + size] for start in range(0, len(order), size)]
     if config.bucket and config.shuffle:
         batches = [batches[i] for i in rng.permutation(len(batches))]
-    for rows in batches:
-        ids, mask = pad_batch([data.sequences[i] for i in rows])
-        yield ids, mask, data.targets[rows]
+    return batches
+
+
+def _batch(data, config, rows):
+    """(ids (B, T), mask (B, T) or None, targets (B,)) of the rows (an int: a batch of one)."""
+    if config.batch_size == 1:
+        if not data.batches_of_one:          # each example as a batch of one, made once
+            data.batches_of_one = [(seq[None, :], None, data.targets[i:i + 1])
+                                   for i, seq in enumerate(data.sequences)]
+        return data.batches_of_one[rows]
+    ids, mask = pad_batch([data.sequences[i] for i in rows])
+    return ids, mask, data.targets[rows]

@@ -7,14 +7,14 @@ constant for the step). At the end of the text the state is reset and a new epoc
 """
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from .data.corpus import streams
 from .errors import ConfigError
 from .guard import DivergenceGuard, guarded
-from .train import TrainConfig, TrainState, make_optimizer, make_update
+from .train import TrainConfig, TrainState, base_learning_rate, make_optimizer, make_update
 
 NATS_PER_BIT = math.log(2)
 
@@ -86,6 +86,7 @@ class LMStats:
     val_loss: float | None
     train_seconds: float                 # cumulative, evaluation and sampling excluded
     stopped_early: bool = False          # no lower validation loss in the last early_stop log points
+    best: bool = False                   # the lowest validation loss so far
 
     @property
     def val_bits(self):
@@ -105,82 +106,122 @@ def evaluate_lm(model, ids, batch_size=32, chunk=256):
     return total / inputs.size
 
 
+@dataclass
+class LMState:
+    """Where a language model's training stands: all a checkpoint needs to continue it
+    exactly (to_json; the carried state is a tensor)."""
+
+    steps: int = 0
+    chars: int = 0                       # tokens read so far
+    epoch: int = 0                       # passes begun
+    start: int = 0                       # the next chunk's first column (0: a new pass begins)
+    seconds: float = 0.0                 # training time, evaluation and sampling excluded
+    wall_seconds: float = 0.0            # all time, for --minutes (kept up to date at each step)
+    losses: list = field(default_factory=list)      # step losses since the last log point
+    best_loss: float | None = None       # the lowest validation loss so far
+    log_points_without_improvement: int = 0
+    stopped_early: bool = False
+    finished: bool = False
+    history: list = field(default_factory=list)     # LMStats of the log points so far
+    carry: np.ndarray | None = None      # the state carried into the next chunk
+
+    def to_json(self):
+        record = {name: value for name, value in vars(self).items() if name not in ("carry", "history")}
+        record["history"] = [asdict(stats) for stats in self.history]
+        return record
+
+    @classmethod
+    def from_json(cls, record, carry=None):
+        """The state of to_json(); raises KeyError/TypeError/ValueError if it is not one."""
+        fields = {name: record[name] for name in vars(cls()) if name not in ("carry", "history")}
+        return cls(**fields, history=[LMStats(**stats) for stats in record["history"]], carry=carry)
+
+
 @guarded
-def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on_step=None, rng=None):
+def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on_step=None, rng=None,
+                         state=None, optimizer=None):
     """Train in place. on_log(LMStats) at every log point; on_step(step) after every update;
-    rng (a numpy Generator) draws the dropout masks. Returns the list of LMStats logged."""
+    rng (a numpy Generator) draws the dropout masks. state, optimizer: a run to continue
+    (restored from a checkpoint, with rng); both are updated in place, so on_step can
+    checkpoint them. Returns the list of LMStats logged."""
     config.validate()
-    loop = _Loop(model, config, val_ids, on_log)
-    inputs, targets = streams(train_ids, config.batch_size)
-    while not loop.done() and (config.epochs is None or loop.epoch < config.epochs):
-        loop.epoch += 1
-        loop.optimizer.lr = loop.base_lr * config.lr_decay ** (loop.epoch - 1)
-        state = None                                         # a new pass starts from h = 0
-        for start in range(0, inputs.shape[1], config.seq_length):
-            x = inputs[:, start:start + config.seq_length]
-            state = loop.step(x, targets[:, start:start + config.seq_length], state, rng)
+    loop = _Loop(model, config, val_ids, on_log, state or LMState(), optimizer)
+    state, (inputs, targets) = loop.state, streams(train_ids, config.batch_size)
+    width, length = inputs.shape[1], config.seq_length
+    while not state.finished and not loop.done():
+        if state.start == 0:                                 # a new pass starts from h = 0
+            if config.epochs is not None and state.epoch >= config.epochs:
+                break
+            state.epoch, state.carry = state.epoch + 1, None
+        loop.optimizer.lr = loop.base_lr * config.lr_decay ** (state.epoch - 1)
+        for start in range(state.start, width, length):
+            state.carry = loop.step(inputs[:, start:start + length], targets[:, start:start + length],
+                                    state.carry, rng)
+            state.start = start + length if start + length < width else 0
             if on_step:
-                on_step(loop.steps)
+                on_step(state.steps)
             if loop.done():
                 break
-    if loop.losses:                                          # the epochs ended between log points
+    if state.losses:                                         # the epochs ended between log points
         loop.log_point()
-    return loop.history
+    state.finished = True
+    return state.history
 
 
 class _Loop:
-    """The state of a language model's training: counters, clocks, the best validation loss."""
+    """A language model's training steps and log points, over an LMState."""
 
-    def __init__(self, model, config, val_ids, on_log):
-        self.model, self.config, self.val_ids, self.on_log = model, config, val_ids, on_log
-        self.optimizer = make_optimizer(config.as_train_config())
+    def __init__(self, model, config, val_ids, on_log, state, optimizer):
+        self.model, self.config, self.val_ids, self.on_log, self.state = model, config, val_ids, on_log, state
+        self.optimizer = optimizer or make_optimizer(config.as_train_config())
         self.update = make_update(model, config.as_train_config(), self.optimizer)
-        self.base_lr = self.optimizer.lr
-        self.history, self.losses, self.best = [], [], TrainState()
-        self.steps = self.chars = self.epoch = 0
-        self.seconds, self.eval_seconds, self.started = 0.0, 0.0, time.perf_counter()
-        self.stopped_early = False
-        self.guard = DivergenceGuard(model)
+        self.base_lr = base_learning_rate(config.as_train_config())
+        self.clock = TrainState()                            # its log_due times log points
+        self.started = time.perf_counter() - state.wall_seconds
+        self.guard, self.eval_seconds = DivergenceGuard(model), 0.0
 
-    def where(self):
-        return f"step {self.steps + 1} (epoch {self.epoch})"
-
-    def step(self, x, y, state, rng):
+    def step(self, x, y, carry, rng):
         """One update on chunk x (targets y) from the carried state; returns the new state."""
-        started = time.perf_counter()
-        result = self.model.loss_and_gradients(x, None, y, state, rng, self.config.sum_over_time)
-        self.guard.check_step(result.loss, self.where(), self.optimizer.lr)
+        state, started = self.state, time.perf_counter()
+        result = self.model.loss_and_gradients(x, None, y, carry, rng, self.config.sum_over_time)
+        self.guard.check_step(result.loss, f"step {state.steps + 1} (epoch {state.epoch})", self.optimizer.lr)
         self.update()
-        self.seconds += time.perf_counter() - started
-        self.steps, self.chars = self.steps + 1, self.chars + x.size
-        self.losses.append(result.loss)
+        state.seconds += time.perf_counter() - started
+        state.steps, state.chars = state.steps + 1, state.chars + x.size
+        state.losses.append(result.loss)
         every = self.config.log_every
-        if (every and self.steps % every == 0) or self.best.log_due(self.config.log_every_seconds) \
+        if (every and state.steps % every == 0) or self.clock.log_due(self.config.log_every_seconds) \
                 or self.done():
             self.log_point()
+        state.wall_seconds = time.perf_counter() - self.started
         return result.final_state                            # a constant for the next chunk
 
     def done(self):
         """Steps, wall-clock minutes (keeping room for one more evaluation) or early stop."""
-        config = self.config
+        config, state = self.config, self.state
         elapsed = time.perf_counter() - self.started + self.eval_seconds
-        return (config.steps is not None and self.steps >= config.steps) or self.stopped_early or \
+        return (config.steps is not None and state.steps >= config.steps) or state.stopped_early or \
             (config.minutes is not None and elapsed >= config.minutes * 60)
 
     def log_point(self):
-        train_loss = float(np.mean(self.losses))
-        self.guard.check_mean(train_loss, f"step {self.steps} (epoch {self.epoch})", self.optimizer.lr)
+        state = self.state
+        train_loss = float(np.mean(state.losses))
+        self.guard.check_mean(train_loss, f"step {state.steps} (epoch {state.epoch})", self.optimizer.lr)
         started = time.perf_counter()
         val_loss = evaluate_lm(self.model, self.val_ids) if self.val_ids is not None and \
             len(self.val_ids) > 1 else None
         self.eval_seconds = time.perf_counter() - started
-        self.best.last_log = time.perf_counter()             # the next timed log point counts from here
-        stats = LMStats(self.steps, self.epoch, self.chars, train_loss, val_loss, self.seconds)
-        self.history.append(stats)
-        self.losses.clear()
+        self.clock.last_log = time.perf_counter()            # the next timed log point counts from here
+        stats = LMStats(state.steps, state.epoch, state.chars, train_loss, val_loss, state.seconds)
+        state.history.append(stats)
+        state.losses = []
         if val_loss is not None:
-            self.best.observe(self.steps, (-val_loss,))
+            stats.best = val_loss == val_loss and (state.best_loss is None or val_loss < state.best_loss)
+            if stats.best:
+                state.best_loss, state.log_points_without_improvement = val_loss, 0
+            else:
+                state.log_points_without_improvement += 1
             early = self.config.early_stop
-            self.stopped_early = stats.stopped_early = bool(early and self.best.epochs_without_improvement >= early)
+            state.stopped_early = stats.stopped_early = bool(early and state.log_points_without_improvement >= early)
         if self.on_log:
             self.on_log(stats)

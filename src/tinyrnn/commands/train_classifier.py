@@ -1,6 +1,7 @@
 """`tinyrnn train --task classify`: train a classifier on labelled texts and save it."""
 import argparse
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -12,8 +13,10 @@ from ..data.split import stratified_folds, stratified_split
 from ..errors import DataError, TinyRNNError
 from ..io import save_model
 from ..models import uses_walkthrough_names
-from ..train import PRESETS, TrainConfig, encode_examples, evaluate, train
+from ..checkpoint import fingerprint
+from ..train import PRESETS, TrainConfig, TrainState, encode_examples, evaluate, make_optimizer, train
 from ..vocab import Vocab, tokenize
+from .checkpointing import run_checkpoints, signature
 from .common import (DataOptions, JsonLog, data_inputs, load_classifier, locked_outputs, model_options,
                      progress_bar, recipe_for, warn_unknown)
 
@@ -23,11 +26,14 @@ def run(args):
     args = _with_preset_options(args)
     outputs = {"--out": (None if args.folds else args.out, "model"), "--json-log": (args.json_log, "log")}
     inputs = data_inputs(train=args.train, test=args.test, valid=args.valid, embeddings=args.embeddings)
-    with locked_outputs(outputs, inputs, args.force):
-        return _run(args)
+    checkpoints = run_checkpoints(args, "epochs")
+    if checkpoints and args.folds:
+        raise TinyRNNError("--folds trains one model per fold and saves none; it takes no checkpoints")
+    with locked_outputs(outputs, inputs, args.force), checkpoints.held() if checkpoints else nullcontext():
+        return _run(args, checkpoints)
 
 
-def _run(args):
+def _run(args, checkpoints):
     data = DataOptions(args.format, args.encoding, args.text_column, args.label_column)
     train_specs, test_specs, preset, seed = args.train, args.test, args.preset, args.seed
     valid_specs, valid_split, folds = args.valid, args.valid_split, args.folds
@@ -68,7 +74,9 @@ def _run(args):
                 init_from, seed, progress, Vectors(embeddings, args.encoding) if embeddings else None)
     if folds:
         return _cross_validate(plan, train_set, folds, valid_split, json_log)
-    model, history, test_data = plan.fit(train_set, test_set, valid_set, json_log)
+    model, history, test_data = plan.fit(train_set, test_set, valid_set, json_log, checkpoints)
+    if history is None:
+        return 0                                         # --resume of a finished run
     if config.keep_best and test_data is not None and any(stats.best for stats in history):
         loss, accuracy, _ = evaluate(model, test_data)
         print(f"Test (kept weights):\tLoss {loss:.3f} | Accuracy: {accuracy:.3f}")
@@ -100,8 +108,9 @@ class Plan:
     progress: bool
     vectors: "Vectors | None" = None     # --embeddings
 
-    def fit(self, train_set, test_set, valid_set, json_log):
-        """Build (or load) a model, train it with logs; returns (model, history, test data)."""
+    def fit(self, train_set, test_set, valid_set, json_log, checkpoints=None):
+        """Build (or load) a model, train it with logs; returns (model, history, test data),
+        history None when checkpoints resume a run that had finished."""
         rng = np.random.default_rng(self.seed)
         if self.init_from:
             if self.init_given:
@@ -112,7 +121,13 @@ class Plan:
             model = _new_model(train_set, _classes(train_set), self.recipe, self.dtype, self.architecture,
                                rng, self.vocab_limits, self.init_given, self.vectors)
         train_data, test_data, valid_data = _encode(model, train_set, test_set, valid_set)
-        history = _train(model, train_data, test_data, valid_data, self.config, rng, json_log, self.progress)
+        run = Run(model, self.config, rng, TrainState(), make_optimizer(self.config), checkpoints)
+        if checkpoints:
+            checkpoints.signature = signature(model, self.config, self.seed, fingerprint(
+                *(array for data in (train_data, valid_data, test_data) if data for array in _arrays(data))))
+            if not run.resume():
+                return model, None, test_data
+        history = _train(run, train_data, test_data, valid_data, json_log, self.progress)
         _summary(history, self.config)
         return model, history, test_data
 
@@ -284,11 +299,52 @@ def _encode(model, train_set, test_set, valid_set):
     return tuple(encoded)
 
 
-def _train(model, train_data, test_data, valid_data, config, rng, json_log, progress):
+@dataclass
+class Run:
+    """One training run: what train() updates in place, and where it is checkpointed."""
+
+    model: object
+    config: TrainConfig
+    rng: np.random.Generator
+    state: TrainState
+    optimizer: object
+    checkpoints: object                  # commands.checkpointing.RunCheckpoints or None
+
+    def resume(self):
+        """With --resume, continue from the latest checkpoint; False if that run had finished."""
+        restored = self.checkpoints.restore(self.model, self.optimizer, {"train": self.rng},
+                                            lambda record, tensors: TrainState.from_json(record, tensors.get("best.weights")))
+        if restored is None:
+            return True
+        self.state, path = restored
+        if self.state.finished:
+            print(f"nothing to do: the run checkpointed in {path} finished at epoch {self.state.epoch}")
+            return False
+        print(f"resuming from {path} at epoch {self.state.epoch + 1}"
+              + (f", batch {self.state.batch + 1}" if self.state.batch else ""))
+        return True
+
+    def checkpoint(self):
+        return self.checkpoints.save(self.model, self.optimizer, self.state, {"train": self.rng},
+                                     {"epoch": self.state.epoch, "batch": self.state.batch})
+
+
+def _arrays(data):
+    """A LabelledSequences as arrays, for its fingerprint."""
+    return [np.array([len(seq) for seq in data.sequences]), np.concatenate(data.sequences), data.targets]
+
+
+def _train(run, train_data, test_data, valid_data, json_log, progress):
     """Train with a progress bar; print and JSON-log the logged epochs. Returns the history."""
+    config, state, checkpoints = run.config, run.state, run.checkpoints
     batches = -(-len(train_data) // config.batch_size)                  # updates per epoch
+    done = state.epoch * batches + state.batch
     with JsonLog(json_log) as log, progress_bar(config.epochs * batches, "batch", progress) as bar:
         postfix = {}
+        bar.update(done)
+        for stats in state.history:                  # a resumed run's log starts as the first did
+            if stats.logged:
+                log.write(stats)
 
         def on_batch(stats):
             bar.update(1)
@@ -296,6 +352,8 @@ def _train(model, train_data, test_data, valid_data, config, rng, json_log, prog
                 tqdm.write(f"    epoch {stats.epoch}, batch {stats.batch}/{stats.batches}: train loss "
                            f"{stats.train_loss:.3f}, accuracy {stats.train_accuracy:.3f} "
                            f"({stats.train_seconds:.0f} s)", file=sys.stdout)
+            if checkpoints:
+                checkpoints.interrupt_if_asked(run.checkpoint)
 
         def on_epoch(stats):
             postfix.update(epoch=stats.epoch, loss=f"{stats.train_loss:.3f}")
@@ -305,7 +363,10 @@ def _train(model, train_data, test_data, valid_data, config, rng, json_log, prog
             if stats.logged:
                 tqdm.write(_log_block(stats), file=sys.stdout)
                 log.write(stats)
-        return train(model, train_data, config, rng, test_data, on_epoch, valid_data, on_batch)
+            if checkpoints and (checkpoints.due(stats.epoch) or state.finished):
+                run.checkpoint()
+        return train(run.model, train_data, config, run.rng, test_data, on_epoch, valid_data, on_batch,
+                     state, run.optimizer)
 
 
 def _log_block(stats):

@@ -1,16 +1,19 @@
 """`tinyrnn train --task lm`: train a character (or word) language model on a text and save it."""
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
 from ..data.corpus import build_vocab, default_corpus, encode_text, read_corpus
-from ..errors import DataError
-from ..io import save_model
+from ..errors import DataError, TinyRNNError
+from ..checkpoint import fingerprint
+from ..io import load_model, save_model
 from ..sampling import generate
-from ..train import TrainState
-from ..train_lm import LM_PRESETS, LMConfig, train_language_model
+from ..train import make_optimizer
+from ..train_lm import LM_PRESETS, LMConfig, LMState, train_language_model
+from .checkpointing import run_checkpoints, signature
 from .common import (JsonLog, data_inputs, locked_outputs, model_options, progress_bar, recipe_for, spaced,
                      token_unit, warn_unknown)
 
@@ -25,16 +28,21 @@ class Outputs:
     json_log: str | None                 # --json-log
     progress: bool                       # --progress: a bar on stderr even when it is no terminal
     sample_every: int | None             # --sample-every: steps between samples (0: never; None: at log points)
+    keep_best: bool                      # --keep-best: save the model at each lowest validation loss
 
 
 def run(args):
     """Train on --text (default: Python's documentation topics), print logs and samples, save --out."""
     outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log")}
-    with locked_outputs(outputs, data_inputs(text=args.text), args.force):
-        return _run(args)
+    checkpoints = run_checkpoints(args, "steps")
+    if checkpoints and checkpoints.every is None and checkpoints.every_minutes is None:
+        checkpoints.every = 1000
+    with locked_outputs(outputs, data_inputs(text=args.text), args.force), \
+            checkpoints.held() if checkpoints else nullcontext():
+        return _run(args, checkpoints)
 
 
-def _run(args):
+def _run(args, checkpoints):
     overrides = {"epochs": args.epochs, "hidden": args.hidden, "init": args.init,
                  "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
                  "seq_length": args.seq_length, "clip_value": args.clip_value,
@@ -46,23 +54,32 @@ def _run(args):
                 "log_every_seconds": None if args.log_every_seconds == "none" else args.log_every_seconds}
     text_path, encoding, val_fraction = args.text, args.encoding, args.val_fraction
     tokenizer, preset, seed = args.tokenizer, args.preset, args.seed
-    outputs = Outputs(args.out, args.json_log, args.progress, args.sample_every)
-    best = TrainState() if args.keep_best else None       # the lowest validation loss so far
+    outputs = Outputs(args.out, args.json_log, args.progress, args.sample_every, args.keep_best)
     architecture = model_options(args)
 
     recipe, given = recipe_for(LM_PRESETS, preset or "charrnn", overrides)
     if (settings["steps"] or settings["minutes"]) and "epochs" not in given:
         recipe["epochs"] = None                          # --steps / --minutes decide alone
-    vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, tokenizer)
     config = _config(recipe, settings)
-    model_config = {"task": "lm", "hidden_size": recipe["hidden"], "dtype": recipe["dtype"],
-                    "tokenizer": {"kind": tokenizer}}
-    model = architecture.build(model_config, vocab, None, np.random.default_rng(seed), recipe["init"])
-    _train(model, train_ids, val_ids, config, outputs, best, np.random.default_rng([seed, 1]),
-           np.random.default_rng([seed, 2]))
-    if best is not None and best.best_epoch is not None:
-        print(f"saved {outputs.model_path} (lowest validation loss, {-best.best_score[0]:.3f} "
-              f"nats/{token_unit(tokenizer)[:4]})", file=sys.stderr)
+    if args.init_from:
+        model = _saved_model(args.init_from, architecture, overrides, tokenizer)
+        vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, model.tokenizer, model.vocab)
+    else:
+        vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, tokenizer)
+        model_config = {"task": "lm", "hidden_size": recipe["hidden"], "dtype": recipe["dtype"],
+                        "tokenizer": {"kind": tokenizer}}
+        model = architecture.build(model_config, vocab, None, np.random.default_rng(seed), recipe["init"])
+    run = LMRun(model, config, {"dropout": np.random.default_rng([seed, 1]),
+                                "samples": np.random.default_rng([seed, 2])}, LMState(),
+                make_optimizer(config.as_train_config()), checkpoints)
+    if checkpoints:
+        checkpoints.signature = signature(model, config, seed, fingerprint(train_ids, val_ids))
+        if not run.resume():
+            return 0
+    _train(run, train_ids, val_ids, outputs)
+    if outputs.keep_best and run.state.best_loss is not None:
+        print(f"saved {outputs.model_path} (lowest validation loss, {run.state.best_loss:.3f} "
+              f"nats/{token_unit(model.tokenizer)[:4]})", file=sys.stderr)
         return 0
     save_model(model, outputs.model_path)
     print(f"saved {outputs.model_path}", file=sys.stderr)
@@ -79,12 +96,14 @@ def _config(recipe, settings):
     return config
 
 
-def _corpus(path, encoding, val_fraction, tokenizer):
-    """(vocab, training ids, validation ids) of the text at path or the default corpus; prints their sizes."""
+def _corpus(path, encoding, val_fraction, tokenizer, vocab=None):
+    """(vocab, training ids, validation ids) of the text at path or the default corpus; prints
+    their sizes. vocab: a saved model's (--init-from), else built from the training text."""
     text = read_corpus(path, encoding) if path else default_corpus()
     train_text, val_text = _split_text(text, val_fraction)
-    vocab = build_vocab(train_text, tokenizer)
-    train_ids, _ = encode_text(train_text, vocab, tokenizer)
+    vocab = vocab or build_vocab(train_text, tokenizer)
+    train_ids, unknown = encode_text(train_text, vocab, tokenizer)
+    warn_unknown([repr(token) for token in unknown], "training text", token_unit(tokenizer))
     val_ids, unknown = encode_text(val_text, vocab, tokenizer)
     warn_unknown([repr(token) for token in unknown], "validation text", token_unit(tokenizer))
     print(f"{len(vocab.words)} unique {token_unit(tokenizer)}s found ({len(train_ids):,} for training, "
@@ -102,13 +121,49 @@ def _split_text(text, fraction):
     return text[:cut], text[cut:]
 
 
-def _train(model, train_ids, val_ids, config, outputs, best, sample_rng, dropout_rng):
-    """Train, printing log blocks and samples, JSON-logging, and saving new bests if asked."""
-    unit = token_unit(model.tokenizer) + "s"
+@dataclass
+class LMRun:
+    """One language model's training: what train_language_model updates in place, and where
+    it is checkpointed."""
+
+    model: object
+    config: LMConfig
+    rngs: dict                           # "dropout" (masks), "samples" (printed samples)
+    state: LMState
+    optimizer: object
+    checkpoints: object                  # commands.checkpointing.RunCheckpoints or None
+
+    def resume(self):
+        """With --resume, continue from the latest checkpoint; False if that run had finished."""
+        restored = self.checkpoints.restore(self.model, self.optimizer, self.rngs,
+                                            lambda record, tensors: LMState.from_json(record, tensors.get("carry.state")))
+        if restored is None:
+            return True
+        self.state, path = restored
+        if self.state.finished:
+            print(f"nothing to do: the run checkpointed in {path} finished at step {self.state.steps}")
+            return False
+        print(f"resuming from {path} at step {self.state.steps + 1}")
+        return True
+
+    def checkpoint(self):
+        return self.checkpoints.save(self.model, self.optimizer, self.state, self.rngs,
+                                     {"step": self.state.steps}, self.state.carry)
+
+
+def _train(run, train_ids, val_ids, outputs):
+    """Train, printing log blocks and samples, JSON-logging, saving new bests if asked and
+    checkpoints if a folder is set."""
+    model, config, state, checkpoints = run.model, run.config, run.state, run.checkpoints
+    unit, sample_rng = token_unit(model.tokenizer) + "s", run.rngs["samples"]
     per_epoch = -(-((len(train_ids) - 1) // config.batch_size) // config.seq_length)
     totals = [n for n in (config.steps, config.epochs and config.epochs * per_epoch) if n]
     with JsonLog(outputs.json_log) as log, progress_bar(min(totals, default=None), "step",
                                                         outputs.progress) as bar:
+        bar.update(state.steps)
+        for stats in state.history:                  # a resumed run's log starts as the first did
+            log.write_record(_record(stats))
+
         def on_log(stats):
             tqdm.write(_log_block(stats, unit), file=sys.stdout)
             if outputs.sample_every is None:                          # default: a sample per log point
@@ -116,19 +171,44 @@ def _train(model, train_ids, val_ids, config, outputs, best, sample_rng, dropout
             if stats.stopped_early:
                 tqdm.write(f"Stopped at step {stats.step}: no lower validation loss in the last "
                            f"{config.early_stop} log points", file=sys.stdout)
-            log.write_record({"step": stats.step, "epoch": stats.epoch, "chars_seen": stats.chars_seen,
-                              "train_loss": stats.train_loss, "val_loss": stats.val_loss,
-                              "val_bits_per_char": stats.val_bits, "train_seconds": stats.train_seconds})
-            new_best = best is not None and stats.val_loss is not None and \
-                best.observe(stats.step, (-stats.val_loss,))              # lower loss is better
-            if new_best:
+            log.write_record(_record(stats))
+            if outputs.keep_best and stats.best:
                 save_model(model, outputs.model_path)
 
         def on_step(step):
             bar.update(1)
             if outputs.sample_every and step % outputs.sample_every == 0:
                 _print_sample(model, sample_rng, step)
-        train_language_model(model, train_ids, config, val_ids, on_log, on_step, dropout_rng)
+            if checkpoints:
+                checkpoints.interrupt_if_asked(run.checkpoint)
+                if checkpoints.due(step):
+                    run.checkpoint()
+        train_language_model(model, train_ids, config, val_ids, on_log, on_step, run.rngs["dropout"],
+                             state, run.optimizer)
+        if checkpoints:
+            run.checkpoint()                         # the finished run
+
+
+def _record(stats):
+    return {"step": stats.step, "epoch": stats.epoch, "chars_seen": stats.chars_seen,
+            "train_loss": stats.train_loss, "val_loss": stats.val_loss,
+            "val_bits_per_char": stats.val_bits, "train_seconds": stats.train_seconds}
+
+
+def _saved_model(path, architecture, overrides, tokenizer):
+    """The language model saved at path (--init-from); options that set the model must agree."""
+    model = load_model(path)
+    if model.task != "lm":
+        raise TinyRNNError(f"{path} is a classifier; --task lm --init-from needs a language model")
+    architecture.check_agrees(model, path)
+    for option, value, saved in (("--hidden", overrides["hidden"], model.hidden_size),
+                                 ("--dtype", overrides["dtype"], model.dtype.name),
+                                 ("--init", overrides["init"], None)):
+        if value is not None and value != saved:
+            raise TinyRNNError(f"{option} {value} disagrees with {path} ({saved or 'its weights'})")
+    if tokenizer != model.tokenizer and tokenizer != "chars":
+        raise TinyRNNError(f"--tokenizer {tokenizer} disagrees with {path} ({model.tokenizer})")
+    return model
 
 
 def _print_sample(model, rng, step):

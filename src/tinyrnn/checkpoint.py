@@ -1,0 +1,105 @@
+"""Checkpoints: all a run needs to continue exactly where it stopped, in one safetensors
+file (tensors and JSON metadata; no pickle), kept in a folder that holds the last two.
+
+A checkpoint is a model file (same tensors, config, vocabulary, classes, checksum) of
+format "tinyrnn-checkpoint/1" with more tensors:
+
+    optimizer.<buffer>   the optimizer's state buffers (Adam's first and second moments, ...)
+    best.weights         the flat weights of the best validation epoch so far (--keep-best)
+    carry.state          a language model's state carried into the next chunk
+
+and the metadata "run": JSON with what was trained how (recipe, seed, data fingerprint), where
+training stands (epoch, position, counters, history) and the random generators' states.
+"""
+import hashlib
+import json
+import os
+import re
+
+import numpy as np
+
+from .errors import ModelFileError, TinyRNNError
+from .files import remove_stale_temporaries
+from .io import read_tinyrnn_file, save_tinyrnn_file
+
+FORMAT = "tinyrnn-checkpoint/1"
+KEEP = 2
+_NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
+_PREFIXES = ("optimizer.", "best.", "carry.")
+
+
+def fingerprint(*arrays):
+    """SHA-256 over arrays (their dtype, shape and bytes): the identity of the data a run reads."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def rng_state(rng):
+    """A numpy Generator's state as JSON-ready data."""
+    return rng.bit_generator.state
+
+
+def restore_rng(state, where):
+    """A numpy Generator continuing from rng_state(); ModelFileError if state is not one."""
+    rng = np.random.Generator(np.random.PCG64())
+    try:
+        rng.bit_generator.state = state
+    except (TypeError, ValueError, KeyError) as error:
+        raise ModelFileError(f"{where}: a random generator state is malformed ({error})") from None
+    return rng
+
+
+class CheckpointFolder:
+    """checkpoint-00000001.safetensors, ... in one folder; saving keeps the newest KEEP."""
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def check(self):
+        """The folder exists (made if its parent does) and can be written."""
+        if os.path.exists(self.folder) and not os.path.isdir(self.folder):
+            raise TinyRNNError(f"--checkpoint-dir {self.folder} is a file, not a folder")
+        parent = os.path.dirname(os.path.abspath(self.folder))
+        if not os.path.isdir(parent):
+            raise TinyRNNError(f"--checkpoint-dir {self.folder}: folder {parent} does not exist")
+        os.makedirs(self.folder, exist_ok=True)
+        if not os.access(self.folder, os.W_OK):
+            raise TinyRNNError(f"--checkpoint-dir {self.folder} is not writable")
+
+    def paths(self):
+        """Checkpoint files, oldest first."""
+        names = sorted(name for name in os.listdir(self.folder) if _NAME.match(name))
+        return [os.path.join(self.folder, name) for name in names]
+
+    def save(self, model, tensors, run):
+        """Write the next checkpoint, then remove all but the newest KEEP. Returns its path."""
+        paths = self.paths()
+        number = int(_NAME.match(os.path.basename(paths[-1])).group(1)) + 1 if paths else 1
+        path = os.path.join(self.folder, f"checkpoint-{number:08d}.safetensors")
+        save_tinyrnn_file(path, model, FORMAT, tensors, {"run": json.dumps(run)})
+        for old in self.paths()[:-KEEP]:
+            remove_stale_temporaries(old)
+            os.unlink(old)
+        return path
+
+    def latest(self, warn):
+        """(path, model, tensors, run) of the newest readable checkpoint, or None if there is
+        none; a damaged one is skipped with warn(message) for the one before it."""
+        paths = self.paths()
+        for path in reversed(paths):
+            try:
+                model, tensors, metadata = read_tinyrnn_file(path, FORMAT, _PREFIXES)
+                run = json.loads(metadata.get("run", ""))
+                if not isinstance(run, dict):
+                    raise ModelFileError(f"{path}: run metadata is not a JSON object")
+                return path, model, tensors, run
+            except (ModelFileError, json.JSONDecodeError, RecursionError) as error:
+                warn(f"warning: skipping checkpoint {path}: {error}")
+        if paths:
+            raise TinyRNNError(f"--checkpoint-dir {self.folder}: no readable checkpoint "
+                               f"({len(paths)} damaged)")
+        return None

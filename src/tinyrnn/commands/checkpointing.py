@@ -1,0 +1,156 @@
+"""--checkpoint-dir, --checkpoint-every, --resume: the command line's side of checkpoints
+(checkpoint.py has the files). Shared by both training commands."""
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+from ..checkpoint import CheckpointFolder, restore_rng, rng_state
+from ..errors import ModelFileError, Terminated, TinyRNNError
+from ..files import OutputLock
+
+
+class RunCheckpoints:
+    """A run's checkpoint folder: saving every `every` (epochs or steps), restoring with
+    --resume, and checkpointing at Ctrl-C / SIGTERM (asked for between two updates).
+
+    signature: what must match for a resume to continue this run (model, recipe, seed,
+    data fingerprint), a flat {name: JSON value}."""
+
+    def __init__(self, folder, every, resume, force, signature):
+        self.folder, self.resume, self.force = CheckpointFolder(folder), resume, force
+        self.every, self.every_minutes = every                 # (N, None): every N epochs or steps
+        self.signature, self.stop_signal, self.last_saved = signature, None, None
+        self.clock = time.perf_counter()
+
+    @contextmanager
+    def held(self):
+        """The folder, made and locked (one run at a time), with signals deferred to a step's end."""
+        self.folder.check()
+        with OutputLock(self.folder.folder, "--checkpoint-dir", os.path.join(self.folder.folder, ".lock")):
+            with self._deferred_signals():
+                yield self
+
+    def save(self, model, optimizer, state, rngs, position, carry=None):
+        """Write a checkpoint of everything the run needs to go on."""
+        tensors = {f"optimizer.{name}": array for name, array in optimizer.state_dict()["buffers"].items()}
+        if getattr(state, "best_weights", None) is not None:
+            tensors["best.weights"] = state.best_weights
+        if carry is not None:
+            tensors["carry.state"] = carry
+        run = {"signature": self.signature, "state": state.to_json(), "optimizer_steps": optimizer.steps,
+               "rngs": {name: rng_state(rng) for name, rng in rngs.items()}, "position": position}
+        self.last_saved = self.folder.save(model, tensors, run)
+        return self.last_saved
+
+    def restore(self, model, optimizer, rngs, build_state):
+        """With --resume: load the latest checkpoint into model, optimizer and rngs (in place);
+        returns (build_state(state record, extra tensors), path), or None without --resume."""
+        if not self.resume:
+            return None
+        found = self.folder.latest(lambda message: print(message, file=sys.stderr))
+        if found is None:
+            raise TinyRNNError(f"--resume: {self.folder.folder} has no checkpoint; run without "
+                               f"--resume to start")
+        path, saved_model, tensors, run = found
+        try:
+            self._check_signature(run["signature"], path)
+            _check_same_model(saved_model, model, path)
+            model.flat[...] = saved_model.flat
+            buffers = {name[len("optimizer."):]: array for name, array in tensors.items()
+                       if name.startswith("optimizer.")}
+            if any(array.shape != model.flat.shape for array in buffers.values()):
+                raise ModelFileError(f"{path}: optimizer state does not fit the model")
+            optimizer.load_state_dict({"steps": run["optimizer_steps"], "buffers": buffers})
+            for name, rng in rngs.items():
+                rng.bit_generator.state = restore_rng(run["rngs"][name], path).bit_generator.state
+            return build_state(run["state"], tensors), path
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, TinyRNNError):
+                raise
+            raise ModelFileError(f"{path}: the run metadata is incomplete ({error!r})") from None
+
+    def _check_signature(self, saved, path):
+        differences = [f"{key} {saved.get(key)!r} -> {value!r}" for key, value in self.signature.items()
+                       if saved.get(key) != value]
+        differences += [f"{key} {value!r} -> (none)" for key, value in saved.items() if key not in self.signature]
+        if differences and not self.force:
+            raise TinyRNNError(f"--resume: this run differs from {path}: {'; '.join(differences[:3])}"
+                               + (f" (and {len(differences) - 3} more)" if len(differences) > 3 else "")
+                               + "; add --force to resume anyway")
+        for difference in differences:
+            print(f"warning: resuming despite a difference (--force): {difference}", file=sys.stderr)
+
+    def due(self, count):
+        """After epoch or step `count`: is a checkpoint due (by count, or by the clock)?"""
+        if self.every_minutes is not None:
+            if time.perf_counter() - self.clock < 60 * self.every_minutes:
+                return False
+            self.clock = time.perf_counter()
+            return True
+        return count % self.every == 0
+
+    def interrupt_if_asked(self, save):
+        """Between two updates: after Ctrl-C or SIGTERM, save() a checkpoint and stop."""
+        if self.stop_signal is None:
+            return
+        path = save()
+        print(f"checkpoint {path} saved; continue with --resume", file=sys.stderr)
+        raise KeyboardInterrupt if self.stop_signal == signal.SIGINT else Terminated()
+
+    @contextmanager
+    def _deferred_signals(self):
+        """The first Ctrl-C or SIGTERM asks for a stop at the end of the update under way (so the
+        checkpoint is consistent); a second one stops at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def ask(signum, frame):
+            if self.stop_signal is not None:
+                raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+            self.stop_signal = signum
+        previous = {signum: signal.signal(signum, ask) for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def _check_same_model(saved, model, path):
+    """Even with --force, the weights can only continue in a model of the same shapes."""
+    if {name: a.shape for name, a in saved.params.items()} != {name: a.shape for name, a in model.params.items()} \
+            or saved.vocab.tokens != model.vocab.tokens or saved.dtype != model.dtype:
+        raise TinyRNNError(f"--resume: {path} holds a model of other sizes or vocabulary than this "
+                           f"run's ({saved!r} vs {model!r}); --force cannot continue it")
+
+
+def signature(model, config, seed, data_fingerprint):
+    """The flat {name: value} that a resume must match: model config, recipe, seed, data."""
+    fields = {f"model.{key}": value for key, value in model.config().items()}
+    skip = ("log_every_seconds",)                         # changes no number
+    fields.update({key: _plain(value) for key, value in vars(config).items() if key not in skip})
+    fields.update(seed=seed, data=data_fingerprint)
+    return fields
+
+
+def _plain(value):
+    """JSON's view of a value (tuples are lists), so saved and current compare equal."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def run_checkpoints(args, unit):
+    """The RunCheckpoints of train's options (None without --checkpoint-dir). unit: what a
+    plain --checkpoint-every N counts ("epochs" or "steps"); "Nm" means N minutes (steps only)."""
+    if not args.checkpoint_dir:
+        for option in ("resume", "checkpoint_every"):
+            if getattr(args, option):
+                raise TinyRNNError(f"--{option.replace('_', '-')} needs --checkpoint-dir")
+        return None
+    every = args.checkpoint_every or (1, None)
+    if every[1] is not None and unit == "epochs":
+        raise TinyRNNError("a classifier is checkpointed every N epochs: --checkpoint-every N")
+    return RunCheckpoints(args.checkpoint_dir, every, args.resume, args.force, signature=None)
