@@ -23,6 +23,7 @@ class RunCheckpoints:
         self.folder, self.resume, self.force = CheckpointFolder(folder), resume, force
         self.every, self.every_minutes = every                 # (N, None): every N epochs or steps
         self.signature, self.stop_signal, self.last_saved = signature, None, None
+        self.forced = False                  # --force let a resume go on despite differences
         self.clock = time.perf_counter()
 
     @contextmanager
@@ -82,6 +83,7 @@ class RunCheckpoints:
                                + "; add --force to resume anyway")
         for difference in differences:
             print(f"warning: resuming despite a difference (--force): {difference}", file=sys.stderr)
+        self.forced = bool(differences)
 
     def due(self, count):
         """After epoch or step `count`: is a checkpoint due (by count, or by the clock)?"""

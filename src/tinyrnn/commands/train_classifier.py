@@ -317,6 +317,7 @@ class Run:
         if restored is None:
             return True
         self.state, path = restored
+        self.state.finished &= not self.checkpoints.forced        # e.g. more epochs, by --force
         if self.state.finished:
             print(f"nothing to do: the run checkpointed in {path} finished at epoch {self.state.epoch}")
             return False

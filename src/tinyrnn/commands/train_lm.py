@@ -140,6 +140,7 @@ class LMRun:
         if restored is None:
             return True
         self.state, path = restored
+        self.state.finished &= not self.checkpoints.forced        # e.g. more epochs, by --force
         if self.state.finished:
             print(f"nothing to do: the run checkpointed in {path} finished at step {self.state.steps}")
             return False

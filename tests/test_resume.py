@@ -1,0 +1,175 @@
+"""Checkpoints and resume: a run killed anywhere and resumed ends bit for bit where an
+uninterrupted run ends (weights and JSON log); resumes that cannot be exact are refused."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from test_cli import run
+from tinyrnn import errors, guard
+from tinyrnn.checkpoint import CheckpointFolder
+from tinyrnn.io import load_model
+
+CLASSIFIER = ["--epochs", "40", "--log-every", "10", "--cell", "gru", "--embed", "8", "--hidden", "24",
+              "--dropout", "0.2", "--optimizer", "adam", "--lr", "0.003"]
+LANGUAGE_MODEL = ["--task", "lm", "--text", "text.txt", "--steps", "150", "--log-every", "25", "--hidden", "32",
+                  "--cell", "lstm", "--layers", "2", "--dropout", "0.1", "--checkpoint-every", "10"]
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text.txt").write_text("".join(f"line {i}: the cat sat on the mat, {i * i} times.\n"
+                                               for i in range(300)))
+    return tmp_path
+
+
+def train_process(name, options, *extra):
+    return subprocess.Popen([sys.executable, "-m", "tinyrnn", "train", *options, "--checkpoint-dir", f"{name}.d",
+                             "--out", f"{name}.safetensors", "--json-log", f"{name}.jsonl", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def log_without_times(path):
+    return [{key: value for key, value in json.loads(line).items() if key != "train_seconds"}
+            for line in open(path)]
+
+
+def same_run(name, reference):
+    np.testing.assert_array_equal(load_model(f"{name}.safetensors").flat, load_model(f"{reference}.safetensors").flat)
+    assert log_without_times(f"{name}.jsonl") == log_without_times(f"{reference}.jsonl")
+
+
+@pytest.mark.parametrize("options", [CLASSIFIER, LANGUAGE_MODEL], ids=["classifier", "language-model"])
+def test_sigkill_at_random_points_then_resume_equals_the_uninterrupted_run(folder, options):
+    reference = train_process("whole", options)
+    assert reference.wait(timeout=120) == 0, reference.stderr.read()
+    rng = np.random.default_rng(0)
+    for kill in range(2):
+        name = f"killed{kill}"
+        process = train_process(name, options)
+        process.stdout.readline()                           # started: the first line is out
+        time.sleep(rng.uniform(0.2, 1.5))
+        process.kill()
+        process.wait()
+        resumed = train_process(name, options, "--resume")
+        out, err = resumed.communicate(timeout=120)
+        assert resumed.returncode == 0, err
+        same_run(name, "whole")
+
+
+def test_ctrl_c_checkpoints_mid_epoch_exits_130_and_resume_is_exact(folder):
+    options = [*CLASSIFIER, "--checkpoint-every", "1000", "--batch-size", "2"]
+    assert train_process("whole", options).wait(timeout=120) == 0
+    process = train_process("stopped", options)
+    process.stdout.readline()
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "checkpoint stopped.d/checkpoint-00000001.safetensors saved; continue with --resume" in err
+    assert err.endswith("interrupted by Ctrl-C; stopped.d/checkpoint-00000001.safetensors was saved before it\n")
+    resumed = train_process("stopped", options, "--resume")
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0 and ", batch" in out.splitlines()[1], out   # "resuming from ... batch N"
+    same_run("stopped", "whole")
+
+
+def test_sigterm_checkpoints_and_exits_143(folder):
+    process = train_process("run", [*LANGUAGE_MODEL[:-1], "100000", "--steps", "100000"])
+    process.stdout.readline()
+    time.sleep(0.5)
+    process.terminate()
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 143 and "interrupted by SIGTERM; run.d/checkpoint-00000001" in err
+    path, model, tensors, record = CheckpointFolder("run.d").latest(pytest.fail)
+    assert path.endswith("checkpoint-00000001.safetensors") and record["state"]["steps"] > 0
+
+
+def short_run(capsys, *extra, name="run"):
+    return run(capsys, "train", *CLASSIFIER[:1], "6", *CLASSIFIER[2:], "--checkpoint-dir", f"{name}.d",
+               "--out", f"{name}.safetensors", "--json-log", f"{name}.jsonl", *extra)
+
+
+def test_a_resume_with_other_settings_or_data_is_refused_naming_the_difference(folder, capsys):
+    assert short_run(capsys)[0] == 0
+    status, out, err = short_run(capsys, "--resume", "--lr", "0.01")
+    assert status == 2 and "differs from run.d/checkpoint-00000006.safetensors: lr 0.003 -> 0.01" in err
+    (folder / "data.csv").write_text("text,label\ngood,pos\nbad,neg\n")
+    status, out, err = short_run(capsys, "--resume", "--train", "data.csv")
+    assert status == 2 and "data '" in err and "model.vocab_size" in err
+    status, out, err = short_run(capsys, "--resume", "--hidden", "16", "--force")
+    assert status == 2 and "--force cannot continue it" in err
+    status, out, err = short_run(capsys, "--resume", "--epochs", "8", "--force")
+    assert status == 0 and "resuming despite a difference (--force): epochs 6 -> 8" in err
+    assert "resuming from run.d/checkpoint-00000006.safetensors at epoch 7" in out
+    assert [record["epoch"] for record in map(json.loads, open("run.jsonl"))] == [6, 8]
+
+
+def test_a_finished_run_resumes_as_a_no_op_and_a_damaged_checkpoint_falls_back(folder, capsys):
+    assert short_run(capsys)[0] == 0
+    before = (folder / "run.safetensors").read_bytes()
+    status, out, err = short_run(capsys, "--resume")
+    assert status == 0 and "nothing to do: the run checkpointed in run.d/checkpoint-00000006.safetensors " \
+                           "finished at epoch 6" in out
+    assert (folder / "run.safetensors").read_bytes() == before
+    assert short_run(capsys, "--checkpoint-every", "2", name="every2")[0] == 0
+    assert sorted(os.listdir("every2.d")) == ["checkpoint-00000002.safetensors", "checkpoint-00000003.safetensors"]
+    latest = folder / "every2.d" / "checkpoint-00000003.safetensors"
+    latest.write_bytes(latest.read_bytes()[:-5] + b"\0" * 5)                  # damaged weights
+    status, out, err = short_run(capsys, "--checkpoint-every", "2", "--resume", name="every2")
+    assert status == 0 and "warning: skipping checkpoint every2.d/checkpoint-00000003.safetensors" in err
+    assert "resuming from every2.d/checkpoint-00000002.safetensors at epoch 5" in out
+    np.testing.assert_array_equal(load_model("every2.safetensors").flat, load_model("run.safetensors").flat)
+
+
+def test_resume_without_a_checkpoint_and_options_without_a_folder_are_refused(folder, capsys):
+    status, out, err = short_run(capsys, "--resume")
+    assert status == 2 and "run.d has no checkpoint; run without --resume to start" in err
+    for option in (["--resume"], ["--checkpoint-every", "3"]):
+        status, out, err = run(capsys, "train", *option)
+        assert status == 2 and "needs --checkpoint-dir" in err
+    status, out, err = run(capsys, "train", "--checkpoint-dir", "d", "--checkpoint-every", "5m")
+    assert status == 2 and "classifier is checkpointed every N epochs" in err
+
+
+def test_two_runs_cannot_share_a_checkpoint_folder(folder, capsys):
+    first = train_process("shared", [*LANGUAGE_MODEL[:-1], "100000", "--steps", "100000"])
+    first.stdout.readline()
+    status, out, err = run(capsys, "train", "--checkpoint-dir", "shared.d", "--out", "other.safetensors")
+    first.kill()
+    first.wait()
+    assert status == 2 and "--checkpoint-dir shared.d is in use by another tinyrnn run" in err
+
+
+def test_divergence_keeps_the_last_good_checkpoint(folder, capsys, monkeypatch):
+    check_mean = guard.DivergenceGuard.check_mean
+
+    def diverge_at_epoch_4(self, mean_loss, where, lr):
+        if where == "epoch 4":
+            raise errors.DivergenceError("training diverged at epoch 4: (scripted)")
+        check_mean(self, mean_loss, where, lr)
+    monkeypatch.setattr(guard.DivergenceGuard, "check_mean", diverge_at_epoch_4)
+    status, out, err = short_run(capsys)
+    assert status == 3 and sorted(os.listdir("run.d")) == ["checkpoint-00000002.safetensors",
+                                                           "checkpoint-00000003.safetensors"]
+    assert not os.path.exists("run.safetensors")
+    path, model, tensors, record = CheckpointFolder("run.d").latest(pytest.fail)
+    assert path.endswith("checkpoint-00000003.safetensors") and record["state"]["epoch"] == 3
+    assert np.isfinite(model.flat).all()
+
+
+def test_init_from_continues_a_language_model(folder, capsys):
+    options = ["train", "--task", "lm", "--text", "text.txt", "--steps", "20", "--hidden", "16"]
+    assert run(capsys, *options, "--out", "first.safetensors")[0] == 0
+    status, out, err = run(capsys, *options, "--init-from", "first.safetensors", "--out", "second.safetensors")
+    assert status == 0, err
+    first, second = load_model("first.safetensors"), load_model("second.safetensors")
+    assert first.vocab.tokens == second.vocab.tokens and not np.array_equal(first.flat, second.flat)
+    status, out, err = run(capsys, *options, "--init-from", "first.safetensors", "--hidden", "8")
+    assert status == 2 and "--hidden 8 disagrees with first.safetensors (16)" in err
