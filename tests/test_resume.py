@@ -53,8 +53,11 @@ def test_sigkill_at_random_points_then_resume_equals_the_uninterrupted_run(folde
     for kill in range(2):
         name = f"killed{kill}"
         process = train_process(name, options)
-        process.stdout.readline()                           # started: the first line is out
-        time.sleep(rng.uniform(0.2, 1.5))
+        deadline = time.monotonic() + 60
+        while not (os.path.isdir(f"{name}.d") and any(entry.startswith("checkpoint-") for entry in
+                                                      os.listdir(f"{name}.d"))) and time.monotonic() < deadline:
+            time.sleep(0.01)                                # a first checkpoint to resume from
+        time.sleep(rng.uniform(0.0, 0.6))
         process.kill()
         process.wait()
         resumed = train_process(name, options, "--resume")
