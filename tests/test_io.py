@@ -2,11 +2,7 @@
 import json
 import os
 import pickle
-import signal
 import struct
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -223,34 +219,3 @@ def test_missing_and_directory_paths(tmp_path):
         load_model(str(tmp_path / "none.safetensors"))
     with pytest.raises(ModelFileError, match="not a regular file"):
         load_model(str(tmp_path))
-
-
-SAVE_FOREVER = """
-import sys
-sys.path.insert(0, {tests!r})
-from conftest import small_model
-from tinyrnn.io import save_model
-model = small_model(hidden=200)
-print("ready", flush=True)
-i = 0
-while True:
-    i += 1
-    model.params["by"][0] = i
-    save_model(model, {path!r})
-"""
-
-
-def test_kill_during_saves_never_leaves_a_torn_file(tmp_path):
-    path = str(tmp_path / "m.safetensors")
-    save_model(small_model(hidden=200), path)
-    code = SAVE_FOREVER.format(tests=os.path.dirname(__file__), path=path)
-    rng = np.random.default_rng(0)
-    for _ in range(8):
-        process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
-        assert process.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.01, 0.15))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        load_model(path)                                   # always the old or the new model
-    leftovers = [name for name in os.listdir(tmp_path) if name != "m.safetensors"]
-    assert all(name.endswith(".tmp") for name in leftovers)

@@ -158,7 +158,7 @@ def _check_layout(path, header, data_bytes):
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        if not (isinstance(info, dict) and info.get("dtype") in _ITEMSIZE
+        if not (isinstance(info, dict) and isinstance(info.get("dtype"), str) and info["dtype"] in _ITEMSIZE
                 and _int_list(info.get("shape")) and _int_list(info.get("data_offsets"))
                 and len(info["data_offsets"]) == 2):
             raise ModelFileError(f"{path}: tensor {name!r} has a malformed or unsupported entry "
@@ -207,8 +207,8 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
                              f"{config['tokenizer'].get('kind')!r}")
     if (config["input"] == "embedding") != bool(config.get("embed_size")):
         raise ModelFileError(f"{path}: config input {config['input']!r} disagrees with its embed_size")
-    for name, value in (("vocab", vocab), ("classes", classes)):
-        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+    for name, value in (("vocab", vocab), ("classes", classes if is_classifier else [])):
+        if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise ModelFileError(f"{path}: {name} metadata must be a JSON list of strings")
     if vocab[:len(SPECIALS)] != list(SPECIALS) or len(set(vocab)) != len(vocab):
         raise ModelFileError(f"{path}: vocab metadata must start with {list(SPECIALS)} and have no duplicates")
