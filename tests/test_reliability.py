@@ -2,6 +2,7 @@
 never replace what the user owns; saves survive kills; locks; temporary files."""
 import errno
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -195,7 +196,9 @@ def test_sigkill_during_repeated_saves_never_leaves_a_corrupt_file(tmp_path):
     assert [name for name in os.listdir(tmp_path) if name.endswith(".tmp")] == []
 
 
-def test_sigterm_during_a_save_removes_the_temporary_file_and_exits_143(tmp_path):
+@pytest.mark.parametrize("signum,status,name", [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "Ctrl-C")])
+def test_a_signal_during_a_save_removes_the_temporary_file_and_exits_128_plus_its_number(tmp_path, signum,
+                                                                                         status, name):
     for delay in (0.0, 0.01, 0.02, 0.05):
         folder = tmp_path / str(delay)
         folder.mkdir()
@@ -203,12 +206,12 @@ def test_sigterm_during_a_save_removes_the_temporary_file_and_exits_143(tmp_path
                                  stderr=subprocess.PIPE, text=True)
         assert saver.stdout.readline() == "ready\n"
         time.sleep(delay)
-        saver.terminate()
-        assert saver.wait() == 143
+        saver.send_signal(signum)
+        assert saver.wait() == status
         err = saver.stderr.read()
         saved = (folder / "m.safetensors").exists()
         said = "m.safetensors was saved before it" if saved else "nothing was saved"
-        assert err == f"tinyrnn predict: error: interrupted by SIGTERM; {said}\n"
+        assert err == f"tinyrnn predict: error: interrupted by {name}; {said}\n"
         assert [name for name in os.listdir(folder) if name.endswith(".tmp")] == []
         assert not saved or load_model(str(folder / "m.safetensors")).hidden_size == 120
 

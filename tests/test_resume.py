@@ -67,11 +67,11 @@ def test_sigkill_at_random_points_then_resume_equals_the_uninterrupted_run(folde
 
 
 def test_ctrl_c_checkpoints_mid_epoch_exits_130_and_resume_is_exact(folder):
-    options = [*CLASSIFIER, "--checkpoint-every", "1000", "--batch-size", "2"]
+    options = ["--epochs", "200", *CLASSIFIER[2:], "--checkpoint-every", "1000", "--batch-size", "2"]
     assert train_process("whole", options).wait(timeout=120) == 0
     process = train_process("stopped", options)
-    process.stdout.readline()
-    time.sleep(0.5)
+    while process.stdout.readline() != "--- Epoch 10\n":      # well under way, far from the end
+        pass
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130
@@ -126,7 +126,7 @@ def test_a_finished_run_resumes_as_a_no_op_and_a_damaged_checkpoint_falls_back(f
     latest = folder / "every2.d" / "checkpoint-00000003.safetensors"
     latest.write_bytes(latest.read_bytes()[:-5] + b"\0" * 5)                  # damaged weights
     status, out, err = short_run(capsys, "--checkpoint-every", "2", "--resume", name="every2")
-    assert status == 0 and "warning: skipping checkpoint every2.d/checkpoint-00000003.safetensors" in err
+    assert status == 0 and "warning: skipping a damaged checkpoint: every2.d/checkpoint-00000003.safetensors:" in err
     assert "resuming from every2.d/checkpoint-00000002.safetensors at epoch 5" in out
     np.testing.assert_array_equal(load_model("every2.safetensors").flat, load_model("run.safetensors").flat)
 
@@ -176,3 +176,14 @@ def test_init_from_continues_a_language_model(folder, capsys):
     assert first.vocab.tokens == second.vocab.tokens and not np.array_equal(first.flat, second.flat)
     status, out, err = run(capsys, *options, "--init-from", "first.safetensors", "--hidden", "8")
     assert status == 2 and "--hidden 8 disagrees with first.safetensors (16)" in err
+
+
+def test_a_new_run_does_not_replace_an_earlier_runs_checkpoints_unless_forced(folder, capsys):
+    assert short_run(capsys)[0] == 0
+    status, out, err = short_run(capsys)
+    assert status == 2 and "run.d holds the checkpoints of an earlier run; add --resume" in err
+    (folder / "run.d" / "checkpoint-00000001.safetensors").write_text("not ours")      # a foreign file
+    assert short_run(capsys, "--force")[0] == 0
+    assert sorted(os.listdir("run.d")) == ["checkpoint-00000001.safetensors", "checkpoint-00000011.safetensors",
+                                           "checkpoint-00000012.safetensors"]
+    assert (folder / "run.d" / "checkpoint-00000001.safetensors").read_text() == "not ours"

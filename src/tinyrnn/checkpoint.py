@@ -19,7 +19,7 @@ import re
 import numpy as np
 
 from .errors import ModelFileError, TinyRNNError
-from .files import remove_stale_temporaries
+from .files import is_tinyrnn_file, remove_stale_temporaries
 from .io import read_tinyrnn_file, save_tinyrnn_file
 
 FORMAT = "tinyrnn-checkpoint/1"
@@ -83,7 +83,8 @@ class CheckpointFolder:
         save_tinyrnn_file(path, model, FORMAT, tensors, {"run": json.dumps(run)})
         for old in self.paths()[:-KEEP]:
             remove_stale_temporaries(old)
-            os.unlink(old)
+            if is_tinyrnn_file(old, "checkpoint"):       # never a file of someone else's
+                os.unlink(old)
         return path
 
     def latest(self, warn):
@@ -98,7 +99,7 @@ class CheckpointFolder:
                     raise ModelFileError(f"{path}: run metadata is not a JSON object")
                 return path, model, tensors, run
             except (ModelFileError, json.JSONDecodeError, RecursionError) as error:
-                warn(f"warning: skipping checkpoint {path}: {error}")
+                warn(f"warning: skipping a damaged checkpoint: {error}")
         if paths:
             raise TinyRNNError(f"--checkpoint-dir {self.folder}: no readable checkpoint "
                                f"({len(paths)} damaged)")

@@ -19,7 +19,7 @@ import tempfile
 
 from .errors import TinyRNNError
 
-KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log"}
+KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log", "checkpoint": "a tinyrnn checkpoint"}
 _LOG_KEYS = ("epoch", "step", "fold", "folds")
 
 
@@ -62,15 +62,19 @@ def _same_file(a, b):
 
 
 def _replaceable(path, kind):
-    """A regular file that is empty or is a tinyrnn file of this kind (read: its first bytes)."""
-    if not os.path.isfile(path):
+    """A regular file that is empty or a tinyrnn file of this kind."""
+    return os.path.isfile(path) and (os.path.getsize(path) == 0 or is_tinyrnn_file(path, kind))
+
+
+def is_tinyrnn_file(path, kind):
+    """Is path a tinyrnn file of this kind (KINDS)? Read from its first megabyte."""
+    try:
+        with open(path, "rb") as stream:
+            start = stream.read(1 << 20)
+    except OSError:
         return False
-    with open(path, "rb") as stream:
-        start = stream.read(1 << 20)
-    if not start:
-        return True
-    if kind == "model":
-        return _is_model(start)
+    if kind in ("model", "checkpoint"):
+        return _safetensors_format(start).startswith("tinyrnn/" if kind == "model" else "tinyrnn-checkpoint/")
     first = start.split(b"\n", 1)[0]
     try:
         record = json.loads(first)
@@ -79,25 +83,28 @@ def _replaceable(path, kind):
     return isinstance(record, dict) and any(key in record for key in _LOG_KEYS)
 
 
-def _is_model(start):
-    """The safetensors header names the tinyrnn format."""
+def _safetensors_format(start):
+    """The "format" metadata of safetensors bytes ("" when there is none)."""
     if len(start) < 8:
-        return False
+        return ""
     (length,) = struct.unpack("<Q", start[:8])
     try:
         header = json.loads(start[8:8 + length])
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return False
+        return ""
     metadata = header.get("__metadata__") if isinstance(header, dict) else None
-    return isinstance(metadata, dict) and str(metadata.get("format", "")).startswith("tinyrnn/")
+    return str(metadata.get("format", "")) if isinstance(metadata, dict) else ""
 
 
 def atomic_write_bytes(path, data):
     """Write to a temporary file in the same folder, fsync, then rename over path: a crash
     at any point leaves either the old file or the new one, never a torn one."""
     folder, name = os.path.split(os.path.abspath(path))
-    remove_stale_temporaries(path)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=".tmp")
+    try:
+        remove_stale_temporaries(path)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=".tmp")
+    except OSError as error:                            # e.g. the folder is gone or read-only
+        raise OSError(error.errno, error.strerror, path) from None
     try:
         os.fchmod(handle, 0o666 & ~_umask())            # mkstemp makes 0600; a model is a normal file
         with os.fdopen(handle, "wb") as stream:
@@ -161,7 +168,10 @@ class OutputLock:
 
     def __enter__(self):
         while True:
-            handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            try:
+                handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            except OSError as error:
+                raise TinyRNNError(f"{self.option} {self.path}: cannot write there ({error.strerror})") from None
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -31,6 +31,10 @@ class RunCheckpoints:
         """The folder, made and locked (one run at a time), with signals deferred to a step's end."""
         self.folder.check()
         with OutputLock(self.folder.folder, "--checkpoint-dir", os.path.join(self.folder.folder, ".lock")):
+            if self.folder.paths() and not self.resume and not self.force:
+                raise TinyRNNError(f"--checkpoint-dir {self.folder.folder} holds the checkpoints of an earlier "
+                                   f"run; add --resume to continue it, or --force to start over (they "
+                                   f"will be replaced)")
             with self._deferred_signals():
                 yield self
 

@@ -147,7 +147,7 @@ def _json_type(value):
 def _read_delimited(path, text, delimiter, text_column, label_column):
     csv.field_size_limit(MAX_TEXT_CHARS + 1)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    dataset = Dataset()
+    dataset, start = Dataset(), 1
     try:
         header = next(reader, None)
         if header is None:
@@ -167,8 +167,12 @@ def _read_delimited(path, text, delimiter, text_column, label_column):
             if len(row) != len(header):
                 raise DataError(f"{path}:{line}: expected {len(header)} fields, found {len(row)}")
             _add_checked(dataset, row[columns[0]], row[columns[1]], f"{path}:{line}")
-    except csv.Error as error:
-        raise DataError(f"{path}:{reader.line_num}: {error}") from None
+    except csv.Error as error:                      # the line where the unreadable row starts
+        if "field larger than field limit" in str(error):
+            raise DataError(f"{path}:{start}: a field is longer than the limit of {MAX_TEXT_CHARS:,} "
+                            f"characters") from None
+        hint = " (a quote that is never closed?)" if "end of data" in str(error) else ""
+        raise DataError(f"{path}:{start}: {error}{hint}") from None
     if not dataset.texts:
         raise DataError(f"{path}: no examples after the header")
     return dataset
