@@ -184,3 +184,14 @@ def test_the_source_has_no_way_to_run_code_from_a_file():
                 source = open(os.path.join(root, name)).read()
                 for word in ("import pickle", "allow_pickle=True", "eval(", "exec(", "torch.load"):
                     assert word not in source.replace("model.eval(", ""), f"{name}: {word}"
+
+
+def test_skipping_bad_rows_is_opt_in_and_counted(folder, capsys):
+    (folder / "data.csv").write_bytes(b"text,label\ngood film,pos\n,pos\nbad film,neg\nfine,pos,extra\nawful,neg\n")
+    (folder / "data.jsonl").write_bytes(b'{"text": "nice", "label": "pos"}\n[1]\n{"text": "poor", "label": "neg"}\n')
+    fails_cleanly(folder, capsys, ["train", "--train", "data.csv", "--epochs", "1"], "data.csv:3: empty text")
+    for name, skipped, first in (("data.csv", 2, "data.csv:3: empty text"),
+                                 ("data.jsonl", 1, "data.jsonl:2: expected a JSON object")):
+        status, out, err = run(capsys, "train", "--train", name, "--epochs", "1", "--skip-bad-rows",
+                               "--out", "m.safetensors")
+        assert status == 0 and f"warning: skipped {skipped} bad row(s) (--skip-bad-rows); the first: {first}" in err

@@ -28,6 +28,9 @@ def _add_data_options(parser):
     parser.add_argument("--encoding", default="utf-8", help="text encoding of data files (default: utf-8)")
     parser.add_argument("--text-column", default="text", help="column/key holding the text (default: text)")
     parser.add_argument("--label-column", default="label", help="column/key holding the label (default: label)")
+    parser.add_argument("--skip-bad-rows", action="store_true", help="leave out rows with a bad field "
+                        "(empty text, missing label, wrong number of fields, invalid JSON), counted in "
+                        "a warning, instead of stopping at the first")
 
 
 def build_parser():
@@ -293,7 +296,7 @@ def _command(args):
     return {"predict": predict, "eval": evaluate, "generate": generate, "gradcheck": gradcheck}[args.command]
 
 
-_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "no_shuffle", "no_bucket",
+_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "no_shuffle", "no_bucket", "skip_bad_rows",
                           "bidirectional", "valid", "valid_split", "min_count", "max_vocab",
                           "pool", "folds", "embeddings", "freeze_embeddings"],
              "lm": ["text", "steps", "minutes", "seq_length"]}

@@ -23,10 +23,16 @@ class DataOptions:
     encoding: str
     text_column: str
     label_column: str
+    skip_bad_rows: bool = False          # --skip-bad-rows: leave them out, counted, with a warning
 
     def read(self, specs):
         """The Dataset of PATH or LABEL=FILE specs."""
-        return load_dataset(specs, self.encoding, self.text_column, self.label_column, self.format)
+        dataset = load_dataset(specs, self.encoding, self.text_column, self.label_column, self.format,
+                               self.skip_bad_rows)
+        if dataset.skipped:
+            print(f"warning: skipped {len(dataset.skipped)} bad row(s) (--skip-bad-rows); the first: "
+                  f"{dataset.skipped[0]}", file=sys.stderr)
+        return dataset
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from .common import DataOptions, load_classifier, warn_unknown
 def run(args):
     """Evaluate --model on --data (default: the embedded test set); print a report or one JSON object."""
     model_path, specs, as_json, error_count = args.model, args.data, args.json, args.errors
-    data = DataOptions(args.format, args.encoding, args.text_column, args.label_column)
+    data = DataOptions(args.format, args.encoding, args.text_column, args.label_column, args.skip_bad_rows)
 
     model = load_classifier(model_path, "eval")
     dataset = data.read(specs) if specs else default_dataset()[1]

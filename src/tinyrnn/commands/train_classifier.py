@@ -34,7 +34,7 @@ def run(args):
 
 
 def _run(args, checkpoints):
-    data = DataOptions(args.format, args.encoding, args.text_column, args.label_column)
+    data = DataOptions(args.format, args.encoding, args.text_column, args.label_column, args.skip_bad_rows)
     train_specs, test_specs, preset, seed = args.train, args.test, args.preset, args.seed
     valid_specs, valid_split, folds = args.valid, args.valid_split, args.folds
     vocab_limits = {"min_count": args.min_count or 1, "max_size": args.max_vocab}

@@ -25,6 +25,7 @@ class Dataset:
     texts: list = field(default_factory=list)
     labels: list = field(default_factory=list)
     sources: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)       # "file:line: why" of rows skipped (skip_bad)
 
     def __len__(self):
         return len(self.texts)
@@ -43,15 +44,30 @@ class Dataset:
         self.texts += other.texts
         self.labels += other.labels
         self.sources += other.sources
+        self.skipped += other.skipped
 
 
-def load_dataset(specs, encoding="utf-8", text_column="text", label_column="label", fmt=None):
-    """Load and concatenate datasets. Each spec is a file path or LABEL=FILE."""
+def _keep_or_skip(dataset, skip_bad, add, *args):
+    """add(*args) one row; with skip_bad a row with a DataError is left out and recorded."""
+    try:
+        add(*args)
+    except DataError as error:
+        if not skip_bad:
+            raise
+        dataset.skipped.append(str(error))
+
+
+def load_dataset(specs, encoding="utf-8", text_column="text", label_column="label", fmt=None,
+                 skip_bad=False):
+    """Load and concatenate datasets. Each spec is a file path or LABEL=FILE. skip_bad: leave
+    out rows with a bad field (empty text, missing label, wrong field count, ...) and list
+    them in dataset.skipped, instead of stopping at the first; a file that cannot be parsed
+    at all (an unclosed quote, bad encoding) is still an error."""
     if isinstance(specs, (str, os.PathLike)):
         specs = [specs]
     dataset = Dataset()
     for spec in specs:
-        dataset.extend(_load_one(str(spec), encoding, text_column, label_column, fmt))
+        dataset.extend(_load_one(str(spec), encoding, text_column, label_column, fmt, skip_bad))
     return dataset
 
 
@@ -61,14 +77,14 @@ def spec_path(spec):
     return path if sep and label and path and not os.path.exists(spec) else spec
 
 
-def _load_one(spec, encoding, text_column, label_column, fmt):
+def _load_one(spec, encoding, text_column, label_column, fmt, skip_bad):
     path = spec_path(spec)
     if path != spec:
         label = spec.partition("=")[0]
         dataset = Dataset()
         for line_number, line in _lines(read_text(path, encoding)):
             if line.strip():
-                _add_checked(dataset, line, label, f"{path}:{line_number}")
+                _keep_or_skip(dataset, skip_bad, _add_checked, dataset, line, label, f"{path}:{line_number}")
         if not dataset.texts:
             raise DataError(f"{path}: no examples (every line is empty)")
         return dataset
@@ -79,8 +95,8 @@ def _load_one(spec, encoding, text_column, label_column, fmt):
                         f".jsonl, --format, or LABEL=FILE for one example per line")
     text = read_text(path, encoding)
     if fmt == "jsonl":
-        return _read_jsonl(path, text, text_column, label_column)
-    return _read_delimited(path, text, "\t" if fmt == "tsv" else ",", text_column, label_column)
+        return _read_jsonl(path, text, text_column, label_column, skip_bad)
+    return _read_delimited(path, text, "\t" if fmt == "tsv" else ",", text_column, label_column, skip_bad)
 
 
 def read_text(path, encoding):
@@ -138,13 +154,27 @@ def _add_checked(dataset, text, label, source):
     dataset.add(text, label.strip(), source)
 
 
+def _add_record(dataset, line, text_column, label_column, source):
+    try:
+        record = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as error:
+        reason = getattr(error, "msg", "nested too deeply")
+        raise DataError(f"{source}: invalid JSON ({reason})") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{source}: expected a JSON object, got {_json_type(record)}")
+    for key in (text_column, label_column):
+        if key not in record:
+            raise DataError(f"{source}: missing key {key!r}")
+    _add_checked(dataset, record[text_column], record[label_column], source)
+
+
 def _json_type(value):
     names = {type(None): "null", bool: "boolean", int: "number", float: "number",
              list: "array", dict: "object", str: "string"}
     return names.get(type(value), type(value).__name__)
 
 
-def _read_delimited(path, text, delimiter, text_column, label_column):
+def _read_delimited(path, text, delimiter, text_column, label_column, skip_bad):
     csv.field_size_limit(MAX_TEXT_CHARS + 1)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     dataset, start = Dataset(), 1
@@ -164,9 +194,7 @@ def _read_delimited(path, text, delimiter, text_column, label_column):
             start = reader.line_num + 1
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue                              # a blank line
-            if len(row) != len(header):
-                raise DataError(f"{path}:{line}: expected {len(header)} fields, found {len(row)}")
-            _add_checked(dataset, row[columns[0]], row[columns[1]], f"{path}:{line}")
+            _keep_or_skip(dataset, skip_bad, _add_row, dataset, row, len(header), columns, f"{path}:{line}")
     except csv.Error as error:                      # the line where the unreadable row starts
         if "field larger than field limit" in str(error):
             raise DataError(f"{path}:{start}: a field is longer than the limit of {MAX_TEXT_CHARS:,} "
@@ -178,23 +206,18 @@ def _read_delimited(path, text, delimiter, text_column, label_column):
     return dataset
 
 
-def _read_jsonl(path, text, text_column, label_column):
+def _add_row(dataset, row, fields, columns, source):
+    if len(row) != fields:
+        raise DataError(f"{source}: expected {fields} fields, found {len(row)}")
+    _add_checked(dataset, row[columns[0]], row[columns[1]], source)
+
+
+def _read_jsonl(path, text, text_column, label_column, skip_bad):
     dataset = Dataset()
     for line_number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        source = f"{path}:{line_number}"
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as error:
-            reason = getattr(error, "msg", "nested too deeply")
-            raise DataError(f"{source}: invalid JSON ({reason})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{source}: expected a JSON object, got {_json_type(record)}")
-        for key in (text_column, label_column):
-            if key not in record:
-                raise DataError(f"{source}: missing key {key!r}")
-        _add_checked(dataset, record[text_column], record[label_column], source)
+        if line.strip():
+            _keep_or_skip(dataset, skip_bad, _add_record, dataset, line, text_column, label_column,
+                          f"{path}:{line_number}")
     if not dataset.texts:
         raise DataError(f"{path}: no examples")
     return dataset
