@@ -77,3 +77,13 @@ def test_readme_library_snippet_runs(capsys):
     exec(compile(code, "README.md", "exec"), {})
     loss, rest = capsys.readouterr().out.split(" ", 1)
     assert 0 < float(loss) < 5 and rest.strip().endswith("(4, 2, 64)")
+
+
+def test_every_test_named_in_the_reliability_document_exists():
+    tests = pathlib.Path(__file__).parent
+    text = (tests.parent / "docs" / "reliability.md").read_text()
+    named = re.findall(r"`(test_\w+\.py)(?:::(test_\w+))?`", text)
+    assert len(named) > 30
+    for module, test in named:
+        source = (tests / module).read_text()
+        assert not test or f"def {test}(" in source, f"{module}::{test} is named but does not exist"
