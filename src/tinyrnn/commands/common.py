@@ -177,63 +177,6 @@ def stdin_texts():
             yield number, text
 
 
-@contextmanager
-def locked_outputs(outputs, inputs, force):
-    """Check the run's outputs (files.check_outputs), then hold a lock on each for the run."""
-    check_outputs(outputs, inputs, force)
-    with ExitStack() as locks:
-        for option, (path, _) in outputs.items():
-            if path:
-                locks.enter_context(OutputLock(path, option))
-        yield
-
-
-def data_inputs(**options):
-    """[(option, path)] of every file a run reads; options map names to a spec, a list of specs
-    (PATH or LABEL=FILE) or None."""
-    inputs = []
-    for option, value in options.items():
-        for spec in value if isinstance(value, list) else [value]:
-            if spec:
-                inputs.append((f"--{option.replace('_', '-')}", spec_path(spec)))
-    return inputs
-
-
-def warn_unknown(unknown, where, unit="word"):
-    """Warn on stderr about tokens read as <unk>, showing the first ten."""
-    if unknown:
-        shown = ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else "")
-        print(f"warning: {len(unknown)} {unit}(s) in the {where} are not in the vocabulary and read as "
-              f"<unk>: {shown}", file=sys.stderr)
-
-
-def progress_bar(total, unit, forced):
-    """A tqdm bar on stderr, shown when stderr is a terminal or when forced (--progress)."""
-    return tqdm(total=total, unit=unit, file=sys.stderr, disable=not (forced or sys.stderr.isatty()))
-
-
-def token_unit(tokenizer):
-    """What a language model's tokens are called in messages: character or word."""
-    return "character" if tokenizer == "chars" else "word"
-
-
-def spaced(tokens, tokenizer):
-    """Characters as they are; words separated by spaces."""
-    for i, token in enumerate(tokens):
-        yield token if tokenizer == "chars" or i == 0 else " " + token
-
-
-def stdin_lines():
-    """Non-blank lines of standard input, read as UTF-8."""
-    raw = sys.stdin.buffer.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise TinyRNNError(f"<stdin>:{line}: cannot decode byte {raw[error.start]:#04x} as utf-8") from None
-    return [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
-
-
 class JsonLog:
     """One JSON object per logged epoch, flushed as it is written; a no-op without a path.
     A failed write (a full disk) leaves only whole lines, or no file if none was written,
