@@ -1,8 +1,8 @@
-"""Clipping and SGD against hand-computed values."""
+"""Clipping and optimizers: hand-computed values, and continuing from a state_dict."""
 import numpy as np
 import pytest
 
-from tinyrnn.optim import SGD, clip_by_norm, clip_by_value
+from tinyrnn.optim import OPTIMIZERS, SGD, clip_by_norm, clip_by_value
 
 
 def test_clip_by_value_is_elementwise():
@@ -93,3 +93,24 @@ def test_adam_first_step_moves_each_parameter_by_lr():
 
 def test_default_learning_rates():
     assert [cls().lr for cls in (SGD, Adagrad, RMSprop, Adam)] == [0.02, 0.1, 0.01, 0.001]
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_an_optimizer_continued_from_its_state_dict_takes_the_same_steps(name):
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(size=6) for _ in range(8)]
+    options = {"momentum": 0.9} if name == "sgd" else {}
+    whole, first = OPTIMIZERS[name](0.1, **options), OPTIMIZERS[name](0.1, **options)
+    params_whole, params_split = np.ones(6), np.ones(6)
+    for grad in grads:
+        whole.step(params_whole, grad.copy())
+    for grad in grads[:3]:
+        first.step(params_split, grad.copy())
+    state = first.state_dict()
+    second = OPTIMIZERS[name](0.1, **options)
+    second.load_state_dict(state)
+    state["buffers"].clear()                       # the loaded state is a copy
+    for grad in grads[3:]:
+        second.step(params_split, grad.copy())
+    assert second.steps == whole.steps == 8
+    np.testing.assert_array_equal(params_split, params_whole)

@@ -288,3 +288,19 @@ def test_gradcheck_refuses_at_once_a_size_that_would_take_hours(capsys):
     status, out, err = run(capsys, "gradcheck", "--hidden", "2000")
     assert status == 2 and "checking 4,034,003 numbers would take about" in err and "hours" in err
     assert time.perf_counter() - started < 20 and out == ""
+
+
+def test_an_output_folder_that_vanishes_mid_run_is_one_line_naming_the_output(workdir, capsys, monkeypatch):
+    import shutil
+
+    import tinyrnn.commands.train_classifier as command
+    (workdir / "out").mkdir()
+    real_train = command.train
+
+    def train_then_remove_the_folder(*args, **kwargs):
+        history = real_train(*args, **kwargs)
+        shutil.rmtree(workdir / "out")
+        return history
+    monkeypatch.setattr(command, "train", train_then_remove_the_folder)
+    status, out, err = run(capsys, *TRAIN, "--out", "out/model.safetensors")
+    assert status == 2 and err == "tinyrnn train: error: out/model.safetensors: No such file or directory\n"

@@ -106,6 +106,8 @@ def test_a_resume_with_other_settings_or_data_is_refused_naming_the_difference(f
     (folder / "data.csv").write_text("text,label\ngood,pos\nbad,neg\n")
     status, out, err = short_run(capsys, "--resume", "--train", "data.csv")
     assert status == 2 and "data '" in err and "model.vocab_size" in err
+    status, out, err = short_run(capsys, "--resume", "--hidden", "16")
+    assert status == 2 and "model.hidden_size 24 -> 16" in err and "add --force" in err
     status, out, err = short_run(capsys, "--resume", "--hidden", "16", "--force")
     assert status == 2 and "--force cannot continue it" in err
     status, out, err = short_run(capsys, "--resume", "--epochs", "8", "--force")
