@@ -189,3 +189,13 @@ def test_a_new_run_does_not_replace_an_earlier_runs_checkpoints_unless_forced(fo
     assert sorted(os.listdir("run.d")) == ["checkpoint-00000001.safetensors", "checkpoint-00000011.safetensors",
                                            "checkpoint-00000012.safetensors"]
     assert (folder / "run.d" / "checkpoint-00000001.safetensors").read_text() == "not ours"
+
+
+def test_a_changed_digit_in_the_run_metadata_is_noticed(folder, capsys):
+    assert short_run(capsys, "--epochs", "3", "--checkpoint-every", "1")[0] == 0
+    latest = folder / "run.d" / "checkpoint-00000003.safetensors"
+    raw = latest.read_bytes()
+    position = raw.index(b'\\"epoch\\": 3')
+    latest.write_bytes(raw[:position] + raw[position:].replace(b'\\"epoch\\": 3', b'\\"epoch\\": 1', 1))
+    path, model, tensors, record = CheckpointFolder("run.d").latest(lambda message: None)
+    assert path.endswith("checkpoint-00000002.safetensors") and record["state"]["epoch"] == 2

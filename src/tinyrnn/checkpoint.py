@@ -9,7 +9,8 @@ format "tinyrnn-checkpoint/1" with more tensors:
     carry.state          a language model's state carried into the next chunk
 
 and the metadata "run": JSON with what was trained how (recipe, seed, data fingerprint), where
-training stands (epoch, position, counters, history) and the random generators' states.
+training stands (epoch, position, counters, history) and the random generators' states,
+with its own SHA-256 ("run_checksum") beside the tensors' one.
 """
 import hashlib
 import json
@@ -36,6 +37,10 @@ def fingerprint(*arrays):
         digest.update(f"{array.dtype.str}{array.shape}".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()[:16]
+
+
+def _digest(text):
+    return "sha256:" + hashlib.sha256(str(text).encode("utf-8")).hexdigest()
 
 
 def rng_state(rng):
@@ -80,7 +85,8 @@ class CheckpointFolder:
         paths = self.paths()
         number = int(_NAME.match(os.path.basename(paths[-1])).group(1)) + 1 if paths else 1
         path = os.path.join(self.folder, f"checkpoint-{number:08d}.safetensors")
-        save_tinyrnn_file(path, model, FORMAT, tensors, {"run": json.dumps(run)})
+        text = json.dumps(run)
+        save_tinyrnn_file(path, model, FORMAT, tensors, {"run": text, "run_checksum": _digest(text)})
         for old in self.paths()[:-KEEP]:
             remove_stale_temporaries(old)
             if is_tinyrnn_file(old, "checkpoint"):       # never a file of someone else's
@@ -94,7 +100,9 @@ class CheckpointFolder:
         for path in reversed(paths):
             try:
                 model, tensors, metadata = read_tinyrnn_file(path, FORMAT, _PREFIXES)
-                run = json.loads(metadata.get("run", ""))
+                if metadata.get("run_checksum") != _digest(metadata.get("run", "")):
+                    raise ModelFileError(f"{path}: the run metadata does not match its checksum")
+                run = json.loads(metadata["run"])
                 if not isinstance(run, dict):
                     raise ModelFileError(f"{path}: run metadata is not a JSON object")
                 return path, model, tensors, run
