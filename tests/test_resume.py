@@ -112,7 +112,7 @@ def test_a_resume_with_other_settings_or_data_is_refused_naming_the_difference(f
     assert status == 2 and "--force cannot continue it" in err
     status, out, err = short_run(capsys, "--resume", "--epochs", "8", "--force")
     assert status == 0 and "resuming despite a difference (--force): epochs 6 -> 8" in err
-    assert "resuming from run.d/checkpoint-00000006.safetensors at epoch 7" in out
+    assert "resuming from run.d/checkpoint-00000006.safetensors (next: epoch 7)" in out
     assert [record["epoch"] for record in map(json.loads, open("run.jsonl"))] == [6, 8]
 
 
@@ -121,7 +121,7 @@ def test_a_finished_run_resumes_as_a_no_op_and_a_damaged_checkpoint_falls_back(f
     before = (folder / "run.safetensors").read_bytes()
     status, out, err = short_run(capsys, "--resume")
     assert status == 0 and "nothing to do: the run checkpointed in run.d/checkpoint-00000006.safetensors " \
-                           "finished at epoch 6" in out
+                           "finished (at epoch 6)" in out
     assert (folder / "run.safetensors").read_bytes() == before
     assert short_run(capsys, "--checkpoint-every", "2", name="every2")[0] == 0
     assert sorted(os.listdir("every2.d")) == ["checkpoint-00000002.safetensors", "checkpoint-00000003.safetensors"]
@@ -129,7 +129,7 @@ def test_a_finished_run_resumes_as_a_no_op_and_a_damaged_checkpoint_falls_back(f
     latest.write_bytes(latest.read_bytes()[:-5] + b"\0" * 5)                  # damaged weights
     status, out, err = short_run(capsys, "--checkpoint-every", "2", "--resume", name="every2")
     assert status == 0 and "warning: skipping a damaged checkpoint: every2.d/checkpoint-00000003.safetensors:" in err
-    assert "resuming from every2.d/checkpoint-00000002.safetensors at epoch 5" in out
+    assert "resuming from every2.d/checkpoint-00000002.safetensors (next: epoch 5)" in out
     np.testing.assert_array_equal(load_model("every2.safetensors").flat, load_model("run.safetensors").flat)
 
 

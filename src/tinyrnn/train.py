@@ -143,9 +143,10 @@ class TrainState:
         return record
 
     @classmethod
-    def from_json(cls, record, best_weights=None):
-        """The state of to_json(); raises KeyError/TypeError/ValueError if it is not one."""
-        state = cls(**{name: record[name] for name in cls._SAVED}, best_weights=best_weights)
+    def from_json(cls, record, tensors):
+        """The state of to_json() and a checkpoint's tensors ("best.weights"); raises
+        KeyError/TypeError/ValueError if it is not one."""
+        state = cls(**{name: record[name] for name in cls._SAVED}, best_weights=tensors.get("best.weights"))
         state.best_score = tuple(float(value) for value in record["best_score"])
         state.running = tuple(record["running"])
         state.history = [EpochStats(**stats) for stats in record["history"]]

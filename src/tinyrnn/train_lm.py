@@ -131,10 +131,12 @@ class LMState:
         return record
 
     @classmethod
-    def from_json(cls, record, carry=None):
-        """The state of to_json(); raises KeyError/TypeError/ValueError if it is not one."""
+    def from_json(cls, record, tensors):
+        """The state of to_json() and a checkpoint's tensors ("carry.state"); raises
+        KeyError/TypeError/ValueError if it is not one."""
         fields = {name: record[name] for name in vars(cls()) if name not in ("carry", "history")}
-        return cls(**fields, history=[LMStats(**stats) for stats in record["history"]], carry=carry)
+        return cls(**fields, history=[LMStats(**stats) for stats in record["history"]],
+                   carry=tensors.get("carry.state"))
 
 
 @guarded

@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from ..checkpoint import CheckpointFolder, restore_rng, rng_state
 from ..errors import ModelFileError, Terminated, TinyRNNError
@@ -38,15 +39,15 @@ class RunCheckpoints:
             with self._deferred_signals():
                 yield self
 
-    def save(self, model, optimizer, state, rngs, position, carry=None):
+    def save(self, model, optimizer, state, rngs):
         """Write a checkpoint of everything the run needs to go on."""
         tensors = {f"optimizer.{name}": array for name, array in optimizer.state_dict()["buffers"].items()}
         if getattr(state, "best_weights", None) is not None:
             tensors["best.weights"] = state.best_weights
-        if carry is not None:
-            tensors["carry.state"] = carry
+        if getattr(state, "carry", None) is not None:
+            tensors["carry.state"] = state.carry
         run = {"signature": self.signature, "state": state.to_json(), "optimizer_steps": optimizer.steps,
-               "rngs": {name: rng_state(rng) for name, rng in rngs.items()}, "position": position}
+               "rngs": {name: rng_state(rng) for name, rng in rngs.items()}}
         self.last_saved = self.folder.save(model, tensors, run)
         return self.last_saved
 
@@ -146,6 +147,35 @@ def signature(model, config, seed, data_fingerprint):
 def _plain(value):
     """JSON's view of a value (tuples are lists), so saved and current compare equal."""
     return list(value) if isinstance(value, tuple) else value
+
+
+@dataclass
+class Run:
+    """One training run: what the training loop updates in place (the model, the random
+    generators, the state, the optimizer) and where it is checkpointed (or None)."""
+
+    model: object
+    rngs: dict                           # name -> numpy Generator
+    state: object                        # train.TrainState or train_lm.LMState
+    optimizer: object
+    checkpoints: RunCheckpoints | None
+
+    def resume(self, state_type, where):
+        """With --resume, continue from the latest checkpoint (state_type.from_json rebuilds
+        the state; where(state) says where it stands). False if that run had finished."""
+        restored = self.checkpoints.restore(self.model, self.optimizer, self.rngs, state_type.from_json)
+        if restored is None:
+            return True
+        self.state, path = restored
+        self.state.finished &= not self.checkpoints.forced        # e.g. more epochs, by --force
+        if self.state.finished:
+            print(f"nothing to do: the run checkpointed in {path} finished ({where(self.state)})")
+            return False
+        print(f"resuming from {path} ({where(self.state)})")
+        return True
+
+    def checkpoint(self):
+        return self.checkpoints.save(self.model, self.optimizer, self.state, self.rngs)
 
 
 def run_checkpoints(args, unit):

@@ -16,7 +16,7 @@ from ..models import uses_walkthrough_names
 from ..checkpoint import fingerprint
 from ..train import PRESETS, TrainConfig, TrainState, encode_examples, evaluate, make_optimizer, train
 from ..vocab import Vocab, tokenize
-from .checkpointing import run_checkpoints, signature
+from .checkpointing import Run, run_checkpoints, signature
 from .common import (DataOptions, JsonLog, data_inputs, load_classifier, locked_outputs, model_options,
                      progress_bar, recipe_for, warn_unknown)
 
@@ -121,13 +121,13 @@ class Plan:
             model = _new_model(train_set, _classes(train_set), self.recipe, self.dtype, self.architecture,
                                rng, self.vocab_limits, self.init_given, self.vectors)
         train_data, test_data, valid_data = _encode(model, train_set, test_set, valid_set)
-        run = Run(model, self.config, rng, TrainState(), make_optimizer(self.config), checkpoints)
+        run = Run(model, {"train": rng}, TrainState(), make_optimizer(self.config), checkpoints)
         if checkpoints:
             checkpoints.signature = signature(model, self.config, self.seed, fingerprint(
                 *(array for data in (train_data, valid_data, test_data) if data for array in _arrays(data))))
-            if not run.resume():
+            if not run.resume(TrainState, _where):
                 return model, None, test_data
-        history = _train(run, train_data, test_data, valid_data, json_log, self.progress)
+        history = _train(run, self.config, train_data, test_data, valid_data, json_log, self.progress)
         _summary(history, self.config)
         return model, history, test_data
 
@@ -299,45 +299,21 @@ def _encode(model, train_set, test_set, valid_set):
     return tuple(encoded)
 
 
-@dataclass
-class Run:
-    """One training run: what train() updates in place, and where it is checkpointed."""
-
-    model: object
-    config: TrainConfig
-    rng: np.random.Generator
-    state: TrainState
-    optimizer: object
-    checkpoints: object                  # commands.checkpointing.RunCheckpoints or None
-
-    def resume(self):
-        """With --resume, continue from the latest checkpoint; False if that run had finished."""
-        restored = self.checkpoints.restore(self.model, self.optimizer, {"train": self.rng},
-                                            lambda record, tensors: TrainState.from_json(record, tensors.get("best.weights")))
-        if restored is None:
-            return True
-        self.state, path = restored
-        self.state.finished &= not self.checkpoints.forced        # e.g. more epochs, by --force
-        if self.state.finished:
-            print(f"nothing to do: the run checkpointed in {path} finished at epoch {self.state.epoch}")
-            return False
-        print(f"resuming from {path} at epoch {self.state.epoch + 1}"
-              + (f", batch {self.state.batch + 1}" if self.state.batch else ""))
-        return True
-
-    def checkpoint(self):
-        return self.checkpoints.save(self.model, self.optimizer, self.state, {"train": self.rng},
-                                     {"epoch": self.state.epoch, "batch": self.state.batch})
-
-
 def _arrays(data):
     """A LabelledSequences as arrays, for its fingerprint."""
     return [np.array([len(seq) for seq in data.sequences]), np.concatenate(data.sequences), data.targets]
 
 
-def _train(run, train_data, test_data, valid_data, json_log, progress):
+def _where(state):
+    """Where a classifier's run stands, for the resume messages."""
+    if state.finished:
+        return f"at epoch {state.epoch}"
+    return f"next: epoch {state.epoch + 1}" + (f", batch {state.batch + 1}" if state.batch else "")
+
+
+def _train(run, config, train_data, test_data, valid_data, json_log, progress):
     """Train with a progress bar; print and JSON-log the logged epochs. Returns the history."""
-    config, state, checkpoints = run.config, run.state, run.checkpoints
+    state, checkpoints = run.state, run.checkpoints
     batches = -(-len(train_data) // config.batch_size)                  # updates per epoch
     done = state.epoch * batches + state.batch
     with JsonLog(json_log) as log, progress_bar(config.epochs * batches, "batch", progress) as bar:
@@ -366,8 +342,8 @@ def _train(run, train_data, test_data, valid_data, json_log, progress):
                 log.write(stats)
             if checkpoints and (checkpoints.due(stats.epoch) or state.finished):
                 run.checkpoint()
-        return train(run.model, train_data, config, run.rng, test_data, on_epoch, valid_data, on_batch,
-                     state, run.optimizer)
+        return train(run.model, train_data, config, run.rngs["train"], test_data, on_epoch, valid_data,
+                     on_batch, state, run.optimizer)
 
 
 def _log_block(stats):

@@ -13,7 +13,7 @@ from ..io import load_model, save_model
 from ..sampling import generate
 from ..train import make_optimizer
 from ..train_lm import LM_PRESETS, LMConfig, LMState, train_language_model
-from .checkpointing import run_checkpoints, signature
+from .checkpointing import Run, run_checkpoints, signature
 from .common import (JsonLog, data_inputs, locked_outputs, model_options, progress_bar, recipe_for, spaced,
                      token_unit, warn_unknown)
 
@@ -69,14 +69,13 @@ def _run(args, checkpoints):
         model_config = {"task": "lm", "hidden_size": recipe["hidden"], "dtype": recipe["dtype"],
                         "tokenizer": {"kind": tokenizer}}
         model = architecture.build(model_config, vocab, None, np.random.default_rng(seed), recipe["init"])
-    run = LMRun(model, config, {"dropout": np.random.default_rng([seed, 1]),
-                                "samples": np.random.default_rng([seed, 2])}, LMState(),
-                make_optimizer(config.as_train_config()), checkpoints)
+    run = Run(model, {"dropout": np.random.default_rng([seed, 1]), "samples": np.random.default_rng([seed, 2])},
+              LMState(), make_optimizer(config.as_train_config()), checkpoints)
     if checkpoints:
         checkpoints.signature = signature(model, config, seed, fingerprint(train_ids, val_ids))
-        if not run.resume():
+        if not run.resume(LMState, _where):
             return 0
-    _train(run, train_ids, val_ids, outputs)
+    _train(run, config, train_ids, val_ids, outputs)
     if outputs.keep_best and run.state.best_loss is not None:
         print(f"saved {outputs.model_path} (lowest validation loss, {run.state.best_loss:.3f} "
               f"nats/{token_unit(model.tokenizer)[:4]})", file=sys.stderr)
@@ -121,41 +120,15 @@ def _split_text(text, fraction):
     return text[:cut], text[cut:]
 
 
-@dataclass
-class LMRun:
-    """One language model's training: what train_language_model updates in place, and where
-    it is checkpointed."""
-
-    model: object
-    config: LMConfig
-    rngs: dict                           # "dropout" (masks), "samples" (printed samples)
-    state: LMState
-    optimizer: object
-    checkpoints: object                  # commands.checkpointing.RunCheckpoints or None
-
-    def resume(self):
-        """With --resume, continue from the latest checkpoint; False if that run had finished."""
-        restored = self.checkpoints.restore(self.model, self.optimizer, self.rngs,
-                                            lambda record, tensors: LMState.from_json(record, tensors.get("carry.state")))
-        if restored is None:
-            return True
-        self.state, path = restored
-        self.state.finished &= not self.checkpoints.forced        # e.g. more epochs, by --force
-        if self.state.finished:
-            print(f"nothing to do: the run checkpointed in {path} finished at step {self.state.steps}")
-            return False
-        print(f"resuming from {path} at step {self.state.steps + 1}")
-        return True
-
-    def checkpoint(self):
-        return self.checkpoints.save(self.model, self.optimizer, self.state, self.rngs,
-                                     {"step": self.state.steps}, self.state.carry)
+def _where(state):
+    """Where a language model's run stands, for the resume messages."""
+    return f"at step {state.steps}" if state.finished else f"next: step {state.steps + 1}"
 
 
-def _train(run, train_ids, val_ids, outputs):
+def _train(run, config, train_ids, val_ids, outputs):
     """Train, printing log blocks and samples, JSON-logging, saving new bests if asked and
     checkpoints if a folder is set."""
-    model, config, state, checkpoints = run.model, run.config, run.state, run.checkpoints
+    model, state, checkpoints = run.model, run.state, run.checkpoints
     unit, sample_rng = token_unit(model.tokenizer) + "s", run.rngs["samples"]
     per_epoch = -(-((len(train_ids) - 1) // config.batch_size) // config.seq_length)
     totals = [n for n in (config.steps, config.epochs and config.epochs * per_epoch) if n]
