@@ -17,12 +17,12 @@ from tinyrnn.errors import DivergenceError
 from tinyrnn.gradcheck import random_classifier
 from tinyrnn.guard import DivergenceGuard
 from tinyrnn.io import load_model, save_model
-from tinyrnn.train import LabelledSequences, TrainConfig, train
+from tinyrnn.train import LabelledSequences, TrainConfig, TrainState, train
 
 
 @pytest.mark.parametrize("task_args,where", [
     (("--epochs", "5"), "at epoch 1:"),                                              # walkthrough recipe, float64 SGD
-    (("--task", "lm", "--text", "TEXT", "--steps", "200", "--log-every", "20"), "at step 20 (epoch"),
+    (("--task", "lm", "--text", "TEXT", "--steps", "200", "--log-every", "20"), " (epoch 1): "),
 ])
 def test_a_huge_learning_rate_stops_with_one_line_exit_3_and_nothing_saved(tmp_path, capsys, task_args, where):
     text = tmp_path / "text.txt"
@@ -64,7 +64,7 @@ def test_the_explosion_reference_is_at_least_chance_level():
     """A run that starts from trained weights (first loss near 0) and then has an ordinary
     loss is not taken for divergence; 100 times chance level is."""
     model, _ = classifier_and_data()
-    guard = DivergenceGuard(model)
+    guard = DivergenceGuard(model, TrainState())
     guard.check_step(0.001, "epoch 1, step 1", 0.1)
     guard.check_mean(0.9, "epoch 1", 0.1)                 # > 100 x 0.001, < 100 x ln 2
     with pytest.raises(DivergenceError, match="epoch 2: the mean loss is 70"):
@@ -304,3 +304,11 @@ def test_an_output_folder_that_vanishes_mid_run_is_one_line_naming_the_output(wo
     monkeypatch.setattr(command, "train", train_then_remove_the_folder)
     status, out, err = run(capsys, *TRAIN, "--out", "out/model.safetensors")
     assert status == 2 and err == "tinyrnn train: error: out/model.safetensors: No such file or directory\n"
+
+
+def test_a_model_with_a_header_over_a_megabyte_is_still_recognised_as_ours(workdir):
+    model = random_classifier(np.random.default_rng(0), 150_000, 1, 2)     # a 2 MB vocabulary header
+    save_model(model, "big.safetensors")
+    assert files.is_tinyrnn_file("big.safetensors", "model")
+    assert not files.is_tinyrnn_file("big.safetensors", "checkpoint") and not files.is_tinyrnn_file("data.csv", "model")
+    files.check_outputs({"--out": ("big.safetensors", "model")}, [])

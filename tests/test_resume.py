@@ -119,10 +119,11 @@ def test_a_resume_with_other_settings_or_data_is_refused_naming_the_difference(f
 def test_a_finished_run_resumes_as_a_no_op_and_a_damaged_checkpoint_falls_back(folder, capsys):
     assert short_run(capsys)[0] == 0
     before = (folder / "run.safetensors").read_bytes()
+    (folder / "run.safetensors").unlink()                  # as if killed before --out was written
     status, out, err = short_run(capsys, "--resume")
-    assert status == 0 and "nothing to do: the run checkpointed in run.d/checkpoint-00000006.safetensors " \
+    assert status == 0 and "nothing to train: the run checkpointed in run.d/checkpoint-00000006.safetensors " \
                            "finished (at epoch 6)" in out
-    assert (folder / "run.safetensors").read_bytes() == before
+    assert (folder / "run.safetensors").read_bytes() == before          # its model, written again
     assert short_run(capsys, "--checkpoint-every", "2", name="every2")[0] == 0
     assert sorted(os.listdir("every2.d")) == ["checkpoint-00000002.safetensors", "checkpoint-00000003.safetensors"]
     latest = folder / "every2.d" / "checkpoint-00000003.safetensors"
@@ -199,3 +200,28 @@ def test_a_changed_digit_in_the_run_metadata_is_noticed(folder, capsys):
     latest.write_bytes(raw[:position] + raw[position:].replace(b'\\"epoch\\": 3', b'\\"epoch\\": 1', 1))
     path, model, tensors, record = CheckpointFolder("run.d").latest(lambda message: None)
     assert path.endswith("checkpoint-00000002.safetensors") and record["state"]["epoch"] == 2
+
+
+def test_a_language_model_checkpoints_every_1000_steps_by_default_and_at_its_end(folder, capsys):
+    status, out, err = run(capsys, "train", "--task", "lm", "--text", "text.txt", "--steps", "7", "--hidden", "8",
+                           "--checkpoint-dir", "lm.d", "--out", "lm.safetensors")
+    assert status == 0 and sorted(os.listdir("lm.d")) == ["checkpoint-00000001.safetensors"]
+
+
+def test_a_hand_edited_run_record_is_one_clear_error(folder, capsys):
+    import hashlib
+    import struct
+    assert short_run(capsys, "--epochs", "2")[0] == 0
+    path = folder / "run.d" / "checkpoint-00000002.safetensors"
+    raw = path.read_bytes()
+    length = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + length])
+    record = json.loads(header["__metadata__"]["run"])
+    record["state"]["epoch"] = "1"                       # a string where a number belongs
+    text = json.dumps(record)
+    header["__metadata__"].update(run=text, run_checksum="sha256:" + hashlib.sha256(text.encode()).hexdigest())
+    encoded = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + raw[8 + length:])
+    status, out, err = short_run(capsys, "--epochs", "4", "--resume", "--force")
+    assert status == 2 and err.endswith("the run metadata is incomplete or malformed (epoch is '1')\n")
+    assert err.count("\n") == err.count("warning") + 1

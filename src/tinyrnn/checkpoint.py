@@ -65,29 +65,32 @@ class CheckpointFolder:
         self.folder = folder
 
     def check(self):
-        """The folder exists (made if its parent does) and can be written."""
+        """The folder can be made (at the first save) or written."""
         if os.path.exists(self.folder) and not os.path.isdir(self.folder):
             raise TinyRNNError(f"--checkpoint-dir {self.folder} is a file, not a folder")
         parent = os.path.dirname(os.path.abspath(self.folder))
         if not os.path.isdir(parent):
             raise TinyRNNError(f"--checkpoint-dir {self.folder}: folder {parent} does not exist")
-        os.makedirs(self.folder, exist_ok=True)
-        if not os.access(self.folder, os.W_OK):
+        if not os.access(self.folder if os.path.isdir(self.folder) else parent, os.W_OK):
             raise TinyRNNError(f"--checkpoint-dir {self.folder} is not writable")
 
     def paths(self):
         """Checkpoint files, oldest first."""
+        if not os.path.isdir(self.folder):
+            return []
         names = sorted(name for name in os.listdir(self.folder) if _NAME.match(name))
         return [os.path.join(self.folder, name) for name in names]
 
-    def save(self, model, tensors, run):
-        """Write the next checkpoint, then remove all but the newest KEEP. Returns its path."""
+    def save(self, model, tensors, run, keep=None):
+        """Write the next checkpoint, then remove all but the newest `keep` (default KEEP).
+        Returns its path."""
+        os.makedirs(self.folder, exist_ok=True)
         paths = self.paths()
         number = int(_NAME.match(os.path.basename(paths[-1])).group(1)) + 1 if paths else 1
         path = os.path.join(self.folder, f"checkpoint-{number:08d}.safetensors")
         text = json.dumps(run)
         save_tinyrnn_file(path, model, FORMAT, tensors, {"run": text, "run_checksum": _digest(text)})
-        for old in self.paths()[:-KEEP]:
+        for old in self.paths()[:-(keep or KEEP)]:
             remove_stale_temporaries(old)
             if is_tinyrnn_file(old, "checkpoint"):       # never a file of someone else's
                 os.unlink(old)

@@ -19,6 +19,7 @@ import tempfile
 
 from .errors import TinyRNNError
 
+MAX_HEADER = 64 << 20
 KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log", "checkpoint": "a tinyrnn checkpoint"}
 _LOG_KEYS = ("epoch", "step", "fold", "folds")
 
@@ -67,15 +68,18 @@ def _replaceable(path, kind):
 
 
 def is_tinyrnn_file(path, kind):
-    """Is path a tinyrnn file of this kind (KINDS)? Read from its first megabyte."""
+    """Is path a tinyrnn file of this kind (KINDS)? Reads a safetensors header (up to 64 MB)
+    or a log's first line."""
     try:
         with open(path, "rb") as stream:
-            start = stream.read(1 << 20)
+            if kind in ("model", "checkpoint"):
+                size = struct.unpack("<Q", stream.read(8).ljust(8, b"\0"))[0]
+                header = stream.read(size) if size <= MAX_HEADER else b""
+                prefix = "tinyrnn/" if kind == "model" else "tinyrnn-checkpoint/"
+                return _safetensors_format(header).startswith(prefix)
+            first = stream.readline(1 << 20)
     except OSError:
         return False
-    if kind in ("model", "checkpoint"):
-        return _safetensors_format(start).startswith("tinyrnn/" if kind == "model" else "tinyrnn-checkpoint/")
-    first = start.split(b"\n", 1)[0]
     try:
         record = json.loads(first)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -83,13 +87,10 @@ def is_tinyrnn_file(path, kind):
     return isinstance(record, dict) and any(key in record for key in _LOG_KEYS)
 
 
-def _safetensors_format(start):
-    """The "format" metadata of safetensors bytes ("" when there is none)."""
-    if len(start) < 8:
-        return ""
-    (length,) = struct.unpack("<Q", start[:8])
+def _safetensors_format(header_bytes):
+    """The "format" metadata of a safetensors JSON header ("" when there is none)."""
     try:
-        header = json.loads(start[8:8 + length])
+        header = json.loads(header_bytes)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return ""
     metadata = header.get("__metadata__") if isinstance(header, dict) else None

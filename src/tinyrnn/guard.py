@@ -16,19 +16,24 @@ EXPLOSION_FACTOR = 100.0
 
 
 class DivergenceGuard:
-    def __init__(self, model):
-        self.model = model
+    """state: the run's TrainState or LMState; its first_loss (the reference, kept in
+    checkpoints) is set by the first step."""
+
+    def __init__(self, model, state):
+        self.model, self.state = model, state
         outputs = model.params[model.output_bias].shape[0]
-        self.reference = math.log(max(outputs, 2))          # chance level, nats
-        self.first_loss = None
+        self.chance = math.log(max(outputs, 2))             # nats
+
+    @property
+    def reference(self):
+        return max(self.chance, self.state.first_loss if self.state.first_loss is not None else 0.0)
 
     def check_step(self, loss, where, lr):
         """After each backward pass; the first finite loss also sets the reference."""
         if not math.isfinite(loss):
             self._fail(f"the loss became {loss}", where, lr)
-        if self.first_loss is None:
-            self.first_loss = loss
-            self.reference = max(self.reference, loss)
+        if self.state.first_loss is None:
+            self.state.first_loss = loss
 
     def check_mean(self, mean_loss, where, lr):
         """After an epoch (or between log points): the mean loss, then the weights."""

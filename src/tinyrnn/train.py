@@ -130,10 +130,12 @@ class TrainState:
     running: tuple = (0.0, 0, 0)         # its loss sum, correct predictions, examples seen
     history: list = field(default_factory=list)  # EpochStats of the epochs completed
     finished: bool = False               # the last epoch ran, or a stop rule ended the run
+    first_loss: float | None = None      # the divergence guard's reference
     last_log: float = field(default_factory=lambda: time.perf_counter())   # clock of the last log line
 
-    _SAVED = ("train_seconds", "best_epoch", "epochs_without_improvement", "epoch", "batch",
-              "epoch_rng", "finished")
+    _SAVED = {"train_seconds": float, "best_epoch": (int, type(None)), "epochs_without_improvement": int,
+              "epoch": int, "batch": int, "epoch_rng": (dict, type(None)), "finished": bool,
+              "first_loss": (float, type(None))}
 
     def to_json(self):
         record = {name: getattr(self, name) for name in self._SAVED}
@@ -146,10 +148,12 @@ class TrainState:
     def from_json(cls, record, tensors):
         """The state of to_json() and a checkpoint's tensors ("best.weights"); raises
         KeyError/TypeError/ValueError if it is not one."""
-        state = cls(**{name: record[name] for name in cls._SAVED}, best_weights=tensors.get("best.weights"))
-        state.best_score = tuple(float(value) for value in record["best_score"])
-        state.running = tuple(record["running"])
-        state.history = [EpochStats(**stats) for stats in record["history"]]
+        state = cls(**json_fields(record, cls._SAVED), best_weights=tensors.get("best.weights"))
+        state.best_score = tuple(float(value) for value in json_fields(record, {"best_score": list})["best_score"])
+        state.running = tuple(json_fields(record, {"running": list})["running"])
+        if len(state.running) != 3 or len(state.best_score) != 2:
+            raise ValueError("running sums or best score of the wrong length")
+        state.history = [EpochStats(**stats) for stats in json_fields(record, {"history": list})["history"]]
         return state
 
     def log_due(self, seconds):
@@ -170,6 +174,21 @@ class TrainState:
         if weights is not None:
             self.best_weights = weights.copy()
         return True
+
+
+def json_fields(record, types):
+    """{name: record[name]} for each name in types, each checked to be of types[name] (a
+    float may be written as an int; a bool is no int); TypeError/KeyError otherwise."""
+    fields = {}
+    for name, kinds in types.items():
+        value = record[name]
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        if float in kinds and type(value) is int:
+            value = float(value)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise TypeError(f"{name} is {value!r}")
+        fields[name] = value
+    return fields
 
 
 def _json_number(value):
@@ -252,7 +271,7 @@ def train(model, train_data, config, rng, test_data=None, on_epoch=None, valid_d
         raise ConfigError("keeping the best epoch and early stopping need validation data")
     optimizer = optimizer or make_optimizer(config)
     state = state or TrainState()
-    update, guard = make_update(model, config, optimizer), DivergenceGuard(model)
+    update, guard = make_update(model, config, optimizer), DivergenceGuard(model, state)
     for epoch in range(state.epoch + 1, config.epochs + 1):
         if state.finished:
             break

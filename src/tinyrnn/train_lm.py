@@ -14,7 +14,7 @@ import numpy as np
 from .data.corpus import streams
 from .errors import ConfigError
 from .guard import DivergenceGuard, guarded
-from .train import TrainConfig, TrainState, base_learning_rate, make_optimizer, make_update
+from .train import TrainConfig, TrainState, base_learning_rate, json_fields, make_optimizer, make_update
 
 NATS_PER_BIT = math.log(2)
 
@@ -122,21 +122,29 @@ class LMState:
     log_points_without_improvement: int = 0
     stopped_early: bool = False
     finished: bool = False
+    first_loss: float | None = None      # the divergence guard's reference
     history: list = field(default_factory=list)     # LMStats of the log points so far
     carry: np.ndarray | None = None      # the state carried into the next chunk
+    best_weights: np.ndarray | None = None          # the model at best_loss (kept by the caller)
+
+    _SAVED = {"steps": int, "chars": int, "epoch": int, "start": int, "seconds": float,
+              "wall_seconds": float, "losses": list, "best_loss": (float, type(None)),
+              "log_points_without_improvement": int, "stopped_early": bool, "finished": bool,
+              "first_loss": (float, type(None)), "history": list}
 
     def to_json(self):
-        record = {name: value for name, value in vars(self).items() if name not in ("carry", "history")}
+        record = {name: getattr(self, name) for name in self._SAVED}
         record["history"] = [asdict(stats) for stats in self.history]
         return record
 
     @classmethod
     def from_json(cls, record, tensors):
-        """The state of to_json() and a checkpoint's tensors ("carry.state"); raises
-        KeyError/TypeError/ValueError if it is not one."""
-        fields = {name: record[name] for name in vars(cls()) if name not in ("carry", "history")}
-        return cls(**fields, history=[LMStats(**stats) for stats in record["history"]],
-                   carry=tensors.get("carry.state"))
+        """The state of to_json() and a checkpoint's tensors ("carry.state", "best.weights");
+        raises KeyError/TypeError/ValueError if it is not one."""
+        fields = json_fields(record, cls._SAVED)
+        fields["losses"] = [float(loss) for loss in fields["losses"]]
+        fields["history"] = [LMStats(**stats) for stats in fields["history"]]
+        return cls(**fields, carry=tensors.get("carry.state"), best_weights=tensors.get("best.weights"))
 
 
 @guarded
@@ -180,7 +188,7 @@ class _Loop:
         self.base_lr = base_learning_rate(config.as_train_config())
         self.clock = TrainState()                            # its log_due times log points
         self.started = time.perf_counter() - state.wall_seconds
-        self.guard, self.eval_seconds = DivergenceGuard(model), 0.0
+        self.guard, self.eval_seconds = DivergenceGuard(model, state), 0.0
 
     def step(self, x, y, carry, rng):
         """One update on chunk x (targets y) from the carried state; returns the new state."""
@@ -191,6 +199,8 @@ class _Loop:
         state.seconds += time.perf_counter() - started
         state.steps, state.chars = state.steps + 1, state.chars + x.size
         state.losses.append(result.loss)
+        self.guard.check_mean(sum(state.losses) / len(state.losses), f"step {state.steps} (epoch "
+                              f"{state.epoch})", self.optimizer.lr)     # before any checkpoint of it
         every = self.config.log_every
         if (every and state.steps % every == 0) or self.clock.log_due(self.config.log_every_seconds) \
                 or self.done():

@@ -1,6 +1,5 @@
 """--checkpoint-dir, --checkpoint-every, --resume: the command line's side of checkpoints
 (checkpoint.py has the files). Shared by both training commands."""
-import os
 import signal
 import sys
 import threading
@@ -25,19 +24,21 @@ class RunCheckpoints:
         self.every, self.every_minutes = every                 # (N, None): every N epochs or steps
         self.signature, self.stop_signal, self.last_saved = signature, None, None
         self.forced = False                  # --force let a resume go on despite differences
+        self.replace_earlier = False         # --force without --resume: the first save removes them
         self.clock = time.perf_counter()
 
     @contextmanager
     def held(self):
-        """The folder, made and locked (one run at a time), with signals deferred to a step's end."""
+        """The folder checked and locked (one run at a time; the lock file is beside it)."""
         self.folder.check()
-        with OutputLock(self.folder.folder, "--checkpoint-dir", os.path.join(self.folder.folder, ".lock")):
-            if self.folder.paths() and not self.resume and not self.force:
-                raise TinyRNNError(f"--checkpoint-dir {self.folder.folder} holds the checkpoints of an earlier "
-                                   f"run; add --resume to continue it, or --force to start over (they "
-                                   f"will be replaced)")
-            with self._deferred_signals():
-                yield self
+        with OutputLock(self.folder.folder, "--checkpoint-dir"):
+            if self.folder.paths() and not self.resume:
+                if not self.force:
+                    raise TinyRNNError(f"--checkpoint-dir {self.folder.folder} holds the checkpoints of an "
+                                       f"earlier run; add --resume to continue it, or --force to start "
+                                       f"over (they will be replaced)")
+                self.replace_earlier = True
+            yield self
 
     def save(self, model, optimizer, state, rngs):
         """Write a checkpoint of everything the run needs to go on."""
@@ -48,7 +49,8 @@ class RunCheckpoints:
             tensors["carry.state"] = state.carry
         run = {"signature": self.signature, "state": state.to_json(), "optimizer_steps": optimizer.steps,
                "rngs": {name: rng_state(rng) for name, rng in rngs.items()}}
-        self.last_saved = self.folder.save(model, tensors, run)
+        self.last_saved = self.folder.save(model, tensors, run, keep=1 if self.replace_earlier else None)
+        self.replace_earlier = False
         return self.last_saved
 
     def restore(self, model, optimizer, rngs, build_state):
@@ -61,6 +63,9 @@ class RunCheckpoints:
             raise TinyRNNError(f"--resume: {self.folder.folder} has no checkpoint; run without "
                                f"--resume to start")
         path, saved_model, tensors, run = found
+        if not (isinstance(run.get("signature"), dict) and isinstance(run.get("rngs"), dict)
+                and isinstance(run.get("state"), dict)):
+            raise ModelFileError(f"{path}: the run metadata is malformed")
         try:
             self._check_signature(run["signature"], path)
             _check_same_model(saved_model, model, path)
@@ -73,10 +78,10 @@ class RunCheckpoints:
             for name, rng in rngs.items():
                 rng.bit_generator.state = restore_rng(run["rngs"][name], path).bit_generator.state
             return build_state(run["state"], tensors), path
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             if isinstance(error, TinyRNNError):
                 raise
-            raise ModelFileError(f"{path}: the run metadata is incomplete ({error!r})") from None
+            raise ModelFileError(f"{path}: the run metadata is incomplete or malformed ({error})") from None
 
     def _check_signature(self, saved, path):
         differences = [f"{key} {saved.get(key)!r} -> {value!r}" for key, value in self.signature.items()
@@ -105,12 +110,17 @@ class RunCheckpoints:
             return
         path = save()
         print(f"checkpoint {path} saved; continue with --resume", file=sys.stderr)
-        raise KeyboardInterrupt if self.stop_signal == signal.SIGINT else Terminated()
+        self._stop()
+
+    def _stop(self):
+        signum, self.stop_signal = self.stop_signal, None
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
 
     @contextmanager
-    def _deferred_signals(self):
-        """The first Ctrl-C or SIGTERM asks for a stop at the end of the update under way (so the
-        checkpoint is consistent); a second one stops at once."""
+    def deferred_signals(self):
+        """While training: the first Ctrl-C or SIGTERM asks for a stop at the end of the update
+        under way (so the checkpoint is consistent); a second one stops at once. One that came
+        after the last update stops the run when training returns."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -125,6 +135,8 @@ class RunCheckpoints:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+        if self.stop_signal is not None:
+            self._stop()
 
 
 def _check_same_model(saved, model, path):
@@ -169,7 +181,7 @@ class Run:
         self.state, path = restored
         self.state.finished &= not self.checkpoints.forced        # e.g. more epochs, by --force
         if self.state.finished:
-            print(f"nothing to do: the run checkpointed in {path} finished ({where(self.state)})")
+            print(f"nothing to train: the run checkpointed in {path} finished ({where(self.state)})")
             return False
         print(f"resuming from {path} ({where(self.state)})")
         return True
@@ -186,7 +198,7 @@ def run_checkpoints(args, unit):
             if getattr(args, option):
                 raise TinyRNNError(f"--{option.replace('_', '-')} needs --checkpoint-dir")
         return None
-    every = args.checkpoint_every or (1, None)
+    every = args.checkpoint_every or ((1, None) if unit == "epochs" else (1000, None))
     if every[1] is not None and unit == "epochs":
         raise TinyRNNError("a classifier is checkpointed every N epochs: --checkpoint-every N")
     return RunCheckpoints(args.checkpoint_dir, every, args.resume, args.force, signature=None)

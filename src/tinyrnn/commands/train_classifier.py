@@ -75,8 +75,6 @@ def _run(args, checkpoints):
     if folds:
         return _cross_validate(plan, train_set, folds, valid_split, json_log)
     model, history, test_data = plan.fit(train_set, test_set, valid_set, json_log, checkpoints)
-    if history is None:
-        return 0                                         # --resume of a finished run
     if config.keep_best and test_data is not None and any(stats.best for stats in history):
         loss, accuracy, _ = evaluate(model, test_data)
         print(f"Test (kept weights):\tLoss {loss:.3f} | Accuracy: {accuracy:.3f}")
@@ -109,8 +107,8 @@ class Plan:
     vectors: "Vectors | None" = None     # --embeddings
 
     def fit(self, train_set, test_set, valid_set, json_log, checkpoints=None):
-        """Build (or load) a model, train it with logs; returns (model, history, test data),
-        history None when checkpoints resume a run that had finished."""
+        """Build (or load) a model, train it with logs (or resume it from checkpoints); returns
+        (model, history, test data)."""
         rng = np.random.default_rng(self.seed)
         if self.init_from:
             if self.init_given:
@@ -125,10 +123,13 @@ class Plan:
         if checkpoints:
             checkpoints.signature = signature(model, self.config, self.seed, fingerprint(
                 *(array for data in (train_data, valid_data, test_data) if data for array in _arrays(data))))
-            if not run.resume(TrainState, _where):
-                return model, None, test_data
-        history = _train(run, self.config, train_data, test_data, valid_data, json_log, self.progress)
-        _summary(history, self.config)
+        if not checkpoints or run.resume(TrainState, _where):
+            history = _train(run, self.config, train_data, test_data, valid_data, json_log, self.progress)
+            _summary(history, self.config)
+        else:                                            # a finished run: its model is saved again
+            history = run.state.history
+            if self.config.keep_best and run.state.best_weights is not None:
+                model.flat[...] = run.state.best_weights
         return model, history, test_data
 
 
@@ -342,8 +343,9 @@ def _train(run, config, train_data, test_data, valid_data, json_log, progress):
                 log.write(stats)
             if checkpoints and (checkpoints.due(stats.epoch) or state.finished):
                 run.checkpoint()
-        return train(run.model, train_data, config, run.rngs["train"], test_data, on_epoch, valid_data,
-                     on_batch, state, run.optimizer)
+        with checkpoints.deferred_signals() if checkpoints else nullcontext():
+            return train(run.model, train_data, config, run.rngs["train"], test_data, on_epoch, valid_data,
+                         on_batch, state, run.optimizer)
 
 
 def _log_block(stats):

@@ -73,10 +73,11 @@ def _run(args, checkpoints):
               LMState(), make_optimizer(config.as_train_config()), checkpoints)
     if checkpoints:
         checkpoints.signature = signature(model, config, seed, fingerprint(train_ids, val_ids))
-        if not run.resume(LMState, _where):
-            return 0
-    _train(run, config, train_ids, val_ids, outputs)
-    if outputs.keep_best and run.state.best_loss is not None:
+    if not checkpoints or run.resume(LMState, _where):     # a finished run: its model is saved again
+        _train(run, config, train_ids, val_ids, outputs)
+    if outputs.keep_best and run.state.best_weights is not None:
+        model.flat[...] = run.state.best_weights
+        save_model(model, outputs.model_path)
         print(f"saved {outputs.model_path} (lowest validation loss, {run.state.best_loss:.3f} "
               f"nats/{token_unit(model.tokenizer)[:4]})", file=sys.stderr)
         return 0
@@ -147,6 +148,7 @@ def _train(run, config, train_ids, val_ids, outputs):
                            f"{config.early_stop} log points", file=sys.stdout)
             log.write_record(_record(stats))
             if outputs.keep_best and stats.best:
+                state.best_weights = model.flat.copy()
                 save_model(model, outputs.model_path)
 
         def on_step(step):
@@ -157,10 +159,11 @@ def _train(run, config, train_ids, val_ids, outputs):
                 checkpoints.interrupt_if_asked(run.checkpoint)
                 if checkpoints.due(step):
                     run.checkpoint()
-        train_language_model(model, train_ids, config, val_ids, on_log, on_step, run.rngs["dropout"],
-                             state, run.optimizer)
-        if checkpoints:
-            run.checkpoint()                         # the finished run
+        with checkpoints.deferred_signals() if checkpoints else nullcontext():
+            train_language_model(model, train_ids, config, val_ids, on_log, on_step, run.rngs["dropout"],
+                                 state, run.optimizer)
+            if checkpoints:
+                run.checkpoint()                     # the finished run
 
 
 def _record(stats):
