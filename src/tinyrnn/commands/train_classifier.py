@@ -38,15 +38,7 @@ def _run(args, checkpoints):
     train_specs, test_specs, preset, seed = args.train, args.test, args.preset, args.seed
     valid_specs, valid_split, folds = args.valid, args.valid_split, args.folds
     vocab_limits = {"min_count": args.min_count or 1, "max_size": args.max_vocab}
-    overrides = {"epochs": args.epochs, "hidden": args.hidden, "init": args.init,
-                 "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
-                 "clip_value": args.clip_value, "log_every": args.log_every,
-                 "target_accuracy": args.target_accuracy}
-    settings = {"momentum": args.momentum, "nesterov": args.nesterov, "lr_decay": args.lr_decay,
-                "clip_norm": None if args.clip_norm == "none" else args.clip_norm,
-                "shuffle": not args.no_shuffle, "bucket": not args.no_bucket,
-                "keep_best": args.keep_best, "early_stop": args.early_stop,
-                "log_every_seconds": None if args.log_every_seconds == "none" else args.log_every_seconds}
+    overrides, settings = _options(args)
     init_from, dtype, architecture = args.init_from, args.dtype, model_options(args)
     embeddings, freeze = args.embeddings, args.freeze_embeddings
     if (embeddings or freeze) and init_from:
@@ -81,6 +73,21 @@ def _run(args, checkpoints):
     save_model(model, out)
     print(f"saved {out}", file=sys.stderr)
     return 0
+
+
+def _options(args):
+    """(overrides, settings): the options a preset sets (None where not given), and the
+    TrainConfig settings that no preset sets."""
+    overrides = {"epochs": args.epochs, "hidden": args.hidden, "init": args.init,
+                 "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
+                 "clip_value": args.clip_value, "log_every": args.log_every,
+                 "target_accuracy": args.target_accuracy}
+    settings = {"momentum": args.momentum, "nesterov": args.nesterov, "lr_decay": args.lr_decay,
+                "clip_norm": None if args.clip_norm == "none" else args.clip_norm,
+                "shuffle": not args.no_shuffle, "bucket": not args.no_bucket,
+                "keep_best": args.keep_best, "early_stop": args.early_stop,
+                "log_every_seconds": None if args.log_every_seconds == "none" else args.log_every_seconds}
+    return overrides, settings
 
 
 @dataclass(frozen=True)
