@@ -195,3 +195,12 @@ def test_skipping_bad_rows_is_opt_in_and_counted(folder, capsys):
         status, out, err = run(capsys, "train", "--train", name, "--epochs", "1", "--skip-bad-rows",
                                "--out", "m.safetensors")
         assert status == 0 and f"warning: skipped {skipped} bad row(s) (--skip-bad-rows); the first: {first}" in err
+
+
+def test_data_with_only_bad_rows_says_so_and_a_checkpoint_is_no_model(folder, capsys):
+    (folder / "data.csv").write_bytes(b"text,label\n,pos\nbad\n")
+    fails_cleanly(folder, capsys, ["train", "--train", "data.csv", "--skip-bad-rows", "--epochs", "1"],
+                  "data.csv: no examples after the header (2 bad row(s) skipped; the first: data.csv:2: empty text)")
+    assert run(capsys, "train", "--epochs", "1", "--checkpoint-dir", "ck", "--out", "m2.safetensors")[0] == 0
+    fails_cleanly(folder, capsys, ["predict", "--model", "ck/checkpoint-00000001.safetensors", "good"],
+                  "a training checkpoint, not a model: continue its run with train --checkpoint-dir and --resume")

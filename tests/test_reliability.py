@@ -1,6 +1,8 @@
 """Runs you can trust: diverging training stops cleanly (exit 3, nothing saved); outputs
 never replace what the user owns; saves survive kills; locks; temporary files."""
+import builtins
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -106,6 +108,29 @@ def test_outputs_never_replace_inputs_other_outputs_or_foreign_files(workdir, ca
     assert {path.name: path.read_bytes() for path in workdir.iterdir()} == before
 
 
+def test_a_run_that_stops_before_its_first_record_leaves_an_earlier_log_as_it_was(workdir, capsys):
+    (workdir / "log.jsonl").write_text('{"epoch": 5, "train_loss": 0.5}\n')
+    status, out, err = run(capsys, *TRAIN, "--lr", "1e6", "--json-log", "log.jsonl")
+    assert status == 3 and (workdir / "log.jsonl").read_text() == '{"epoch": 5, "train_loss": 0.5}\n'
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_outputs_are_regular_files_even_with_force(workdir, capsys, kind):
+    os.mkfifo("special") if kind == "fifo" else os.mkdir("special")
+    status, out, err = run(capsys, *TRAIN, "--json-log", "special", "--force")
+    assert status == 2 and ("not a regular file" in err or "is a folder" in err)
+    status, out, err = run(capsys, *TRAIN, "--out", "m.safetensors", "--checkpoint-dir", "m.safetensors")
+    assert status == 2 and "--checkpoint-dir and --out both name m.safetensors" in err
+
+
+def test_json_log_may_not_name_the_init_from_model_but_out_may(workdir, capsys):
+    assert run(capsys, *TRAIN, "--out", "first.safetensors")[0] == 0
+    status, out, err = run(capsys, *TRAIN, "--init-from", "first.safetensors", "--json-log", "first.safetensors",
+                           "--force")
+    assert status == 2 and "--json-log first.safetensors is the --init-from input of this run" in err
+    assert run(capsys, *TRAIN, "--init-from", "first.safetensors", "--out", "first.safetensors")[0] == 0
+
+
 def test_force_replaces_a_foreign_file_and_tinyrnn_files_are_replaced_without_it(workdir, capsys):
     assert run(capsys, *TRAIN, "--out", "notes.csv", "--force")[0] == 0
     assert load_model("notes.csv").task == "classify"
@@ -115,10 +140,32 @@ def test_force_replaces_a_foreign_file_and_tinyrnn_files_are_replaced_without_it
     assert len((workdir / "log.jsonl").read_text().splitlines()) == 1
 
 
+class FillsUp:
+    """A file whose disk fills up in the middle of its second write."""
+
+    def __init__(self, path):
+        self.stream, self.writes = builtins.open(path, "wb"), 0
+
+    def write(self, data):
+        self.writes += 1
+        if self.writes == 2:
+            self.stream.write(data[:len(data) // 2])
+            self.stream.flush()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.stream.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 def test_a_full_disk_names_the_file_and_leaves_no_partial_output(workdir, capsys, monkeypatch):
-    status, out, err = run(capsys, *TRAIN, "--json-log", "/dev/full", "--force")
-    assert status == 2 and "/dev/full: cannot write the JSON log (No space left on device)" in err
+    from tinyrnn.commands import common
+    monkeypatch.setattr(common, "open", lambda path, mode: FillsUp(path), raising=False)
+    status, out, err = run(capsys, *TRAIN, "--log-every", "1", "--json-log", "log.jsonl")
+    assert status == 2 and err == "tinyrnn train: error: log.jsonl: cannot write the JSON log (No space left on device)\n"
+    assert [json.loads(line)["epoch"] for line in open("log.jsonl")] == [1]      # whole lines only
     assert not (workdir / "model.safetensors").exists()
+    monkeypatch.delattr(common, "open")
     previous = (workdir / "old.safetensors")
     save_model(random_classifier(np.random.default_rng(1), 3, 2, 2), str(previous))
     kept = previous.read_bytes()

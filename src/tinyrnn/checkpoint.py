@@ -25,7 +25,7 @@ from .io import read_tinyrnn_file, save_tinyrnn_file
 
 FORMAT = "tinyrnn-checkpoint/1"
 KEEP = 2
-_NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
+CHECKPOINT_NAME = _NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
 _PREFIXES = ("optimizer.", "best.", "carry.")
 
 

@@ -9,6 +9,7 @@ import threading
 from . import __version__, files
 from .argtypes import (checkpoint_interval, finite_float, fraction, fraction_below_one, fraction_or_zero, integer,
                        non_negative_float, positive_float, positive_float_or_none)
+from .checkpoint import CHECKPOINT_NAME
 from .errors import Terminated, TinyRNNError
 
 EXIT_BAD_INPUT = 2
@@ -182,8 +183,8 @@ def _add_training_options(train):
                        "position, random state) in folder D, keeping the last two; Ctrl-C and SIGTERM "
                        "save one before stopping")
     train.add_argument("--checkpoint-every", metavar="N", type=checkpoint_interval,
-                       help="checkpoint every N epochs (lm: N steps, or Nm for N minutes; default 1 epoch, "
-                       "lm 1000 steps)")
+                       help="checkpoint every N epochs (lm: steps), or Nm for every N minutes "
+                       "(default: 10m); also at the end and at Ctrl-C / SIGTERM")
     train.add_argument("--resume", action="store_true", help="continue the run checkpointed in "
                        "--checkpoint-dir exactly where it stopped (refused if the model, recipe or data "
                        "differ, unless --force)")
@@ -281,10 +282,17 @@ def main(argv=None):
     except MemoryError:
         return _fail(args, "out of memory")
     except (KeyboardInterrupt, Terminated) as stop:   # the shell's statuses: 128 + signal number
-        saved = files.written[saved_before:]
-        what = f"{saved[-1]} was saved before it" if saved else "nothing was saved"
         signal_name, status = ("Ctrl-C", 130) if isinstance(stop, KeyboardInterrupt) else ("SIGTERM", 143)
-        return _fail(args, f"interrupted by {signal_name}; {what}", status)
+        return _fail(args, f"interrupted by {signal_name}; {_saved(files.written[saved_before:])}", status)
+
+
+def _saved(paths):
+    """What an interrupted command had saved, and how to go on."""
+    if not paths:
+        return "nothing was saved"
+    if CHECKPOINT_NAME.match(os.path.basename(paths[-1])):
+        return f"checkpoint {paths[-1]} saved: the same command with --resume goes on from it"
+    return f"{paths[-1]} was saved before it"
 
 
 def _command(args):

@@ -27,20 +27,27 @@ _LOG_KEYS = ("epoch", "step", "fold", "folds")
 def check_outputs(outputs, inputs, force=False):
     """Refuse, before any work, outputs that cannot or must not be written.
 
-    outputs: {option: (path or None, kind)}, kind in KINDS; inputs: [(option, path)].
-    Raises TinyRNNError naming the option and the path."""
+    outputs: {option: (path or None, kind)}, kind in KINDS or "folder" (a checkpoint folder:
+    only checked against the other paths); inputs: [(option, path)]. The one input an
+    output may name is --init-from, as --out (the same model, continued). Raises
+    TinyRNNError naming the option and the path."""
     given = {option: (path, kind) for option, (path, kind) in outputs.items() if path}
     seen = {}
     for option, (path, kind) in given.items():
-        _check_folder(option, path)
         for input_option, input_path in inputs:
-            if _same_file(path, input_path):
+            if _same_file(path, input_path) and (option, input_option) != ("--out", "--init-from"):
                 raise TinyRNNError(f"{option} {path} is the {input_option} input of this run; "
                                    f"choose another {option}")
         for other, other_path in seen.items():
             if _same_file(path, other_path):
-                raise TinyRNNError(f"{option} and {other} both name {path}; give each its own file")
+                raise TinyRNNError(f"{option} and {other} both name {path}; give each its own path")
         seen[option] = path
+        if kind == "folder":
+            continue
+        _check_folder(option, path)
+        if os.path.exists(path) and not os.path.isfile(path):
+            raise TinyRNNError(f"{option} {path} exists and is not a regular file; tinyrnn writes "
+                               f"only regular files")
         if os.path.exists(path) and not force and not _replaceable(path, kind):
             raise TinyRNNError(f"{option} {path} exists and is not {KINDS[kind]}; choose another "
                                f"path or add --force to replace it")

@@ -67,8 +67,8 @@ class RunCheckpoints:
                 and isinstance(run.get("state"), dict)):
             raise ModelFileError(f"{path}: the run metadata is malformed")
         try:
-            self._check_signature(run["signature"], path)
             _check_same_model(saved_model, model, path)
+            self._check_signature(run["signature"], path)
             model.flat[...] = saved_model.flat
             buffers = {name[len("optimizer."):]: array for name, array in tensors.items()
                        if name.startswith("optimizer.")}
@@ -108,8 +108,7 @@ class RunCheckpoints:
         """Between two updates: after Ctrl-C or SIGTERM, save() a checkpoint and stop."""
         if self.stop_signal is None:
             return
-        path = save()
-        print(f"checkpoint {path} saved; continue with --resume", file=sys.stderr)
+        save()
         self._stop()
 
     def _stop(self):
@@ -140,11 +139,11 @@ class RunCheckpoints:
 
 
 def _check_same_model(saved, model, path):
-    """Even with --force, the weights can only continue in a model of the same shapes."""
-    if {name: a.shape for name, a in saved.params.items()} != {name: a.shape for name, a in model.params.items()} \
-            or saved.vocab.tokens != model.vocab.tokens or saved.dtype != model.dtype:
-        raise TinyRNNError(f"--resume: {path} holds a model of other sizes or vocabulary than this "
-                           f"run's ({saved!r} vs {model!r}); --force cannot continue it")
+    """Even with --force, the weights can only continue in a model of the same task and shapes."""
+    if saved.task != model.task or saved.dtype != model.dtype or saved.vocab.tokens != model.vocab.tokens \
+            or {name: a.shape for name, a in saved.params.items()} != {name: a.shape for name, a in model.params.items()}:
+        raise TinyRNNError(f"--resume: {path} holds another model ({saved!r}) than this run's "
+                           f"({model!r}); it cannot continue with these options or data")
 
 
 def signature(model, config, seed, data_fingerprint):
@@ -190,15 +189,16 @@ class Run:
         return self.checkpoints.save(self.model, self.optimizer, self.state, self.rngs)
 
 
+DEFAULT_EVERY = (None, 10.0)             # minutes: cheap for small epochs, little lost for large runs
+
+
 def run_checkpoints(args, unit):
     """The RunCheckpoints of train's options (None without --checkpoint-dir). unit: what a
-    plain --checkpoint-every N counts ("epochs" or "steps"); "Nm" means N minutes (steps only)."""
+    plain --checkpoint-every N counts ("epochs" or "steps"); "Nm" means N minutes."""
     if not args.checkpoint_dir:
         for option in ("resume", "checkpoint_every"):
             if getattr(args, option):
                 raise TinyRNNError(f"--{option.replace('_', '-')} needs --checkpoint-dir")
         return None
-    every = args.checkpoint_every or ((1, None) if unit == "epochs" else (1000, None))
-    if every[1] is not None and unit == "epochs":
-        raise TinyRNNError("a classifier is checkpointed every N epochs: --checkpoint-every N")
+    every = args.checkpoint_every or DEFAULT_EVERY
     return RunCheckpoints(args.checkpoint_dir, every, args.resume, args.force, signature=None)

@@ -110,11 +110,12 @@ def load_classifier(path, command):
 
 @contextmanager
 def locked_outputs(outputs, inputs, force):
-    """Check the run's outputs (files.check_outputs), then hold a lock on each for the run."""
+    """Check the run's outputs (files.check_outputs), then hold a lock on each file for the run
+    (a checkpoint folder is locked by its RunCheckpoints)."""
     check_outputs(outputs, inputs, force)
     with ExitStack() as locks:
-        for option, (path, _) in outputs.items():
-            if path:
+        for option, (path, kind) in outputs.items():
+            if path and kind != "folder":
                 locks.enter_context(OutputLock(path, option))
         yield
 
@@ -179,15 +180,14 @@ def stdin_texts():
 
 class JsonLog:
     """One JSON object per logged epoch, flushed as it is written; a no-op without a path.
-    A failed write (a full disk) leaves only whole lines, or no file if none was written,
-    and is an error naming the file."""
+    The file is replaced at the first record, so a run that stops before it leaves an
+    earlier log as it was. A failed write (a full disk) leaves only whole lines, or no
+    file if none was written, and is an error naming the file."""
 
     def __init__(self, path):
         self.path, self.stream, self.written = path, None, 0
 
     def __enter__(self):
-        if self.path:
-            self.stream = open(self.path, "wb")
         return self
 
     def write(self, stats):
@@ -203,29 +203,33 @@ class JsonLog:
         self.write_record(record)
 
     def write_record(self, record):
-        if not self.stream:
+        if not self.path:
             return
         line = (json.dumps(record) + "\n").encode("utf-8")
         try:
+            if self.stream is None:
+                self.stream = open(self.path, "wb")
             self.stream.write(line)
             self.stream.flush()
         except OSError as error:
-            self._undo_partial_line()
-            raise TinyRNNError(f"{self.path}: cannot write the JSON log ({error.strerror or error})") from None
+            path = self.path
+            self._undo_partial_line(path)
+            raise TinyRNNError(f"{path}: cannot write the JSON log ({error.strerror or error})") from None
         self.written += len(line)
 
-    def _undo_partial_line(self):
+    def _undo_partial_line(self, path):
         """Cut the file back to its whole lines (remove it if there are none)."""
         try:
-            self.stream.close()
+            if self.stream is not None:
+                self.stream.close()
         except OSError:
             pass
-        self.stream = None
+        self.stream, self.path = None, None
         try:
             if self.written:
-                os.truncate(self.path, self.written)
-            elif os.path.isfile(self.path):
-                os.unlink(self.path)
+                os.truncate(path, self.written)
+            elif os.path.isfile(path):
+                os.unlink(path)
         except OSError:
             pass
 

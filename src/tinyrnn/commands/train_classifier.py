@@ -24,8 +24,10 @@ from .common import (DataOptions, JsonLog, data_inputs, load_classifier, locked_
 def run(args):
     """Train on --train (default: the embedded dataset), print the log blocks, save --out."""
     args = _with_preset_options(args)
-    outputs = {"--out": (None if args.folds else args.out, "model"), "--json-log": (args.json_log, "log")}
-    inputs = data_inputs(train=args.train, test=args.test, valid=args.valid, embeddings=args.embeddings)
+    outputs = {"--out": (None if args.folds else args.out, "model"), "--json-log": (args.json_log, "log"),
+               "--checkpoint-dir": (args.checkpoint_dir, "folder")}
+    inputs = data_inputs(train=args.train, test=args.test, valid=args.valid, embeddings=args.embeddings,
+                         init_from=args.init_from)
     checkpoints = run_checkpoints(args, "epochs")
     if checkpoints and args.folds:
         raise TinyRNNError("--folds trains one model per fold and saves none; it takes no checkpoints")

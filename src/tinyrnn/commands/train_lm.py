@@ -33,11 +33,10 @@ class Outputs:
 
 def run(args):
     """Train on --text (default: Python's documentation topics), print logs and samples, save --out."""
-    outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log")}
+    outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log"),
+               "--checkpoint-dir": (args.checkpoint_dir, "folder")}
     checkpoints = run_checkpoints(args, "steps")
-    if checkpoints and checkpoints.every is None and checkpoints.every_minutes is None:
-        checkpoints.every = 1000
-    with locked_outputs(outputs, data_inputs(text=args.text), args.force), \
+    with locked_outputs(outputs, data_inputs(text=args.text, init_from=args.init_from), args.force), \
             checkpoints.held() if checkpoints else nullcontext():
         return _run(args, checkpoints)
 

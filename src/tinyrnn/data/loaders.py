@@ -47,6 +47,12 @@ class Dataset:
         self.skipped += other.skipped
 
 
+def _skipped_note(dataset):
+    if not dataset.skipped:
+        return ""
+    return f" ({len(dataset.skipped)} bad row(s) skipped; the first: {dataset.skipped[0]})"
+
+
 def _keep_or_skip(dataset, skip_bad, add, *args):
     """add(*args) one row; with skip_bad a row with a DataError is left out and recorded."""
     try:
@@ -86,7 +92,7 @@ def _load_one(spec, encoding, text_column, label_column, fmt, skip_bad):
             if line.strip():
                 _keep_or_skip(dataset, skip_bad, _add_checked, dataset, line, label, f"{path}:{line_number}")
         if not dataset.texts:
-            raise DataError(f"{path}: no examples (every line is empty)")
+            raise DataError(f"{path}: no examples" + (_skipped_note(dataset) or " (every line is empty)"))
         return dataset
     _check_path(path)
     fmt = fmt or _EXTENSIONS.get(os.path.splitext(path)[1].lower())
@@ -202,7 +208,7 @@ def _read_delimited(path, text, delimiter, text_column, label_column, skip_bad):
         hint = " (a quote that is never closed?)" if "end of data" in str(error) else ""
         raise DataError(f"{path}:{start}: {error}{hint}") from None
     if not dataset.texts:
-        raise DataError(f"{path}: no examples after the header")
+        raise DataError(f"{path}: no examples after the header" + _skipped_note(dataset))
     return dataset
 
 
@@ -219,5 +225,5 @@ def _read_jsonl(path, text, text_column, label_column, skip_bad):
             _keep_or_skip(dataset, skip_bad, _add_record, dataset, line, text_column, label_column,
                           f"{path}:{line_number}")
     if not dataset.texts:
-        raise DataError(f"{path}: no examples")
+        raise DataError(f"{path}: no examples" + _skipped_note(dataset))
     return dataset
