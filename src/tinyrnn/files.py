@@ -10,10 +10,12 @@
 - A run holds a lock on its output, so two runs cannot write the same file; the lock is
   the kernel's (flock), so a killed run never leaves it stuck.
 """
+import contextlib
 import fcntl
 import glob
 import json
 import os
+import signal
 import struct
 import tempfile
 
@@ -119,7 +121,9 @@ def atomic_write_bytes(path, data):
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        with _signals_held():                           # renamed and recorded together
+            os.replace(temporary, path)
+            written.append(path)
         directory = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(directory)
@@ -131,7 +135,17 @@ def atomic_write_bytes(path, data):
         if isinstance(error, OSError):                  # e.g. a full disk: name the file
             raise OSError(error.errno, error.strerror, path) from None
         raise
-    written.append(path)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Ctrl-C and SIGTERM wait (in this thread) until the block is done."""
+    stopping = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 written = []        # every path this process has saved, in order (for "what was saved" messages)
