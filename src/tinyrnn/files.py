@@ -110,12 +110,11 @@ def atomic_write_bytes(path, data):
     """Write to a temporary file in the same folder, fsync, then rename over path: a crash
     at any point leaves either the old file or the new one, never a torn one."""
     folder, name = os.path.split(os.path.abspath(path))
+    temporary = None
     try:
         remove_stale_temporaries(path)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=".tmp")
-    except OSError as error:                            # e.g. the folder is gone or read-only
-        raise OSError(error.errno, error.strerror, path) from None
-    try:
+        with _signals_held():                           # made and named together: always cleaned up
+            handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=".tmp")
         os.fchmod(handle, 0o666 & ~_umask())            # mkstemp makes 0600; a model is a normal file
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -129,8 +128,8 @@ def atomic_write_bytes(path, data):
             os.fsync(directory)
         finally:
             os.close(directory)
-    except BaseException as error:
-        if os.path.exists(temporary):
+    except BaseException as error:                      # e.g. the folder is gone, or SIGTERM
+        if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
         if isinstance(error, OSError):                  # e.g. a full disk: name the file
             raise OSError(error.errno, error.strerror, path) from None
