@@ -13,8 +13,9 @@ from ..files import OutputLock
 
 
 class RunCheckpoints:
-    """A run's checkpoint folder: saving every `every` (epochs or steps), restoring with
-    --resume, and checkpointing at Ctrl-C / SIGTERM (asked for between two updates).
+    """A run's checkpoint folder: saving every `every` epochs or steps (or every_minutes),
+    restoring with --resume, and checkpointing at Ctrl-C / SIGTERM (asked for between two
+    updates).
 
     signature: what must match for a resume to continue this run (model, recipe, seed,
     data fingerprint), a flat {name: JSON value}."""
@@ -22,7 +23,7 @@ class RunCheckpoints:
     def __init__(self, folder, every, resume, force, signature):
         self.folder, self.resume, self.force = CheckpointFolder(folder), resume, force
         self.every, self.every_minutes = every                 # (N, None): every N epochs or steps
-        self.signature, self.stop_signal, self.last_saved = signature, None, None
+        self.signature, self.stop_signal = signature, None
         self.forced = False                  # --force let a resume go on despite differences
         self.replace_earlier = False         # --force without --resume: the first save removes them
         self.clock = time.perf_counter()
@@ -49,9 +50,9 @@ class RunCheckpoints:
             tensors["carry.state"] = state.carry
         run = {"signature": self.signature, "state": state.to_json(), "optimizer_steps": optimizer.steps,
                "rngs": {name: rng_state(rng) for name, rng in rngs.items()}}
-        self.last_saved = self.folder.save(model, tensors, run, keep=1 if self.replace_earlier else None)
+        path = self.folder.save(model, tensors, run, keep=1 if self.replace_earlier else None)
         self.replace_earlier = False
-        return self.last_saved
+        return path
 
     def restore(self, model, optimizer, rngs, build_state):
         """With --resume: load the latest checkpoint into model, optimizer and rngs (in place);
@@ -192,9 +193,9 @@ class Run:
 DEFAULT_EVERY = (None, 10.0)             # minutes: cheap for small epochs, little lost for large runs
 
 
-def run_checkpoints(args, unit):
-    """The RunCheckpoints of train's options (None without --checkpoint-dir). unit: what a
-    plain --checkpoint-every N counts ("epochs" or "steps"); "Nm" means N minutes."""
+def run_checkpoints(args):
+    """The RunCheckpoints of train's options (None without --checkpoint-dir): --checkpoint-every
+    N counts epochs (classifiers) or steps (language models); "Nm" means N minutes."""
     if not args.checkpoint_dir:
         for option in ("resume", "checkpoint_every"):
             if getattr(args, option):

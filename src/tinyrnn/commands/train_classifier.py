@@ -28,7 +28,7 @@ def run(args):
                "--checkpoint-dir": (args.checkpoint_dir, "folder")}
     inputs = data_inputs(train=args.train, test=args.test, valid=args.valid, embeddings=args.embeddings,
                          init_from=args.init_from)
-    checkpoints = run_checkpoints(args, "epochs")
+    checkpoints = run_checkpoints(args)
     if checkpoints and args.folds:
         raise TinyRNNError("--folds trains one model per fold and saves none; it takes no checkpoints")
     with locked_outputs(outputs, inputs, args.force), checkpoints.held() if checkpoints else nullcontext():

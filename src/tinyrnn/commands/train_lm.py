@@ -35,7 +35,7 @@ def run(args):
     """Train on --text (default: Python's documentation topics), print logs and samples, save --out."""
     outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log"),
                "--checkpoint-dir": (args.checkpoint_dir, "folder")}
-    checkpoints = run_checkpoints(args, "steps")
+    checkpoints = run_checkpoints(args)
     with locked_outputs(outputs, data_inputs(text=args.text, init_from=args.init_from), args.force), \
             checkpoints.held() if checkpoints else nullcontext():
         return _run(args, checkpoints)
