@@ -359,3 +359,13 @@ def test_a_model_with_a_header_over_a_megabyte_is_still_recognised_as_ours(workd
     assert files.is_tinyrnn_file("big.safetensors", "model")
     assert not files.is_tinyrnn_file("big.safetensors", "checkpoint") and not files.is_tinyrnn_file("data.csv", "model")
     files.check_outputs({"--out": ("big.safetensors", "model")}, [])
+
+
+def test_training_goes_on_when_its_output_is_closed_early(workdir):
+    process = subprocess.Popen([sys.executable, "-m", "tinyrnn", "train", "--train", "data.csv", "--epochs", "300",
+                                "--log-every", "1", "--out", "m.safetensors"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline()                # like `| head -1`
+    process.stdout.close()
+    assert process.wait(timeout=120) == 0 and process.stderr.read() == b"saved m.safetensors\n"
+    assert load_model("m.safetensors").task == "classify"

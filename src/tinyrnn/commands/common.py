@@ -108,6 +108,47 @@ def load_classifier(path, command):
     return model
 
 
+class _OutputThatMayClose:
+    """Standard output for a long job: when its reader goes away (`tinyrnn train | head`),
+    the job goes on and what it prints is dropped."""
+
+    def __init__(self, stream):
+        self.stream, self.reader_gone = stream, False
+
+    def write(self, text):
+        if not self.reader_gone:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self):
+        if not self.reader_gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self):
+        self.reader_gone = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())   # the exit's flush is quiet
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+@contextmanager
+def output_may_close():
+    """While training: a closed standard output does not stop the run (see _OutputThatMayClose)."""
+    original = sys.stdout
+    sys.stdout = _OutputThatMayClose(original)
+    try:
+        yield
+    finally:
+        sys.stdout = original
+
+
 @contextmanager
 def locked_outputs(outputs, inputs, force):
     """Check the run's outputs (files.check_outputs), then hold a lock on each file for the run

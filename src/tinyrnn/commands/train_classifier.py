@@ -18,7 +18,7 @@ from ..train import PRESETS, TrainConfig, TrainState, encode_examples, evaluate,
 from ..vocab import Vocab, tokenize
 from .checkpointing import Run, run_checkpoints, signature
 from .common import (DataOptions, JsonLog, data_inputs, load_classifier, locked_outputs, model_options,
-                     progress_bar, recipe_for, warn_unknown)
+                     output_may_close, progress_bar, recipe_for, warn_unknown)
 
 
 def run(args):
@@ -31,7 +31,8 @@ def run(args):
     checkpoints = run_checkpoints(args)
     if checkpoints and args.folds:
         raise TinyRNNError("--folds trains one model per fold and saves none; it takes no checkpoints")
-    with locked_outputs(outputs, inputs, args.force), checkpoints.held() if checkpoints else nullcontext():
+    with locked_outputs(outputs, inputs, args.force), checkpoints.held() if checkpoints else nullcontext(), \
+            output_may_close():
         return _run(args, checkpoints)
 
 

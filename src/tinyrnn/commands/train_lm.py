@@ -14,8 +14,8 @@ from ..sampling import generate
 from ..train import make_optimizer
 from ..train_lm import LM_PRESETS, LMConfig, LMState, train_language_model
 from .checkpointing import Run, run_checkpoints, signature
-from .common import (JsonLog, data_inputs, locked_outputs, model_options, progress_bar, recipe_for, spaced,
-                     token_unit, warn_unknown)
+from .common import (JsonLog, data_inputs, locked_outputs, model_options, output_may_close, progress_bar,
+                     recipe_for, spaced, token_unit, warn_unknown)
 
 SAMPLE_LENGTH = 200                      # tokens in each sample printed during training
 
@@ -37,7 +37,7 @@ def run(args):
                "--checkpoint-dir": (args.checkpoint_dir, "folder")}
     checkpoints = run_checkpoints(args)
     with locked_outputs(outputs, data_inputs(text=args.text, init_from=args.init_from), args.force), \
-            checkpoints.held() if checkpoints else nullcontext():
+            checkpoints.held() if checkpoints else nullcontext(), output_may_close():
         return _run(args, checkpoints)
 
 
