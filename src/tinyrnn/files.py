@@ -15,9 +15,9 @@ import fcntl
 import glob
 import json
 import os
+import secrets
 import signal
 import struct
-import tempfile
 
 from .errors import TinyRNNError
 
@@ -113,24 +113,30 @@ def atomic_write_bytes(path, data):
     temporary = None
     try:
         remove_stale_temporaries(path)
-        with _signals_held():                           # made and named together: always cleaned up
-            handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.{os.getpid()}.", suffix=".tmp")
-        os.fchmod(handle, 0o666 & ~_umask())            # mkstemp makes 0600; a model is a normal file
+        while True:                                     # named before it exists: always cleaned up
+            temporary = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+            try:
+                handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # less the umask
+                break
+            except FileExistsError:
+                continue
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        with _signals_held():                           # renamed and recorded together
-            os.replace(temporary, path)
+        with _signals_held():                           # recorded and renamed together
             written.append(path)
+            os.replace(temporary, path)
         directory = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(directory)
         finally:
             os.close(directory)
     except BaseException as error:                      # e.g. the folder is gone, or SIGTERM
-        if temporary is not None and os.path.exists(temporary):
+        if temporary is not None and os.path.exists(temporary):      # not renamed: not saved
             os.unlink(temporary)
+            if written and written[-1] == path:
+                written.pop()
         if isinstance(error, OSError):                  # e.g. a full disk: name the file
             raise OSError(error.errno, error.strerror, path) from None
         raise
@@ -172,12 +178,6 @@ def _running(pid):
     return True
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 class OutputLock:
     """An exclusive lock on an output path for the length of a run (a hidden .lock file
     beside it, held with flock). A second run on the same output is refused at once."""
@@ -190,7 +190,7 @@ class OutputLock:
     def __enter__(self):
         while True:
             try:
-                handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+                handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
             except OSError as error:
                 raise TinyRNNError(f"{self.option} {self.path}: cannot write there ({error.strerror})") from None
             try:
