@@ -4,7 +4,6 @@ import pytest
 
 from conftest import small_model
 from test_cli import run
-from tinyrnn.data import default_dataset
 from tinyrnn.io import load_model
 from tinyrnn.models import Classifier
 from tinyrnn.train import LabelledSequences, TrainConfig, _batch, _epoch_order, train
