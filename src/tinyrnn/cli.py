@@ -169,6 +169,8 @@ def _add_training_options(train):
                        "(default: model.safetensors)")
     train.add_argument("--json-log", metavar="PATH", help="write one JSON object per logged epoch "
                        "(lm: per log point)")
+    train.add_argument("--plot", metavar="FILE.png", help="draw the logged loss and accuracy (lm: bits "
+                       "per character) into a PNG at the end (needs the plot extra)")
     train.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights, "
                        "vocabulary and classes")
     train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")
@@ -224,6 +226,50 @@ def _add_use_commands(commands):
     generate.add_argument("--strict", action="store_true", help="unknown prime characters are an error")
 
     _add_gradcheck(commands)
+    _add_looking_commands(commands)
+
+
+def _add_looking_commands(commands):
+    """info, plot, explain and serve: seeing what a model is and does."""
+    info = commands.add_parser("info", help="what a saved model is: task, cell, sizes, vocabulary, "
+                               "classes, format, checksum")
+    info.add_argument("model", metavar="MODEL", help="a tinyrnn model file")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+
+    plot = commands.add_parser("plot", help="draw a JSON log's curves (train --json-log) into a PNG")
+    plot.add_argument("log", metavar="LOG", help="a JSON log written by tinyrnn train --json-log")
+    plot.add_argument("--out", metavar="FILE.png", help="(default: LOG with .png instead of its extension)")
+    plot.add_argument("--force", action="store_true", help="replace an existing --out that tinyrnn did not write")
+
+    explain = commands.add_parser(
+        "explain", help="what a model computes on a text, word by word",
+        description="Classifier: the class probabilities after each word, each word's contribution "
+                    "(leave-one-out occlusion and gradient x input) and the hidden units over the "
+                    "words. Language model: the surprisal of every character of --text FILE and the "
+                    "hidden units that follow quotes, line breaks and brackets; --html draws it.")
+    explain.add_argument("text", nargs="?", metavar="TEXT", help="the sentence to explain (classifiers)")
+    explain.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    explain.add_argument("--png", metavar="FILE.png", help="draw the probabilities over the words above a "
+                         "heatmap of the hidden units (classifiers; needs the plot extra)")
+    explain.add_argument("--text", dest="text_file", metavar="FILE", help="the text a language model reads")
+    explain.add_argument("--html", metavar="OUT.html", help="write a self-contained page colouring each "
+                         "character by its surprisal or by a chosen hidden unit (language models)")
+    explain.add_argument("--max-chars", type=integer(1), default=10_000, metavar="N",
+                         help="read at most the first N characters of --text (default: 10000)")
+    explain.add_argument("--encoding", default="utf-8", help="of --text (default: utf-8)")
+    explain.add_argument("--json", action="store_true", help="print one JSON object")
+    explain.add_argument("--force", action="store_true", help="replace an existing --png or --html that "
+                         "tinyrnn did not write")
+
+    serve = commands.add_parser("serve", help="a local web page to try a model as you type (needs "
+                                "the serve extra)")
+    serve.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, "
+                       "this machine only)")
+    serve.add_argument("--port", type=integer(0), default=8000, help="(default: 8000; 0: any free port)")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="also accept "
+                       "requests whose Host header names NAME (default: only the listening address "
+                       "and localhost)")
 
 
 def _add_gradcheck(commands):
@@ -297,11 +343,13 @@ def _saved(paths):
 
 def _command(args):
     """The module whose run(args) does the command; for train, the task's, once its options fit it."""
-    from .commands import evaluate, generate, gradcheck, predict, train_classifier, train_lm
+    from .commands import evaluate, explain, generate, gradcheck, info, plot, predict, serve, train_classifier, \
+        train_lm
     if args.command == "train":
         _check_task_options(args)
         return train_lm if args.task == "lm" else train_classifier
-    return {"predict": predict, "eval": evaluate, "generate": generate, "gradcheck": gradcheck}[args.command]
+    return {"predict": predict, "eval": evaluate, "generate": generate, "gradcheck": gradcheck, "info": info,
+            "plot": plot, "explain": explain, "serve": serve}[args.command]
 
 
 _ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "no_shuffle", "no_bucket", "skip_bad_rows",

@@ -22,7 +22,10 @@ import struct
 from .errors import TinyRNNError
 
 MAX_HEADER = 64 << 20
-KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log", "checkpoint": "a tinyrnn checkpoint"}
+KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log", "checkpoint": "a tinyrnn checkpoint",
+         "png": "a PNG picture written by tinyrnn", "html": "a page written by tinyrnn"}
+_SIGNATURES = {"png": (b"\x89PNG\r\n\x1a\n", b"Software\x00tinyrnn"),       # its tEXt chunk
+               "html": (b"<!DOCTYPE html>", b'<meta name="generator" content="tinyrnn">')}
 _LOG_KEYS = ("epoch", "step", "fold", "folds")
 
 
@@ -86,6 +89,10 @@ def is_tinyrnn_file(path, kind):
                 header = stream.read(size) if size <= MAX_HEADER else b""
                 prefix = "tinyrnn/" if kind == "model" else "tinyrnn-checkpoint/"
                 return _safetensors_format(header).startswith(prefix)
+            if kind in _SIGNATURES:
+                start, mark = _SIGNATURES[kind]
+                head = stream.read(1 << 16)
+                return head.startswith(start) and mark in head
             first = stream.readline(1 << 20)
     except OSError:
         return False

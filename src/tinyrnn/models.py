@@ -16,6 +16,7 @@ The single-layer, one-direction tanh RNN over one-hot words keeps the walkthroug
 Shapes: B batch, T time, V vocabulary, E embedding, H hidden, C classes, L layers,
 D directions, S state width (H, or 2H for the LSTM's [h | c]).
 """
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +136,40 @@ class RecurrentModel:
                     key: arch[key] for key in ("num_layers", "bidirectional", "nonlinearity", "embed_size",
                                                "dropout", "pool", "embed_dropout")}, "dtype": self.dtype.name}
 
+    def summary(self):
+        """What the model is, for people and pages (tinyrnn info, explain, serve)."""
+        arch = self.architecture
+        facts = {"task": self.task, "cell": arch["cell"], "layers": arch["num_layers"],
+                 "directions": self.stack.directions, "hidden_size": self.hidden_size,
+                 "input": f"embedding of size {arch['embed_size']}" if arch["embed_size"] else "one-hot",
+                 "vocabulary": len(self.vocab), "parameters": int(self.flat.size), "dtype": self.dtype.name,
+                 "tokenizer": ("words (Unicode NFKC, case-folded)" if self.config()["tokenizer"]["kind"] == "words"
+                               else "characters")}
+        if arch["cell"] == "rnn":
+            facts["nonlinearity"] = arch["nonlinearity"]
+        if self.task == "classify":
+            facts.update(classes=list(self.classes), pool=arch["pool"])
+        facts.update(dropout=arch["dropout"], embedding_dropout=arch["embed_dropout"])   # training only
+        facts["tensors"] = {name: list(array.shape) for name, array in self.params.items()}
+        return facts
+
+    def describe(self, short=False):
+        """One line: 'a 1-layer GRU classifier, 64 hidden units, bidirectional, ...'; short:
+        only the first two parts."""
+        arch = self.architecture
+        cell = {"rnn": f"{arch['nonlinearity']} RNN", "lstm": "LSTM", "gru": "GRU"}[arch["cell"]]
+        what = "classifier" if self.task == "classify" else "language model"
+        units = "characters" if self.config()["tokenizer"]["kind"] == "chars" else "words"
+        parts = [f"a {arch['num_layers']}-layer {cell} {what}", f"{self.hidden_size} hidden units"]
+        if short:
+            return ", ".join(parts)
+        if self.stack.directions == 2:
+            parts.append("bidirectional")
+        parts.append(f"{len(self.vocab.words):,} {units} in the vocabulary")
+        if self.task == "classify":
+            parts.append(f"classes {', '.join(self.classes)}")
+        return ", ".join(parts) + f" ({self.flat.size:,} parameters)"
+
     def _run(self, ids, mask, initial_state, rng):
         """The stack over ids from s_0 (zeros when None; (B, S) accepted for one state)."""
         self._check_batch(ids, mask)
@@ -154,6 +189,21 @@ class RecurrentModel:
         initial_state (L*D, B, S) is s_0; zeros (the walkthrough's h_0) when not given."""
         logits, run, _, _ = self._forward(ids, mask, initial_state, None)
         return logits, self.stack.final_states(run)
+
+    def hidden_states(self, ids):
+        """The top layer's h_t at every step of one sequence of ids (T,): (T, D*H), both
+        directions side by side in time order (evaluation, no dropout); a copy."""
+        run = self._run(np.asarray(ids)[None], None, None, None)
+        return self.stack.layer_outputs(run, -1)[:, 0].copy()
+
+    def replica(self):
+        """A model that shares this one's parameters (to read, not to train) with workspaces and
+        gradients of its own: one per thread or request, so concurrent users share no buffer."""
+        twin = copy.copy(self)
+        twin.stack, shapes = parameter_shapes(len(self.vocab), len(self.params[self.output_bias]),
+                                              self.hidden_size, self.dtype.name, **self.architecture)
+        twin.flat_grads, twin.grads = flat_views(shapes, self.dtype)
+        return twin
 
     def _check_batch(self, ids, mask):
         """ids (B, T) integers in [0, V), B and T at least 1; mask None or bool (B, T)."""
@@ -223,17 +273,28 @@ class Classifier(RecurrentModel):
         (training); None: no dropout. Returns a StepResult (with predicted classes)."""
         logits, run, features, keep = self._forward(ids, mask, initial_state, rng)
         loss, dlogits = softmax_cross_entropy(logits, targets)                # dL/dy = p - onehot(c)
+        d_initial = self._backward(run, dlogits, features, keep)
+        return StepResult(loss, self.stack.final_states(run), d_initial, logits.argmax(axis=1))
+
+    def _backward(self, run, dlogits, features, keep):
+        """From dL/dy to every gradient (written into self.grads); returns dL/ds_0."""
         d_features = self._output_backward(dlogits, features)                 # dh_n = W^T dy
         if keep is not None:
             d_features *= keep
         pool = self.architecture["pool"]
         if pool == "last":
-            d_initial = self.stack.backward(self.params, self.grads, run, None, d_features)
-        else:
-            T, B = run.ids.shape
-            d_outputs = pool_backward(pool, d_features, run.pool_cache, (T, B, len(features[0])))
-            d_initial = self.stack.backward(self.params, self.grads, run, d_outputs)
-        return StepResult(loss, self.stack.final_states(run), d_initial, logits.argmax(axis=1))
+            return self.stack.backward(self.params, self.grads, run, None, d_features)
+        T, B = run.ids.shape
+        d_outputs = pool_backward(pool, d_features, run.pool_cache, (T, B, len(features[0])))
+        return self.stack.backward(self.params, self.grads, run, d_outputs)
+
+    def input_relevance(self, ids, target):
+        """Gradient x input of ln p_target for one text of ids (T,): x_t . d ln p_target / d x_t
+        at every step, (T,) (RecurrentStack.input_relevance). Overwrites self.grads."""
+        logits, run, features, keep = self._forward(np.asarray(ids)[None], None, None, None)
+        _, dlogits = softmax_cross_entropy(logits, np.array([target]))        # of L = -ln p_target
+        self._backward(run, dlogits, features, keep)
+        return -self.stack.input_relevance(self.params, run)[:, 0]
 
     def predict_proba(self, sequences, batch_size=256):
         """Id arrays -> class probabilities (N, C), in batches."""
@@ -275,6 +336,12 @@ class LanguageModel(RecurrentModel):
         logits = np.dot(outputs, self.params[self.output_weight].T)           # y_t = W h_t + b
         logits += self.params[self.output_bias]
         return logits.reshape(T, B, -1), run, outputs, keep
+
+    def read(self, ids):
+        """One sequence of ids (T,) from s_0 = 0 -> (logits of the next token at every step
+        (T, V), the top layer's h_t (T, H)), copies."""
+        logits, run, _, _ = self._forward(np.asarray(ids)[None], None, None, None)
+        return logits[:, 0].copy(), self.stack.layer_outputs(run, -1)[:, 0].copy()
 
     def loss_sum(self, ids, targets, initial_state=None):
         """Forward only: (summed cross-entropy over all steps, final states (L*D, B, S) copy)."""

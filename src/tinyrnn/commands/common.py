@@ -219,6 +219,27 @@ def stdin_texts():
             yield number, text
 
 
+def epoch_record(stats):
+    """A classifier epoch's EpochStats as a JSON log record."""
+    record = {"epoch": stats.epoch, "train_loss": stats.train_loss,
+              "train_accuracy": stats.train_accuracy, "test_loss": stats.test_loss,
+              "test_accuracy": stats.test_accuracy, "train_seconds": stats.train_seconds}
+    if stats.valid_loss is not None:
+        record.update(valid_loss=stats.valid_loss, valid_accuracy=stats.valid_accuracy, best=stats.best)
+    for flag in ("target_reached", "stopped_early"):
+        if getattr(stats, flag):
+            record[flag] = True
+    return record
+
+
+def draw_training_plot(path, records, title):
+    """train --plot: the run's curves into path (PNG), once the model is saved."""
+    if path:
+        from ..plots import training_plot
+        training_plot(records, path, title)
+        print(f"saved {path}", file=sys.stderr)
+
+
 class JsonLog:
     """One JSON object per logged epoch, flushed as it is written; a no-op without a path.
     The file is replaced at the first record, so a run that stops before it leaves an
@@ -233,15 +254,7 @@ class JsonLog:
 
     def write(self, stats):
         """One classifier epoch's EpochStats."""
-        record = {"epoch": stats.epoch, "train_loss": stats.train_loss,
-                  "train_accuracy": stats.train_accuracy, "test_loss": stats.test_loss,
-                  "test_accuracy": stats.test_accuracy, "train_seconds": stats.train_seconds}
-        if stats.valid_loss is not None:
-            record.update(valid_loss=stats.valid_loss, valid_accuracy=stats.valid_accuracy, best=stats.best)
-        for flag in ("target_reached", "stopped_early"):
-            if getattr(stats, flag):
-                record[flag] = True
-        self.write_record(record)
+        self.write_record(epoch_record(stats))
 
     def write_record(self, record):
         if not self.path:

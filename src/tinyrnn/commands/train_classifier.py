@@ -17,15 +17,18 @@ from ..checkpoint import fingerprint
 from ..train import PRESETS, TrainConfig, TrainState, encode_examples, evaluate, make_optimizer, train
 from ..vocab import Vocab, tokenize
 from .checkpointing import Run, run_checkpoints, signature
-from .common import (DataOptions, JsonLog, data_inputs, load_classifier, locked_outputs, model_options,
-                     output_may_close, progress_bar, recipe_for, warn_unknown)
+from ..plots import require_matplotlib
+from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoch_record, load_classifier,
+                     locked_outputs, model_options, output_may_close, progress_bar, recipe_for, warn_unknown)
 
 
 def run(args):
     """Train on --train (default: the embedded dataset), print the log blocks, save --out."""
     args = _with_preset_options(args)
     outputs = {"--out": (None if args.folds else args.out, "model"), "--json-log": (args.json_log, "log"),
-               "--checkpoint-dir": (args.checkpoint_dir, "folder")}
+               "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
+    if args.plot:
+        require_matplotlib()                         # before the run, not after an hour of it
     inputs = data_inputs(train=args.train, test=args.test, valid=args.valid, embeddings=args.embeddings,
                          init_from=args.init_from)
     checkpoints = run_checkpoints(args)
@@ -49,7 +52,7 @@ def _run(args, checkpoints):
     if freeze and not (embeddings or architecture.embed_size):
         raise TinyRNNError("--freeze-embeddings needs a learned embedding (--embeddings FILE or --embed E)")
     settings["frozen"] = ("embedding.weight",) if freeze else ()
-    out, json_log, progress = args.out, args.json_log, args.progress
+    out, json_log, progress, plot = args.out, args.json_log, args.progress, args.plot
 
     _check_validation_options(valid_specs, valid_split, settings, init_from, args.min_count, args.max_vocab)
     if folds and (test_specs or valid_specs or init_from):
@@ -68,13 +71,14 @@ def _run(args, checkpoints):
     plan = Plan(recipe, config, architecture, dtype, vocab_limits, overrides["init"] is not None,
                 init_from, seed, progress, Vectors(embeddings, args.encoding) if embeddings else None)
     if folds:
-        return _cross_validate(plan, train_set, folds, valid_split, json_log)
+        return _cross_validate(plan, train_set, folds, valid_split, json_log, plot)
     model, history, test_data = plan.fit(train_set, test_set, valid_set, json_log, checkpoints)
     if config.keep_best and test_data is not None and any(stats.best for stats in history):
         loss, accuracy, _ = evaluate(model, test_data)
         print(f"Test (kept weights):\tLoss {loss:.3f} | Accuracy: {accuracy:.3f}")
     save_model(model, out)
     print(f"saved {out}", file=sys.stderr)
+    draw_training_plot(plot, [epoch_record(stats) for stats in history], f"{out}: {model.describe(short=True)}")
     return 0
 
 
@@ -143,13 +147,13 @@ class Plan:
         return model, history, test_data
 
 
-def _cross_validate(plan, dataset, folds, valid_split, json_log):
+def _cross_validate(plan, dataset, folds, valid_split, json_log, plot):
     """Stratified K-fold cross-validation: each fold is the test set once; prints each fold's
     accuracy, then their mean and standard deviation. No model is saved."""
     if folds > len(dataset):
         raise DataError(f"{dataset.sources[0]}: {len(dataset)} examples cannot make {folds} folds")
     parts = stratified_folds(dataset.labels, folds, np.random.default_rng([plan.seed, 4]))
-    accuracies = []
+    accuracies, records = [], []
     with JsonLog(json_log) as log:
         for number, test_rows in enumerate(parts, start=1):
             train_rows = np.setdiff1d(np.arange(len(dataset)), test_rows)
@@ -161,12 +165,14 @@ def _cross_validate(plan, dataset, folds, valid_split, json_log):
             loss, accuracy, _ = evaluate(model, test_data)
             accuracies.append(accuracy)
             print(f"Fold {number}: test accuracy {accuracy:.3f} (loss {loss:.3f})")
-            log.write_record({"fold": number, "test_loss": loss, "test_accuracy": accuracy})
+            records.append({"fold": number, "test_loss": loss, "test_accuracy": accuracy})
+            log.write_record(records[-1])
         mean, std = float(np.mean(accuracies)), float(np.std(accuracies, ddof=1)) if folds > 1 else 0.0
         print(f"Cross-validation over {folds} folds: accuracy {mean:.4f} +- {std:.4f} (mean +- standard "
               f"deviation of the folds)")
         log.write_record({"folds": folds, "accuracies": accuracies, "mean_accuracy": mean, "std_accuracy": std})
     print("cross-validation saves no model; train without --folds to save one", file=sys.stderr)
+    draw_training_plot(plot, records, f"{folds}-fold cross-validation: accuracy {mean:.3f} +- {std:.3f}")
     return 0
 
 

@@ -14,8 +14,9 @@ from ..sampling import generate
 from ..train import make_optimizer
 from ..train_lm import LM_PRESETS, LMConfig, LMState, train_language_model
 from .checkpointing import Run, run_checkpoints, signature
-from .common import (JsonLog, data_inputs, locked_outputs, model_options, output_may_close, progress_bar,
-                     recipe_for, spaced, token_unit, warn_unknown)
+from ..plots import require_matplotlib
+from .common import (JsonLog, data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close,
+                     progress_bar, recipe_for, spaced, token_unit, warn_unknown)
 
 SAMPLE_LENGTH = 200                      # tokens in each sample printed during training
 
@@ -34,7 +35,9 @@ class Outputs:
 def run(args):
     """Train on --text (default: Python's documentation topics), print logs and samples, save --out."""
     outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log"),
-               "--checkpoint-dir": (args.checkpoint_dir, "folder")}
+               "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
+    if args.plot:
+        require_matplotlib()                         # before the run, not after an hour of it
     checkpoints = run_checkpoints(args)
     with locked_outputs(outputs, data_inputs(text=args.text, init_from=args.init_from), args.force), \
             checkpoints.held() if checkpoints else nullcontext(), output_may_close():
@@ -79,9 +82,11 @@ def _run(args, checkpoints):
         save_model(model, outputs.model_path)
         print(f"saved {outputs.model_path} (lowest validation loss, {run.state.best_loss:.3f} "
               f"nats/{token_unit(model.tokenizer)[:4]})", file=sys.stderr)
-        return 0
-    save_model(model, outputs.model_path)
-    print(f"saved {outputs.model_path}", file=sys.stderr)
+    else:
+        save_model(model, outputs.model_path)
+        print(f"saved {outputs.model_path}", file=sys.stderr)
+    draw_training_plot(args.plot, [_record(stats) for stats in run.state.history],
+                       f"{outputs.model_path}: {model.describe(short=True)}")
     return 0
 
 

@@ -34,6 +34,7 @@ class StackRun:
     keeps: list = field(default_factory=list)        # keeps[k]: dropout multiplier or None
     pooled: np.ndarray | None = None                  # a classifier's features, and what the
     pool_cache: object = None                         # pooling's backward needs
+    d_embedded: np.ndarray | None = None              # dL/dx_t^0 of an embedding, after backward
 
 
 class RecurrentStack:
@@ -150,8 +151,24 @@ class RecurrentStack:
             d_outputs, d_final_hidden = d_inputs, None
         if self.embed_size:
             E = self.embed_size
+            run.d_embedded = d_outputs
             embedding_backward(run.ids.reshape(-1), d_outputs.reshape(-1, E), grads[self.embedding_name])
         return d_initial
+
+    def input_relevance(self, params, run):
+        """Gradient x input at the network's input, after backward: x_t^0 . dL/dx_t^0 for every
+        step, (T, B). Embedded input: E[id_t] . dL/dE[id_t]. One-hot input: x_t is the column
+        onehot(id_t), so the product is dL/dx_t at id_t = W_ih[:, id_t] . dL/d gx_t, summed over
+        the directions."""
+        if self.embed_size:
+            embedded = params[self.embedding_name][run.ids]                       # (T, B, E)
+            return np.einsum("tbe,tbe->tb", embedded, run.d_embedded)
+        relevance = 0.0
+        for d, (layer, work) in enumerate(zip(self.layers[0], run.works[0])):
+            d_gx = work.d_gx[::-1] if d == 1 else work.d_gx                       # time order
+            columns = params[layer.names["weight_ih"]].T[run.ids]                 # W_ih[:, id_t], (T, B, G)
+            relevance = relevance + np.einsum("tbg,tbg->tb", columns, d_gx)
+        return relevance
 
 
 def grads_dtype(grads):

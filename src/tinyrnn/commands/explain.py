@@ -1,0 +1,114 @@
+"""`tinyrnn explain`: what a saved model computes on a text, word by word (classifiers: a
+table, --png, --json) or character by character (language models: --text FILE, --html)."""
+import json
+import sys
+
+import numpy as np
+
+from ..errors import DataError, TinyRNNError
+from ..explain import explain_text, read_text, text_features, unit_correlations
+from ..io import load_model
+from ..plots import explanation_plot, require_matplotlib
+from ..report import write_reading_page
+from .common import locked_outputs, token_unit, warn_unknown
+
+
+def run(args):
+    model_path, text, text_file, png, html, as_json = args.model, args.text, args.text_file, args.png, \
+        args.html, args.json
+
+    if png:
+        require_matplotlib()
+    outputs = {"--png": (png, "png"), "--html": (html, "html")}
+    inputs = [("--model", model_path)] + ([("--text", text_file)] if text_file else [])
+    with locked_outputs(outputs, inputs, args.force):
+        model = load_model(model_path)
+        if model.task == "classify":
+            if text_file or html:
+                raise TinyRNNError(f"{model_path} is a classifier: explain a sentence given as TEXT "
+                                   f"(--text FILE and --html are for language models)")
+            if text is None:
+                raise TinyRNNError("give the TEXT to explain, e.g. tinyrnn explain --model M \"not bad at all\"")
+            return _classifier(model, text, png, as_json)
+        if text is not None or png:
+            raise TinyRNNError(f"{model_path} is a language model: give the text as --text FILE "
+                               f"(and --html OUT for the page); TEXT and --png are for classifiers")
+        if not text_file:
+            raise TinyRNNError("give the text to read as --text FILE")
+        return _language_model(model, _read_text_file(text_file, args.encoding, args.max_chars), html,
+                               as_json, model_path)
+
+
+def _classifier(model, text, png, as_json):
+    try:
+        explanation = explain_text(model, text)
+    except ValueError as error:
+        raise TinyRNNError(str(error)) from None
+    warn_unknown([word for word, known in zip(explanation.tokens, explanation.known) if not known], "text")
+    if png:
+        explanation_plot(explanation, png)
+        print(f"saved {png}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"text": text, **explanation.to_json()}))
+        return 0
+    c, label = explanation.predicted, explanation.label
+    width = max(6, *(len(word) for word in explanation.tokens)) + 2
+    print(f"{label}\t{explanation.probabilities[c]:.3f}\t{text}")
+    print(f"\n{'word':<{width}}" + "".join(f"{'p(' + name + ')':>14}" for name in explanation.classes)
+          + f"{'occlusion':>12}{'grad x input':>14}")
+    for t, word in enumerate(explanation.tokens):
+        shown = word if explanation.known[t] else word + "?"
+        print(f"{shown:<{width}}" + "".join(f"{p:>14.3f}" for p in explanation.trajectory[t])
+              + f"{explanation.occlusion[t]:>+12.3f}{explanation.gradient[t]:>+14.3f}")
+    print(f"\np(class): after reading the text up to the word. occlusion: p({label}) minus p({label}) "
+          f"without the word. grad x input: x . d ln p({label}) / dx at the word's input."
+          + (" ?: not in the vocabulary, read as <unk>." if not all(explanation.known) else ""))
+    return 0
+
+
+def _read_text_file(path, encoding, max_chars):
+    """At most max_chars characters of a text file (the rest is left, with a note)."""
+    try:
+        with open(path, encoding=encoding, newline="") as stream:
+            text = stream.read(max_chars + 1)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, not a text file") from None
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not valid {encoding} (byte {error.start}); try --encoding latin-1") from None
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}") from None
+    if len(text) > max_chars:
+        print(f"note: reading the first {max_chars:,} characters of {path} (--max-chars)", file=sys.stderr)
+        text = text[:max_chars]
+    if not text:
+        raise DataError(f"{path}: the file is empty")
+    return text
+
+
+def _language_model(model, text, html, as_json, model_path):
+    try:
+        reading = read_text(model, text)
+    except ValueError as error:
+        raise TinyRNNError(str(error)) from None
+    unit = token_unit(model.tokenizer)
+    unknown = sorted({repr(token) for token, known in zip(reading.tokens, reading.known) if not known})
+    warn_unknown(unknown, "text", unit)
+    correlations = unit_correlations(reading.hidden, text_features(reading.tokens)) \
+        if model.tokenizer == "chars" else {}
+    if html:
+        write_reading_page(html, reading, f"{model_path}: {model.describe()}", model.tokenizer)
+        print(f"saved {html}", file=sys.stderr)
+    mean = reading.mean_surprisal
+    if as_json:
+        print(json.dumps({"tokens": len(reading.tokens), "mean_surprisal": mean, "bits_per_token": mean / np.log(2),
+                          "units": {name: [{"unit": u, "r": r} for u, r in units]
+                                    for name, units in correlations.items()}}))
+        return 0
+    print(f"{len(reading.tokens):,} {unit}s: mean surprisal {mean:.3f} nats ({mean / np.log(2):.3f} bits) "
+          f"per {unit}")
+    for name, units in correlations.items():
+        listed = ", ".join(f"unit {u} (r = {r:+.2f})" for u, r in units) or "not in this text"
+        print(f"  {name + ':':<18} {listed}")
+    return 0

@@ -1,0 +1,48 @@
+"""`tinyrnn plot`: draw the curves of a JSON log (train --json-log) into a PNG file."""
+import json
+import os
+import sys
+
+from ..errors import DataError
+from ..plots import log_kind, require_matplotlib, training_plot
+from .common import locked_outputs
+
+MAX_LINE = 1 << 20
+
+
+def run(args):
+    """Read LOG, check it describes a run, draw it into --out (default: LOG with .png)."""
+    log, out, force = args.log, args.out, args.force
+    out = out or os.path.splitext(log)[0] + ".png"
+
+    require_matplotlib()
+    with locked_outputs({"--out": (out, "png")}, [("LOG", log)], force):
+        records = read_log(log)
+        training_plot(records, out, title=os.path.basename(log))
+    print(f"saved {out}", file=sys.stderr)
+    return 0
+
+
+def read_log(path):
+    """The records (dicts) of a JSON log; a line that is not a JSON object is an error naming
+    path:line, and so is a log with nothing to plot."""
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: no such log file" if not os.path.exists(path) else f"{path}: not a file")
+    records = []
+    with open(path, "rb") as stream:
+        for number, raw in enumerate(iter(lambda: stream.readline(MAX_LINE + 1), b""), start=1):
+            if len(raw) > MAX_LINE:
+                raise DataError(f"{path}:{number}: line is longer than {MAX_LINE:,} bytes; not a tinyrnn log")
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                raise DataError(f"{path}:{number}: not JSON; a tinyrnn log has one JSON object per line") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{path}:{number}: not a JSON object; a tinyrnn log has one per line")
+            records.append(record)
+    if log_kind(records) is None:
+        raise DataError(f"{path}: no classifier epochs, language-model steps or folds to plot"
+                        + ("" if records else " (the log is empty)"))
+    return records

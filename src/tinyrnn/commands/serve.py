@@ -1,0 +1,50 @@
+"""`tinyrnn serve`: the playground (server.py) on a local port, until Ctrl-C."""
+import socket
+import sys
+
+from ..errors import TinyRNNError
+from ..io import load_model
+
+ALL_INTERFACES = ("0.0.0.0", "::", "")
+LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def run(args):
+    model_path, host, port, allow_host = args.model, args.host, args.port, args.allow_host
+
+    try:
+        import uvicorn
+        from ..server import create_app
+    except ImportError:
+        raise TinyRNNError("serve needs the serve extra: python -m pip install 'tinyrnn[serve]'") from None
+    if port > 65535:
+        raise TinyRNNError(f"--port must be at most 65535, got {port}")
+    model = load_model(model_path)
+    listener = _listen(host, port)
+    port = listener.getsockname()[1]
+    names = {*LOCAL_NAMES, *allow_host}
+    if host not in ALL_INTERFACES:
+        names.add(f"[{host}]" if ":" in host else host)
+    app = create_app(model, model_path, names)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"serving {model_path} ({model.describe()}) at http://{shown}:{port}/ ; Ctrl-C stops", flush=True)
+    if host in ALL_INTERFACES and not allow_host:
+        print("note: listening on every interface, but only requests for localhost are answered; "
+              "add --allow-host NAME for the names other machines use", file=sys.stderr)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+    uvicorn.Server(config).run(sockets=[listener])
+    return 0
+
+
+def _listen(host, port):
+    """A bound, listening TCP socket, or a one-line error (address in use, unknown host)."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except (OSError, OverflowError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise TinyRNNError(f"cannot listen on {host}:{port} ({reason})") from None
+    return listener

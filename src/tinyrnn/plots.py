@@ -1,0 +1,145 @@
+"""Pictures: training curves from a JSON log, and a classifier's explanation of a text.
+
+matplotlib is the optional `plot` extra, imported only here and only when drawing
+(require_matplotlib says clearly when it is missing). Files are PNG, written atomically,
+with "Software: tinyrnn" in their metadata, so that a later run may replace them.
+"""
+import io
+import math
+
+from .errors import TinyRNNError
+from .files import atomic_write_bytes
+
+SOFTWARE = "tinyrnn"
+DPI = 100
+
+
+def require_matplotlib():
+    """matplotlib.pyplot on the non-interactive Agg backend, or a TinyRNNError saying how to get it."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as pyplot
+    except ImportError:
+        raise TinyRNNError("plotting needs matplotlib: python -m pip install 'tinyrnn[plot]'") from None
+    return pyplot
+
+
+def save_png(figure, path):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": SOFTWARE})
+    require_matplotlib().close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def log_kind(records):
+    """'folds', 'lm' or 'classify': what a JSON log (a list of records) describes; None if unknown."""
+    if any("fold" in record for record in records):
+        return "folds"
+    if records and all("step" in record for record in records):
+        return "lm"
+    if records and all("epoch" in record and "train_accuracy" in record for record in records):
+        return "classify"
+    return None
+
+
+def training_plot(records, path, title=None):
+    """Draw a JSON log's curves into path (PNG, 1000 x 450 pixels): loss and accuracy per epoch
+    for a classifier (train, validation, test; the best validation epoch marked), bits per
+    character (or word) per step for a language model, each fold's accuracy for --folds."""
+    pyplot = require_matplotlib()
+    kind = log_kind(records)
+    if kind is None:
+        raise TinyRNNError("the log has no classifier epochs, language-model steps or folds to plot")
+    figure = pyplot.figure(figsize=(10, 4.5), layout="constrained")
+    {"classify": _classifier_curves, "lm": _lm_curves, "folds": _fold_bars}[kind](figure, records)
+    if title:
+        figure.suptitle(title)
+    save_png(figure, path)
+
+
+def _series(records, x_key, y_key, scale=1.0):
+    points = [(record[x_key], record[y_key] * scale) for record in records
+              if isinstance(record.get(y_key), (int, float)) and math.isfinite(record[y_key])]
+    return [x for x, _ in points], [y for _, y in points]
+
+
+def _classifier_curves(figure, records):
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    for split, style in (("train", "-"), ("valid", "--"), ("test", ":")):
+        for axes, metric in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
+            xs, ys = _series(records, "epoch", f"{split}_{metric}")
+            if xs:
+                axes.plot(xs, ys, style, marker="o" if len(xs) < 30 else None, markersize=3,
+                          label={"valid": "validation"}.get(split, split))
+    best = [record["epoch"] for record in records if record.get("best")]
+    for axes, name in ((loss_axes, "loss (nats)"), (accuracy_axes, "accuracy")):
+        if best:
+            axes.axvline(best[-1], color="grey", linewidth=0.8, linestyle="-.", label=f"best: epoch {best[-1]}")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(name)
+        axes.grid(alpha=0.3)
+        axes.legend()
+    accuracy_axes.set_ylim(-0.02, 1.02)
+
+
+def _lm_curves(figure, records):
+    axes = figure.subplots()
+    xs, ys = _series(records, "step", "train_loss", 1 / math.log(2))
+    axes.plot(xs, ys, label="train")
+    xs, ys = _series(records, "step", "val_bits_per_char")
+    if xs:
+        axes.plot(xs, ys, "--", label="validation")
+        low = min(range(len(ys)), key=ys.__getitem__)
+        axes.annotate(f"{ys[low]:.3f}", (xs[low], ys[low]), textcoords="offset points", xytext=(0, -14),
+                      ha="center")
+    axes.set_xlabel("step")
+    axes.set_ylabel("bits per token")
+    axes.grid(alpha=0.3)
+    axes.legend()
+
+
+def _fold_bars(figure, records):
+    axes = figure.subplots()
+    folds = [record for record in records if "fold" in record]
+    numbers, accuracies = [r["fold"] for r in folds], [r["test_accuracy"] for r in folds]
+    axes.bar(numbers, accuracies, color="tab:blue")
+    mean = sum(accuracies) / len(accuracies)
+    axes.axhline(mean, color="tab:red", label=f"mean {mean:.3f}")
+    axes.set_xticks(numbers)
+    axes.set_xlabel("fold")
+    axes.set_ylabel("test accuracy")
+    axes.set_ylim(min(accuracies) - 0.05, min(1.0, max(accuracies) + 0.05))
+    axes.legend()
+
+
+def explanation_plot(explanation, path):
+    """A classifier's reading of one text (explain.TextExplanation) into path (PNG, 1000 x 750
+    pixels): the class probabilities after each word above a heatmap of the top layer's
+    hidden units over the words."""
+    pyplot = require_matplotlib()
+    import numpy as np
+
+    figure = pyplot.figure(figsize=(10, 7.5), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 1.6]})
+    T = len(explanation.tokens)
+    steps = np.arange(T)
+    for column, name in enumerate(explanation.classes):
+        top.plot(steps, explanation.trajectory[:, column], marker="o", label=name)
+    top.set_ylim(-0.02, 1.02)
+    top.set_ylabel("probability after the word")
+    top.set_title(f"prediction: {explanation.label} ({explanation.probabilities[explanation.predicted]:.3f})")
+    top.grid(alpha=0.3)
+    top.legend(loc="best")
+    hidden = explanation.hidden.T                                           # units x words
+    limit = max(float(np.abs(hidden).max()), 1e-12)
+    image = bottom.imshow(hidden, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
+                          interpolation="nearest")
+    if explanation.directions == 2:
+        bottom.axhline(hidden.shape[0] / 2 - 0.5, color="black", linewidth=1)
+    bottom.set_ylabel("hidden unit" + (" (forward | reverse)" if explanation.directions == 2 else ""))
+    bottom.set_xticks(steps)
+    bottom.set_xticklabels([word if known else f"{word}?" for word, known in
+                            zip(explanation.tokens, explanation.known)], rotation=45, ha="right")
+    figure.colorbar(image, ax=[top, bottom], location="right", shrink=0.6, label="h_t")
+    save_png(figure, path)

@@ -1,0 +1,176 @@
+// The tinyrnn playground: a classifier explained as you type, or a language model sampled
+// token by token. Talks to the JSON API of tinyrnn/server.py; writes only textContent and
+// SVG/canvas drawings, never HTML built from text.
+"use strict";
+
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+const $ = id => document.getElementById(id);
+
+async function start() {
+  const info = await (await fetch("/api/info")).json();
+  $("model").textContent = `${info.name}: ${info.description}`;
+  if (info.task === "classify") startClassifier(info); else startGenerator(info);
+}
+
+// ---- classifiers -------------------------------------------------------------------------
+
+function startClassifier(info) {
+  $("classifier").hidden = false;
+  const input = $("text");
+  let latest = 0, timer = null;
+  async function ask() {
+    const asked = ++latest, text = input.value;
+    if (!text.trim()) { clearClassifier(); return; }
+    let response, answer;
+    try {
+      response = await fetch("/api/explain", {method: "POST", headers: {"Content-Type": "application/json"},
+                                             body: JSON.stringify({text})});
+      answer = await response.json();
+    } catch (error) {
+      if (asked === latest) $("status").textContent = `no answer from the server (${error})`;
+      return;
+    }
+    if (asked !== latest) return;                  // a newer request is on its way
+    if (!response.ok) { clearClassifier(); $("status").textContent = answer.error; return; }
+    showExplanation(answer, info.classes);
+  }
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(ask, 120); });
+  if (input.value.trim()) ask();
+}
+
+function clearClassifier() {
+  $("label").textContent = "–";
+  $("probability").textContent = "";
+  $("status").textContent = "";
+  $("trajectory").replaceChildren();
+  $("heatmap").getContext("2d").clearRect(0, 0, $("heatmap").width, $("heatmap").height);
+  $("words").tHead.replaceChildren();
+  $("words").tBodies[0].replaceChildren();
+}
+
+function showExplanation(answer, classes) {
+  $("label").textContent = answer.label;
+  $("probability").textContent = answer.probabilities[answer.label].toFixed(3);
+  const unknown = answer.words.filter(w => !w.known).map(w => w.word);
+  $("status").textContent = unknown.length ? `not in the vocabulary (read as <unk>): ${unknown.join(", ")}` : "";
+  drawTrajectory(answer.words, classes);
+  drawHeatmap(answer.hidden, answer.words.length);
+  fillTable(answer, classes);
+}
+
+function svg(tag, attributes, text) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function drawTrajectory(words, classes) {
+  const chart = $("trajectory"), width = 760, height = 220, left = 40, right = 110, top = 10, bottom = 50;
+  chart.replaceChildren();
+  const n = words.length, step = n > 1 ? (width - left - right) / (n - 1) : 0;
+  const x = t => left + (n > 1 ? t * step : (width - left - right) / 2);
+  const y = p => top + (1 - p) * (height - top - bottom);
+  for (const p of [0, 0.5, 1]) {
+    chart.appendChild(svg("line", {x1: left, x2: width - right, y1: y(p), y2: y(p), stroke: "#ddd"}));
+    chart.appendChild(svg("text", {x: left - 6, y: y(p) + 4, "text-anchor": "end", "font-size": 11}, p.toFixed(1)));
+  }
+  words.forEach((w, t) => chart.appendChild(svg("text", {
+    x: x(t), y: height - bottom + 16, "text-anchor": "end", "font-size": 12,
+    transform: `rotate(-35 ${x(t)} ${height - bottom + 16})`}, w.known ? w.word : w.word + "?")));
+  classes.forEach((name, c) => {
+    const color = COLORS[c % COLORS.length];
+    const points = words.map((w, t) => `${x(t)},${y(w.probabilities[name])}`).join(" ");
+    chart.appendChild(svg("polyline", {points, fill: "none", stroke: color, "stroke-width": 2}));
+    words.forEach((w, t) => chart.appendChild(svg("circle", {cx: x(t), cy: y(w.probabilities[name]), r: 3, fill: color})));
+    chart.appendChild(svg("text", {x: width - right + 10, y: top + 14 + 16 * c, fill: color, "font-size": 13}, name));
+  });
+}
+
+function drawHeatmap(hidden, n) {
+  const canvas = $("heatmap"), context = canvas.getContext("2d");
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  if (!hidden.length) return;
+  const units = hidden[0].length;
+  const limit = Math.max(1e-9, ...hidden.map(row => Math.max(...row.map(Math.abs))));
+  const cellWidth = canvas.width / n, cellHeight = canvas.height / units;
+  for (let t = 0; t < n; t++) {
+    for (let u = 0; u < units; u++) {
+      const v = hidden[t][u] / limit;
+      const fade = Math.round(255 * (1 - Math.abs(v)));
+      context.fillStyle = v >= 0 ? `rgb(255,${fade},${fade})` : `rgb(${fade},${fade},255)`;
+      context.fillRect(t * cellWidth, u * cellHeight, Math.ceil(cellWidth), Math.ceil(cellHeight));
+    }
+  }
+}
+
+function fillTable(answer, classes) {
+  const table = $("words");
+  const head = table.tHead.insertRow();
+  ["word", ...classes.map(c => `p(${c})`), "occlusion", "gradient × input"].forEach(text => {
+    const th = document.createElement("th"); th.textContent = text; head.appendChild(th);
+  });
+  const body = table.tBodies[0];
+  body.replaceChildren();
+  const scale = Math.max(1e-9, ...answer.words.flatMap(w => [Math.abs(w.occlusion), Math.abs(w.gradient_x_input)]));
+  for (const w of answer.words) {
+    const row = body.insertRow();
+    row.insertCell().textContent = w.known ? w.word : w.word + "?";
+    classes.forEach(c => { row.insertCell().textContent = w.probabilities[c].toFixed(3); });
+    for (const value of [w.occlusion, w.gradient_x_input]) {
+      const cell = row.insertCell(), bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.width = `${Math.round(40 * Math.abs(value) / scale)}px`;
+      bar.style.background = value >= 0 ? "#d62728" : "#1f77b4";
+      cell.append(`${value >= 0 ? "+" : ""}${value.toFixed(3)} `, bar);
+    }
+  }
+}
+
+// ---- language models -----------------------------------------------------------------------
+
+function startGenerator(info) {
+  $("generator").hidden = false;
+  const temperature = $("temperature");
+  temperature.addEventListener("input", () => { $("temperature-value").textContent = Number(temperature.value).toFixed(2); });
+  let controller = null;
+  $("stop").addEventListener("click", () => controller && controller.abort());
+  $("generate").addEventListener("click", async () => {
+    const request = {prompt: $("prompt").value, temperature: Number(temperature.value),
+                     length: Number($("length").value) || 300};
+    if ($("top-k").value) request.top_k = Number($("top-k").value);
+    if ($("seed").value) request.seed = Number($("seed").value);
+    const output = $("output"), promptSpan = document.createElement("span");
+    promptSpan.className = "prompt";
+    promptSpan.textContent = request.prompt;
+    output.replaceChildren(promptSpan);
+    $("gen-status").textContent = "";
+    controller = new AbortController();
+    $("generate").disabled = true; $("stop").disabled = false;
+    try {
+      const response = await fetch("/api/generate", {method: "POST", headers: {"Content-Type": "application/json"},
+                                                     body: JSON.stringify(request), signal: controller.signal});
+      if (!response.ok) { $("gen-status").textContent = (await response.json()).error; return; }
+      const reader = response.body.getReader(), decoder = new TextDecoder();
+      let pending = "";
+      for (;;) {
+        const {value, done} = await reader.read();
+        if (done) break;
+        pending += decoder.decode(value, {stream: true});
+        const lines = pending.split("\n");
+        pending = lines.pop();
+        for (const line of lines.filter(Boolean)) {
+          const message = JSON.parse(line);
+          if (message.token !== undefined) output.append(message.token);
+          if (message.done) $("gen-status").textContent = "";
+        }
+      }
+    } catch (error) {
+      if (error.name !== "AbortError") $("gen-status").textContent = `generation stopped: ${error}`;
+    } finally {
+      $("generate").disabled = false; $("stop").disabled = true;
+    }
+  });
+}
+
+start().catch(error => { $("model").textContent = `cannot reach the tinyrnn server (${error})`; });
