@@ -1,0 +1,171 @@
+"""tinyrnn serve: the JSON API (in process) and a real server under concurrent load."""
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from tinyrnn.explain import explain_text
+from tinyrnn.gradcheck import random_classifier
+from tinyrnn.io import save_model
+from tinyrnn.models import LanguageModel
+from tinyrnn.sampling import generate
+from tinyrnn.server import Limits, create_app
+from tinyrnn.vocab import SPECIALS
+
+HOSTS = {"127.0.0.1", "localhost", "testserver"}
+
+
+def classifier():
+    return random_classifier(np.random.default_rng(0), 7, 6, 3, 0.7, cell="gru", bidirectional=True, embed_size=4)
+
+
+def language_model():
+    text = "abc def\nghi (jkl) \"mno\"."
+    model = LanguageModel([*SPECIALS, *sorted(set(text))], 8, "lstm", "float64", "chars")
+    rng = np.random.default_rng(1)
+    for array in model.params.values():
+        array[...] = rng.normal(0, 0.5, array.shape)
+    return model
+
+
+@pytest.fixture
+def client():
+    return TestClient(create_app(classifier(), "m.safetensors", HOSTS, Limits(max_body_bytes=2000,
+                                                                              max_text_chars=300)))
+
+
+def test_explain_answers_what_the_library_computes(client):
+    answer = client.post("/api/explain", json={"text": "w1 w2 zz w3"})
+    assert answer.status_code == 200
+    expected = explain_text(classifier(), "w1 w2 zz w3").to_json()
+    body = answer.json()
+    assert body["label"] == expected["label"] and body["text"] == "w1 w2 zz w3"
+    assert body["words"] == expected["words"] and body["hidden"] == expected["hidden"]
+    info = client.get("/api/info").json()
+    assert info["task"] == "classify" and info["classes"] == ["c0", "c1", "c2"]
+    assert info["limits"]["max_text_chars"] == 300 and "tensors" not in info
+    page = client.get("/")
+    assert page.status_code == 200 and "tinyrnn playground" in page.text
+    assert client.get("/static/playground.js").headers["content-type"].startswith("text/javascript")
+
+
+@pytest.mark.parametrize("send, status, message", [
+    (dict(content=b"{not json"), 400, "not valid JSON"),
+    (dict(content=b"\xff\xfe"), 400, "not valid JSON"),
+    (dict(json=[1, 2]), 422, "must be a JSON object"),
+    (dict(json={"txt": "w1"}), 422, "'text' must be a string (it is required)"),
+    (dict(json={"text": 5}), 422, "'text' must be a string"),
+    (dict(json={"text": "w1 " * 101}), 422, "the limit is 300"),
+    (dict(json={"text": "   "}), 422, "no words"),
+    (dict(json={"text": "w1", "pad": "x" * 3000}), 413, "over the limit of 2,000 bytes"),
+])
+def test_bad_requests_get_a_json_error(client, send, status, message):
+    answer = client.post("/api/explain", **send)
+    assert answer.status_code == status
+    assert message in answer.json()["error"]
+
+
+def test_a_body_without_a_length_is_still_bounded(client):
+    def chunks():
+        for _ in range(10):
+            yield b" " * 500
+    answer = client.post("/api/explain", content=chunks())
+    assert answer.status_code == 413
+
+
+def test_host_header_check_and_unknown_routes(client):
+    assert client.get("/api/info", headers={"Host": "evil.example:8000"}).status_code == 400
+    assert client.get("/api/info", headers={"Host": "localhost:8000"}).status_code == 200
+    missing = client.get("/nothing")
+    assert missing.status_code == 404 and "error" in missing.json()
+    assert client.get("/api/explain").status_code == 405
+    assert client.post("/api/generate", json={}).status_code == 404          # a classifier
+    assert client.get("/static/../server.py").status_code == 404
+
+
+def test_generation_streams_the_tokens_of_the_seeded_sampler():
+    model = language_model()
+    client = TestClient(create_app(model, "lm.safetensors", HOSTS))
+    request = {"prompt": "ab", "temperature": 0.7, "top_k": 5, "length": 40, "seed": 11}
+    answer = client.post("/api/generate", json=request)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in answer.text.splitlines()]
+    assert lines[-1] == {"done": True, "tokens": 40}
+    expected = generate(model, np.random.default_rng(11), 40, "ab", 0.7, 5)
+    assert [line["token"] for line in lines[:-1]] == list(expected)
+    for bad in ({"temperature": -1}, {"top_k": 0}, {"length": 0}, {"length": 5000}, {"seed": "x"},
+                {"prompt": 3}, {"temperature": True}):
+        answer = client.post("/api/generate", json=bad)
+        assert answer.status_code == 422, bad
+        assert "must be" in answer.json()["error"] or "limit" in answer.json()["error"]
+    assert client.post("/api/explain", json={"text": "a"}).status_code == 404
+
+
+# ---- a real server -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`tinyrnn serve` on a free port in a subprocess, with a classifier; yields (port, model)."""
+    folder = tmp_path_factory.mktemp("serve")
+    path = str(folder / "m.safetensors")
+    save_model(classifier(), path)
+    process = subprocess.Popen([sys.executable, "-m", "tinyrnn", "serve", "--model", path, "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    line = process.stdout.readline()
+    assert "serving" in line, process.stderr.read()
+    port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+    yield port, path
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def ask(port, text, timeout=60):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("POST", "/api/explain", body=json.dumps({"text": text}),
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_fifty_concurrent_clients_get_the_answers_they_would_get_alone(served):
+    port, _ = served
+    rng = np.random.default_rng(5)
+    texts = [" ".join(f"w{i}" for i in rng.integers(0, 7, size=rng.integers(1, 12))) for _ in range(50)]
+    alone = {text: ask(port, text) for text in set(texts)}
+    results, start = [None] * len(texts), threading.Barrier(len(texts))
+
+    def client(i):
+        start.wait()
+        results[i] = ask(port, texts[i])
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(texts))]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert time.monotonic() - began < 120 and not any(thread.is_alive() for thread in threads)
+    for text, (status, body) in zip(texts, results):
+        assert status == 200
+        assert body == alone[text][1]                          # byte for byte, as when asked alone
+    assert ask(port, "w1 w2")[0] == 200                        # still answering
+
+
+def test_serve_refuses_a_bad_model_or_a_taken_port(served, tmp_path):
+    port, path = served
+    for argv, message in ((["--model", str(tmp_path / "none")], "no such model file"),
+                          (["--model", path, "--port", str(port)], f"cannot listen on 127.0.0.1:{port}"),
+                          (["--model", path, "--port", "70000"], "at most 65535")):
+        result = subprocess.run([sys.executable, "-m", "tinyrnn", "serve", *argv], capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
