@@ -110,6 +110,8 @@ def test_unknown_words_are_marked_and_the_hidden_states_are_the_top_layers():
     np.testing.assert_array_equal(explanation.hidden, model.stack.layer_outputs(run, 1)[:, 0])
     with pytest.raises(ValueError, match="no words"):
         explain_text(model, "  ")
+    with pytest.raises(ValueError, match="1,001 words; explain reads at most 1,000"):
+        explain_text(model, "w1 " * 1001)
 
 
 def char_model(seed=0, cell="gru"):

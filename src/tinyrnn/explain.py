@@ -69,12 +69,18 @@ def _by_class(classes, row):
     return {name: float(value) for name, value in zip(classes, row)}
 
 
+MAX_WORDS = 1000   # every prefix and every leave-one-out text is read: the work grows as T^2
+
+
 def explain_text(model, text):
-    """The TextExplanation of text by a Classifier. Raises ValueError for a text with no words.
-    Fills model.grads (use a replica where several threads share a model)."""
+    """The TextExplanation of text by a Classifier. Raises ValueError for a text with no words
+    or more than MAX_WORDS. Fills model.grads (use a replica where threads share a model)."""
     tokens = tokenize(text)
     if not tokens:
         raise ValueError(f"the text has no words: {text!r}")
+    if len(tokens) > MAX_WORDS:
+        raise ValueError(f"the text has {len(tokens):,} words; explain reads at most {MAX_WORDS:,} "
+                         f"(it reads every prefix and every text less one word)")
     ids, _ = model.vocab.encode(tokens)
     known = [bool(i != UNK_ID) or token == UNK for token, i in zip(tokens, ids)]
     T = len(ids)
