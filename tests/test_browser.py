@@ -62,6 +62,7 @@ def test_typing_a_sentence_shows_the_prediction_of_predict(browser, tmp_path, ca
         errors = page_errors(page)
         page.goto(url)
         page.wait_for_function("document.getElementById('model').textContent.includes('classifier')")
+        assert page.locator("#results").is_hidden()                         # nothing drawn before typing
         page.type("#text", sentence, delay=15)
         page.wait_for_function("document.querySelectorAll('#words tbody tr').length === 4")
         assert page.inner_text("#label") == expected["label"]

@@ -86,6 +86,14 @@ def test_plot_outputs_follow_the_output_rules(tmp_path, capsys):
     assert png_size(photo) == (1000, 450)
     assert main(["plot", str(tmp_path / "missing.jsonl")]) == 2
     assert "no such log file" in capsys.readouterr().err
+    for wrong in ("curves.pdf", "curves"):                  # it writes PNG, so it is named .png
+        assert main(["plot", str(log), "--out", str(tmp_path / wrong)]) == 2
+        assert "tinyrnn writes PNG pictures only; name the file .png" in capsys.readouterr().err
+        assert not (tmp_path / wrong).exists()
+    model = tmp_path / "m.safetensors"
+    save_model(random_classifier(np.random.default_rng(0)), str(model))
+    assert main(["plot", str(model), "--out", str(tmp_path / "m.png")]) == 2
+    assert "a tinyrnn model file, not a log" in capsys.readouterr().err
 
 
 def test_without_matplotlib_one_clear_line_before_any_work(tmp_path):
@@ -100,6 +108,7 @@ def test_without_matplotlib_one_clear_line_before_any_work(tmp_path):
         result = subprocess.run([sys.executable, "-m", "tinyrnn", *argv], capture_output=True, text=True,
                                 env=env, timeout=120)
         assert result.returncode == 2
-        assert result.stderr.strip().endswith("plotting needs matplotlib: python -m pip install 'tinyrnn[plot]'")
+        assert result.stderr.strip().endswith("plotting needs matplotlib: python -m pip install matplotlib "
+                                              "(or the plot extra, '.[plot]' in a checkout of tinyrnn)")
         assert result.stderr.count("\n") == 1 and result.stdout == ""
     assert not out.exists()

@@ -2,6 +2,7 @@
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -159,6 +160,20 @@ def test_fifty_concurrent_clients_get_the_answers_they_would_get_alone(served):
         assert status == 200
         assert body == alone[text][1]                          # byte for byte, as when asked alone
     assert ask(port, "w1 w2")[0] == 200                        # still answering
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stop_the_server_quietly(tmp_path, signal_number):
+    path = str(tmp_path / "m.safetensors")
+    save_model(classifier(), path)
+    process = subprocess.Popen([sys.executable, "-m", "tinyrnn", "serve", "--model", path, "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    port = int(process.stdout.readline().split("http://127.0.0.1:")[1].split("/")[0])
+    assert ask(port, "w1")[0] == 200
+    process.send_signal(signal_number)
+    assert process.wait(timeout=30) == 0
+    assert process.stderr.read().strip() == "tinyrnn serve: stopped"
 
 
 def test_serve_refuses_a_bad_model_or_a_taken_port(served, tmp_path):

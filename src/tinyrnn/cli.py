@@ -233,7 +233,8 @@ def _add_looking_commands(commands):
     """info, plot, explain and serve: seeing what a model is and does."""
     info = commands.add_parser("info", help="what a saved model is: task, cell, sizes, vocabulary, "
                                "classes, format, checksum")
-    info.add_argument("model", metavar="MODEL", help="a tinyrnn model file")
+    info.add_argument("model", metavar="MODEL", nargs="?", default="model.safetensors",
+                      help="a tinyrnn model file (default: model.safetensors)")
     info.add_argument("--json", action="store_true", help="print one JSON object")
 
     plot = commands.add_parser("plot", help="draw a JSON log's curves (train --json-log) into a PNG")

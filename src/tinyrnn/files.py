@@ -24,6 +24,8 @@ from .errors import TinyRNNError
 MAX_HEADER = 64 << 20
 KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log", "checkpoint": "a tinyrnn checkpoint",
          "png": "a PNG picture written by tinyrnn", "html": "a page written by tinyrnn"}
+EXTENSIONS = {"png": (".png",), "html": (".html", ".htm")}       # what the kind's files are called
+_WRITES = {"png": "PNG pictures", "html": "HTML pages"}
 _SIGNATURES = {"png": (b"\x89PNG\r\n\x1a\n", b"Software\x00tinyrnn"),       # its tEXt chunk
                "html": (b"<!DOCTYPE html>", b'<meta name="generator" content="tinyrnn">')}
 _LOG_KEYS = ("epoch", "step", "fold", "folds")
@@ -49,6 +51,9 @@ def check_outputs(outputs, inputs, force=False):
         seen[option] = path
         if kind == "folder":
             continue
+        if kind in EXTENSIONS and not path.lower().endswith(EXTENSIONS[kind]):
+            raise TinyRNNError(f"{option} {path}: tinyrnn writes {_WRITES[kind]} only; name the file "
+                               f"{' or '.join(EXTENSIONS[kind])}")
         _check_folder(option, path)
         if os.path.exists(path) and not os.path.isfile(path):
             raise TinyRNNError(f"{option} {path} exists and is not a regular file; tinyrnn writes "

@@ -140,8 +140,9 @@ def _parse_header(path, raw):
         raise ModelFileError(f"{path}: not a model file ({len(raw)} bytes; too short for safetensors)")
     (length,) = struct.unpack("<Q", raw[:8])
     if length > len(raw) - 8 or length > MAX_HEADER_BYTES:
+        text = " (it looks like a text file)" if raw[:8].isascii() and raw[:8].decode().isprintable() else ""
         raise ModelFileError(f"{path}: not a safetensors file (header length {length} does not fit "
-                             f"a {len(raw)}-byte file)")
+                             f"a {len(raw)}-byte file){text}")
     try:
         header = json.loads(raw[8:8 + length].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):

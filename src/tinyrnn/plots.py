@@ -21,7 +21,8 @@ def require_matplotlib():
         matplotlib.use("Agg")
         import matplotlib.pyplot as pyplot
     except ImportError:
-        raise TinyRNNError("plotting needs matplotlib: python -m pip install 'tinyrnn[plot]'") from None
+        raise TinyRNNError("plotting needs matplotlib: python -m pip install matplotlib (or the plot "
+                           "extra, '.[plot]' in a checkout of tinyrnn)") from None
     return pyplot
 
 
@@ -43,7 +44,7 @@ def log_kind(records):
     return None
 
 
-def training_plot(records, path, title=None):
+def training_plot(records, path, title=None, unit="character"):
     """Draw a JSON log's curves into path (PNG, 1000 x 450 pixels): loss and accuracy per epoch
     for a classifier (train, validation, test; the best validation epoch marked), bits per
     character (or word) per step for a language model, each fold's accuracy for --folds."""
@@ -52,7 +53,10 @@ def training_plot(records, path, title=None):
     if kind is None:
         raise TinyRNNError("the log has no classifier epochs, language-model steps or folds to plot")
     figure = pyplot.figure(figsize=(10, 4.5), layout="constrained")
-    {"classify": _classifier_curves, "lm": _lm_curves, "folds": _fold_bars}[kind](figure, records)
+    if kind == "lm":
+        _lm_curves(figure, records, unit)
+    else:
+        {"classify": _classifier_curves, "folds": _fold_bars}[kind](figure, records)
     if title:
         figure.suptitle(title)
     save_png(figure, path)
@@ -83,18 +87,20 @@ def _classifier_curves(figure, records):
     accuracy_axes.set_ylim(-0.02, 1.02)
 
 
-def _lm_curves(figure, records):
+def _lm_curves(figure, records, unit):
     axes = figure.subplots()
+    marker = "o" if len(records) < 30 else None
     xs, ys = _series(records, "step", "train_loss", 1 / math.log(2))
-    axes.plot(xs, ys, label="train")
+    axes.plot(xs, ys, marker=marker, markersize=4, label="train")
     xs, ys = _series(records, "step", "val_bits_per_char")
     if xs:
-        axes.plot(xs, ys, "--", label="validation")
+        axes.plot(xs, ys, "--", marker=marker, markersize=4, label="validation")
         low = min(range(len(ys)), key=ys.__getitem__)
-        axes.annotate(f"{ys[low]:.3f}", (xs[low], ys[low]), textcoords="offset points", xytext=(0, -14),
+        axes.annotate(f"lowest {ys[low]:.3f}", (xs[low], ys[low]), textcoords="offset points", xytext=(0, 8),
                       ha="center")
+    axes.margins(x=0.05, y=0.15)
     axes.set_xlabel("step")
-    axes.set_ylabel("bits per token")
+    axes.set_ylabel(f"bits per {unit}")
     axes.grid(alpha=0.3)
     axes.legend()
 
@@ -109,7 +115,7 @@ def _fold_bars(figure, records):
     axes.set_xticks(numbers)
     axes.set_xlabel("fold")
     axes.set_ylabel("test accuracy")
-    axes.set_ylim(min(accuracies) - 0.05, min(1.0, max(accuracies) + 0.05))
+    axes.set_ylim(0, 1)
     axes.legend()
 
 

@@ -232,11 +232,11 @@ def epoch_record(stats):
     return record
 
 
-def draw_training_plot(path, records, title):
+def draw_training_plot(path, records, title, unit="character"):
     """train --plot: the run's curves into path (PNG), once the model is saved."""
     if path:
         from ..plots import training_plot
-        training_plot(records, path, title)
+        training_plot(records, path, title, unit)
         print(f"saved {path}", file=sys.stderr)
 
 

@@ -30,9 +30,12 @@ def run(args):
             if text is None:
                 raise TinyRNNError("give the TEXT to explain, e.g. tinyrnn explain --model M \"not bad at all\"")
             return _classifier(model, text, png, as_json)
-        if text is not None or png:
+        if text is not None:
             raise TinyRNNError(f"{model_path} is a language model: give the text as --text FILE "
-                               f"(and --html OUT for the page); TEXT and --png are for classifiers")
+                               f"(and --html OUT for the page); TEXT is for classifiers")
+        if png:
+            raise TinyRNNError(f"{model_path} is a language model: --png draws a classifier's reading; "
+                               f"--html OUT draws a language model's")
         if not text_file:
             raise TinyRNNError("give the text to read as --text FILE")
         return _language_model(model, _read_text_file(text_file, args.encoding, args.max_chars), html,

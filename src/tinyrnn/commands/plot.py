@@ -4,6 +4,7 @@ import os
 import sys
 
 from ..errors import DataError
+from ..files import is_tinyrnn_file
 from ..plots import log_kind, require_matplotlib, training_plot
 from .common import locked_outputs
 
@@ -38,6 +39,9 @@ def read_log(path):
             try:
                 record = json.loads(raw)
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                if is_tinyrnn_file(path, "model") or is_tinyrnn_file(path, "checkpoint"):
+                    raise DataError(f"{path}: a tinyrnn model file, not a log (train --json-log writes "
+                                    f"logs)") from None
                 raise DataError(f"{path}:{number}: not JSON; a tinyrnn log has one JSON object per line") from None
             if not isinstance(record, dict):
                 raise DataError(f"{path}:{number}: not a JSON object; a tinyrnn log has one per line")

@@ -2,7 +2,7 @@
 import socket
 import sys
 
-from ..errors import TinyRNNError
+from ..errors import Terminated, TinyRNNError
 from ..io import load_model
 
 ALL_INTERFACES = ("0.0.0.0", "::", "")
@@ -16,7 +16,8 @@ def run(args):
         import uvicorn
         from ..server import create_app
     except ImportError:
-        raise TinyRNNError("serve needs the serve extra: python -m pip install 'tinyrnn[serve]'") from None
+        raise TinyRNNError("serve needs Starlette and uvicorn: python -m pip install starlette uvicorn (or "
+                           "the serve extra, '.[serve]' in a checkout of tinyrnn)") from None
     if port > 65535:
         raise TinyRNNError(f"--port must be at most 65535, got {port}")
     model = load_model(model_path)
@@ -27,12 +28,16 @@ def run(args):
         names.add(f"[{host}]" if ":" in host else host)
     app = create_app(model, model_path, names)
     shown = f"[{host}]" if ":" in host else host
-    print(f"serving {model_path} ({model.describe()}) at http://{shown}:{port}/ ; Ctrl-C stops", flush=True)
+    print(f"serving {model_path} at http://{shown}:{port}/ (Ctrl-C stops)\n{model.describe()}", flush=True)
     if host in ALL_INTERFACES and not allow_host:
         print("note: listening on every interface, but only requests for localhost are answered; "
               "add --allow-host NAME for the names other machines use", file=sys.stderr)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
-    uvicorn.Server(config).run(sockets=[listener])
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    except (KeyboardInterrupt, Terminated):             # the way to stop a server: not an error
+        pass
+    print("tinyrnn serve: stopped", file=sys.stderr)
     return 0
 
 

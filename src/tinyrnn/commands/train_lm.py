@@ -86,7 +86,7 @@ def _run(args, checkpoints):
         save_model(model, outputs.model_path)
         print(f"saved {outputs.model_path}", file=sys.stderr)
     draw_training_plot(args.plot, [_record(stats) for stats in run.state.history],
-                       f"{outputs.model_path}: {model.describe(short=True)}")
+                       f"{outputs.model_path}: {model.describe(short=True)}", token_unit(model.tokenizer))
     return 0
 
 

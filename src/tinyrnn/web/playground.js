@@ -3,7 +3,10 @@
 // SVG/canvas drawings, never HTML built from text.
 "use strict";
 
-const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+const COLORS = ["#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
+const WIDTH = 760, LEFT = 60, RIGHT = 110;      // the chart and the heatmap share their columns
+const column = n => (WIDTH - LEFT - RIGHT) / n;
+const centre = (t, n) => LEFT + (t + 0.5) * column(n);
 const $ = id => document.getElementById(id);
 
 async function start() {
@@ -39,6 +42,7 @@ function startClassifier(info) {
 }
 
 function clearClassifier() {
+  $("results").hidden = true;
   $("label").textContent = "–";
   $("probability").textContent = "";
   $("status").textContent = "";
@@ -52,9 +56,11 @@ function showExplanation(answer, classes) {
   $("label").textContent = answer.label;
   $("probability").textContent = answer.probabilities[answer.label].toFixed(3);
   const unknown = answer.words.filter(w => !w.known).map(w => w.word);
-  $("status").textContent = unknown.length ? `not in the vocabulary (read as <unk>): ${unknown.join(", ")}` : "";
+  $("status").textContent = unknown.length ?
+    `not in the vocabulary (read as <unk>): ${unknown.map(word => `“${word}”`).join(" ")}` : "";
+  $("results").hidden = false;
   drawTrajectory(answer.words, classes);
-  drawHeatmap(answer.hidden, answer.words.length);
+  drawHeatmap(answer.hidden, answer.words.length, answer.directions);
   fillTable(answer, classes);
 }
 
@@ -66,14 +72,13 @@ function svg(tag, attributes, text) {
 }
 
 function drawTrajectory(words, classes) {
-  const chart = $("trajectory"), width = 760, height = 220, left = 40, right = 110, top = 10, bottom = 50;
+  const chart = $("trajectory"), height = 220, top = 10, bottom = 50;
   chart.replaceChildren();
-  const n = words.length, step = n > 1 ? (width - left - right) / (n - 1) : 0;
-  const x = t => left + (n > 1 ? t * step : (width - left - right) / 2);
+  const n = words.length, x = t => centre(t, n);
   const y = p => top + (1 - p) * (height - top - bottom);
   for (const p of [0, 0.5, 1]) {
-    chart.appendChild(svg("line", {x1: left, x2: width - right, y1: y(p), y2: y(p), stroke: "#ddd"}));
-    chart.appendChild(svg("text", {x: left - 6, y: y(p) + 4, "text-anchor": "end", "font-size": 11}, p.toFixed(1)));
+    chart.appendChild(svg("line", {x1: LEFT, x2: WIDTH - RIGHT, y1: y(p), y2: y(p), stroke: "#ddd"}));
+    chart.appendChild(svg("text", {x: LEFT - 6, y: y(p) + 4, "text-anchor": "end", "font-size": 11}, p.toFixed(1)));
   }
   words.forEach((w, t) => chart.appendChild(svg("text", {
     x: x(t), y: height - bottom + 16, "text-anchor": "end", "font-size": 12,
@@ -83,24 +88,36 @@ function drawTrajectory(words, classes) {
     const points = words.map((w, t) => `${x(t)},${y(w.probabilities[name])}`).join(" ");
     chart.appendChild(svg("polyline", {points, fill: "none", stroke: color, "stroke-width": 2}));
     words.forEach((w, t) => chart.appendChild(svg("circle", {cx: x(t), cy: y(w.probabilities[name]), r: 3, fill: color})));
-    chart.appendChild(svg("text", {x: width - right + 10, y: top + 14 + 16 * c, fill: color, "font-size": 13}, name));
+    chart.appendChild(svg("text", {x: WIDTH - RIGHT + 10, y: top + 14 + 16 * c, fill: color, "font-size": 13}, name));
   });
 }
 
-function drawHeatmap(hidden, n) {
+function drawHeatmap(hidden, n, directions) {
   const canvas = $("heatmap"), context = canvas.getContext("2d");
   context.clearRect(0, 0, canvas.width, canvas.height);
   if (!hidden.length) return;
   const units = hidden[0].length;
   const limit = Math.max(1e-9, ...hidden.map(row => Math.max(...row.map(Math.abs))));
-  const cellWidth = canvas.width / n, cellHeight = canvas.height / units;
+  const cellWidth = column(n), cellHeight = canvas.height / units;
   for (let t = 0; t < n; t++) {
     for (let u = 0; u < units; u++) {
       const v = hidden[t][u] / limit;
       const fade = Math.round(255 * (1 - Math.abs(v)));
       context.fillStyle = v >= 0 ? `rgb(255,${fade},${fade})` : `rgb(${fade},${fade},255)`;
-      context.fillRect(t * cellWidth, u * cellHeight, Math.ceil(cellWidth), Math.ceil(cellHeight));
+      context.fillRect(LEFT + t * cellWidth, u * cellHeight, Math.ceil(cellWidth), Math.ceil(cellHeight));
     }
+  }
+  context.fillStyle = "#333";
+  context.font = "11px sans-serif";
+  context.textAlign = "right";
+  context.fillText("unit 0", LEFT - 4, 10);
+  context.fillText(`unit ${units - 1}`, LEFT - 4, canvas.height - 2);
+  context.textAlign = "left";
+  context.fillText(`±${limit.toFixed(2)}`, WIDTH - RIGHT + 8, 10);
+  if (directions === 2) {                       // forward units above, reverse units below
+    context.fillRect(LEFT, canvas.height / 2 - 0.5, WIDTH - LEFT - RIGHT, 1);
+    context.fillText("forward", WIDTH - RIGHT + 8, canvas.height / 4);
+    context.fillText("reverse", WIDTH - RIGHT + 8, 3 * canvas.height / 4);
   }
 }
 
