@@ -73,6 +73,9 @@ def test_typing_a_sentence_shows_the_prediction_of_predict(browser, tmp_path, ca
         assert page.locator("#trajectory polyline").count() == 3           # one line per class
         page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
         assert png_size(tmp_path / "playground.png")[0] == 900
+        page.type("#text", " w3", delay=15)                             # another answer, one header
+        page.wait_for_function("document.querySelectorAll('#words tbody tr').length === 5")
+        assert page.locator("#words thead tr").count() == 1
         page.fill("#text", "")
         page.wait_for_function("document.getElementById('label').textContent === '–'")
         assert errors == []

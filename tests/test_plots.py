@@ -46,6 +46,9 @@ def test_train_plot_for_a_language_model_and_for_folds(tmp_path, capsys):
                  str(tmp_path / "folds.png"), "--json-log", str(tmp_path / "folds.jsonl")]) == 0
     assert png_size(tmp_path / "folds.png") == (1000, 450)
     capsys.readouterr()
+    assert main(["train", "--epochs", "0", "--out", str(tmp_path / "m0.safetensors"), "--plot",
+                 str(tmp_path / "none.png")]) == 0                       # nothing to draw: a note
+    assert "nothing to plot" in capsys.readouterr().err and not (tmp_path / "none.png").exists()
 
 
 def test_explain_png(tmp_path, capsys):
@@ -61,6 +64,10 @@ def test_explain_png(tmp_path, capsys):
     (b'{"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.5}\nnot json\n', "log.jsonl:2: not JSON"),
     (b'{"epoch": 1, "train_loss": 0.5, "train_accuracy": 0.5}\n[1, 2]\n', "log.jsonl:2: not a JSON object"),
     (b'{"something": "else"}\n', "no classifier epochs"),
+    (b'{"fold": 1, "test_accuracy": "x"}\n', "log.jsonl: no numbers to plot"),
+    (b'{"step": {}, "train_loss": 1}\n', "log.jsonl: no numbers to plot"),
+    (b'{"epoch": true, "train_loss": 1, "train_accuracy": 0.5}\n', "log.jsonl: no numbers to plot"),
+    (b'{"epoch": 1, "train_loss": NaN, "train_accuracy": Infinity}\n', "log.jsonl: no numbers to plot"),
     (b"\x89PNG\r\n\x1a\n\x00\x00", "log.jsonl:1: not JSON"),
 ])
 def test_plot_refuses_what_is_not_a_log(tmp_path, capsys, content, message):

@@ -57,9 +57,14 @@ def test_explain_answers_what_the_library_computes(client):
     assert client.get("/static/playground.js").headers["content-type"].startswith("text/javascript")
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 @pytest.mark.parametrize("send, status, message", [
-    (dict(content=b"{not json"), 400, "not valid JSON"),
-    (dict(content=b"\xff\xfe"), 400, "not valid JSON"),
+    (dict(content=b"{not json", headers=JSON), 400, "not valid JSON"),
+    (dict(content=b"\xff\xfe", headers=JSON), 400, "not valid JSON"),
+    (dict(content=b'{"text": "w1"}'), 415, "application/json"),
+    (dict(content=b'{"text": "w1"}', headers={"Content-Type": "text/plain"}), 415, "application/json"),
     (dict(json=[1, 2]), 422, "must be a JSON object"),
     (dict(json={"txt": "w1"}), 422, "'text' must be a string (it is required)"),
     (dict(json={"text": 5}), 422, "'text' must be a string"),
@@ -73,22 +78,36 @@ def test_bad_requests_get_a_json_error(client, send, status, message):
     assert message in answer.json()["error"]
 
 
+def test_default_limits_a_number_too_long_to_read_and_too_many_words():
+    client = TestClient(create_app(classifier(), "m.safetensors", HOSTS))
+    answer = client.post("/api/explain", content=b"[" + b"9" * 5000 + b"]", headers=JSON)
+    assert answer.status_code == 400 and "not valid JSON" in answer.json()["error"]
+    answer = client.post("/api/explain", json={"text": "w1 " * 201})
+    assert answer.status_code == 422 and "201 words; explain reads at most 200" in answer.json()["error"]
+    assert client.post("/api/explain", json={"text": "w1 " * 200}).status_code == 200
+
+
 def test_a_body_without_a_length_is_still_bounded(client):
     def chunks():
         for _ in range(10):
             yield b" " * 500
-    answer = client.post("/api/explain", content=chunks())
+    answer = client.post("/api/explain", content=chunks(), headers=JSON)
     assert answer.status_code == 413
 
 
 def test_host_header_check_and_unknown_routes(client):
-    assert client.get("/api/info", headers={"Host": "evil.example:8000"}).status_code == 400
+    for host in ("evil.example:8000", "localhost:1, evil.example", "127.0.0.1:80@evil.example", "", "localhost:x"):
+        assert client.get("/api/info", headers={"Host": host}).status_code == 400, host
     assert client.get("/api/info", headers={"Host": "localhost:8000"}).status_code == 200
+    foreign = client.post("/api/explain", json={"text": "w1"}, headers={"Origin": "http://evil.example"})
+    assert foreign.status_code == 403 and "not answered" in foreign.json()["error"]
+    same = client.post("/api/explain", json={"text": "w1"}, headers={"Origin": "http://testserver"})
+    assert same.status_code == 200
     missing = client.get("/nothing")
     assert missing.status_code == 404 and "error" in missing.json()
     assert client.get("/api/explain").status_code == 405
     assert client.post("/api/generate", json={}).status_code == 404          # a classifier
-    assert client.get("/static/../server.py").status_code == 404
+    assert "no such file" in client.get("/static/__init__.py").json()["error"]
 
 
 def test_generation_streams_the_tokens_of_the_seeded_sampler():
@@ -180,7 +199,8 @@ def test_serve_refuses_a_bad_model_or_a_taken_port(served, tmp_path):
     port, path = served
     for argv, message in ((["--model", str(tmp_path / "none")], "no such model file"),
                           (["--model", path, "--port", str(port)], f"cannot listen on 127.0.0.1:{port}"),
-                          (["--model", path, "--port", "70000"], "at most 65535")):
+                          (["--model", path, "--port", "70000"], "must be <= 65,535"),
+                          (["--model", path, "--allow-host", "example.org:80"], "without a port")):
         result = subprocess.run([sys.executable, "-m", "tinyrnn", "serve", *argv], capture_output=True,
                                 text=True, timeout=60)
         assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1

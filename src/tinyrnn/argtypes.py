@@ -4,7 +4,7 @@ import argparse
 import math
 
 
-def integer(low):
+def integer(low, high=None):
     def parse(text):
         try:
             value = int(text)
@@ -12,6 +12,8 @@ def integer(low):
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high:,}, got {value}")
         return value
     return parse
 

@@ -255,8 +255,9 @@ def _add_looking_commands(commands):
     explain.add_argument("--text", dest="text_file", metavar="FILE", help="the text a language model reads")
     explain.add_argument("--html", metavar="OUT.html", help="write a self-contained page colouring each "
                          "character by its surprisal or by a chosen hidden unit (language models)")
-    explain.add_argument("--max-chars", type=integer(1), default=10_000, metavar="N",
-                         help="read at most the first N characters of --text (default: 10000)")
+    explain.add_argument("--max-chars", type=integer(1, 1_000_000), default=10_000, metavar="N",
+                         help="read at most the first N characters of --text (default: 10000; at most "
+                         "1000000)")
     explain.add_argument("--encoding", default="utf-8", help="of --text (default: utf-8)")
     explain.add_argument("--json", action="store_true", help="print one JSON object")
     explain.add_argument("--force", action="store_true", help="replace an existing --png or --html that "
@@ -267,7 +268,7 @@ def _add_looking_commands(commands):
     serve.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, "
                        "this machine only)")
-    serve.add_argument("--port", type=integer(0), default=8000, help="(default: 8000; 0: any free port)")
+    serve.add_argument("--port", type=integer(0, 65535), default=8000, help="(default: 8000; 0: any free port)")
     serve.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="also accept "
                        "requests whose Host header names NAME (default: only the listening address "
                        "and localhost)")

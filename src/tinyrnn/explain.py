@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .nn.functional import log_softmax, softmax
-from .vocab import UNK, UNK_ID, tokenize
+from .vocab import UNK_ID, tokenize
 
 
 @dataclass
@@ -69,22 +69,23 @@ def _by_class(classes, row):
     return {name: float(value) for name, value in zip(classes, row)}
 
 
-MAX_WORDS = 1000   # every prefix and every leave-one-out text is read: the work grows as T^2
+MAX_WORDS = 500         # every text less one word is read: the work grows as T^2
+STEPS_PER_BATCH = 16384 # words read at once (B x T) when many texts are read: bounds the memory
 
 
-def explain_text(model, text):
+def explain_text(model, text, max_words=MAX_WORDS):
     """The TextExplanation of text by a Classifier. Raises ValueError for a text with no words
-    or more than MAX_WORDS. Fills model.grads (use a replica where threads share a model)."""
+    or more than max_words. Fills model.grads (use a replica where threads share a model)."""
     tokens = tokenize(text)
     if not tokens:
         raise ValueError(f"the text has no words: {text!r}")
-    if len(tokens) > MAX_WORDS:
-        raise ValueError(f"the text has {len(tokens):,} words; explain reads at most {MAX_WORDS:,} "
-                         f"(it reads every prefix and every text less one word)")
+    if len(tokens) > max_words:
+        raise ValueError(f"the text has {len(tokens):,} words; explain reads at most {max_words:,} "
+                         f"(it reads the text once less each word)")
     ids, _ = model.vocab.encode(tokens)
-    known = [bool(i != UNK_ID) or token == UNK for token, i in zip(tokens, ids)]
+    known = [bool(i != UNK_ID) for i in ids]
     T = len(ids)
-    trajectory = probabilities(model, [ids[:t] for t in range(1, T + 1)])
+    trajectory = prefix_probabilities(model, ids)
     predicted = int(trajectory[-1].argmax())
     without = probabilities(model, [np.delete(ids, t) for t in range(T)])
     occlusion = trajectory[-1, predicted] - without[:, predicted]
@@ -93,12 +94,30 @@ def explain_text(model, text):
                            model.hidden_states(ids), model.stack.directions)
 
 
+def prefix_probabilities(model, ids):
+    """p(w_1 .. w_t) for t = 1 .. T, (T, C). One direction: one pass, since the prefix's h_t is
+    the text's, pooled as the model pools (the last h_t, or the running mean or maximum);
+    two directions: each prefix read as a text of its own (the reverse direction starts at
+    the prefix's end)."""
+    if model.stack.directions == 2:
+        return probabilities(model, [ids[:t] for t in range(1, len(ids) + 1)])
+    hidden = model.hidden_states(ids)                                       # h_t, (T, H)
+    pool = model.architecture["pool"]
+    if pool == "mean":
+        hidden = np.cumsum(hidden, axis=0) / np.arange(1, len(ids) + 1)[:, None]
+    elif pool == "max":
+        hidden = np.maximum.accumulate(hidden, axis=0)
+    return softmax(hidden @ model.params[model.output_weight].T + model.params[model.output_bias])
+
+
 def probabilities(model, sequences):
-    """Class probabilities (N, C) of id sequences, an empty one read as features 0 (softmax(b))."""
+    """Class probabilities (N, C) of id sequences, an empty one read as features 0 (softmax(b));
+    read in batches of at most STEPS_PER_BATCH words."""
     out = np.empty((len(sequences), len(model.classes)), dtype=model.dtype)
     filled = [i for i, seq in enumerate(sequences) if len(seq)]
     if filled:
-        out[filled] = model.predict_proba([sequences[i] for i in filled])
+        longest = max(len(sequences[i]) for i in filled)
+        out[filled] = model.predict_proba([sequences[i] for i in filled], max(1, STEPS_PER_BATCH // longest))
     out[[i for i, seq in enumerate(sequences) if not len(seq)]] = softmax(
         model.params[model.output_bias][None])
     return out
@@ -115,7 +134,8 @@ class TextReading:
 
     @property
     def mean_surprisal(self):
-        return float(self.surprisal.mean())
+        """Over the tokens predicted from text before them: all but the first, when there are two."""
+        return float(self.surprisal[1:].mean() if len(self.surprisal) > 1 else self.surprisal[0])
 
 
 def read_text(model, text):

@@ -51,40 +51,58 @@ def training_plot(records, path, title=None, unit="character"):
     pyplot = require_matplotlib()
     kind = log_kind(records)
     if kind is None:
-        raise TinyRNNError("the log has no classifier epochs, language-model steps or folds to plot")
+        raise TinyRNNError("no classifier epochs, language-model steps or folds to plot")
     figure = pyplot.figure(figsize=(10, 4.5), layout="constrained")
     if kind == "lm":
-        _lm_curves(figure, records, unit)
+        drawn = _lm_curves(figure, records, unit)
     else:
-        {"classify": _classifier_curves, "folds": _fold_bars}[kind](figure, records)
+        drawn = {"classify": _classifier_curves, "folds": _fold_bars}[kind](figure, records)
+    if not drawn:
+        pyplot.close(figure)
+        raise TinyRNNError("no numbers to plot (losses, accuracies, steps and epochs must be finite "
+                           "numbers)")
     if title:
         figure.suptitle(title)
     save_png(figure, path)
 
 
+def _legend(axes):
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend()
+
+
+def _plain_number(value):
+    """A real number fit for an axis (not a bool, a string, NaN, infinite or astronomical)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e12
+
+
 def _series(records, x_key, y_key, scale=1.0):
     points = [(record[x_key], record[y_key] * scale) for record in records
-              if isinstance(record.get(y_key), (int, float)) and math.isfinite(record[y_key])]
+              if _plain_number(record.get(x_key)) and _plain_number(record.get(y_key))]
     return [x for x, _ in points], [y for _, y in points]
 
 
 def _classifier_curves(figure, records):
     loss_axes, accuracy_axes = figure.subplots(1, 2)
+    drawn = 0
     for split, style in (("train", "-"), ("valid", "--"), ("test", ":")):
         for axes, metric in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
             xs, ys = _series(records, "epoch", f"{split}_{metric}")
+            drawn += len(xs)
             if xs:
                 axes.plot(xs, ys, style, marker="o" if len(xs) < 30 else None, markersize=3,
                           label={"valid": "validation"}.get(split, split))
-    best = [record["epoch"] for record in records if record.get("best")]
+    best = [record["epoch"] for record in records if record.get("best") is True
+            and _plain_number(record.get("epoch"))]
     for axes, name in ((loss_axes, "loss (nats)"), (accuracy_axes, "accuracy")):
         if best:
             axes.axvline(best[-1], color="grey", linewidth=0.8, linestyle="-.", label=f"best: epoch {best[-1]}")
         axes.set_xlabel("epoch")
         axes.set_ylabel(name)
         axes.grid(alpha=0.3)
-        axes.legend()
+        _legend(axes)
     accuracy_axes.set_ylim(-0.02, 1.02)
+    return drawn
 
 
 def _lm_curves(figure, records, unit):
@@ -102,13 +120,15 @@ def _lm_curves(figure, records, unit):
     axes.set_xlabel("step")
     axes.set_ylabel(f"bits per {unit}")
     axes.grid(alpha=0.3)
-    axes.legend()
+    _legend(axes)
+    return len(xs) + len(_series(records, "step", "train_loss")[0])
 
 
 def _fold_bars(figure, records):
     axes = figure.subplots()
-    folds = [record for record in records if "fold" in record]
-    numbers, accuracies = [r["fold"] for r in folds], [r["test_accuracy"] for r in folds]
+    numbers, accuracies = _series(records, "fold", "test_accuracy")
+    if not numbers:
+        return 0
     axes.bar(numbers, accuracies, color="tab:blue")
     mean = sum(accuracies) / len(accuracies)
     axes.axhline(mean, color="tab:red", label=f"mean {mean:.3f}")
@@ -116,7 +136,8 @@ def _fold_bars(figure, records):
     axes.set_xlabel("fold")
     axes.set_ylabel("test accuracy")
     axes.set_ylim(0, 1)
-    axes.legend()
+    _legend(axes)
+    return len(numbers)
 
 
 def explanation_plot(explanation, path):

@@ -7,18 +7,17 @@ import json
 
 import numpy as np
 
-from .explain import text_features, unit_correlations
 from .files import atomic_write_bytes
 from .web import asset
 
 
-def reading_page(reading, description, tokenizer="chars"):
-    """The HTML text of the page for an explain.TextReading; description names the model."""
+def reading_page(reading, description, correlations, tokenizer="chars"):
+    """The HTML text of the page for an explain.TextReading; description names the model;
+    correlations: explain.unit_correlations of the reading ({} for none)."""
     hidden = np.asarray(reading.hidden, dtype=np.float64)
     scales = np.abs(hidden).max(axis=0)
     scales[scales == 0] = 1.0
     codes = np.round(hidden / scales * 127).astype(np.int8)                  # (N, H), row per token
-    correlations = unit_correlations(hidden, text_features(reading.tokens)) if tokenizer == "chars" else {}
     data = {"model": description, "tokens": reading.tokens, "known": reading.known,
             "unit_name": "character" if tokenizer == "chars" else "word",
             "separator": "" if tokenizer == "chars" else " ",
@@ -28,9 +27,11 @@ def reading_page(reading, description, tokenizer="chars"):
             "activations": base64.b64encode(codes.tobytes()).decode("ascii"),
             "correlations": {name: [[unit, round(r, 4)] for unit, r in units]
                              for name, units in correlations.items()}}
-    embedded = json.dumps(data, ensure_ascii=True).replace("</", "<\\/")     # safe inside <script>
+    embedded = json.dumps(data, ensure_ascii=True)
+    for char in "<>&":                                    # inert inside <script>, whatever the text
+        embedded = embedded.replace(char, f"\\u{ord(char):04x}")
     return asset("reading.html").replace("__READING__", embedded)
 
 
-def write_reading_page(path, reading, description, tokenizer="chars"):
-    atomic_write_bytes(path, reading_page(reading, description, tokenizer).encode("utf-8"))
+def write_reading_page(path, reading, description, correlations, tokenizer="chars"):
+    atomic_write_bytes(path, reading_page(reading, description, correlations, tokenizer).encode("utf-8"))

@@ -234,7 +234,9 @@ def epoch_record(stats):
 
 def draw_training_plot(path, records, title, unit="character"):
     """train --plot: the run's curves into path (PNG), once the model is saved."""
-    if path:
+    if path and not records:
+        print(f"note: nothing to plot (no epochs or log points); {path} was not written", file=sys.stderr)
+    elif path:
         from ..plots import training_plot
         training_plot(records, path, title, unit)
         print(f"saved {path}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """`tinyrnn explain`: what a saved model computes on a text, word by word (classifiers: a
 table, --png, --json) or character by character (language models: --text FILE, --html)."""
 import json
+import os
 import sys
 
 import numpy as np
@@ -80,6 +81,8 @@ def _read_text_file(path, encoding, max_chars):
         raise DataError(f"{path}: is a folder, not a text file") from None
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not valid {encoding} (byte {error.start}); try --encoding latin-1") from None
+    except UnicodeError as error:
+        raise DataError(f"{path}: cannot be read as {encoding} ({error})") from None
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}") from None
     if len(text) > max_chars:
@@ -101,7 +104,8 @@ def _language_model(model, text, html, as_json, model_path):
     correlations = unit_correlations(reading.hidden, text_features(reading.tokens)) \
         if model.tokenizer == "chars" else {}
     if html:
-        write_reading_page(html, reading, f"{model_path}: {model.describe()}", model.tokenizer)
+        write_reading_page(html, reading, f"{os.path.basename(model_path)}: {model.describe()}", correlations,
+                           model.tokenizer)
         print(f"saved {html}", file=sys.stderr)
     mean = reading.mean_surprisal
     if as_json:
@@ -110,7 +114,7 @@ def _language_model(model, text, html, as_json, model_path):
                                     for name, units in correlations.items()}}))
         return 0
     print(f"{len(reading.tokens):,} {unit}s: mean surprisal {mean:.3f} nats ({mean / np.log(2):.3f} bits) "
-          f"per {unit}")
+          f"per {unit}, each predicted from the text before it")
     for name, units in correlations.items():
         listed = ", ".join(f"unit {u} (r = {r:+.2f})" for u, r in units) or "not in this text"
         print(f"  {name + ':':<18} {listed}")

@@ -3,7 +3,7 @@ import json
 import os
 import sys
 
-from ..errors import DataError
+from ..errors import DataError, TinyRNNError
 from ..files import is_tinyrnn_file
 from ..plots import log_kind, require_matplotlib, training_plot
 from .common import locked_outputs
@@ -19,7 +19,10 @@ def run(args):
     require_matplotlib()
     with locked_outputs({"--out": (out, "png")}, [("LOG", log)], force):
         records = read_log(log)
-        training_plot(records, out, title=os.path.basename(log))
+        try:
+            training_plot(records, out, title=os.path.basename(log))
+        except TinyRNNError as error:
+            raise DataError(f"{log}: {error}") from None
     print(f"saved {out}", file=sys.stderr)
     return 0
 

@@ -1,4 +1,5 @@
 """`tinyrnn serve`: the playground (server.py) on a local port, until Ctrl-C."""
+import os
 import socket
 import sys
 
@@ -14,20 +15,21 @@ def run(args):
 
     try:
         import uvicorn
-        from ..server import create_app
+        from ..server import HOST, create_app
     except ImportError:
         raise TinyRNNError("serve needs Starlette and uvicorn: python -m pip install starlette uvicorn (or "
                            "the serve extra, '.[serve]' in a checkout of tinyrnn)") from None
-    if port > 65535:
-        raise TinyRNNError(f"--port must be at most 65535, got {port}")
     model = load_model(model_path)
     listener = _listen(host, port)
     port = listener.getsockname()[1]
+    for name in allow_host:
+        if not HOST.fullmatch(name) or HOST.fullmatch(name).group(2):
+            raise TinyRNNError(f"--allow-host {name!r}: give a host name or address, without a port")
     names = {*LOCAL_NAMES, *allow_host}
     if host not in ALL_INTERFACES:
         names.add(f"[{host}]" if ":" in host else host)
-    app = create_app(model, model_path, names)
-    shown = f"[{host}]" if ":" in host else host
+    app = create_app(model, os.path.basename(model_path), names)
+    shown = "127.0.0.1" if host in ALL_INTERFACES else f"[{host}]" if ":" in host else host
     print(f"serving {model_path} at http://{shown}:{port}/ (Ctrl-C stops)\n{model.describe()}", flush=True)
     if host in ALL_INTERFACES and not allow_host:
         print("note: listening on every interface, but only requests for localhost are answered; "

@@ -159,7 +159,8 @@ class RecurrentStack:
         """Gradient x input at the network's input, after backward: x_t^0 . dL/dx_t^0 for every
         step, (T, B). Embedded input: E[id_t] . dL/dE[id_t]. One-hot input: x_t is the column
         onehot(id_t), so the product is dL/dx_t at id_t = W_ih[:, id_t] . dL/d gx_t, summed over
-        the directions."""
+        the directions. Call it right after backward: it reads the layer-0 workspaces, which the
+        next pass of the same shape overwrites."""
         if self.embed_size:
             embedded = params[self.embedding_name][run.ids]                       # (T, B, E)
             return np.einsum("tbe,tbe->tb", embedded, run.d_embedded)

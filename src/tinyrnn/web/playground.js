@@ -123,6 +123,7 @@ function drawHeatmap(hidden, n, directions) {
 
 function fillTable(answer, classes) {
   const table = $("words");
+  table.tHead.replaceChildren();
   const head = table.tHead.insertRow();
   ["word", ...classes.map(c => `p(${c})`), "occlusion", "gradient × input"].forEach(text => {
     const th = document.createElement("th"); th.textContent = text; head.appendChild(th);
