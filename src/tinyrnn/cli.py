@@ -227,6 +227,7 @@ def _add_use_commands(commands):
 
     _add_gradcheck(commands)
     _add_looking_commands(commands)
+    _add_exchange_commands(commands)
 
 
 def _add_looking_commands(commands):
@@ -272,6 +273,39 @@ def _add_looking_commands(commands):
     serve.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="also accept "
                        "requests whose Host header names NAME (default: only the listening address "
                        "and localhost)")
+
+
+def _add_exchange_commands(commands):
+    """export and import: to and from PyTorch and ONNX."""
+    export = commands.add_parser("export", help="write a model for PyTorch (state_dict) or ONNX runtimes",
+                                 description="torch: a safetensors file with PyTorch's state_dict names "
+                                 "(printing the Python lines that load it into tinyrnn.torch_model.TorchRNN); "
+                                 "onnx: an ONNX graph with the RNN / LSTM / GRU operators (needs the onnx extra).")
+    export.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    export.add_argument("--format", choices=["torch", "onnx"], required=True)
+    export.add_argument("--out", required=True, metavar="FILE", help="the file to write (.safetensors for "
+                        "torch, .onnx for onnx)")
+    export.add_argument("--force", action="store_true", help="replace an existing --out that tinyrnn did not write")
+
+    importer = commands.add_parser("import", help="a PyTorch state_dict (safetensors) as a tinyrnn model",
+                                   description="Any cell, stacked, bidirectional, with or without an "
+                                   "embedding; the architecture is read from the tensors' names and shapes.")
+    importer.add_argument("--format", choices=["torch"], default="torch", help="(default: torch)")
+    importer.add_argument("--state-dict", required=True, metavar="FILE", help="safetensors file of a "
+                          "state_dict named embedding.weight, rnn.*, fc.* (as tinyrnn export writes)")
+    importer.add_argument("--vocab", metavar="FILE", help="the tokens of ids 0, 1, ... (a JSON list, or "
+                          "one per line), starting <pad>, <unk> (default: the file's own, if it has one)")
+    importer.add_argument("--classes", metavar="FILE", help="the classes of fc's rows (JSON list or one per "
+                          "line): a classifier (default: the file's own; none: a language model)")
+    importer.add_argument("--nonlinearity", choices=["tanh", "relu"], help="of an rnn cell (default: the "
+                          "file's own, else tanh)")
+    importer.add_argument("--pool", choices=["last", "mean", "max"], help="what fc reads (default: the "
+                          "file's own, else last)")
+    importer.add_argument("--tokenizer", choices=["words", "chars"], help="(default: the file's own, else "
+                          "words for a classifier, chars for a language model)")
+    importer.add_argument("--out", default="model.safetensors", help="(default: model.safetensors)")
+    importer.add_argument("--force", action="store_true", help="replace an existing --out that is not a "
+                          "tinyrnn model")
 
 
 def _add_gradcheck(commands):
@@ -345,13 +379,13 @@ def _saved(paths):
 
 def _command(args):
     """The module whose run(args) does the command; for train, the task's, once its options fit it."""
-    from .commands import evaluate, explain, generate, gradcheck, info, plot, predict, serve, train_classifier, \
-        train_lm
+    from .commands import evaluate, explain, export, generate, gradcheck, import_model, info, plot, predict, serve, \
+        train_classifier, train_lm
     if args.command == "train":
         _check_task_options(args)
         return train_lm if args.task == "lm" else train_classifier
     return {"predict": predict, "eval": evaluate, "generate": generate, "gradcheck": gradcheck, "info": info,
-            "plot": plot, "explain": explain, "serve": serve}[args.command]
+            "plot": plot, "explain": explain, "serve": serve, "export": export, "import": import_model}[args.command]
 
 
 _ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "no_shuffle", "no_bucket", "skip_bad_rows",

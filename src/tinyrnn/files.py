@@ -23,11 +23,13 @@ from .errors import TinyRNNError
 
 MAX_HEADER = 64 << 20
 KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log", "checkpoint": "a tinyrnn checkpoint",
-         "png": "a PNG picture written by tinyrnn", "html": "a page written by tinyrnn"}
-EXTENSIONS = {"png": (".png",), "html": (".html", ".htm")}       # what the kind's files are called
-_WRITES = {"png": "PNG pictures", "html": "HTML pages"}
+         "png": "a PNG picture written by tinyrnn", "html": "a page written by tinyrnn",
+         "torch": "a tinyrnn PyTorch export", "onnx": "an ONNX file written by tinyrnn"}
+EXTENSIONS = {"png": (".png",), "html": (".html", ".htm"), "onnx": (".onnx",)}   # what its files are called
+_WRITES = {"png": "PNG pictures", "html": "HTML pages", "onnx": "ONNX files"}
 _SIGNATURES = {"png": (b"\x89PNG\r\n\x1a\n", b"Software\x00tinyrnn"),       # its tEXt chunk
-               "html": (b"<!DOCTYPE html>", b'<meta name="generator" content="tinyrnn">')}
+               "html": (b"<!DOCTYPE html>", b'<meta name="generator" content="tinyrnn">'),
+               "onnx": (b"", b"\x12\x07tinyrnn")}                              # producer_name
 _LOG_KEYS = ("epoch", "step", "fold", "folds")
 
 
@@ -89,10 +91,10 @@ def is_tinyrnn_file(path, kind):
     or a log's first line."""
     try:
         with open(path, "rb") as stream:
-            if kind in ("model", "checkpoint"):
+            if kind in ("model", "checkpoint", "torch"):
                 size = struct.unpack("<Q", stream.read(8).ljust(8, b"\0"))[0]
                 header = stream.read(size) if size <= MAX_HEADER else b""
-                prefix = "tinyrnn/" if kind == "model" else "tinyrnn-checkpoint/"
+                prefix = {"model": "tinyrnn/", "checkpoint": "tinyrnn-checkpoint/", "torch": "tinyrnn-torch/"}[kind]
                 return _safetensors_format(header).startswith(prefix)
             if kind in _SIGNATURES:
                 start, mark = _SIGNATURES[kind]

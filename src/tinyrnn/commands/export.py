@@ -1,0 +1,26 @@
+"""`tinyrnn export`: a saved model for PyTorch (a state_dict file) or ONNX runtimes."""
+import sys
+
+from ..io import load_model
+from .common import locked_outputs
+
+
+def run(args):
+    model_path, fmt, out, force = args.model, args.format, args.out, args.force
+
+    if fmt == "onnx":
+        from ..export_onnx import require_onnx
+        require_onnx()
+    with locked_outputs({"--out": (out, fmt)}, [("--model", model_path)], force):
+        model = load_model(model_path)
+        if fmt == "torch":
+            from ..export_torch import loading_code, write_torch_file
+            write_torch_file(model, out)
+            print(f"saved {out}: load it into PyTorch with", file=sys.stderr)
+            print(loading_code(model, out))
+        else:
+            from ..export_onnx import write_onnx_file
+            write_onnx_file(model, out)
+            print(f"saved {out}: inputs ids (B, T) int64 and lengths (B,) int64; output probabilities "
+                  f"{'(B, C)' if model.task == 'classify' else '(B, T, V)'}", file=sys.stderr)
+    return 0

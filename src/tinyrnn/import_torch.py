@@ -1,0 +1,132 @@
+"""A PyTorch state_dict (saved as safetensors) as a tinyrnn model.
+
+The names are those of torch_model.TorchRNN (and of docs/model-format.md): optional
+embedding.weight [V, E], rnn.{weight_ih, weight_hh, bias_ih, bias_hh}_l{k}[_reverse], fc.weight,
+fc.bias. From their shapes: H = weight_hh's columns, the cell from its rows (H: rnn, 3H: gru,
+4H: lstm), the layers, the directions, an embedding or one-hot input (weight_ih_l0 has V
+columns), and the task (fc has C rows: a classifier; V rows and no classes: a language
+model). What the weights cannot tell (the rnn's nonlinearity, the pooling, the tokenizer,
+dropout rates) comes from the file's own tinyrnn config when it has one, else from the
+caller. The walkthrough's architecture gets its own names back, with bh = bias_ih + bias_hh.
+"""
+import json
+import re
+
+import numpy as np
+
+from .errors import ModelFileError
+from .export_torch import LEGACY_TO_TORCH
+from .models import build_model, uses_walkthrough_names
+
+RNN_NAME = re.compile(r"rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?")
+CELL_OF_GATES = {1: "rnn", 3: "gru", 4: "lstm"}
+
+
+def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, nonlinearity=None, pool=None,
+                          tokenizer=None, where="the state_dict"):
+    """A Classifier (classes given) or LanguageModel holding tensors ({name: array}); raises
+    ModelFileError naming what does not fit."""
+    saved = saved_config or {}
+    layers = _recurrent_layers(tensors, where)
+    unknown = sorted(set(tensors) - {"embedding.weight", "fc.weight", "fc.bias"} -
+                     {name for names in layers.values() for name in names.values()})
+    if unknown:
+        raise ModelFileError(f"{where}: tensors tinyrnn does not know: {', '.join(unknown[:5])} (expected "
+                             f"embedding.weight, rnn.weight_ih_l0, ..., fc.weight, fc.bias)")
+    for name in ("fc.weight", "fc.bias"):
+        if name not in tensors:
+            raise ModelFileError(f"{where}: no {name} (the output layer)")
+    dtypes = {array.dtype.name for array in tensors.values()}
+    if not dtypes <= {"float32", "float64"} or len(dtypes) != 1:
+        raise ModelFileError(f"{where}: tensors must all be float32 or all float64, got {sorted(dtypes)}")
+    hidden_rows, H = tensors["rnn.weight_hh_l0"].shape
+    cell = CELL_OF_GATES.get(hidden_rows // H if hidden_rows % H == 0 else 0)
+    if cell is None:
+        raise ModelFileError(f"{where}: rnn.weight_hh_l0 is {hidden_rows} x {H}: not 1, 3 or 4 gate blocks of H")
+    embedding = tensors.get("embedding.weight")
+    task = "classify" if classes is not None else "lm"
+    config = {"task": task, "cell": cell, "vocab_size": len(vocab), "hidden_size": H,
+              "num_layers": max(k for k, _ in layers) + 1, "bidirectional": any(d for _, d in layers),
+              "nonlinearity": nonlinearity or saved.get("nonlinearity", "tanh"),
+              "embed_size": None if embedding is None else int(embedding.shape[1]),
+              "input": "onehot" if embedding is None else "embedding",
+              "dropout": saved.get("dropout", 0.0), "embed_dropout": saved.get("embed_dropout", 0.0),
+              "pool": pool or saved.get("pool", "last") if task == "classify" else "last",
+              "dtype": dtypes.pop(),
+              "tokenizer": {"kind": tokenizer} if tokenizer else saved.get("tokenizer") or
+              {"kind": "words" if task == "classify" else "chars"}}
+    _check_agrees_with_saved(config, saved, where)
+    try:
+        model = build_model(config, vocab, classes)
+    except (ValueError, TypeError) as error:
+        raise ModelFileError(f"{where}: {error}") from None
+    state = dict(tensors)
+    if uses_walkthrough_names(**model.architecture):
+        state["rnn.bias_ih_l0"] = tensors["rnn.bias_ih_l0"] + tensors["rnn.bias_hh_l0"]   # bh: one bias
+        state = {legacy: state[torch_name] for legacy, torch_name in LEGACY_TO_TORCH.items()}
+    expected = {name: array.shape for name, array in model.params.items()}
+    if set(state) != set(expected):
+        missing = sorted(set(expected) - set(state))
+        raise ModelFileError(f"{where}: tensors missing for this architecture: {', '.join(missing[:5])}")
+    for name, shape in expected.items():
+        if state[name].shape != shape:
+            raise ModelFileError(f"{where}: {_torch_name(name)} is {list(state[name].shape)}, expected "
+                                 f"{list(shape)} (vocabulary {len(vocab)}, hidden {H}"
+                                 + (f", classes {len(classes)})" if classes is not None else ")"))
+        if not np.isfinite(state[name]).all():
+            raise ModelFileError(f"{where}: {_torch_name(name)} has NaN or infinite values")
+        model.params[name][...] = state[name]
+    return model
+
+
+def _torch_name(name):
+    return LEGACY_TO_TORCH.get(name, name)
+
+
+def _recurrent_layers(tensors, where):
+    """{(layer, direction): {role: name}} of the rnn.* tensors; every layer needs all four."""
+    layers = {}
+    for name in tensors:
+        found = RNN_NAME.fullmatch(name)
+        if found:
+            role, k, reverse = found.groups()
+            layers.setdefault((int(k), int(bool(reverse))), {})[role] = name
+    if (0, 0) not in layers:
+        raise ModelFileError(f"{where}: no rnn.weight_ih_l0 / rnn.weight_hh_l0: not a recurrent "
+                             f"model's state_dict")
+    directions = 2 if any(d for _, d in layers) else 1
+    for k in range(max(k for k, _ in layers) + 1):
+        for d in range(directions):
+            roles = layers.get((k, d), {})
+            missing = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"} - set(roles)
+            if missing:
+                suffix = f"_l{k}" + ("_reverse" if d else "")
+                raise ModelFileError(f"{where}: layer {k} lacks " + ", ".join(
+                    f"rnn.{role}{suffix}" for role in sorted(missing)))
+    return layers
+
+
+def _check_agrees_with_saved(config, saved, where):
+    for key in ("task", "cell", "num_layers", "bidirectional", "embed_size", "hidden_size"):
+        if key in saved and saved[key] != config[key]:
+            raise ModelFileError(f"{where}: its config says {key} {saved[key]!r}, its tensors {config[key]!r}")
+
+
+def read_token_list(path, what):
+    """A list of strings from a JSON list or a file with one per line (a tokens file)."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such {what} file") from None
+    except (IsADirectoryError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"{path}: not a {what} file ({error.__class__.__name__})") from None
+    if text.lstrip().startswith("["):
+        try:
+            tokens = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as error:
+            raise ModelFileError(f"{path}: not a JSON list ({error})") from None
+        if not (isinstance(tokens, list) and all(isinstance(token, str) for token in tokens)):
+            raise ModelFileError(f"{path}: the {what} must be a JSON list of strings")
+        return tokens
+    return text.splitlines()
