@@ -7,21 +7,40 @@ import re
 import pytest
 
 TUTORIAL = pathlib.Path(__file__).parent.parent / "docs" / "tutorial.md"
+NOTEBOOK = TUTORIAL.with_suffix(".ipynb")
 
 
-def test_tutorial_snippets_run_in_order(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    blocks = re.findall(r"```python\n(.*?)```", TUTORIAL.read_text(), re.S)
-    assert len(blocks) >= 6
-    namespace, output = {}, io.StringIO()
-    with contextlib.redirect_stdout(output):
-        for block in blocks:
-            exec(compile(block, str(TUTORIAL), "exec"), namespace)
-    printed = output.getvalue()
-    assert "23 unique words found" in printed
-    assert "(1, 2) (1, 1, 64)" in printed
-    assert "1000 0.001 1.0" in printed
-    assert printed.rstrip().endswith("True")
+def test_the_notebook_is_the_tutorial_page():
+    """docs/tutorial.ipynb holds the page's code blocks, in order, as its code cells."""
+    import json
+    import sys
+    sys.path.insert(0, str(TUTORIAL.parent))
+    from make_notebook import cells
+    notebook = json.loads(NOTEBOOK.read_text())
+    code = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert code == [source for kind, source in cells(TUTORIAL.read_text()) if kind == "code"]
+    assert len(code) >= 10
+    assert all(cell.get("outputs", []) == [] for cell in notebook["cells"])          # committed clean
+
+
+def test_the_tutorial_notebook_runs_and_prints_what_the_page_says(tmp_path):
+    """Every code cell, executed in order by a Jupyter kernel (nbclient)."""
+    import nbclient
+    import nbformat
+    notebook = nbformat.read(str(NOTEBOOK), as_version=4)
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    printed = "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                      for output in cell.outputs if output.output_type == "stream")
+    for expected in ("23 unique words found", "(1, 2) (1, 1, 64)", "True True", "h0 3.9e-09 ok",
+                     "['Wxh', 'Whh', 'bh', 'h0']", "1000 0.001 1.0", "{'negative': 0.001, 'positive': 0.999}",
+                     "lstm test accuracy 1.0", "from tinyrnn.torch_model import TorchRNN"):
+        assert expected in printed, expected
+    vanilla = float(printed.split("rnn test accuracy ")[1].split()[0])
+    assert vanilla <= 0.7                                   # the vanilla RNN cannot carry the first word
+    assert printed.rstrip().endswith("True")                # ONNX runtime agrees with tinyrnn
+    for name in ("why.png", "sentiment.safetensors", "sentiment.torch.safetensors", "sentiment.onnx"):
+        assert (tmp_path / name).stat().st_size > 0
 
 
 def test_model_format_reader_needs_only_safetensors_and_numpy(tmp_path, monkeypatch):
