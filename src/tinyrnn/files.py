@@ -25,8 +25,9 @@ MAX_HEADER = 64 << 20
 KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log", "checkpoint": "a tinyrnn checkpoint",
          "png": "a PNG picture written by tinyrnn", "html": "a page written by tinyrnn",
          "torch": "a tinyrnn PyTorch export", "onnx": "an ONNX file written by tinyrnn"}
-EXTENSIONS = {"png": (".png",), "html": (".html", ".htm"), "onnx": (".onnx",)}   # what its files are called
-_WRITES = {"png": "PNG pictures", "html": "HTML pages", "onnx": "ONNX files"}
+EXTENSIONS = {"png": (".png",), "html": (".html", ".htm"), "onnx": (".onnx",),   # what its files are called
+              "torch": (".safetensors",)}
+_WRITES = {"png": "a PNG picture", "html": "an HTML page", "onnx": "an ONNX file", "torch": "a safetensors file"}
 _SIGNATURES = {"png": (b"\x89PNG\r\n\x1a\n", b"Software\x00tinyrnn"),       # its tEXt chunk
                "html": (b"<!DOCTYPE html>", b'<meta name="generator" content="tinyrnn">'),
                "onnx": (b"", b"\x12\x07tinyrnn")}                              # producer_name
@@ -54,8 +55,8 @@ def check_outputs(outputs, inputs, force=False):
         if kind == "folder":
             continue
         if kind in EXTENSIONS and not path.lower().endswith(EXTENSIONS[kind]):
-            raise TinyRNNError(f"{option} {path}: tinyrnn writes {_WRITES[kind]} only; name the file "
-                               f"{' or '.join(EXTENSIONS[kind])}")
+            raise TinyRNNError(f"{option} {path}: what is written here is {_WRITES[kind]}; give it a name "
+                               f"ending {' or '.join(EXTENSIONS[kind])}")
         _check_folder(option, path)
         if os.path.exists(path) and not os.path.isfile(path):
             raise TinyRNNError(f"{option} {path} exists and is not a regular file; tinyrnn writes "
@@ -140,7 +141,11 @@ def atomic_write_bytes(path, data):
             os.fsync(stream.fileno())
         with _signals_held():                           # recorded and renamed together
             written.append(path)
-            os.replace(temporary, path)
+            try:
+                os.replace(temporary, path)
+            except OSError:
+                written.pop()                           # not saved after all
+                raise
         directory = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(directory)
@@ -149,8 +154,6 @@ def atomic_write_bytes(path, data):
     except BaseException as error:                      # e.g. the folder is gone, or SIGTERM
         if temporary is not None and os.path.exists(temporary):      # not renamed: not saved
             os.unlink(temporary)
-            if written and written[-1] == path:
-                written.pop()
         if isinstance(error, OSError):                  # e.g. a full disk: name the file
             raise OSError(error.errno, error.strerror, path) from None
         raise
