@@ -32,6 +32,8 @@ import tinyrnn
 from tinyrnn.import_torch import model_from_state_dict
 from tinyrnn.torch_model import TorchRNN
 
+TOLERANCE = {"float64": 1e-10, "float32": 1e-5}      # tinyrnn vs PyTorch on the same weights
+
 
 def read_export(path):
     """(config, vocab, classes, metadata) of a file written by tinyrnn export --format torch."""
@@ -44,15 +46,32 @@ def read_export(path):
 
 
 def encoded_data(data, vocab, classes):
-    """(ids (N, T) int64 padded with 0, lengths (N,), targets (N,)) of the labelled texts."""
+    """(ids (N, T) int64 padded with 0, lengths (N,), targets (N,), words not in the vocabulary)
+    of the labelled texts. The vocabulary is the model's: new words are read as <unk> (id 1)."""
     dataset = tinyrnn.load_dataset(data) if data else tinyrnn.default_dataset()[0]
+    unknown_labels = sorted(set(dataset.labels) - set(classes))
+    if unknown_labels:
+        raise SystemExit(f"labels the model does not have: {', '.join(unknown_labels)} (it has {', '.join(classes)})")
     index = {token: i for i, token in enumerate(vocab)}
-    sequences = [[index.get(word, 1) for word in tinyrnn.tokenize(text)] or [1] for text in dataset.texts]
+    words = [tinyrnn.tokenize(text) for text in dataset.texts]
+    unknown = sorted({word for text in words for word in text if word not in index})
+    sequences = [[index.get(word, 1) for word in text] or [1] for text in words]
     ids = np.zeros((len(sequences), max(map(len, sequences))), np.int64)
     for row, sequence in enumerate(sequences):
         ids[row, :len(sequence)] = sequence
     targets = [classes.index(label) for label in dataset.labels]
-    return torch.from_numpy(ids), torch.tensor(list(map(len, sequences))), torch.tensor(targets)
+    return torch.from_numpy(ids), torch.tensor(list(map(len, sequences))), torch.tensor(targets), unknown
+
+
+class LogProbabilities(torch.nn.Module):
+    """What DDP wraps: the model, its forward giving log-probabilities (stable, for nll_loss)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids, lengths):
+        return self.model.log_probabilities(ids, lengths)
 
 
 def train(rank, world_size, port, args):
@@ -61,16 +80,15 @@ def train(rank, world_size, port, args):
     dist.init_process_group("gloo", rank=rank, world_size=world_size)
     torch.manual_seed(args.seed)                                  # the same batches in every process
     config, vocab, classes, metadata = read_export(args.weights)
-    model = TorchRNN(config).double()
+    model = TorchRNN(config).to(getattr(torch, config["dtype"]))   # float32 or float64, as exported
     model.load_state_dict(load_file(args.weights))
-    replica = DistributedDataParallel(model)
+    replica = DistributedDataParallel(LogProbabilities(model))
     optimizer = torch.optim.Adam(replica.parameters(), lr=args.lr)
-    ids, lengths, targets = encoded_data(args.data, vocab, classes)
+    ids, lengths, targets, _ = encoded_data(args.data, vocab, classes)
     for step in range(1, args.steps + 1):
         batch = torch.randperm(len(ids))[:args.batch_size]
         mine = batch[rank::world_size]                            # this process's shard of the batch
-        probabilities = replica(ids[mine], lengths[mine])
-        loss = torch.nn.functional.nll_loss(torch.log(probabilities), targets[mine])
+        loss = torch.nn.functional.nll_loss(replica(ids[mine], lengths[mine]), targets[mine])
         optimizer.zero_grad()
         loss.backward()                                           # DDP averages the gradients here
         optimizer.step()
@@ -96,15 +114,15 @@ def free_port():
 def check_round_trip(path, data):
     """tinyrnn, importing the fine-tuned file, must give the PyTorch module's probabilities."""
     config, vocab, classes, _ = read_export(path)
-    module = TorchRNN(config).double().eval()
+    module = TorchRNN(config).to(getattr(torch, config["dtype"])).eval()
     tensors = load_file(path)
     module.load_state_dict(tensors)
     back = model_from_state_dict({name: t.numpy() for name, t in tensors.items()}, vocab, classes, config)
-    ids, lengths, _ = encoded_data(data, vocab, classes)
+    ids, lengths, _, _ = encoded_data(data, vocab, classes)
     with torch.no_grad():
         expected = module(ids, lengths).numpy()
     sequences = [row[:n] for row, n in zip(ids.numpy(), lengths.numpy())]
-    difference = float(np.abs(back.predict_proba(sequences) - expected).max())
+    difference = float(np.abs(back.predict_proba(sequences).astype(np.float64) - expected).max())
     print(f"tinyrnn and PyTorch agree on the fine-tuned weights: max |difference| {difference:.1e}")
     return difference
 
@@ -121,8 +139,16 @@ def main():
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.batch_size < args.processes:
+        parser.error(f"--batch-size {args.batch_size} must be at least --processes {args.processes}: "
+                     f"each process trains on its share of every batch")
+    _, vocab, classes, _ = read_export(args.weights)
+    unknown = encoded_data(args.data, vocab, classes)[3]
+    if unknown:
+        print(f"note: {len(unknown)} word(s) of the data are not in the model's vocabulary and are read "
+              f"as <unk> (the vocabulary is fixed): {', '.join(unknown[:10])}", flush=True)
     mp.spawn(train, args=(args.processes, free_port(), args), nprocs=args.processes, join=True)
-    if check_round_trip(args.out, args.data) > 1e-10:
+    if check_round_trip(args.out, args.data) > TOLERANCE[read_export(args.out)[0]["dtype"]]:
         raise SystemExit("the fine-tuned weights give different outputs in tinyrnn")
 
 

@@ -106,3 +106,20 @@ def test_every_test_named_in_the_reliability_document_exists():
     for module, test in named:
         source = (tests / module).read_text()
         assert not test or f"def {test}(" in source, f"{module}::{test} is named but does not exist"
+
+
+def test_the_scaling_pages_onnx_snippet_runs(tmp_path, monkeypatch, capsys):
+    """docs/scaling.md's onnxruntime snippet, on a model exported as the page says."""
+    pytest.importorskip("onnxruntime")
+    from tinyrnn.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--preset", "fast", "--epochs", "20", "--out", "model.safetensors"]) == 0
+    assert main(["export", "--model", "model.safetensors", "--format", "onnx", "--out", "model.onnx"]) == 0
+    capsys.readouterr()
+    page = (TUTORIAL.parent / "scaling.md").read_text()
+    snippet = [block for block in re.findall(r"```python\n(.*?)```", page, re.S) if "onnxruntime" in block]
+    assert len(snippet) == 1
+    exec(compile(snippet[0], "scaling.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 2 and printed[1].endswith("this movie was not bad!")   # "movie" is unknown: <unk>
+    assert "'negative'" in printed[0] and "'positive'" in printed[0]

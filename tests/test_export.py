@@ -39,8 +39,10 @@ def make(name, dtype="float64", seed=0):
 
 
 def padded_batch(seed=1):
+    """Rows of 5, 1, 3 and 4 ids, padded with random ids (which must not matter)."""
     rng = np.random.default_rng(seed)
-    return pad_batch([rng.integers(2, 9, size=n) for n in (5, 1, 3, 4)])        # rows of 5, 1, 3, 4 ids
+    ids, mask = pad_batch([rng.integers(2, 9, size=n) for n in (5, 1, 3, 4)])
+    return np.where(mask, ids, rng.integers(0, 9, size=ids.shape)), mask
 
 
 def tinyrnn_probabilities(model, ids, mask):
@@ -141,7 +143,7 @@ def test_import_of_a_state_dict_with_vocabulary_and_class_files(tmp_path, capsys
     (lambda t: t.update({"rnn.weight_hh_l0": np.zeros((10, 5))}), "not 1, 3 or 4 gate blocks"),
     (lambda t: t.update({"fc.bias": t["fc.bias"].astype(np.float32)}), "must all be float32 or all float64"),
     (lambda t: t.update({"fc.bias": np.array([0.0, np.nan, 1.0])}), "NaN or infinite"),
-    (lambda t: [t.pop(name) for name in list(t) if name.startswith("rnn.")], "not a recurrent model"),
+    (lambda t: [t.pop(name) for name in list(t) if name.startswith("rnn.")], "no rnn.weight_ih_l0 / rnn.weight_hh_l0 (found fc.bias, fc.weight)"),
 ])
 def test_import_refuses_what_does_not_fit_in_one_line(change, message, tmp_path, capsys):
     model = make("lstm")
@@ -160,13 +162,74 @@ def test_import_refuses_what_does_not_fit_in_one_line(change, message, tmp_path,
     assert not out.exists()
 
 
+def _bfloat16_file(path):
+    """A valid safetensors file with one bfloat16 tensor (NumPy cannot write one)."""
+    import struct
+    header = json.dumps({"fc.bias": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}).encode()
+    header += b" " * (-len(header) % 8)
+    path.write_bytes(struct.pack("<Q", len(header)) + header + b"\x80\x3f\x00\x40")
+
+
+def test_import_refuses_strange_files_in_one_line(tmp_path, capsys):
+    model = make("gru-bi-embed-mean")
+    vocab = tmp_path / "v.json"
+    vocab.write_text(json.dumps(model.vocab.tokens))
+    state = tmp_path / "sd.safetensors"
+
+    def refused(tensors, message, *options, metadata=None):
+        if tensors is not None:
+            state.write_bytes(safetensors.numpy.save(tensors, metadata=metadata))
+        assert main(["import", "--state-dict", str(state), "--vocab", str(vocab), *options,
+                     "--out", str(tmp_path / "m.safetensors")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    tensors = torch_state_dict(model)
+    refused({**tensors, "rnn.weight_hh_l0": np.zeros(15)}, "rnn.weight_hh_l0 has shape [15]; expected a non-empty matrix")
+    refused({**tensors, "rnn.weight_hh_l0": np.zeros((0, 0))}, "expected a non-empty matrix")
+    refused({**tensors, "embedding.weight": np.zeros(4)}, "embedding.weight has shape [4]")
+    refused(tensors, "a classifier? give its classes with --classes FILE")            # forgot --classes
+    refused({"emb.weight": np.zeros((9, 4)), "gru.weight_ih_l0": np.zeros((6, 4))}, "found emb.weight, "
+            "gru.weight_ih_l0): tinyrnn reads state_dicts named embedding.*, rnn.*, fc.*")
+    refused(tensors, "its config metadata is not a JSON object", metadata={"config": "[1, 2]"})
+    refused(tensors, "its classes metadata is not a JSON list of strings", metadata={"classes": "5"})
+    (tmp_path / "c.json").write_text(json.dumps(model.classes))
+    refused(tensors, "--pool max disagrees with the file's config (mean)", "--classes", str(tmp_path / "c.json"),
+            "--pool", "max", metadata={"config": json.dumps(model.config())})
+    _bfloat16_file(state)
+    refused(None, "tensors of type BF16 (fc.bias): tinyrnn reads float32 or float64; save them as float32")
+    path = str(tmp_path / "model.safetensors")
+    save_model(model, path)
+    assert main(["import", "--state-dict", path, "--out", str(tmp_path / "x.safetensors")]) == 2
+    assert "is a tinyrnn model already" in capsys.readouterr().err
+
+
+def test_vocabulary_files_one_per_line(tmp_path, capsys):
+    model = make("lstm")
+    state = tmp_path / "sd.safetensors"
+    state.write_bytes(safetensors.numpy.save(torch_state_dict(model)))
+    classes = tmp_path / "c.txt"
+    classes.write_text("\n".join(model.classes) + "\n")
+    vocab = tmp_path / "v.txt"
+    out = str(tmp_path / "m.safetensors")
+    argv = ["import", "--state-dict", str(state), "--vocab", str(vocab), "--classes", str(classes), "--out", out]
+    vocab.write_bytes(("\ufeff" + "\r\n".join(model.vocab.tokens) + "\r\n").encode())    # a BOM, CRLF
+    assert main(argv) == 0
+    assert load_model(out).vocab.tokens == model.vocab.tokens
+    vocab.write_text("<pad>\n<unk>\n\nw0\n")
+    assert main(argv + ["--force"]) == 2
+    assert "v.txt:3: an empty line" in capsys.readouterr().err
+    vocab.write_text("<pad>\n<unk>\nw0\nw0\n")
+    assert main(argv + ["--force"]) == 2
+    assert "'w0' is listed more than once" in capsys.readouterr().err
+
+
 def test_import_needs_a_vocabulary_that_fits(tmp_path, capsys):
     model = make("lstm")
     state = tmp_path / "sd.safetensors"
     state.write_bytes(safetensors.numpy.save(torch_state_dict(model)))
     vocab = tmp_path / "v.txt"
     for content, message in ((None, "carries no vocab: give it with --vocab"),
-                             ("the\ncat\n", "must start with ['<pad>', '<unk>']"),
+                             ("the\ncat\n", "v.txt: a tinyrnn vocabulary starts with <pad>, <unk>"),
                              ("<pad>\n<unk>\na\n", "weight_ih_l0 is [20, 9], expected [20, 3] (vocabulary 3")):
         argv = ["import", "--state-dict", str(state), "--out", str(tmp_path / "m.safetensors")]
         if content is not None:
@@ -186,11 +249,19 @@ def test_export_refuses_other_files_and_needs_onnx_named_onnx(tmp_path, capsys):
     mine = tmp_path / "notes.safetensors"
     mine.write_bytes(b"precious")
     for argv, message in ((["--format", "torch", "--out", str(mine)], "is not a tinyrnn PyTorch export"),
-                          (["--format", "onnx", "--out", str(tmp_path / "m.bin")], "name the file .onnx"),
+                          (["--format", "onnx", "--out", str(tmp_path / "m.bin")], "an ONNX file; give it a name ending .onnx"),
+                          (["--format", "torch", "--out", str(tmp_path / "t.onnx")], "name ending .safetensors"),
                           (["--format", "torch", "--out", path], "is the --model input")):
         assert main(["export", "--model", path, *argv]) == 2
         assert message in capsys.readouterr().err
     assert mine.read_bytes() == b"precious"
+    notes = tmp_path / "notes.onnx"
+    notes.write_bytes(b"my notes \x12\x07tinyrnn precious")        # tinyrnn's mark, in the wrong place
+    assert main(["export", "--model", path, "--format", "onnx", "--out", str(notes)]) == 2
+    assert "is not an ONNX file written by tinyrnn" in capsys.readouterr().err
+    for _ in range(2):                                               # its own ONNX file it may replace
+        assert main(["export", "--model", path, "--format", "onnx", "--out", str(tmp_path / "again.onnx")]) == 0
+    capsys.readouterr()
     fake = tmp_path / "fake" / "onnx"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ImportError('No module named onnx')\n")

@@ -95,7 +95,7 @@ def test_plot_outputs_follow_the_output_rules(tmp_path, capsys):
     assert "no such log file" in capsys.readouterr().err
     for wrong in ("curves.pdf", "curves"):                  # it writes PNG, so it is named .png
         assert main(["plot", str(log), "--out", str(tmp_path / wrong)]) == 2
-        assert "tinyrnn writes PNG pictures only; name the file .png" in capsys.readouterr().err
+        assert "what is written here is a PNG picture; give it a name ending .png" in capsys.readouterr().err
         assert not (tmp_path / wrong).exists()
     model = tmp_path / "m.safetensors"
     save_model(random_classifier(np.random.default_rng(0)), str(model))

@@ -25,7 +25,32 @@ def test_training_lowers_the_loss():
 @pytest.mark.parametrize("change,message", [
     ({"epochs": -1}, "epochs"), ({"batch_size": 0}, "batch size"), ({"lr": 0.0}, "learning rate"),
     ({"lr": float("nan")}, "learning rate"), ({"clip_value": -1.0}, "clip value"),
-    ({"optimizer": "magic"}, "unknown optimizer"), ({"target_accuracy": 2.0}, "target accuracy")])
+    ({"optimizer": "magic"}, "unknown optimizer"), ({"target_accuracy": 2.0}, "target accuracy"),
+    ({"word_dropout": 1.0}, "word dropout"), ({"word_dropout": -0.1}, "word dropout")])
 def test_bad_configs_are_refused(change, message):
     with pytest.raises(ValueError, match=message):
         train(small_model(), DATA, TrainConfig(**change), np.random.default_rng(0))
+
+
+def test_word_dropout_reads_only_real_words_as_unk_at_its_rate():
+    from tinyrnn.train import drop_words
+    from tinyrnn.vocab import PAD_ID, UNK_ID, pad_batch
+    rng = np.random.default_rng(0)
+    ids, mask = pad_batch([rng.integers(2, 50, size=n) for n in rng.integers(1, 40, size=400)])
+    dropped = drop_words(ids, mask, 0.25, np.random.default_rng(1))
+    changed = dropped != ids
+    assert (dropped[changed] == UNK_ID).all() and not changed[~mask].any()     # padding stays padding
+    assert (dropped[~mask] == PAD_ID).all()
+    assert abs(changed.sum() / mask.sum() - 0.25) < 0.02
+    again = drop_words(ids, mask, 0.25, np.random.default_rng(1))
+    assert np.array_equal(dropped, again)                                       # from the rng: reproducible
+    assert drop_words(ids[:1, :int(mask[0].sum())], None, 0.25, np.random.default_rng(1)).shape == (1, mask[0].sum())
+
+
+def test_word_dropout_changes_training_and_is_reproducible():
+    def trained(rate, seed=0):
+        model = small_model()
+        train(model, DATA, TrainConfig(epochs=20, lr=0.1, word_dropout=rate), np.random.default_rng(seed))
+        return model.flat.copy()
+    assert np.array_equal(trained(0.3), trained(0.3))
+    assert not np.array_equal(trained(0.3), trained(0.0))

@@ -94,6 +94,8 @@ def _add_model_options(model):
                        "starts (classify only)")
     model.add_argument("--embed-dropout", type=fraction_below_one, metavar="P", help="dropout of the "
                        "embedded words, in training only (with --embed; default: 0)")
+    model.add_argument("--word-dropout", type=fraction_below_one, metavar="P", help="in training, read each "
+                       "word as <unk> with probability P (classify only; default: 0)")
     model.add_argument("--nonlinearity", choices=["tanh", "relu"], help="of the rnn cell (default: tanh)")
     model.add_argument("--pool", choices=["last", "mean", "max"], help="what the classifier's output "
                        "layer reads: the final states (default), or the mean or maximum of h_t over "
@@ -390,7 +392,7 @@ def _command(args):
 
 _ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "no_shuffle", "no_bucket", "skip_bad_rows",
                           "bidirectional", "valid", "valid_split", "min_count", "max_vocab",
-                          "pool", "folds", "embeddings", "freeze_embeddings"],
+                          "pool", "folds", "embeddings", "freeze_embeddings", "word_dropout"],
              "lm": ["text", "steps", "minutes", "seq_length"]}
 
 

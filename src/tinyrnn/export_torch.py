@@ -10,9 +10,9 @@ the same as an identity embedding without its V x V weights.
 import json
 
 import numpy as np
-import safetensors.numpy
 
 from .files import atomic_write_bytes
+from .io import serialize
 
 TORCH_FORMAT = "tinyrnn-torch/1"
 LEGACY_TO_TORCH = {"Wxh": "rnn.weight_ih_l0", "Whh": "rnn.weight_hh_l0", "bh": "rnn.bias_ih_l0",
@@ -37,8 +37,8 @@ def export_metadata(model, fmt):
 
 
 def write_torch_file(model, path):
-    tensors = torch_state_dict(model)
-    atomic_write_bytes(path, safetensors.numpy.save(tensors, metadata=export_metadata(model, TORCH_FORMAT)))
+    """The state_dict file: canonical bytes (the same model, the same file), with a checksum."""
+    atomic_write_bytes(path, serialize(torch_state_dict(model), export_metadata(model, TORCH_FORMAT)))
 
 
 def loading_code(model, path):

@@ -28,9 +28,11 @@ KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log", "checkpoint": 
 EXTENSIONS = {"png": (".png",), "html": (".html", ".htm"), "onnx": (".onnx",),   # what its files are called
               "torch": (".safetensors",)}
 _WRITES = {"png": "a PNG picture", "html": "an HTML page", "onnx": "an ONNX file", "torch": "a safetensors file"}
-_SIGNATURES = {"png": (b"\x89PNG\r\n\x1a\n", b"Software\x00tinyrnn"),       # its tEXt chunk
-               "html": (b"<!DOCTYPE html>", b'<meta name="generator" content="tinyrnn">'),
-               "onnx": (b"", b"\x12\x07tinyrnn")}                              # producer_name
+_SIGNATURES = {                          # does the start of a file (64 KB) show that tinyrnn wrote it?
+    "png": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n") and b"Software\x00tinyrnn" in head,   # tEXt
+    "html": lambda head: head.startswith(b"<!DOCTYPE html>") and b'<meta name="generator" content="tinyrnn">' in head,
+    "onnx": lambda head: head[:1] == b"\x08" and head[2:11] == b"\x12\x07tinyrnn",   # ir_version, producer_name
+}
 _LOG_KEYS = ("epoch", "step", "fold", "folds")
 
 
@@ -98,9 +100,7 @@ def is_tinyrnn_file(path, kind):
                 prefix = {"model": "tinyrnn/", "checkpoint": "tinyrnn-checkpoint/", "torch": "tinyrnn-torch/"}[kind]
                 return _safetensors_format(header).startswith(prefix)
             if kind in _SIGNATURES:
-                start, mark = _SIGNATURES[kind]
-                head = stream.read(1 << 16)
-                return head.startswith(start) and mark in head
+                return _SIGNATURES[kind](stream.read(1 << 16))
             first = stream.readline(1 << 20)
     except OSError:
         return False

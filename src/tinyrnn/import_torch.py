@@ -36,6 +36,7 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, nonli
     for name in ("fc.weight", "fc.bias"):
         if name not in tensors:
             raise ModelFileError(f"{where}: no {name} (the output layer)")
+    _check_ranks(tensors, where)
     dtypes = {array.dtype.name for array in tensors.values()}
     if not dtypes <= {"float32", "float64"} or len(dtypes) != 1:
         raise ModelFileError(f"{where}: tensors must all be float32 or all float64, got {sorted(dtypes)}")
@@ -45,6 +46,14 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, nonli
         raise ModelFileError(f"{where}: rnn.weight_hh_l0 is {hidden_rows} x {H}: not 1, 3 or 4 gate blocks of H")
     embedding = tensors.get("embedding.weight")
     task = "classify" if classes is not None else "lm"
+    outputs = len(tensors["fc.bias"])
+    if task == "lm" and (outputs != len(vocab) or any(d for _, d in layers)):
+        raise ModelFileError(f"{where}: fc has {outputs} outputs for a vocabulary of {len(vocab)}"
+                             + (" and the network reads both directions" if any(d for _, d in layers) else "")
+                             + ": a classifier? give its classes with --classes FILE")
+    for option, value, key in (("--nonlinearity", nonlinearity, "nonlinearity"), ("--pool", pool, "pool")):
+        if value and key in saved and saved[key] != value:
+            raise ModelFileError(f"{where}: {option} {value} disagrees with the file's config ({saved[key]})")
     config = {"task": task, "cell": cell, "vocab_size": len(vocab), "hidden_size": H,
               "num_layers": max(k for k, _ in layers) + 1, "bidirectional": any(d for _, d in layers),
               "nonlinearity": nonlinearity or saved.get("nonlinearity", "tanh"),
@@ -83,6 +92,15 @@ def _torch_name(name):
     return LEGACY_TO_TORCH.get(name, name)
 
 
+def _check_ranks(tensors, where):
+    """Weights are matrices, biases vectors, none of them empty."""
+    for name, array in tensors.items():
+        rank = 1 if name.endswith("bias") or ".bias_" in name else 2
+        if array.ndim != rank or array.size == 0:
+            raise ModelFileError(f"{where}: {name} has shape {list(array.shape)}; expected a non-empty "
+                                 f"{'vector' if rank == 1 else 'matrix'}")
+
+
 def _recurrent_layers(tensors, where):
     """{(layer, direction): {role: name}} of the rnn.* tensors; every layer needs all four."""
     layers = {}
@@ -92,8 +110,9 @@ def _recurrent_layers(tensors, where):
             role, k, reverse = found.groups()
             layers.setdefault((int(k), int(bool(reverse))), {})[role] = name
     if (0, 0) not in layers:
-        raise ModelFileError(f"{where}: no rnn.weight_ih_l0 / rnn.weight_hh_l0: not a recurrent "
-                             f"model's state_dict")
+        found = ", ".join(sorted(tensors)[:4]) or "no tensors"
+        raise ModelFileError(f"{where}: no rnn.weight_ih_l0 / rnn.weight_hh_l0 (found {found}): tinyrnn reads "
+                             f"state_dicts named embedding.*, rnn.*, fc.*, as tinyrnn.torch_model.TorchRNN's")
     directions = 2 if any(d for _, d in layers) else 1
     for k in range(max(k for k, _ in layers) + 1):
         for d in range(directions):
@@ -107,15 +126,16 @@ def _recurrent_layers(tensors, where):
 
 
 def _check_agrees_with_saved(config, saved, where):
-    for key in ("task", "cell", "num_layers", "bidirectional", "embed_size", "hidden_size"):
+    for key in ("task", "cell", "num_layers", "bidirectional", "embed_size", "hidden_size", "dtype"):
         if key in saved and saved[key] != config[key]:
             raise ModelFileError(f"{where}: its config says {key} {saved[key]!r}, its tensors {config[key]!r}")
 
 
 def read_token_list(path, what):
-    """A list of strings from a JSON list or a file with one per line (a tokens file)."""
+    """A list of strings from a JSON list, or from a file with one per line (lines end at
+    "\n", a final "\r" is dropped; a vocabulary of characters, which holds "\n", needs JSON)."""
     try:
-        with open(path, encoding="utf-8") as stream:
+        with open(path, encoding="utf-8-sig", newline="") as stream:
             text = stream.read()
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such {what} file") from None
@@ -129,4 +149,11 @@ def read_token_list(path, what):
         if not (isinstance(tokens, list) and all(isinstance(token, str) for token in tokens)):
             raise ModelFileError(f"{path}: the {what} must be a JSON list of strings")
         return tokens
-    return text.splitlines()
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()                                 # the file's final newline
+    for number, line in enumerate(lines, start=1):
+        if not line:
+            raise ModelFileError(f"{path}:{number}: an empty line; one {what} entry per line (a JSON list "
+                                 f"for entries such as a newline)")
+    return lines

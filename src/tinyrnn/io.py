@@ -41,10 +41,10 @@ def save_tinyrnn_file(path, model, fmt=FORMAT, extra_tensors=None, extra_metadat
                 "vocab": json.dumps(model.vocab.tokens), **(extra_metadata or {})}
     if model.task == "classify":
         metadata["classes"] = json.dumps(model.classes)
-    atomic_write_bytes(path, _serialize(tensors, metadata))
+    atomic_write_bytes(path, serialize(tensors, metadata))
 
 
-def _serialize(tensors, metadata):
+def serialize(tensors, metadata):
     """safetensors bytes with a canonical header (sorted keys, 8-byte aligned), so the same
     model always gives the same file, byte for byte. The metadata gains "checksum" (see
     _checksum), which loading verifies."""

@@ -12,7 +12,8 @@ tinyrnn. Build it from the "config" metadata of a file written by
     model = TorchRNN(config).double()                 # .double() for a float64 model
     model.load_state_dict(load_file("model.torch.safetensors"))
 
-It computes what tinyrnn computes:
+It computes what tinyrnn computes (dropout, which tinyrnn uses only in training, is not
+part of the module: add it where you train):
 
     x_t = E[id_t]  or  onehot(id_t)                  (one-hot models hold no embedding tensor)
     outputs, h_n = RNN / LSTM / GRU (x, packed by length)
@@ -62,7 +63,8 @@ class TorchRNN(nn.Module):
             features = torch.cat(list(h_n[-self.directions:]), dim=1)      # top layer, both directions
         else:
             outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=ids.shape[1])
-            real = (torch.arange(ids.shape[1])[None, :] < lengths[:, None]).unsqueeze(2)
+            lengths = lengths.to(outputs.device)
+            real = (torch.arange(ids.shape[1], device=outputs.device)[None, :] < lengths[:, None]).unsqueeze(2)
             if self.pool == "mean":
                 features = (outputs * real).sum(dim=1) / lengths[:, None].to(outputs.dtype)
             else:
@@ -72,3 +74,7 @@ class TorchRNN(nn.Module):
     def forward(self, ids, lengths):
         """Probabilities: (B, C) for a classifier, (B, T, V) for a language model."""
         return torch.softmax(self.logits(ids, lengths), dim=-1)
+
+    def log_probabilities(self, ids, lengths):
+        """ln of forward's probabilities, computed stably (for a loss such as nll_loss)."""
+        return torch.log_softmax(self.logits(ids, lengths), dim=-1)

@@ -14,7 +14,7 @@ import numpy as np
 from .errors import ConfigError, DataError
 from .guard import DivergenceGuard, guarded
 from .optim import OPTIMIZERS, ClipByValue, clip_by_norm
-from .vocab import pad_batch
+from .vocab import UNK_ID, pad_batch
 
 
 # Named recipes: values for the command line's options. "walkthrough" is the walkthrough's
@@ -57,6 +57,7 @@ class TrainConfig:
     keep_best: bool = False              # end with the weights of the best validation epoch
     early_stop: int | None = None        # stop after this many epochs without a better one
     frozen: tuple = ()                   # parameter names that keep their values (zero gradient)
+    word_dropout: float = 0.0            # in training, read each word as <unk> with this probability
 
     def validate(self):
         """Raise ConfigError (a ValueError) naming the first setting that cannot work."""
@@ -81,6 +82,8 @@ class TrainConfig:
             raise ConfigError(f"target accuracy must be between 0 and 1, got {self.target_accuracy}")
         if self.log_every_seconds is not None and not self.log_every_seconds > 0:
             raise ConfigError(f"log interval must be a positive number of seconds, got {self.log_every_seconds}")
+        if not (isinstance(self.word_dropout, (int, float)) and 0 <= self.word_dropout < 1):
+            raise ConfigError(f"word dropout must be in [0, 1), got {self.word_dropout}")
         if self.early_stop is not None and (type(self.early_stop) is not int or self.early_stop < 1):
             raise ConfigError(f"early stop must be a positive number of epochs, got {self.early_stop}")
 
@@ -329,6 +332,8 @@ def _train_epoch(model, data, config, update, rng, epoch, lr, state, started, on
     total_loss, correct, seen = state.running
     for step, rows in enumerate(order[state.batch:], start=state.batch + 1):
         ids, mask, targets = _batch(data, config, rows)
+        if config.word_dropout:
+            ids = drop_words(ids, mask, config.word_dropout, rng)
         result = model.loss_and_gradients(ids, mask, targets, rng=rng)      # rng: dropout masks
         guard.check_step(result.loss, f"epoch {epoch}, step {step}", lr)
         total_loss += result.loss * len(targets)
@@ -362,6 +367,15 @@ def _epoch_order(data, config, rng):
     if config.bucket and config.shuffle:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches
+
+
+def drop_words(ids, mask, rate, rng):
+    """Word dropout: each real word of the batch read as <unk> with probability rate (a new
+    array), so the network cannot lean on any one word; drawn from rng."""
+    dropped = rng.random(ids.shape) < rate
+    if mask is not None:
+        dropped &= mask
+    return np.where(dropped, UNK_ID, ids)
 
 
 def _batch(data, config, rows):

@@ -1,10 +1,12 @@
 """`tinyrnn import`: a PyTorch state_dict (safetensors) as a tinyrnn model file."""
 import json
 import sys
+from collections import Counter
 
 from ..errors import ModelFileError
 from ..import_torch import model_from_state_dict, read_token_list
 from ..io import save_model
+from ..vocab import SPECIALS
 from .common import locked_outputs
 
 
@@ -15,26 +17,49 @@ def run(args):
                                          (("--vocab", vocab_path), ("--classes", classes_path)) if value]
     with locked_outputs({"--out": (out, "model")}, inputs, force):
         tensors, metadata = _read_state_dict(path)
-        vocab = read_token_list(vocab_path, "vocabulary") if vocab_path else _from_metadata(metadata, "vocab", path)
+        if str(metadata.get("format", "")).startswith(("tinyrnn/", "tinyrnn-checkpoint/")):
+            raise ModelFileError(f"{path} is a tinyrnn model already (tinyrnn export --format torch makes "
+                                 f"a state_dict of it)")
+        vocab = read_token_list(vocab_path, "vocabulary") if vocab_path else _from_metadata(metadata, "vocab", path, list)
+        _check_vocabulary(vocab, vocab_path or f"{path}'s vocab metadata")
         classes = read_token_list(classes_path, "classes") if classes_path else \
-            (_from_metadata(metadata, "classes", path) if "classes" in metadata else None)
-        saved = _from_metadata(metadata, "config", path) if "config" in metadata else None
+            (_from_metadata(metadata, "classes", path, list) if "classes" in metadata else None)
+        saved = _from_metadata(metadata, "config", path, dict) if "config" in metadata else None
         model = model_from_state_dict(tensors, vocab, classes, saved, args.nonlinearity, args.pool,
                                       args.tokenizer, where=path)
         save_model(model, out)
+    if classes is None and saved is None:
+        print("note: read as a language model (fc has one output per vocabulary entry); a classifier "
+              "needs --classes", file=sys.stderr)
     print(f"saved {out}: {model.describe()}", file=sys.stderr)
     return 0
 
 
+def _check_vocabulary(vocab, where):
+    if vocab[:len(SPECIALS)] != list(SPECIALS):
+        raise ModelFileError(f"{where}: a tinyrnn vocabulary starts with {', '.join(SPECIALS)} (ids 0 and 1), "
+                             f"got {', '.join(map(repr, vocab[:2])) or 'nothing'}")
+    repeated = [token for token, count in Counter(vocab).items() if count > 1]
+    if repeated:
+        raise ModelFileError(f"{where}: {repeated[0]!r} is listed more than once")
+
+
 def _read_state_dict(path):
     import safetensors.numpy
-    from safetensors import safe_open
     try:
         with open(path, "rb") as stream:
             raw = stream.read()
+        header = _header(raw)
+        unsupported = sorted({f"{info.get('dtype')} ({name})" for name, info in header.items()
+                              if name != "__metadata__" and isinstance(info, dict)
+                              and info.get("dtype") not in ("F32", "F64")})
+        if unsupported:
+            raise ModelFileError(f"{path}: tensors of type {unsupported[0]}: tinyrnn reads float32 or float64; "
+                                 f"save them as float32 ({{name: t.float() for name, t in state.items()}})")
         tensors = safetensors.numpy.load(raw)
-        with safe_open(path, "np") as handle:
-            metadata = handle.metadata() or {}
+        metadata = header.get("__metadata__") if isinstance(header.get("__metadata__"), dict) else {}
+    except ModelFileError:
+        raise
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -44,10 +69,27 @@ def _read_state_dict(path):
     return tensors, metadata
 
 
-def _from_metadata(metadata, key, path):
+def _header(raw):
+    """The JSON header of safetensors bytes ({} when there is none to read)."""
+    if len(raw) < 8:
+        return {}
+    length = int.from_bytes(raw[:8], "little")
+    try:
+        header = json.loads(raw[8:8 + length]) if length <= len(raw) - 8 else {}
+    except (ValueError, RecursionError):
+        return {}
+    return header if isinstance(header, dict) else {}
+
+
+def _from_metadata(metadata, key, path, kind):
+    """The JSON value of a metadata key: a list of strings (vocab, classes) or an object (config)."""
     if key not in metadata:
         raise ModelFileError(f"{path} carries no {key}: give it with --{key}")
     try:
-        return json.loads(metadata[key])
-    except (json.JSONDecodeError, RecursionError):
+        value = json.loads(metadata[key])
+    except (TypeError, json.JSONDecodeError, RecursionError):
         raise ModelFileError(f"{path}: its {key} metadata is not JSON") from None
+    if not isinstance(value, kind) or (kind is list and not all(isinstance(item, str) for item in value)):
+        raise ModelFileError(f"{path}: its {key} metadata is not a JSON "
+                             f"{'list of strings' if kind is list else 'object'}")
+    return value

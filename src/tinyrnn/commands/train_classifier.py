@@ -92,7 +92,7 @@ def _options(args):
     settings = {"momentum": args.momentum, "nesterov": args.nesterov, "lr_decay": args.lr_decay,
                 "clip_norm": None if args.clip_norm == "none" else args.clip_norm,
                 "shuffle": not args.no_shuffle, "bucket": not args.no_bucket,
-                "keep_best": args.keep_best, "early_stop": args.early_stop,
+                "keep_best": args.keep_best, "early_stop": args.early_stop, "word_dropout": args.word_dropout or 0.0,
                 "log_every_seconds": None if args.log_every_seconds == "none" else args.log_every_seconds}
     return overrides, settings
 
