@@ -315,3 +315,19 @@ def test_a_state_dict_saved_by_pytorch_imports_with_the_same_outputs(tmp_path, c
     with torch.no_grad():
         expected = module(torch.from_numpy(ids), torch.from_numpy(mask.sum(axis=1))).numpy()
     np.testing.assert_allclose(tinyrnn_probabilities(model, ids, mask), expected, rtol=0, atol=1e-10)
+
+
+def test_exporting_for_pytorch_needs_no_torch(tmp_path):
+    """A torch package that cannot be imported stands in for a machine without torch."""
+    path = str(tmp_path / "m.safetensors")
+    save_model(make("lstm-2-bi-embed"), path)
+    fake = tmp_path / "fake" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named torch')\n")
+    result = subprocess.run([sys.executable, "-m", "tinyrnn", "export", "--model", path, "--format", "torch",
+                             "--out", str(tmp_path / "m.torch.safetensors")], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PYTHONPATH": str(tmp_path / "fake")})
+    assert result.returncode == 0, result.stderr
+    assert "from tinyrnn.torch_model import TorchRNN" in result.stdout
+    state = safetensors.numpy.load_file(str(tmp_path / "m.torch.safetensors"))
+    assert set(state) == set(torch_state_dict(load_model(path)))
