@@ -17,6 +17,7 @@ import numpy as np
 from .errors import ModelFileError
 from .export_torch import LEGACY_TO_TORCH
 from .models import build_model, uses_walkthrough_names
+from .vocab import CHARS, WORDS
 
 RNN_NAME = re.compile(r"rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?")
 CELL_OF_GATES = {1: "rnn", 3: "gru", 4: "lstm"}
@@ -63,7 +64,7 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, nonli
               "pool": pool or saved.get("pool", "last") if task == "classify" else "last",
               "dtype": dtypes.pop(),
               "tokenizer": {"kind": tokenizer} if tokenizer else saved.get("tokenizer") or
-              {"kind": "words" if task == "classify" else "chars"}}
+              (WORDS if task == "classify" else CHARS).config()}
     _check_agrees_with_saved(config, saved, where)
     try:
         model = build_model(config, vocab, classes)

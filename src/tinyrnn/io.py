@@ -17,7 +17,7 @@ import safetensors.numpy
 from .errors import ModelFileError
 from .files import atomic_write_bytes
 from .models import ARCHITECTURE, DTYPES, build_model, parameter_shapes
-from .vocab import SPECIALS
+from .vocab import SPECIALS, TOKENIZERS
 
 FORMAT = "tinyrnn/1"
 MAX_HEADER_BYTES = 16 * 1024 * 1024
@@ -204,7 +204,7 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
             and config.get("input") in ("onehot", "embedding") and config.get("dtype") in DTYPES
             and type(config.get("hidden_size")) is int and isinstance(config.get("cell"), str)
             and isinstance(config.get("tokenizer"), dict)
-            and config["tokenizer"].get("kind") in ("words", "chars")):
+            and config["tokenizer"].get("kind") in TOKENIZERS):
         raise ModelFileError(f"{path}: config metadata is not a tinyrnn model config")
     if is_classifier and config["tokenizer"].get("kind") != "words":
         raise ModelFileError(f"{path}: a classifier reads words; its config names tokenizer "

@@ -27,11 +27,9 @@ from .nn.losses import softmax_cross_entropy
 from .nn.params import flat_views, initialize
 from .nn.pooling import POOLS, pool_backward, pool_forward
 from .nn.stack import RecurrentStack
-from .vocab import Vocab, pad_batch, tokenize
+from .vocab import WORDS, Vocab, pad_batch, tokenizer_of
 
 DTYPES = ("float64", "float32")
-TOKENIZERS = {"words": {"kind": "words", "normalize": "NFKC", "casefold": True},  # vocab.tokenize
-              "chars": {"kind": "chars"}}                                       # every character
 ARCHITECTURE = {"cell": "rnn", "num_layers": 1, "bidirectional": False, "nonlinearity": "tanh",
                 "embed_size": None, "dropout": 0.0, "pool": "last", "embed_dropout": 0.0}   # the defaults
 
@@ -136,6 +134,10 @@ class RecurrentModel:
                     key: arch[key] for key in ("num_layers", "bidirectional", "nonlinearity", "embed_size",
                                                "dropout", "pool", "embed_dropout")}, "dtype": self.dtype.name}
 
+    def tokenize(self, text):
+        """The text's tokens as this model reads them (self.tokenizer: vocab.WORDS or CHARS)."""
+        return self.tokenizer.split(text)
+
     def summary(self):
         """What the model is, for people and pages (tinyrnn info, explain, serve)."""
         arch = self.architecture
@@ -143,8 +145,7 @@ class RecurrentModel:
                  "directions": self.stack.directions, "hidden_size": self.hidden_size,
                  "input": f"embedding of size {arch['embed_size']}" if arch["embed_size"] else "one-hot",
                  "vocabulary": len(self.vocab), "parameters": int(self.flat.size), "dtype": self.dtype.name,
-                 "tokenizer": ("words (Unicode NFKC, case-folded)" if self.config()["tokenizer"]["kind"] == "words"
-                               else "characters")}
+                 "tokenizer": self.tokenizer.describe()}
         if arch["cell"] == "rnn":
             facts["nonlinearity"] = arch["nonlinearity"]
         if self.task == "classify":
@@ -159,13 +160,12 @@ class RecurrentModel:
         arch = self.architecture
         cell = {"rnn": f"{arch['nonlinearity']} RNN", "lstm": "LSTM", "gru": "GRU"}[arch["cell"]]
         what = "classifier" if self.task == "classify" else "language model"
-        units = "characters" if self.config()["tokenizer"]["kind"] == "chars" else "words"
         parts = [f"a {arch['num_layers']}-layer {cell} {what}", f"{self.hidden_size} hidden units"]
         if short:
             return ", ".join(parts)
         if self.stack.directions == 2:
             parts.append("bidirectional")
-        parts.append(f"{len(self.vocab.words):,} {units} in the vocabulary")
+        parts.append(f"{len(self.vocab.words):,} {self.tokenizer.unit}s in the vocabulary")
         if self.task == "classify":
             parts.append(f"classes {', '.join(self.classes)}")
         return ", ".join(parts) + f" ({self.flat.size:,} parameters)"
@@ -241,6 +241,7 @@ class Classifier(RecurrentModel):
     """
 
     task = "classify"
+    tokenizer = WORDS
 
     def __init__(self, vocab, classes, hidden_size=64, cell="rnn", dtype="float64", **architecture):
         if len(classes) < 2 or len(set(classes)) != len(classes):
@@ -249,11 +250,11 @@ class Classifier(RecurrentModel):
         super().__init__(vocab, len(self.classes), hidden_size, cell, dtype, architecture)
 
     def config(self):
-        return {**super().config(), "num_classes": len(self.classes), "tokenizer": TOKENIZERS["words"]}
+        return {**super().config(), "num_classes": len(self.classes), "tokenizer": self.tokenizer.config()}
 
     def encode(self, texts):
         """Texts -> (list of id arrays, list of unknown-word lists)."""
-        encoded = [self.vocab.encode(tokenize(text)) for text in texts]
+        encoded = [self.vocab.encode(self.tokenize(text)) for text in texts]
         return [ids for ids, _ in encoded], [unknown for _, unknown in encoded]
 
     def _forward(self, ids, mask, initial_state, rng):
@@ -312,21 +313,16 @@ class LanguageModel(RecurrentModel):
     task = "lm"
 
     def __init__(self, vocab, hidden_size=100, cell="rnn", dtype="float64", tokenizer="chars", **architecture):
-        if tokenizer not in TOKENIZERS:
-            raise ValueError(f"unknown tokenizer {tokenizer!r}; expected one of {list(TOKENIZERS)}")
         if architecture.get("bidirectional"):
             raise ValueError("a language model cannot be bidirectional: the reverse direction "
                              "would see the tokens it has to predict")
         if architecture.get("pool", "last") != "last":
             raise ValueError("pooling applies to classifiers; a language model reads h_t at every step")
-        self.tokenizer = tokenizer
+        self.tokenizer = tokenizer_of(tokenizer)            # "chars", "words" or a vocab.Tokenizer
         super().__init__(vocab, len(vocab), hidden_size, cell, dtype, architecture)
 
     def config(self):
-        return {**super().config(), "tokenizer": TOKENIZERS[self.tokenizer]}
-
-    def tokenize(self, text):
-        return list(text) if self.tokenizer == "chars" else tokenize(text)
+        return {**super().config(), "tokenizer": self.tokenizer.config()}
 
     def _forward(self, ids, mask, initial_state, rng):
         run = self._run(ids, mask, initial_state, rng)

@@ -8,10 +8,11 @@ import json
 import numpy as np
 
 from .files import atomic_write_bytes
+from .vocab import CHARS
 from .web import asset
 
 
-def reading_page(reading, description, correlations, tokenizer="chars"):
+def reading_page(reading, description, correlations, tokenizer=CHARS):
     """The HTML text of the page for an explain.TextReading; description names the model;
     correlations: explain.unit_correlations of the reading ({} for none)."""
     hidden = np.asarray(reading.hidden, dtype=np.float64)
@@ -19,8 +20,7 @@ def reading_page(reading, description, correlations, tokenizer="chars"):
     scales[scales == 0] = 1.0
     codes = np.round(hidden / scales * 127).astype(np.int8)                  # (N, H), row per token
     data = {"model": description, "tokens": reading.tokens, "known": reading.known,
-            "unit_name": "character" if tokenizer == "chars" else "word",
-            "separator": "" if tokenizer == "chars" else " ",
+            "unit_name": tokenizer.unit, "separator": tokenizer.separator,
             "surprisal": [round(float(s), 4) for s in reading.surprisal],
             "mean_surprisal": reading.mean_surprisal, "units": int(hidden.shape[1]),
             "scales": [round(float(s), 6) for s in scales],
@@ -33,5 +33,5 @@ def reading_page(reading, description, correlations, tokenizer="chars"):
     return asset("reading.html").replace("__READING__", embedded)
 
 
-def write_reading_page(path, reading, description, correlations, tokenizer="chars"):
+def write_reading_page(path, reading, description, correlations, tokenizer=CHARS):
     atomic_write_bytes(path, reading_page(reading, description, correlations, tokenizer).encode("utf-8"))

@@ -26,7 +26,6 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .commands.common import spaced
 from .explain import explain_text
 from .sampling import generate
 from .web import asset
@@ -116,9 +115,7 @@ def _token_lines(model, rng, prompt, length, temperature, top_k):
     """One JSON line per sampled token (words spaced), then {"done": true}."""
     count = 0
     tokens = generate(model, rng, length, prompt, temperature, top_k)
-    for piece in spaced(tokens, model.tokenizer):
-        if model.tokenizer == "words" and prompt and not piece.startswith(" "):
-            piece = " " + piece
+    for piece in model.tokenizer.pieces(tokens, after_text=bool(prompt)):
         count += 1
         yield json.dumps({"token": piece}) + "\n"
     yield json.dumps({"done": True, "tokens": count}) + "\n"

@@ -9,6 +9,7 @@ Normalisation (documented, stable across runs and machines):
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +26,45 @@ def tokenize(text):
     """Split text into normalised word tokens (see the module docstring)."""
     text = unicodedata.normalize("NFKC", text).casefold()
     return _TOKEN.findall(text.translate(_CONTROL_TO_SPACE))
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """How a text is cut into tokens and written back: words (tokenize above) or characters
+    (each one, as it is). Model files store its config(); messages call a token its unit."""
+
+    kind: str                            # "words" or "chars"
+    unit: str                            # "word" or "character"
+    separator: str                       # written between two tokens
+
+    def split(self, text):
+        return tokenize(text) if self.kind == "words" else list(text)
+
+    def pieces(self, tokens, after_text=False):
+        """The tokens as text to write one after another (a word after text gets its space)."""
+        for i, token in enumerate(tokens):
+            yield self.separator + token if i or after_text else token
+
+    def config(self):
+        return {"kind": "words", "normalize": "NFKC", "casefold": True} if self.kind == "words" \
+            else {"kind": "chars"}
+
+    def describe(self):
+        return "words (Unicode NFKC, case-folded)" if self.kind == "words" else "characters"
+
+
+WORDS = Tokenizer("words", "word", " ")
+CHARS = Tokenizer("chars", "character", "")
+TOKENIZERS = {tokenizer.kind: tokenizer for tokenizer in (WORDS, CHARS)}
+
+
+def tokenizer_of(kind):
+    """The Tokenizer named kind ("words" or "chars"; a Tokenizer is returned as it is)."""
+    if isinstance(kind, Tokenizer):
+        return kind
+    if kind not in TOKENIZERS:
+        raise ValueError(f"unknown tokenizer {kind!r}; expected one of {list(TOKENIZERS)}")
+    return TOKENIZERS[kind]
 
 
 class Vocab:

@@ -185,17 +185,6 @@ def progress_bar(total, unit, forced):
     return tqdm(total=total, unit=unit, file=sys.stderr, disable=not (forced or sys.stderr.isatty()))
 
 
-def token_unit(tokenizer):
-    """What a language model's tokens are called in messages: character or word."""
-    return "character" if tokenizer == "chars" else "word"
-
-
-def spaced(tokens, tokenizer):
-    """Characters as they are; words separated by spaces."""
-    for i, token in enumerate(tokens):
-        yield token if tokenizer == "chars" or i == 0 else " " + token
-
-
 def stdin_texts():
     """(line number, text) for each non-blank line of standard input (UTF-8), as it arrives.
     Memory stays bounded: a line longer than the training data's limit is an error before

@@ -11,7 +11,8 @@ from ..explain import explain_text, read_text, text_features, unit_correlations
 from ..io import load_model
 from ..plots import explanation_plot, require_matplotlib
 from ..report import write_reading_page
-from .common import locked_outputs, token_unit, warn_unknown
+from ..vocab import CHARS
+from .common import locked_outputs, warn_unknown
 
 
 def run(args):
@@ -98,11 +99,11 @@ def _language_model(model, text, html, as_json, model_path):
         reading = read_text(model, text)
     except ValueError as error:
         raise TinyRNNError(str(error)) from None
-    unit = token_unit(model.tokenizer)
+    unit = model.tokenizer.unit
     unknown = sorted({repr(token) for token, known in zip(reading.tokens, reading.known) if not known})
     warn_unknown(unknown, "text", unit)
     correlations = unit_correlations(reading.hidden, text_features(reading.tokens)) \
-        if model.tokenizer == "chars" else {}
+        if model.tokenizer is CHARS else {}
     if html:
         write_reading_page(html, reading, f"{os.path.basename(model_path)}: {model.describe()}", correlations,
                            model.tokenizer)

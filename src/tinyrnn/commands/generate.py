@@ -7,7 +7,7 @@ from ..errors import TinyRNNError
 from ..io import load_model
 from ..models import LanguageModel
 from ..sampling import generate
-from .common import spaced, token_unit, warn_unknown
+from .common import warn_unknown
 
 
 def run(args):
@@ -20,9 +20,7 @@ def run(args):
     rng = np.random.default_rng(seed)
     sys.stdout.write(prime)
     tokens = generate(model, rng, length, prime, temperature, top_k)
-    for piece in spaced(tokens, model.tokenizer):
-        if model.tokenizer == "words" and prime and not piece.startswith(" "):
-            piece = " " + piece
+    for piece in model.tokenizer.pieces(tokens, after_text=bool(prime)):
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")
@@ -43,4 +41,4 @@ def _check_prime(model, prime, strict):
     unknown = sorted(set(unknown))
     if unknown and strict:
         raise TinyRNNError(f"prime has tokens the model never saw: {', '.join(map(repr, unknown))}")
-    warn_unknown([repr(token) for token in unknown], "prime", token_unit(model.tokenizer))
+    warn_unknown([repr(token) for token in unknown], "prime", model.tokenizer.unit)

@@ -13,10 +13,11 @@ from ..io import load_model, save_model
 from ..sampling import generate
 from ..train import make_optimizer
 from ..train_lm import LM_PRESETS, LMConfig, LMState, train_language_model
+from ..vocab import tokenizer_of
 from .checkpointing import Run, run_checkpoints, signature
 from ..plots import require_matplotlib
 from .common import (JsonLog, data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close,
-                     progress_bar, recipe_for, spaced, token_unit, warn_unknown)
+                     progress_bar, recipe_for, warn_unknown)
 
 SAMPLE_LENGTH = 200                      # tokens in each sample printed during training
 
@@ -81,12 +82,12 @@ def _run(args, checkpoints):
         model.flat[...] = run.state.best_weights
         save_model(model, outputs.model_path)
         print(f"saved {outputs.model_path} (lowest validation loss, {run.state.best_loss:.3f} "
-              f"nats/{token_unit(model.tokenizer)[:4]})", file=sys.stderr)
+              f"nats/{model.tokenizer.unit[:4]})", file=sys.stderr)
     else:
         save_model(model, outputs.model_path)
         print(f"saved {outputs.model_path}", file=sys.stderr)
     draw_training_plot(args.plot, [_record(stats) for stats in run.state.history],
-                       f"{outputs.model_path}: {model.describe(short=True)}", token_unit(model.tokenizer))
+                       f"{outputs.model_path}: {model.describe(short=True)}", model.tokenizer.unit)
     return 0
 
 
@@ -103,14 +104,15 @@ def _config(recipe, settings):
 def _corpus(path, encoding, val_fraction, tokenizer, vocab=None):
     """(vocab, training ids, validation ids) of the text at path or the default corpus; prints
     their sizes. vocab: a saved model's (--init-from), else built from the training text."""
+    tokenizer = tokenizer_of(tokenizer)
     text = read_corpus(path, encoding) if path else default_corpus()
     train_text, val_text = _split_text(text, val_fraction)
     vocab = vocab or build_vocab(train_text, tokenizer)
     train_ids, unknown = encode_text(train_text, vocab, tokenizer)
-    warn_unknown([repr(token) for token in unknown], "training text", token_unit(tokenizer))
+    warn_unknown([repr(token) for token in unknown], "training text", tokenizer.unit)
     val_ids, unknown = encode_text(val_text, vocab, tokenizer)
-    warn_unknown([repr(token) for token in unknown], "validation text", token_unit(tokenizer))
-    print(f"{len(vocab.words)} unique {token_unit(tokenizer)}s found ({len(train_ids):,} for training, "
+    warn_unknown([repr(token) for token in unknown], "validation text", tokenizer.unit)
+    print(f"{len(vocab.words)} unique {tokenizer.unit}s found ({len(train_ids):,} for training, "
           f"{len(val_ids):,} for validation)")
     return vocab, train_ids, val_ids
 
@@ -134,7 +136,7 @@ def _train(run, config, train_ids, val_ids, outputs):
     """Train, printing log blocks and samples, JSON-logging, saving new bests if asked and
     checkpoints if a folder is set."""
     model, state, checkpoints = run.model, run.state, run.checkpoints
-    unit, sample_rng = token_unit(model.tokenizer) + "s", run.rngs["samples"]
+    unit, sample_rng = model.tokenizer.unit + "s", run.rngs["samples"]
     per_epoch = -(-((len(train_ids) - 1) // config.batch_size) // config.seq_length)
     totals = [n for n in (config.steps, config.epochs and config.epochs * per_epoch) if n]
     with JsonLog(outputs.json_log) as log, progress_bar(min(totals, default=None), "step",
@@ -187,13 +189,13 @@ def _saved_model(path, architecture, overrides, tokenizer):
                                  ("--init", overrides["init"], None)):
         if value is not None and value != saved:
             raise TinyRNNError(f"{option} {value} disagrees with {path} ({saved or 'its weights'})")
-    if tokenizer != model.tokenizer and tokenizer != "chars":
-        raise TinyRNNError(f"--tokenizer {tokenizer} disagrees with {path} ({model.tokenizer})")
+    if tokenizer != model.tokenizer.kind and tokenizer != "chars":      # chars: the option's default
+        raise TinyRNNError(f"--tokenizer {tokenizer} disagrees with {path} ({model.tokenizer.kind})")
     return model
 
 
 def _print_sample(model, rng, step):
-    sample = "".join(spaced(generate(model, rng, SAMPLE_LENGTH), model.tokenizer))
+    sample = "".join(model.tokenizer.pieces(generate(model, rng, SAMPLE_LENGTH)))
     tqdm.write(f"--- Sample at step {step}\n{sample}", file=sys.stdout)
 
 
