@@ -2,24 +2,22 @@
 import argparse
 import sys
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
+from ..checkpoint import fingerprint
 from ..data import default_dataset
-from ..data.embeddings import read_embeddings
 from ..data.split import stratified_folds, stratified_split
 from ..errors import DataError, TinyRNNError
 from ..io import save_model
-from ..models import uses_walkthrough_names
-from ..checkpoint import fingerprint
-from ..train import PRESETS, TrainConfig, TrainState, encode_examples, evaluate, make_optimizer, train
-from ..vocab import Vocab, tokenize
-from .checkpointing import Run, run_checkpoints, signature
 from ..plots import require_matplotlib
-from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoch_record, load_classifier,
-                     locked_outputs, model_options, output_may_close, progress_bar, recipe_for, warn_unknown)
+from ..train import PRESETS, TrainConfig, TrainState, evaluate, make_optimizer, train
+from .checkpointing import Run, run_checkpoints, signature
+from .classifier_setup import Vectors, classes_of, encode_datasets, fingerprint_arrays, new_model, saved_model
+from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoch_record, locked_outputs,
+                     model_options, output_may_close, progress_bar, recipe_for)
 
 
 def run(args):
@@ -97,14 +95,6 @@ def _options(args):
     return overrides, settings
 
 
-@dataclass(frozen=True)
-class Vectors:
-    """--embeddings: a file of pretrained word vectors and its encoding."""
-
-    path: str
-    encoding: str
-
-
 @dataclass
 class Plan:
     """Everything that trains one model, so cross-validation can train one per fold."""
@@ -127,16 +117,16 @@ class Plan:
         if self.init_from:
             if self.init_given:
                 raise TinyRNNError("--init sets the initial weights; it cannot apply with --init-from")
-            model = _saved_model(self.init_from, hidden=self.recipe["hidden"], dtype=self.dtype)
+            model = saved_model(self.init_from, hidden=self.recipe["hidden"], dtype=self.dtype)
             self.architecture.check_agrees(model, self.init_from)
         else:
-            model = _new_model(train_set, _classes(train_set), self.recipe, self.dtype, self.architecture,
+            model = new_model(train_set, classes_of(train_set), self.recipe, self.dtype, self.architecture,
                                rng, self.vocab_limits, self.init_given, self.vectors)
-        train_data, test_data, valid_data = _encode(model, train_set, test_set, valid_set)
+        train_data, test_data, valid_data = encode_datasets(model, train_set, test_set, valid_set)
         run = Run(model, {"train": rng}, TrainState(), make_optimizer(self.config), checkpoints)
         if checkpoints:
             checkpoints.signature = signature(model, self.config, self.seed, fingerprint(
-                *(array for data in (train_data, valid_data, test_data) if data for array in _arrays(data))))
+                *(array for data in (train_data, valid_data, test_data) if data for array in fingerprint_arrays(data))))
         if not checkpoints or run.resume(TrainState, _where):
             history = _train(run, self.config, train_data, test_data, valid_data, json_log, self.progress)
             _summary(history, self.config)
@@ -249,76 +239,6 @@ def _recipe(preset, overrides, has_test, has_valid):
     if has_valid and "target_accuracy" not in given:
         recipe["target_accuracy"] = None                 # the test set is then only reported
     return recipe
-
-
-def _classes(train_set):
-    """The sorted labels of the training data; fewer than two is an error."""
-    classes = sorted(set(train_set.labels))
-    if len(classes) < 2:
-        raise DataError(f"{train_set.sources[0]}: the training data has only one class "
-                        f"({classes[0]!r}); a classifier needs at least two")
-    return classes
-
-
-def _new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits, init_given, vectors):
-    """A freshly initialised classifier over the training data's words. The walkthrough's
-    init (normal / 1000) is for the walkthrough's model: with it, the gradient of a stack,
-    a gated cell or an embedding is too small to learn, so they start orthogonal unless
-    --init says otherwise. vectors (--embeddings): a file of pretrained word vectors whose
-    rows replace the random start of the words it has."""
-    vocab = Vocab.build((tokenize(text) for text in train_set.texts), **vocab_limits)
-    config = {"task": "classify", "hidden_size": recipe["hidden"], "dtype": dtype or "float64"}
-    found = None
-    if vectors:
-        found = read_embeddings(vectors.path, vocab, architecture.embed_size, vectors.encoding)
-        architecture = replace(architecture, embed_size=found[2])
-    init = recipe["init"]
-    if init == "walkthrough" and not init_given and not uses_walkthrough_names(**architecture.architecture()):
-        init = "orthogonal"
-    model = architecture.build(config, vocab, classes, rng, init)
-    if found is not None:
-        ids, rows, _ = found
-        model.params["embedding.weight"][ids] = rows
-        print(f"{len(set(ids.tolist()))} of {len(vocab.words)} words ({len(set(ids.tolist())) / len(vocab.words):.1%}) "
-              f"start from the vectors in {vectors.path}; the others from random ones")
-    return model
-
-
-def _saved_model(path, hidden, dtype):
-    """The classifier saved at path (--init-from); --hidden and --dtype, if given, must agree."""
-    model = load_classifier(path, "--init-from")
-    for option, given, saved in (("--hidden", hidden, model.hidden_size),
-                                 ("--dtype", dtype, model.dtype.name)):
-        if given is not None and given != saved:
-            raise TinyRNNError(f"{option} {given} disagrees with {path} ({saved})")
-    return model
-
-
-def _encode(model, train_set, test_set, valid_set):
-    """(train, test, validation) as the model's sequences (None where not given), warning
-    about words the vocabulary does not have."""
-    words = {w for text in train_set.texts for w in tokenize(text)}
-    print(f"{len(words)} unique words found")
-    if len(model.vocab.words) < len(words):
-        print(f"kept {len(model.vocab.words)} words; the {len(words - set(model.vocab.words))} rarer "
-              f"ones are read as <unk>")
-    train_data, unknown = encode_examples(model, train_set)
-    if len(model.vocab.words) >= len(words):                # folded words are <unk> by choice
-        warn_unknown(unknown, "training data")
-    encoded = [train_data]
-    for dataset, name in ((test_set, "test data"), (valid_set, "validation data")):
-        if dataset is None:
-            encoded.append(None)
-            continue
-        sequences, unknown = encode_examples(model, dataset)
-        warn_unknown(unknown, name)
-        encoded.append(sequences)
-    return tuple(encoded)
-
-
-def _arrays(data):
-    """A LabelledSequences as arrays, for its fingerprint."""
-    return [np.array([len(seq) for seq in data.sequences]), np.concatenate(data.sequences), data.targets]
 
 
 def _where(state):

@@ -1,0 +1,91 @@
+"""The model a classifier run trains, and its data: a new model over the training data's
+words (vocabulary limits, classes, an optional start from pretrained vectors) or a saved one
+(--init-from), and the datasets encoded as its id sequences."""
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..data.embeddings import read_embeddings
+from ..errors import DataError, TinyRNNError
+from ..models import uses_walkthrough_names
+from ..train import encode_examples
+from ..vocab import Vocab, tokenize
+from .common import load_classifier, warn_unknown
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """--embeddings: a file of pretrained word vectors and its encoding."""
+
+    path: str
+    encoding: str
+
+
+def classes_of(train_set):
+    """The sorted labels of the training data; fewer than two is an error."""
+    classes = sorted(set(train_set.labels))
+    if len(classes) < 2:
+        raise DataError(f"{train_set.sources[0]}: the training data has only one class "
+                        f"({classes[0]!r}); a classifier needs at least two")
+    return classes
+
+
+def new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits, init_given, vectors):
+    """A freshly initialised classifier over the training data's words. The walkthrough's
+    init (normal / 1000) is for the walkthrough's model: with it, the gradient of a stack,
+    a gated cell or an embedding is too small to learn, so they start orthogonal unless
+    --init says otherwise. vectors (--embeddings): a file of pretrained word vectors whose
+    rows replace the random start of the words it has."""
+    vocab = Vocab.build((tokenize(text) for text in train_set.texts), **vocab_limits)
+    config = {"task": "classify", "hidden_size": recipe["hidden"], "dtype": dtype or "float64"}
+    found = None
+    if vectors:
+        found = read_embeddings(vectors.path, vocab, architecture.embed_size, vectors.encoding)
+        architecture = replace(architecture, embed_size=found[2])
+    init = recipe["init"]
+    if init == "walkthrough" and not init_given and not uses_walkthrough_names(**architecture.architecture()):
+        init = "orthogonal"
+    model = architecture.build(config, vocab, classes, rng, init)
+    if found is not None:
+        ids, rows, _ = found
+        model.params["embedding.weight"][ids] = rows
+        print(f"{len(set(ids.tolist()))} of {len(vocab.words)} words ({len(set(ids.tolist())) / len(vocab.words):.1%}) "
+              f"start from the vectors in {vectors.path}; the others from random ones")
+    return model
+
+
+def saved_model(path, hidden, dtype):
+    """The classifier saved at path (--init-from); --hidden and --dtype, if given, must agree."""
+    model = load_classifier(path, "--init-from")
+    for option, given, saved in (("--hidden", hidden, model.hidden_size),
+                                 ("--dtype", dtype, model.dtype.name)):
+        if given is not None and given != saved:
+            raise TinyRNNError(f"{option} {given} disagrees with {path} ({saved})")
+    return model
+
+
+def encode_datasets(model, train_set, test_set, valid_set):
+    """(train, test, validation) as the model's sequences (None where not given), warning
+    about words the vocabulary does not have."""
+    words = {w for text in train_set.texts for w in tokenize(text)}
+    print(f"{len(words)} unique words found")
+    if len(model.vocab.words) < len(words):
+        print(f"kept {len(model.vocab.words)} words; the {len(words - set(model.vocab.words))} rarer "
+              f"ones are read as <unk>")
+    train_data, unknown = encode_examples(model, train_set)
+    if len(model.vocab.words) >= len(words):                # folded words are <unk> by choice
+        warn_unknown(unknown, "training data")
+    encoded = [train_data]
+    for dataset, name in ((test_set, "test data"), (valid_set, "validation data")):
+        if dataset is None:
+            encoded.append(None)
+            continue
+        sequences, unknown = encode_examples(model, dataset)
+        warn_unknown(unknown, name)
+        encoded.append(sequences)
+    return tuple(encoded)
+
+
+def fingerprint_arrays(data):
+    """A LabelledSequences as arrays, for its fingerprint."""
+    return [np.array([len(seq) for seq in data.sequences]), np.concatenate(data.sequences), data.targets]
