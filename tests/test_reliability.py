@@ -19,7 +19,8 @@ from tinyrnn.errors import DivergenceError
 from tinyrnn.gradcheck import random_classifier
 from tinyrnn.guard import DivergenceGuard
 from tinyrnn.io import load_model, save_model
-from tinyrnn.train import LabelledSequences, TrainConfig, TrainState, train
+from tinyrnn.run_state import TrainState
+from tinyrnn.train import LabelledSequences, TrainConfig, train
 
 
 @pytest.mark.parametrize("task_args,where", [

@@ -14,7 +14,8 @@ import numpy as np
 from .data.corpus import streams
 from .errors import ConfigError
 from .guard import DivergenceGuard, guarded
-from .train import TrainConfig, TrainState, base_learning_rate, json_fields, make_optimizer, make_update
+from .run_state import TrainState, json_fields
+from .train import TrainConfig, base_learning_rate, make_optimizer, make_update
 
 NATS_PER_BIT = math.log(2)
 

@@ -13,7 +13,8 @@ from ..data.split import stratified_folds, stratified_split
 from ..errors import DataError, TinyRNNError
 from ..io import save_model
 from ..plots import require_matplotlib
-from ..train import PRESETS, TrainConfig, TrainState, evaluate, make_optimizer, train
+from ..run_state import TrainState
+from ..train import PRESETS, TrainConfig, evaluate, make_optimizer, train
 from .checkpointing import Run, run_checkpoints, signature
 from .classifier_setup import Vectors, classes_of, encode_datasets, fingerprint_arrays, new_model, saved_model
 from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoch_record, locked_outputs,
