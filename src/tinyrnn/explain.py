@@ -81,7 +81,7 @@ def explain_text(model, text, max_words=MAX_WORDS):
         raise ValueError(f"the text has no words: {text!r}")
     if len(tokens) > max_words:
         raise ValueError(f"the text has {len(tokens):,} words; explain reads at most {max_words:,} "
-                         f"(it reads the text once less each word)")
+                         f"(it reads the text again without each word in turn)")
     ids, _ = model.vocab.encode(tokens)
     known = [bool(i != UNK_ID) for i in ids]
     T = len(ids)
