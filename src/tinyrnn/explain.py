@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .nn.functional import log_softmax, softmax
-from .vocab import UNK_ID, tokenize
+from .vocab import UNK_ID
 
 
 @dataclass
@@ -76,7 +76,7 @@ STEPS_PER_BATCH = 16384 # words read at once (B x T) when many texts are read: b
 def explain_text(model, text, max_words=MAX_WORDS):
     """The TextExplanation of text by a Classifier. Raises ValueError for a text with no words
     or more than max_words. Fills model.grads (use a replica where threads share a model)."""
-    tokens = tokenize(text)
+    tokens = model.tokenize(text)
     if not tokens:
         raise ValueError(f"the text has no words: {text!r}")
     if len(tokens) > max_words:
@@ -84,24 +84,23 @@ def explain_text(model, text, max_words=MAX_WORDS):
                          f"(it reads the text again without each word in turn)")
     ids, _ = model.vocab.encode(tokens)
     known = [bool(i != UNK_ID) for i in ids]
-    T = len(ids)
-    trajectory = prefix_probabilities(model, ids)
+    T, hidden = len(ids), model.hidden_states(ids)
+    trajectory = prefix_probabilities(model, ids, hidden)
     predicted = int(trajectory[-1].argmax())
     without = probabilities(model, [np.delete(ids, t) for t in range(T)])
     occlusion = trajectory[-1, predicted] - without[:, predicted]
     gradient = model.input_relevance(ids, predicted)
-    return TextExplanation(tokens, known, list(model.classes), trajectory, occlusion, gradient,
-                           model.hidden_states(ids), model.stack.directions)
+    return TextExplanation(tokens, known, list(model.classes), trajectory, occlusion, gradient, hidden,
+                           model.stack.directions)
 
 
-def prefix_probabilities(model, ids):
-    """p(w_1 .. w_t) for t = 1 .. T, (T, C). One direction: one pass, since the prefix's h_t is
-    the text's, pooled as the model pools (the last h_t, or the running mean or maximum);
-    two directions: each prefix read as a text of its own (the reverse direction starts at
-    the prefix's end)."""
+def prefix_probabilities(model, ids, hidden):
+    """p(w_1 .. w_t) for t = 1 .. T, (T, C). One direction: from the text's h_t (hidden, (T, H)),
+    which are the prefixes' too, pooled as the model pools (the last h_t, or the running mean
+    or maximum); two directions: each prefix read as a text of its own (the reverse direction
+    starts at the prefix's end)."""
     if model.stack.directions == 2:
         return probabilities(model, [ids[:t] for t in range(1, len(ids) + 1)])
-    hidden = model.hidden_states(ids)                                       # h_t, (T, H)
     pool = model.architecture["pool"]
     if pool == "mean":
         hidden = np.cumsum(hidden, axis=0) / np.arange(1, len(ids) + 1)[:, None]
