@@ -3,7 +3,6 @@ import json
 import sys
 
 from ..errors import TinyRNNError
-from ..vocab import tokenize
 from .common import load_classifier, stdin_texts, warn_unknown
 
 
@@ -26,7 +25,7 @@ def run(args):
 def _answer(model, named_texts, as_json, strict, where):
     """Print one line per (name, text); unknown words are an error when strict, else a warning."""
     for name, text in named_texts:
-        if not tokenize(text):
+        if not model.tokenize(text):
             raise TinyRNNError(f"{name} has no words: {text!r}")
     texts = [text for _, text in named_texts]
     sequences, unknown = model.encode(texts)
