@@ -17,3 +17,13 @@ def write(tmp_path):
         path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
         return str(path)
     return make
+
+
+def environment_without(tmp_path, package):
+    """os.environ for a subprocess in which `import package` fails, as on a machine without it:
+    a package of that name that raises ImportError comes first on PYTHONPATH."""
+    import os
+    fake = tmp_path / "without" / package
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(f"raise ImportError('No module named {package}')\n")
+    return {**os.environ, "PYTHONPATH": str(tmp_path / "without")}

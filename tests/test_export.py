@@ -1,12 +1,12 @@
 """tinyrnn export / import: ONNX runtime and PyTorch give tinyrnn's outputs; round trips are exact."""
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import safetensors.numpy
+from conftest import environment_without
 
 from tinyrnn.cli import main
 from tinyrnn.export_torch import torch_state_dict
@@ -262,12 +262,9 @@ def test_export_refuses_other_files_and_needs_onnx_named_onnx(tmp_path, capsys):
     for _ in range(2):                                               # its own ONNX file it may replace
         assert main(["export", "--model", path, "--format", "onnx", "--out", str(tmp_path / "again.onnx")]) == 0
     capsys.readouterr()
-    fake = tmp_path / "fake" / "onnx"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise ImportError('No module named onnx')\n")
     result = subprocess.run([sys.executable, "-m", "tinyrnn", "export", "--model", path, "--format", "onnx",
                              "--out", str(tmp_path / "m.onnx")], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PYTHONPATH": str(tmp_path / "fake")})
+                            env=environment_without(tmp_path, "onnx"))
     assert result.returncode == 2 and "ONNX export needs onnx" in result.stderr
     assert result.stderr.count("\n") == 1 and not (tmp_path / "m.onnx").exists()
 
@@ -318,15 +315,11 @@ def test_a_state_dict_saved_by_pytorch_imports_with_the_same_outputs(tmp_path, c
 
 
 def test_exporting_for_pytorch_needs_no_torch(tmp_path):
-    """A torch package that cannot be imported stands in for a machine without torch."""
     path = str(tmp_path / "m.safetensors")
     save_model(make("lstm-2-bi-embed"), path)
-    fake = tmp_path / "fake" / "torch"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise ImportError('No module named torch')\n")
     result = subprocess.run([sys.executable, "-m", "tinyrnn", "export", "--model", path, "--format", "torch",
                              "--out", str(tmp_path / "m.torch.safetensors")], capture_output=True, text=True,
-                            timeout=60, env={**os.environ, "PYTHONPATH": str(tmp_path / "fake")})
+                            timeout=60, env=environment_without(tmp_path, "torch"))
     assert result.returncode == 0, result.stderr
     assert "from tinyrnn.torch_model import TorchRNN" in result.stdout
     state = safetensors.numpy.load_file(str(tmp_path / "m.torch.safetensors"))

@@ -1,6 +1,5 @@
 """Pictures: train --plot, tinyrnn plot, explain --png; the optional matplotlib."""
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -8,6 +7,7 @@ import sys
 import matplotlib.image
 import numpy as np
 import pytest
+from conftest import environment_without
 
 from tinyrnn.cli import main
 from tinyrnn.gradcheck import random_classifier
@@ -104,11 +104,7 @@ def test_plot_outputs_follow_the_output_rules(tmp_path, capsys):
 
 
 def test_without_matplotlib_one_clear_line_before_any_work(tmp_path):
-    """A fake matplotlib package that cannot be imported stands in for a missing one."""
-    fake = tmp_path / "fake" / "matplotlib"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise ImportError('No module named matplotlib')\n")
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / "fake")}
+    env = environment_without(tmp_path, "matplotlib")
     out = tmp_path / "m.safetensors"
     for argv in (["train", "--out", str(out), "--plot", str(tmp_path / "p.png")],
                  ["plot", str(tmp_path / "log.jsonl")]):

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 
+from ..data.loaders import check_path
 from ..errors import DataError, TinyRNNError
 from ..explain import explain_text, read_text, text_features, unit_correlations
 from ..io import load_model
@@ -72,14 +73,12 @@ def _classifier(model, text, png, as_json):
 
 
 def _read_text_file(path, encoding, max_chars):
-    """At most max_chars characters of a text file (the rest is left, with a note)."""
+    """At most max_chars characters of a text file (the rest is left, with a note): a bounded
+    read, where the data loaders' read_text reads a whole file."""
+    check_path(path)
     try:
         with open(path, encoding=encoding, newline="") as stream:
             text = stream.read(max_chars + 1)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a text file") from None
     except UnicodeDecodeError as error:
         raise DataError(f"{path}: not valid {encoding} (byte {error.start}); try --encoding latin-1") from None
     except UnicodeError as error:

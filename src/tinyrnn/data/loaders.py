@@ -94,7 +94,7 @@ def _load_one(spec, encoding, text_column, label_column, fmt, skip_bad):
         if not dataset.texts:
             raise DataError(f"{path}: no examples" + (_skipped_note(dataset) or " (every line is empty)"))
         return dataset
-    _check_path(path)
+    check_path(path)
     fmt = fmt or _EXTENSIONS.get(os.path.splitext(path)[1].lower())
     if fmt is None:
         raise DataError(f"{path}: cannot tell the format from the file name; use .csv, .tsv or "
@@ -107,7 +107,7 @@ def _load_one(spec, encoding, text_column, label_column, fmt, skip_bad):
 
 def read_text(path, encoding):
     """The whole file as text, with checks that give one clear message each."""
-    _check_path(path)
+    check_path(path)
     with open(path, "rb") as stream:
         raw = stream.read()
     if not raw.strip():
@@ -126,7 +126,8 @@ def read_text(path, encoding):
                         f"{encoding.removesuffix('-sig')}; try --encoding latin-1") from None
 
 
-def _check_path(path):
+def check_path(path):
+    """A regular file that exists, or a DataError saying what is there instead."""
     if not os.path.exists(path):
         raise DataError(f"{path}: no such file")
     if os.path.isdir(path):
