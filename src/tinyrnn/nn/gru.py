@@ -23,7 +23,7 @@ d gh = [da_r, da_z, da_n * r] differ in the n block: the layer keeps two buffers
 """
 import numpy as np
 
-from .functional import product_into
+from .functional import laid_out_for, product_into
 
 
 class GRUCell:
@@ -57,10 +57,11 @@ class GRUCell:
         return (gx[:, :2 * H], gx[:, 2 * H:], hidden_prev, hidden_new, gh, cache[:, :2 * H], cache[:, :H],
                 cache[:, H:2 * H], cache[:, 2 * H:3 * H], cache[:, 3 * H:], product_into(gh), half)
 
-    def forward_step(self, W_hh, bias_hh):
+    def forward_step(self, W_hh, bias_hh, batch):
         """step(*forward_views): r, z, gh_n and n into the cache, h_t into the state."""
         H = self.hidden_size
-        W_hh_T, bias_hn = W_hh.T * self.gate_scale(W_hh.dtype), bias_hh[2 * H:]   # r, z columns halved
+        W_hh_T = laid_out_for(W_hh.T * self.gate_scale(W_hh.dtype), batch)   # (H, 3H), r, z halved
+        bias_hn = bias_hh[2 * H:]
         multiply, add, subtract, tanh = np.multiply, np.add, np.subtract, np.tanh
 
         def step(gx_rz, gx_n, hidden_prev, hidden_new, gh, reset_update, r, z, gh_n, n, product, half):

@@ -25,7 +25,7 @@ used halved (gate_scale) and one tanh and one affine map give all four gates.
 """
 import numpy as np
 
-from .functional import product_into
+from .functional import laid_out_for, product_into
 
 
 class LSTMCell:
@@ -58,10 +58,10 @@ class LSTMCell:
         return (gx, state_prev[:, :H], state_prev[:, H:], state_new[:, :H], state_new[:, H:], gates,
                 *(gates[:, k * H:(k + 1) * H] for k in range(4)), scale, shift)
 
-    def forward_step(self, W_hh, bias_hh):
+    def forward_step(self, W_hh, bias_hh, batch):
         """step(*forward_views): the gates into the cache, then c_t and h_t into the state."""
         dot, multiply, add, tanh = np.dot, np.multiply, np.add, np.tanh
-        W_hh_T = W_hh.T * self.gate_scale(W_hh.dtype)                 # (H, 4H), contiguous
+        W_hh_T = laid_out_for(W_hh.T * self.gate_scale(W_hh.dtype), batch)   # (H, 4H)
 
         def step(gx, hidden_prev, cell_prev, hidden_new, cell_new, gates, i, f, g, o, scale, shift):
             dot(hidden_prev, W_hh_T, out=gates)                       # W_hh h_{t-1} (i, f, o halved)

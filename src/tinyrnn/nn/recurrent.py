@@ -101,7 +101,7 @@ class RecurrentLayer:
         work = self.workspace(T, B)
         self._project(params, inputs, work.gx)
         work.states[0] = initial_state
-        step = self.cell.forward_step(params[self.names["weight_hh"]], self._param(params, "bias_hh"))
+        step = self.cell.forward_step(params[self.names["weight_hh"]], self._param(params, "bias_hh"), B)
         padding = None if mask is None or mask.all() else ~mask[:, :, None]      # (T, B, 1)
         states = work.states
         for t, views in enumerate(work.step_views):

@@ -21,6 +21,8 @@ Widths: state S = H, gates G = H, nothing cached (d tanh comes from the states).
 """
 import numpy as np
 
+from .functional import laid_out_for
+
 NONLINEARITIES = ("tanh", "relu")
 
 
@@ -49,12 +51,12 @@ class RNNCell:
         """The arrays one forward step touches, made once per workspace (see recurrent.py)."""
         return gx, hidden_prev, hidden_new
 
-    def forward_step(self, Whh, bias_hh):
+    def forward_step(self, Whh, bias_hh, batch):
         """step(gx_t, h_prev, h_new): h_new = tanh(gx_t + Whh h_prev), in place.
 
         np.dot and ufuncs with out= because on small arrays their call overhead is about
         half that of np.matmul and in-place operators."""
-        Whh_T, dot, add = Whh.T, np.dot, np.add
+        Whh_T, dot, add = laid_out_for(Whh.T, batch), np.dot, np.add
         relu = self.nonlinearity == "relu"
         tanh, maximum = np.tanh, np.maximum
 
