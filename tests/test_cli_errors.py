@@ -30,6 +30,8 @@ BAD_RUNS = {
     "label only in test": (["train", "--train", "ok.csv", "--test", "unseen.csv"],
                            "unseen.csv:3: label 'meh' is not one of the classes"),
     "learning rate 0": (["train", "--lr", "0"], "argument --lr: must be a positive"),
+    "weight average decay 1": (["train", "--ema", "1"], "argument --ema: must be above 0 and below 1"),
+    "weight average decay word": (["train", "--task", "lm", "--ema", "most"], "argument --ema: expected a number"),
     "negative learning rate": (["train", "--lr", "-1"], "argument --lr"),
     "NaN learning rate": (["train", "--lr", "nan"], "argument --lr"),
     "negative epochs": (["train", "--epochs", "-1"], "argument --epochs: must be >= 0"),

@@ -240,3 +240,18 @@ def test_default_log_points_come_by_time_not_every_hundred_steps(tmp_path, capsy
                          "--batch-size", "4", "--hidden", "8", "--out", tmp_path / "m.safetensors")
     assert status == 0 and out.count("--- Step") == 1 and "--- Step 250" in out   # one, at the end
     assert out.count("--- Sample at step") == 1, "a sample at each log point"
+
+
+def test_with_ema_log_points_measure_the_average_and_the_model_ends_with_it():
+    text = "abcde" * 100
+    vocab = build_vocab(text, "chars")
+    ids, _ = encode_text(text, vocab, "chars")
+    config = LMConfig(seq_length=10, batch_size=4, steps=30, optimizer="adam", lr=0.02, log_every=10, ema=0.8)
+    model = LanguageModel(vocab, 8).initialize(np.random.default_rng(0), "xavier")
+    history = train_language_model(model, ids[:400], config, ids[400:])
+    assert [stats.step for stats in history] == [10, 20, 30]
+    assert evaluate_lm(model, ids[400:]) == history[-1].val_loss      # the average, measured as such
+    plain = LanguageModel(vocab, 8).initialize(np.random.default_rng(0), "xavier")
+    plain_history = train_language_model(plain, ids[:400], LMConfig(**{**config.__dict__, "ema": None}), ids[400:])
+    assert [s.train_loss for s in plain_history] == [s.train_loss for s in history]   # the same steps
+    assert plain_history[-1].val_loss != history[-1].val_loss

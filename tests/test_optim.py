@@ -95,11 +95,47 @@ def test_default_learning_rates():
     assert [cls().lr for cls in (SGD, Adagrad, RMSprop, Adam)] == [0.02, 0.1, 0.01, 0.001]
 
 
+def test_weight_average_by_hand():
+    """a_0 = w_0, a_t = d_t a_{t-1} + (1 - d_t) w_t with d_t = min(d, (1 + t) / (10 + t))."""
+    optimizer = SGD(0.1, average=0.2)
+    params = run_steps(optimizer)
+    w0 = np.array(PARAMS)
+    w1 = w0 - 0.1 * np.array(GRADS[0])
+    w2 = w1 - 0.1 * np.array(GRADS[1])
+    a1 = 2 / 11 * w0 + 9 / 11 * w1                        # d_1 = 2/11 (below 0.2)
+    a2 = 0.2 * a1 + 0.8 * w2                              # d_2 = min(0.2, 3/12)
+    np.testing.assert_allclose(params, w2, rtol=0, atol=1e-15)   # the steps themselves are unchanged
+    np.testing.assert_allclose(optimizer.average, a2, rtol=0, atol=1e-15)
+    assert SGD(0.1).average is None and SGD(0.1, average=0.5).average is None    # none kept / no step yet
+
+
+def test_averaged_swaps_the_average_in_for_the_block_only():
+    optimizer = Adam(0.1, average=0.9)
+    params = run_steps(optimizer)
+    own = params.copy()
+    with optimizer.averaged(params):
+        np.testing.assert_array_equal(params, optimizer.average)
+    np.testing.assert_array_equal(params, own)
+    with pytest.raises(KeyError), optimizer.averaged(params):
+        raise KeyError("an evaluation that fails")
+    np.testing.assert_array_equal(params, own)            # restored all the same
+    plain = run_steps(Adam(0.1))
+    with Adam(0.1).averaged(plain):                       # no average: nothing changes
+        np.testing.assert_array_equal(plain, run_steps(Adam(0.1)))
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0, -0.5, float("nan")])
+def test_weight_average_decays_outside_0_1_are_refused(decay):
+    with pytest.raises(ValueError, match="decay"):
+        Adam(0.1, average=decay)
+
+
+@pytest.mark.parametrize("average", [None, 0.9], ids=["plain", "averaged"])
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_an_optimizer_continued_from_its_state_dict_takes_the_same_steps(name):
+def test_an_optimizer_continued_from_its_state_dict_takes_the_same_steps(name, average):
     rng = np.random.default_rng(0)
     grads = [rng.normal(size=6) for _ in range(8)]
-    options = {"momentum": 0.9} if name == "sgd" else {}
+    options = {"momentum": 0.9, "average": average} if name == "sgd" else {"average": average}
     whole, first = OPTIMIZERS[name](0.1, **options), OPTIMIZERS[name](0.1, **options)
     params_whole, params_split = np.ones(6), np.ones(6)
     for grad in grads:
@@ -114,3 +150,5 @@ def test_an_optimizer_continued_from_its_state_dict_takes_the_same_steps(name):
         second.step(params_split, grad.copy())
     assert second.steps == whole.steps == 8
     np.testing.assert_array_equal(params_split, params_whole)
+    if average:
+        np.testing.assert_array_equal(second.average, whole.average)

@@ -18,7 +18,7 @@ from tinyrnn.io import load_model
 CLASSIFIER = ["--epochs", "40", "--log-every", "10", "--cell", "gru", "--embed", "8", "--hidden", "24",
               "--dropout", "0.2", "--optimizer", "adam", "--lr", "0.003", "--checkpoint-every", "1"]
 LANGUAGE_MODEL = ["--task", "lm", "--text", "text.txt", "--steps", "150", "--log-every", "25", "--hidden", "32",
-                  "--cell", "lstm", "--layers", "2", "--dropout", "0.1", "--checkpoint-every", "10"]
+                  "--cell", "lstm", "--layers", "2", "--dropout", "0.1", "--ema", "0.95", "--checkpoint-every", "10"]
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from conftest import small_model
-from tinyrnn.train import LabelledSequences, TrainConfig, train
+from tinyrnn.train import LabelledSequences, TrainConfig, evaluate, make_optimizer, train
 
 DATA = LabelledSequences([np.array([2, 3]), np.array([4, 5, 6]), np.array([7])], np.array([0, 1, 2]))
 
@@ -26,7 +26,8 @@ def test_training_lowers_the_loss():
     ({"epochs": -1}, "epochs"), ({"batch_size": 0}, "batch size"), ({"lr": 0.0}, "learning rate"),
     ({"lr": float("nan")}, "learning rate"), ({"clip_value": -1.0}, "clip value"),
     ({"optimizer": "magic"}, "unknown optimizer"), ({"target_accuracy": 2.0}, "target accuracy"),
-    ({"word_dropout": 1.0}, "word dropout"), ({"word_dropout": -0.1}, "word dropout")])
+    ({"word_dropout": 1.0}, "word dropout"), ({"word_dropout": -0.1}, "word dropout"),
+    ({"ema": 1.0}, "decay"), ({"ema": 0.0}, "decay")])
 def test_bad_configs_are_refused(change, message):
     with pytest.raises(ValueError, match=message):
         train(small_model(), DATA, TrainConfig(**change), np.random.default_rng(0))
@@ -54,3 +55,21 @@ def test_word_dropout_changes_training_and_is_reproducible():
         return model.flat.copy()
     assert np.array_equal(trained(0.3), trained(0.3))
     assert not np.array_equal(trained(0.3), trained(0.0))
+
+
+@pytest.mark.parametrize("keep_best", [False, True])
+def test_with_ema_the_average_is_validated_kept_and_left_in_the_model(keep_best):
+    config = TrainConfig(epochs=12, lr=0.05, optimizer="adam", ema=0.9, keep_best=keep_best)
+    model, optimizer = small_model(), make_optimizer(config)
+    history = train(model, DATA, config, np.random.default_rng(0), valid_data=DATA, optimizer=optimizer)
+    raw = model.flat.copy()
+    loss, accuracy, _ = evaluate(model, DATA)
+    if keep_best:                                         # the best epoch's average, measured as such
+        best = next(stats for stats in reversed(history) if stats.best)
+        assert (loss, accuracy) == (best.valid_loss, best.valid_accuracy)
+    else:                                                 # the last average, measured as such
+        np.testing.assert_array_equal(model.flat, optimizer.average)
+        assert (loss, accuracy) == (history[-1].valid_loss, history[-1].valid_accuracy)
+    plain = small_model()
+    train(plain, DATA, TrainConfig(epochs=12, lr=0.05, optimizer="adam"), np.random.default_rng(0))
+    assert not np.array_equal(raw, plain.flat)            # the same steps, another result

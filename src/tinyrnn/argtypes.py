@@ -62,6 +62,16 @@ def fraction_below_one(text):
     return value
 
 
+def average_decay_or_none(text):
+    """--ema: a decay in (0, 1), or none."""
+    if text.lower() == "none":
+        return "none"
+    value = finite_float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be above 0 and below 1 (such as 0.999), or none, got {text}")
+    return value
+
+
 def fraction(text):
     value = positive_float(text)
     if value > 1:

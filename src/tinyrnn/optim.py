@@ -3,7 +3,10 @@
 They work in place on flat arrays (all parameters in one buffer, all gradients in
 another; see nn/params.py), so one call updates every parameter, and their state lives
 in preallocated buffers of the same size. `lr` may be changed between steps (decay).
+Any optimizer can also keep a moving average of the weights it produces (`average`).
 """
+from contextlib import contextmanager
+
 import numpy as np
 
 
@@ -41,22 +44,60 @@ def clip_by_norm(grads, max_norm):
 
 class Optimizer:
     """Base: keeps lr, the number of steps taken and named state buffers shaped like the
-    parameters. The buffer "step" is scratch space for the update, not state."""
+    parameters. The buffer "step" is scratch space for the update, not state.
+
+    With average = d (0 < d < 1) it also keeps an exponential moving average of the
+    weights after each step (Polyak averaging), in the buffer "average":
+
+        a_0 = w_0,   a_t = d_t a_{t-1} + (1 - d_t) w_t,   d_t = min(d, (1 + t) / (10 + t))
+
+    The warm-up d_t lets the average follow the weights closely at first; later it spans
+    about 1 / (1 - d) steps. Evaluating the average instead of the last weights smooths out
+    the noise of the last updates."""
 
     default_lr = 0.01
 
-    def __init__(self, lr=None):
+    def __init__(self, lr=None, average=None):
         lr = self.default_lr if lr is None else lr
         if not np.isfinite(lr) or lr <= 0:
             raise ValueError(f"learning rate must be a positive finite number, got {lr}")
-        self.lr = lr
+        if average is not None and not 0 < average < 1:
+            raise ValueError(f"the weight average's decay must be in (0, 1), got {average}")
+        self.lr, self.average_decay = lr, average
         self.steps = 0
         self.state = {}
 
     def step(self, params, grads):
-        """Update params in place from grads."""
+        """Update params in place from grads (and the average, if kept)."""
+        if self.average_decay is not None and "average" not in self.state:
+            self.state["average"] = params.copy()                # a_0 = w_0
         self.steps += 1
         self._update(params, grads)
+        if self.average_decay is not None:
+            decay = min(self.average_decay, (1 + self.steps) / (10 + self.steps))
+            average, step = self.state["average"], self.buffer("step", params)
+            np.subtract(params, average, out=step)
+            step *= 1 - decay
+            average += step                                     # a += (1 - d_t)(w_t - a)
+
+    @property
+    def average(self):
+        """The weight average (None when none is kept or no step was taken)."""
+        return self.state.get("average") if self.average_decay is not None else None
+
+    @contextmanager
+    def averaged(self, params):
+        """Inside the block params hold the weight average (to evaluate it); afterwards their
+        own values again. Without an average, params are left as they are."""
+        if self.average is None:
+            yield
+            return
+        own = params.copy()
+        params[...] = self.average
+        try:
+            yield
+        finally:
+            params[...] = own
 
     def state_dict(self):
         """{"steps": int, "buffers": {name: array}}: what the next steps depend on (the
@@ -83,8 +124,8 @@ class SGD(Optimizer):
 
     name, default_lr = "sgd", 0.02
 
-    def __init__(self, lr=None, momentum=0.0, nesterov=False):
-        super().__init__(lr)
+    def __init__(self, lr=None, momentum=0.0, nesterov=False, average=None):
+        super().__init__(lr, average)
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         if nesterov and momentum == 0:
@@ -113,8 +154,8 @@ class Adagrad(Optimizer):
 
     name, default_lr = "adagrad", 0.1
 
-    def __init__(self, lr=None, eps=1e-8):
-        super().__init__(lr)
+    def __init__(self, lr=None, eps=1e-8, average=None):
+        super().__init__(lr, average)
         self.eps = eps
 
     def _update(self, params, grads):
@@ -133,8 +174,8 @@ class RMSprop(Optimizer):
 
     name, default_lr = "rmsprop", 0.01
 
-    def __init__(self, lr=None, rho=0.99, eps=1e-8):
-        super().__init__(lr)
+    def __init__(self, lr=None, rho=0.99, eps=1e-8, average=None):
+        super().__init__(lr, average)
         self.rho, self.eps = rho, eps
 
     def _update(self, params, grads):
@@ -156,8 +197,8 @@ class Adam(Optimizer):
 
     name, default_lr = "adam", 0.001
 
-    def __init__(self, lr=None, beta1=0.9, beta2=0.999, eps=1e-8):
-        super().__init__(lr)
+    def __init__(self, lr=None, beta1=0.9, beta2=0.999, eps=1e-8, average=None):
+        super().__init__(lr, average)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
     def _update(self, params, grads):

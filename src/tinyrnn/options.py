@@ -3,8 +3,8 @@ A usage error is one line on stderr and exit status 2, as every other bad input.
 import argparse
 
 from . import __version__
-from .argtypes import (checkpoint_interval, finite_float, fraction, fraction_below_one, fraction_or_zero, integer,
-                       non_negative_float, positive_float, positive_float_or_none)
+from .argtypes import (average_decay_or_none, checkpoint_interval, finite_float, fraction, fraction_below_one,
+                       fraction_or_zero, integer, non_negative_float, positive_float, positive_float_or_none)
 from .errors import TinyRNNError
 
 
@@ -151,6 +151,10 @@ def _add_training_options(train):
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
     train.add_argument("--lr-decay", type=fraction, default=1.0, metavar="G",
                        help="multiply the learning rate by G after every epoch (default: 1, no decay)")
+    train.add_argument("--ema", type=average_decay_or_none, metavar="D", help="keep an exponential moving "
+                       "average of the weights (decay D per update, such as 0.999: about the last "
+                       "1 / (1 - D) updates); validation, --keep-best and the saved model use it "
+                       "(default: none)")
     train.add_argument("--clip-norm", type=positive_float_or_none, default=None, metavar="N",
                        help="scale gradients to global L2 norm <= N (default: none)")
     train.add_argument("--no-bucket", action="store_true", help="with --batch-size > 1: batch examples "

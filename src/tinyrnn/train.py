@@ -59,6 +59,7 @@ class TrainConfig:
     early_stop: int | None = None        # stop after this many epochs without a better one
     frozen: tuple = ()                   # parameter names that keep their values (zero gradient)
     word_dropout: float = 0.0            # in training, read each word as <unk> with this probability
+    ema: float | None = None             # evaluate and keep a moving average of the weights (decay)
 
     def validate(self):
         """Raise ConfigError (a ValueError) naming the first setting that cannot work."""
@@ -85,6 +86,8 @@ class TrainConfig:
             raise ConfigError(f"log interval must be a positive number of seconds, got {self.log_every_seconds}")
         if not (isinstance(self.word_dropout, (int, float)) and 0 <= self.word_dropout < 1):
             raise ConfigError(f"word dropout must be in [0, 1), got {self.word_dropout}")
+        if self.ema is not None and not (isinstance(self.ema, (int, float)) and 0 < self.ema < 1):
+            raise ConfigError(f"the weight average's decay must be in (0, 1), got {self.ema}")
         if self.early_stop is not None and (type(self.early_stop) is not int or self.early_stop < 1):
             raise ConfigError(f"early stop must be a positive number of epochs, got {self.early_stop}")
 
@@ -123,9 +126,10 @@ def evaluate(model, data):
 
 
 def make_optimizer(config):
+    """The optimizer of config, keeping a weight average when config.ema is set."""
     if config.optimizer == "sgd":
-        return OPTIMIZERS["sgd"](config.lr, config.momentum, config.nesterov)
-    return OPTIMIZERS[config.optimizer](config.lr)
+        return OPTIMIZERS["sgd"](config.lr, config.momentum, config.nesterov, average=config.ema)
+    return OPTIMIZERS[config.optimizer](config.lr, average=config.ema)
 
 
 def make_update(model, config, optimizer):
@@ -154,7 +158,8 @@ def train(model, train_data, config, rng, test_data=None, on_epoch=None, valid_d
 
     With valid_data, validation loss and accuracy are measured after every epoch; they
     alone choose the weights kept (config.keep_best) and when to stop (config.early_stop).
-    The test set is only reported (and checked against config.target_accuracy).
+    The test set is only reported (and checked against config.target_accuracy). With
+    config.ema the weight average is what is measured, kept and left in the model.
     state, optimizer: a run to continue (restored from a checkpoint, with rng); both are
     updated in place, so the callbacks can checkpoint them after any update."""
     config.validate()
@@ -180,15 +185,23 @@ def train(model, train_data, config, rng, test_data=None, on_epoch=None, valid_d
         stats.logged = state.log_due(config.log_every_seconds) or stats.logged
         if stats.logged:
             state.last_log = time.perf_counter()             # the next timed line counts from here
-        _measure(model, stats, state, config, test_data, valid_data)
+        with optimizer.averaged(model.flat):
+            _measure(model, stats, state, config, test_data, valid_data)
         state.history.append(stats)
         state.finished = stats.target_reached or stats.stopped_early or epoch == config.epochs
         if on_epoch is not None:
             on_epoch(stats)
     state.finished = True
-    if config.keep_best and state.best_weights is not None:
-        model.flat[...] = state.best_weights
+    model.flat[...] = final_weights(model, config, state, optimizer)
     return state.history
+
+
+def final_weights(model, config, state, optimizer):
+    """The weights a run ends with: the best validation epoch's (keep_best), else the
+    weight average (ema), else the last."""
+    if config.keep_best and state.best_weights is not None:
+        return state.best_weights
+    return optimizer.average if optimizer.average is not None else model.flat
 
 
 def base_learning_rate(config):

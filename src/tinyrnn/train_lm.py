@@ -54,6 +54,7 @@ class LMConfig:
     early_stop: int | None = None
     sum_over_time: bool = False          # gradients of the per-sequence sum (min-char-rnn)
     lr_decay: float = 1.0                # lr of epoch e = lr * lr_decay ** (e - 1)
+    ema: float | None = None             # evaluate and keep a moving average of the weights (decay)
 
     def validate(self):
         for name in ("seq_length", "batch_size", "log_every", "early_stop"):
@@ -75,7 +76,7 @@ class LMConfig:
         """The optimizer and clipping settings, in the classifier's TrainConfig."""
         return TrainConfig(lr=self.lr, optimizer=self.optimizer, momentum=self.momentum,
                            nesterov=self.nesterov, clip_value=self.clip_value,
-                           clip_norm=self.clip_norm, lr_decay=self.lr_decay)
+                           clip_norm=self.clip_norm, lr_decay=self.lr_decay, ema=self.ema)
 
 
 @dataclass
@@ -154,7 +155,8 @@ def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on
     """Train in place. on_log(LMStats) at every log point; on_step(step) after every update;
     rng (a numpy Generator) draws the dropout masks. state, optimizer: a run to continue
     (restored from a checkpoint, with rng); both are updated in place, so on_step can
-    checkpoint them. Returns the list of LMStats logged."""
+    checkpoint them. With config.ema, log points (and on_log) see the weight average, and
+    the model ends with it. Returns the list of LMStats logged."""
     config.validate()
     loop = _Loop(model, config, val_ids, on_log, state or LMState(), optimizer)
     state, (inputs, targets) = loop.state, streams(train_ids, config.batch_size)
@@ -176,6 +178,8 @@ def train_language_model(model, train_ids, config, val_ids=None, on_log=None, on
     if state.losses:                                         # the epochs ended between log points
         loop.log_point()
     state.finished = True
+    if loop.optimizer.average is not None:
+        model.flat[...] = loop.optimizer.average
     return state.history
 
 
@@ -217,6 +221,10 @@ class _Loop:
             (config.minutes is not None and elapsed >= config.minutes * 60)
 
     def log_point(self):
+        with self.optimizer.averaged(self.model.flat):
+            self._log_point()
+
+    def _log_point(self):
         state = self.state
         train_loss = float(np.mean(state.losses))
         self.guard.check_mean(train_loss, f"step {state.steps} (epoch {state.epoch})", self.optimizer.lr)

@@ -14,7 +14,7 @@ from ..errors import DataError, TinyRNNError
 from ..io import save_model
 from ..plots import require_matplotlib
 from ..run_state import TrainState
-from ..train import PRESETS, TrainConfig, evaluate, make_optimizer, train
+from ..train import PRESETS, TrainConfig, evaluate, final_weights, make_optimizer, train
 from .checkpointing import Run, run_checkpoints, signature
 from .classifier_setup import Vectors, classes_of, encode_datasets, fingerprint_arrays, new_model, saved_model
 from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoch_record, locked_outputs,
@@ -92,6 +92,7 @@ def _options(args):
                 "clip_norm": None if args.clip_norm == "none" else args.clip_norm,
                 "shuffle": not args.no_shuffle, "bucket": not args.no_bucket,
                 "keep_best": args.keep_best, "early_stop": args.early_stop, "word_dropout": args.word_dropout or 0.0,
+                "ema": None if args.ema in (None, "none") else args.ema,
                 "log_every_seconds": None if args.log_every_seconds == "none" else args.log_every_seconds}
     return overrides, settings
 
@@ -133,8 +134,7 @@ class Plan:
             _summary(history, self.config)
         else:                                            # a finished run: its model is saved again
             history = run.state.history
-            if self.config.keep_best and run.state.best_weights is not None:
-                model.flat[...] = run.state.best_weights
+            model.flat[...] = final_weights(model, self.config, run.state, run.optimizer)
         return model, history, test_data
 
 

@@ -53,7 +53,7 @@ def _run(args, checkpoints):
     settings = {"steps": args.steps, "minutes": args.minutes, "momentum": args.momentum,
                 "nesterov": args.nesterov, "lr_decay": args.lr_decay,
                 "clip_norm": None if args.clip_norm == "none" else args.clip_norm,
-                "early_stop": args.early_stop,
+                "early_stop": args.early_stop, "ema": None if args.ema in (None, "none") else args.ema,
                 "log_every_seconds": None if args.log_every_seconds == "none" else args.log_every_seconds}
     text_path, encoding, val_fraction = args.text, args.encoding, args.val_fraction
     tokenizer, preset, seed = args.tokenizer, args.preset, args.seed
