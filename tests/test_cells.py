@@ -119,9 +119,11 @@ def test_every_parameter_and_the_initial_state_match_finite_differences(task, ce
 @pytest.mark.parametrize("cell", CELLS)
 def test_gradients_with_dropout_match_finite_differences_for_fixed_masks(cell):
     problem = random_problem(np.random.default_rng(3), 4, 3, 3, 3, 4, cell=cell, num_layers=2, dropout=0.4,
-                             embed_size=3, embed_dropout=0.3)
-    for result in check_gradients(*problem, dropout_seed=11):
-        assert result.passed, f"mine vs finite differences: {result}"
+                             embed_size=3, embed_dropout=0.3, weight_drop=0.3, bidirectional=True)
+    results = check_gradients(*problem, dropout_seed=11)
+    assert {r.name for r in results} == {*problem[0].params, "h0"}
+    for result in results:
+        assert result.passed and result.relative_error < 1e-6, f"mine vs finite differences: {result}"
     with pytest.raises(ValueError, match="embedding dropout needs"):
         random_model(cell, embed_dropout=0.2)
 
@@ -138,6 +140,27 @@ def test_dropout_only_in_training_drawn_from_the_generator():
     assert first == again and first != plain and other != first
     logits, _ = model.forward(ids, mask)
     assert np.isclose(-np.log(np.exp(logits[[0, 1], targets]) / np.exp(logits).sum(1)).mean(), plain)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_weight_drop_steps_with_the_masked_recurrent_weights(cell):
+    """The first step of a weight-dropped layer equals a plain layer whose W_hh is W_hh * keep,
+    keep being the mask the stack draws first (training only; one mask for all steps)."""
+    from tinyrnn.nn.layers import dropout_mask
+    model = random_model(cell, weight_drop=0.5)
+    ids, mask = pad_batch([np.array([2, 3, 4, 5]), np.array([5, 6])])
+    targets = np.array([0, 1])
+    plain = model.loss_and_gradients(ids, mask, targets)
+    assert model.loss_and_gradients(ids, mask, targets).loss == plain.loss, "no rng: no weight drop"
+    dropped = model.loss_and_gradients(ids, mask, targets, rng=np.random.default_rng(4))
+    name = model.stack.layers[0][0].names["weight_hh"]
+    keep = dropout_mask(np.random.default_rng(4), model.params[name].shape, 0.5, model.dtype)
+    assert set(np.unique(keep)) == {0.0, 2.0}
+    twin = random_model(cell)
+    twin.flat[...] = model.flat
+    twin.params[name] *= keep
+    assert twin.loss_and_gradients(ids, mask, targets).loss == dropped.loss != plain.loss
+    assert (model.grads[name][keep == 0] == 0).all(), "a dropped weight gets no gradient"
 
 
 def test_inverted_dropout_keeps_the_expected_activation():
@@ -183,6 +206,7 @@ def test_language_model_carries_every_layers_whole_state(cell):
 def test_bad_architectures_are_refused_with_clear_messages():
     for arch, message in [({"cell": "tree"}, "unknown cell"), ({"num_layers": 0}, "number of layers"),
                           ({"dropout": 1.0}, "dropout"), ({"embed_size": 0}, "embedding size"),
+                          ({"weight_drop": 1.0}, "weight drop"), ({"weight_drop": -0.1}, "weight drop"),
                           ({"cell": "lstm", "nonlinearity": "relu"}, "applies to the rnn cell")]:
         arch = {"cell": "rnn", **arch}
         with pytest.raises(ValueError, match=message):

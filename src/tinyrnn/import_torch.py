@@ -61,6 +61,7 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, nonli
               "embed_size": None if embedding is None else int(embedding.shape[1]),
               "input": "onehot" if embedding is None else "embedding",
               "dropout": saved.get("dropout", 0.0), "embed_dropout": saved.get("embed_dropout", 0.0),
+              "weight_drop": saved.get("weight_drop", 0.0),
               "pool": pool or saved.get("pool", "last") if task == "classify" else "last",
               "dtype": dtypes.pop(),
               "tokenizer": {"kind": tokenizer} if tokenizer else saved.get("tokenizer") or

@@ -31,7 +31,8 @@ from .vocab import WORDS, Vocab, pad_batch, tokenizer_of
 
 DTYPES = ("float64", "float32")
 ARCHITECTURE = {"cell": "rnn", "num_layers": 1, "bidirectional": False, "nonlinearity": "tanh",
-                "embed_size": None, "dropout": 0.0, "pool": "last", "embed_dropout": 0.0}   # the defaults
+                "embed_size": None, "dropout": 0.0, "pool": "last", "embed_dropout": 0.0,
+                "weight_drop": 0.0}                                                   # the defaults
 
 
 @dataclass
@@ -45,7 +46,7 @@ class StepResult:
 
 
 def check_architecture(hidden_size, cell, num_layers, bidirectional, nonlinearity, embed_size, dropout,
-                       pool="last", embed_dropout=0.0):
+                       pool="last", embed_dropout=0.0, weight_drop=0.0):
     """Raise ValueError naming the first architecture setting that cannot work (the cell and
     its nonlinearity are checked by nn.make_cell)."""
     for name, value in (("hidden size", hidden_size), ("number of layers", num_layers)):
@@ -53,7 +54,7 @@ def check_architecture(hidden_size, cell, num_layers, bidirectional, nonlinearit
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if embed_size is not None and (type(embed_size) is not int or embed_size < 1):
         raise ValueError(f"embedding size must be a positive integer or None, got {embed_size!r}")
-    for name, rate in (("dropout", dropout), ("embedding dropout", embed_dropout)):
+    for name, rate in (("dropout", dropout), ("embedding dropout", embed_dropout), ("weight drop", weight_drop)):
         if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
             raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
     if embed_dropout and not embed_size:
@@ -78,7 +79,7 @@ def parameter_shapes(vocab_size, output_size, hidden_size, dtype="float64", **ar
     legacy = uses_walkthrough_names(**arch)
     stack = RecurrentStack(arch["cell"], vocab_size, hidden_size, arch["num_layers"], arch["bidirectional"],
                            arch["nonlinearity"], arch["embed_size"], arch["dropout"], dtype, legacy,
-                           arch["embed_dropout"])
+                           arch["embed_dropout"], arch["weight_drop"])
     weight, bias = ("Why", "by") if legacy else ("fc.weight", "fc.bias")
     features = hidden_size * stack.directions
     return stack, {**stack.param_shapes(), weight: (output_size, features), bias: (output_size,)}
@@ -132,7 +133,8 @@ class RecurrentModel:
         return {"task": self.task, "cell": arch["cell"], "input": "embedding" if arch["embed_size"] else "onehot",
                 "vocab_size": len(self.vocab), "hidden_size": self.hidden_size, **{
                     key: arch[key] for key in ("num_layers", "bidirectional", "nonlinearity", "embed_size",
-                                               "dropout", "pool", "embed_dropout")}, "dtype": self.dtype.name}
+                                               "dropout", "pool", "embed_dropout", "weight_drop")},
+                "dtype": self.dtype.name}
 
     def tokenize(self, text):
         """The text's tokens as this model reads them (self.tokenizer: vocab.WORDS or CHARS)."""
@@ -150,7 +152,8 @@ class RecurrentModel:
             facts["nonlinearity"] = arch["nonlinearity"]
         if self.task == "classify":
             facts.update(classes=list(self.classes), pool=arch["pool"])
-        facts.update(dropout=arch["dropout"], embedding_dropout=arch["embed_dropout"])   # training only
+        facts.update(dropout=arch["dropout"], embedding_dropout=arch["embed_dropout"],   # training only
+                     weight_drop=arch["weight_drop"])
         facts["tensors"] = {name: list(array.shape) for name, array in self.params.items()}
         return facts
 

@@ -86,6 +86,9 @@ def _add_model_options(model):
                        "starts (classify only)")
     model.add_argument("--embed-dropout", type=fraction_below_one, metavar="P", help="dropout of the "
                        "embedded words, in training only (with --embed; default: 0)")
+    model.add_argument("--weight-drop", type=fraction_below_one, metavar="P", help="in training, drop each "
+                       "recurrent weight (W_hh) with probability P, one draw per batch for all steps "
+                       "(DropConnect, as in AWD-LSTM; default: 0)")
     model.add_argument("--word-dropout", type=fraction_below_one, metavar="P", help="in training, read each "
                        "word as <unk> with probability P (classify only; default: 0)")
     model.add_argument("--nonlinearity", choices=["tanh", "relu"], help="of the rnn cell (default: tanh)")

@@ -47,6 +47,7 @@ class ModelOptions:
     nonlinearity: str | None             # --nonlinearity
     pool: str | None                     # --pool
     embed_dropout: float | None          # --embed-dropout
+    weight_drop: float | None            # --weight-drop
     forget_bias: float | None            # --forget-bias (initialisation only)
 
     def architecture(self):
@@ -74,13 +75,14 @@ class ModelOptions:
             raise TinyRNNError("--forget-bias sets the initial weights; it cannot apply with --init-from")
 
 
-_OPTION_OF = {"num_layers": "layers", "embed_size": "embed", "embed_dropout": "embed-dropout"}
+_OPTION_OF = {"num_layers": "layers", "embed_size": "embed", "embed_dropout": "embed-dropout",
+              "weight_drop": "weight-drop"}
 
 
 def model_options(args):
     """The ModelOptions of train's namespace."""
     return ModelOptions(args.cell, args.layers, args.bidirectional, args.embed, args.dropout,
-                        args.nonlinearity, args.pool, args.embed_dropout, args.forget_bias)
+                        args.nonlinearity, args.pool, args.embed_dropout, args.weight_drop, args.forget_bias)
 
 
 def recipe_for(presets, preset, overrides):

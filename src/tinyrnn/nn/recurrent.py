@@ -15,6 +15,9 @@ loop, as one large array operation:
     dW_hh  = sum_t d gh_t h_{t-1}^T,  db_hh = sum_t d gh_t      one product each, after BPTT
     dW_ih  = sum_t d gx_t x_t^T,      db_ih = sum_t d gx_t,  dx_t = W_ih^T d gx_t
 
+Weight drop (training only): the step may use W_hh * keep, a dropout mask drawn once per
+batch (the same dropped connections at every step); then dW_hh is masked the same way.
+
 Masking: a padded step (mask 0) keeps the whole state, s_t = s_{t-1} (h and c), so the
 final state of a row is its last real one; padded steps get zero gradient and pass the
 state gradient through unchanged. Arrays are time-major, (T, B, ...): one step's rows are
@@ -91,9 +94,10 @@ class RecurrentLayer:
             self._cached_bytes += size
         return work
 
-    def forward(self, params, inputs, mask, initial_state):
+    def forward(self, params, inputs, mask, initial_state, weight_keep=None):
         """Run over inputs (T, B) ids or (T, B, in) vectors, time-major, with mask (T, B)
-        bool or None, from initial_state (B, S) (or a scalar such as 0.0).
+        bool or None, from initial_state (B, S) (or a scalar such as 0.0); weight_keep (G, H):
+        the weight drop's multiplier of W_hh (None: W_hh as it is).
 
         Returns the workspace; work.states (T + 1, B, S) holds s_0 .. s_T. Its arrays are
         overwritten by the next call of the same shape."""
@@ -101,7 +105,9 @@ class RecurrentLayer:
         work = self.workspace(T, B)
         self._project(params, inputs, work.gx)
         work.states[0] = initial_state
-        step = self.cell.forward_step(params[self.names["weight_hh"]], self._param(params, "bias_hh"), B)
+        W_hh = params[self.names["weight_hh"]]
+        work.weight_hh, work.weight_keep = (W_hh, None) if weight_keep is None else (W_hh * weight_keep, weight_keep)
+        step = self.cell.forward_step(work.weight_hh, self._param(params, "bias_hh"), B)
         padding = None if mask is None or mask.all() else ~mask[:, :, None]      # (T, B, 1)
         states = work.states
         for t, views in enumerate(work.step_views):
@@ -143,7 +149,7 @@ class RecurrentLayer:
         work.d_states[-1] = 0.0
         if d_final is not None:
             work.d_states[-1, :, :H] = d_final
-        step, add, copyto = cell.backward_step(params[self.names["weight_hh"]]), np.add, np.copyto
+        step, add, copyto = cell.backward_step(work.weight_hh), np.add, np.copyto
         d_states, d_hidden = work.d_states, work.d_hidden
         for t in range(work.steps - 1, -1, -1):
             if d_outputs is not None:
@@ -159,6 +165,8 @@ class RecurrentLayer:
         rows_gx, rows_gh = work.d_gx.reshape(T * B, G), work.d_gh.reshape(T * B, G)
         hidden_prev = work.states[:-1, :, :H].reshape(T * B, H)                  # h_{t-1}, all steps
         np.dot(rows_gh.T, hidden_prev, out=grads[self.names["weight_hh"]])      # sum_t d gh h_{t-1}^T
+        if work.weight_keep is not None:
+            grads[self.names["weight_hh"]] *= work.weight_keep                   # through the weight drop
         if self.names.get("bias_hh"):
             np.add.reduce(rows_gh, axis=0, out=grads[self.names["bias_hh"]])     # sum_t d gh
         np.add.reduce(rows_gx, axis=0, out=grads[self.names["bias_ih"]])         # sum_t d gx

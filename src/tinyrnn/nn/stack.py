@@ -6,6 +6,8 @@ L layers of one or two directions, with dropout between layers.
     layer k, reverse:   s'_t = cell(x_t^k, s'_{t+1}), t = T .. 1     (bidirectional)
     x_t^{k+1} = dropout([h_t | h'_t])                          training only (and dropout of
                                                                the embedded x_t^0, embed_dropout)
+    weight drop: each layer and direction steps with W_hh * keep, training only, one mask per
+    batch (DropConnect on the recurrent weights, as in AWD-LSTM)
 
 The reverse direction runs the same layer code on the reversed sequence (ids[:, ::-1],
 mask[:, ::-1]): right padding becomes leading padding, over which the state holds s_0,
@@ -43,10 +45,10 @@ class RecurrentStack:
 
     def __init__(self, cell, vocab_size, hidden_size, num_layers=1, bidirectional=False,
                  nonlinearity="tanh", embed_size=None, dropout=0.0, dtype="float64", legacy_names=False,
-                 embed_dropout=0.0):
+                 embed_dropout=0.0, weight_drop=0.0):
         self.directions = 2 if bidirectional else 1
         self.num_layers, self.hidden_size, self.dropout = num_layers, hidden_size, dropout
-        self.embed_dropout = embed_dropout
+        self.embed_dropout, self.weight_drop = embed_dropout, weight_drop
         self.embed_size, self.vocab_size = embed_size, vocab_size
         self.embedding_name = "embedding.weight" if embed_size else None
         self.layers = []
@@ -97,15 +99,19 @@ class RecurrentStack:
                 inputs = inputs * keep
             run.keeps.append(keep)
             run.works.append([self._run_direction(params, layer, d, inputs, run.mask,
-                                                  initial_state, k) for d, layer in enumerate(directions)])
+                                                  initial_state, k, rng) for d, layer in enumerate(directions)])
         return run
 
-    def _run_direction(self, params, layer, d, inputs, mask, initial_state, k):
+    def _run_direction(self, params, layer, d, inputs, mask, initial_state, k, rng):
         if d == 1:
             inputs = inputs[::-1] if inputs.ndim == 2 else np.ascontiguousarray(inputs[::-1])
             mask = None if mask is None else mask[::-1]
         h0 = 0.0 if initial_state is None else initial_state[k * self.directions + d]
-        return layer.forward(params, inputs, mask, h0)
+        weight_keep = None
+        if rng is not None and self.weight_drop > 0:
+            W_hh = params[layer.names["weight_hh"]]
+            weight_keep = dropout_mask(rng, W_hh.shape, self.weight_drop, W_hh.dtype)
+        return layer.forward(params, inputs, mask, h0, weight_keep)
 
     def layer_outputs(self, run, k):
         """h_t of layer k for every step in original time order, (T, B, D*H) (a view for D = 1)."""
