@@ -4,7 +4,8 @@ file (tensors and JSON metadata; no pickle), kept in a folder that holds the las
 A checkpoint is a model file (same tensors, config, vocabulary, classes, checksum) of
 format "tinyrnn-checkpoint/1" with more tensors:
 
-    optimizer.<buffer>   the optimizer's state buffers (Adam's first and second moments, ...)
+    optimizer.<buffer>   the optimizer's state buffers (Adam's first and second moments,
+                         the weight average of --ema, ...)
     best.weights         the flat weights of the best validation epoch so far (--keep-best)
     carry.state          a language model's state carried into the next chunk
 
