@@ -28,9 +28,9 @@ def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     from tinyrnn.nn.rnn import RNNCell
 
     def buggy_backward_step(self, Whh):
-        def step(local, d_hidden, dpre, d_hidden_prev):
-            np.multiply(local, d_hidden, out=dpre)
-            np.matmul(dpre, Whh.T, out=d_hidden_prev)      # Whh dpre: the bug
+        def step(s):
+            np.multiply(s.local, s.d_hidden, out=s.d_pre)
+            np.matmul(s.d_pre, Whh.T, out=s.d_hidden_prev)  # Whh dpre: the bug
         return step
     monkeypatch.setattr(RNNCell, "backward_step", buggy_backward_step)
     model, ids, mask, targets, h0 = random_problem(np.random.default_rng(2))

@@ -249,3 +249,29 @@ def test_walkthrough_names_run_in_torch(tmp_path, task):
                 close(logits[t, row], W["Why"] @ h + W["by"], f"lm logits row {row} step {t} by hand")
         if task == "classify":
             close(logits[row], W["Why"] @ h + W["by"], f"classifier logits row {row} by hand")
+
+
+@pytest.mark.parametrize("cell,nonlinearity", CELLS, ids=CELL_IDS)
+def test_pytorchs_gate_order_is_the_one_each_cell_declares(cell, nonlinearity):
+    """torch_model.py and the exports hand tinyrnn's tensors to nn.RNN / LSTM / GRU unchanged,
+    and the ONNX export reorders blocks by name from the cell's GATES: both hold because one
+    PyTorch step equals the cell's reference_step, which reads its blocks by GATES."""
+    from tinyrnn.nn import gru, lstm, rnn
+
+    rng = np.random.default_rng(7)
+    kind = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}[cell]
+    extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+    torch_cell = kind(4, 3, **extra).double()
+    params = {}
+    for name, tensor in torch_cell.named_parameters():
+        params[name] = rng.normal(0, 0.7, size=tuple(tensor.shape))
+        tensor.data = torch.from_numpy(params[name])
+    x, h, c = rng.normal(size=(2, 4)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    if cell == "lstm":
+        theirs = torch.cat(torch_cell(torch.from_numpy(x), (torch.from_numpy(h), torch.from_numpy(c))), 1)
+        mine = np.concatenate(lstm.reference_step(x, h, c, **params), axis=1)
+    else:
+        theirs = torch_cell(torch.from_numpy(x), torch.from_numpy(h))
+        mine = gru.reference_step(x, h, **params) if cell == "gru" else \
+            rnn.reference_step(x, h, **params, nonlinearity=nonlinearity)
+    close(mine, theirs.detach(), f"{cell} reference_step vs PyTorch's step")

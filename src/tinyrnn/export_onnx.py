@@ -11,9 +11,9 @@ ONNX runtime. onnx is the optional `onnx` extra, imported only here.
              every step (B, T, V) (steps past a row's length are padding: ignore them)
 
 Weights are PyTorch's (docs/model-format.md), regrouped for ONNX: W [D, G*H, in],
-R [D, G*H, H], B [D, 2*G*H] = [W_b | R_b]; the gate blocks reordered from PyTorch's
-i, f, g, o to ONNX's i, o, f, c (LSTM) and from r, z, n to z, r, h (GRU, with
-linear_before_reset = 1, PyTorch's formulation: n = tanh(W_n x + b_in + r * (R_n h + b_hn))).
+R [D, G*H, H], B [D, 2*G*H] = [W_b | R_b]; the gate blocks reordered from the cell's GATES
+to ONNX's order, ONNX_GATES (the GRU with linear_before_reset = 1, PyTorch's formulation:
+n = tanh(W_n x + b_in + r * (R_n h + b_hn))).
 The vocabulary, classes and tinyrnn config are in the model's metadata_props.
 """
 import numpy as np
@@ -21,9 +21,11 @@ import numpy as np
 from .errors import TinyRNNError
 from .export_torch import export_metadata, torch_state_dict
 from .files import atomic_write_bytes
+from .nn import CELLS
 
 OPSET = 17
-GATE_ORDER = {"rnn": [0], "lstm": [0, 3, 1, 2], "gru": [1, 0, 2]}     # PyTorch's blocks, in ONNX's order
+# ONNX's gate order in the cells' gate names: LSTM i, o, f, c (c is g), GRU z, r, h (h is n)
+ONNX_GATES = {"lstm": ("i", "o", "f", "g"), "gru": ("z", "r", "n")}
 OPERATOR = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
@@ -88,7 +90,8 @@ def onnx_model(model):
 def _recurrent_layer(graph, state, arch, k, x, H, D):
     """Layer k over x (T, B, in): returns (its outputs (T, B, D*H), Y_h (D, B, H))."""
     cell = arch["cell"]
-    blocks = GATE_ORDER[cell]
+    gates = CELLS[cell].GATES
+    blocks = [gates.index(gate) for gate in ONNX_GATES.get(cell, gates)]     # the cell's blocks, ONNX's order
     suffixes = [f"_l{k}", f"_l{k}_reverse"][:D]
 
     def regrouped(role):                      # (D, G*H, ...) in ONNX's gate order

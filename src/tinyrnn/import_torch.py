@@ -17,10 +17,11 @@ import numpy as np
 from .errors import ModelFileError
 from .export_torch import LEGACY_TO_TORCH
 from .models import build_model, uses_walkthrough_names
+from .nn import CELLS
 from .vocab import CHARS, WORDS
 
 RNN_NAME = re.compile(r"rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?")
-CELL_OF_GATES = {1: "rnn", 3: "gru", 4: "lstm"}
+CELL_OF_GATES = {len(cell.GATES): kind for kind, cell in CELLS.items()}     # 1 rnn, 3 gru, 4 lstm
 
 
 def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, nonlinearity=None, pool=None,

@@ -12,6 +12,10 @@ tinyrnn. Build it from the "config" metadata of a file written by
     model = TorchRNN(config).double()                 # .double() for a float64 model
     model.load_state_dict(load_file("model.torch.safetensors"))
 
+The tensors load as they are: each tinyrnn cell declares PyTorch's gate order as its own
+(GATES in tinyrnn/nn/lstm.py and gru.py: i, f, g, o and r, z, n), which tinyrnn's tests hold
+equal to nn.LSTM's and nn.GRU's (tests/test_torch_parity.py).
+
 It computes what tinyrnn computes (dropout, which tinyrnn uses only in training, is not
 part of the module: add it where you train):
 

@@ -20,18 +20,72 @@ Backpropagation through time, with dh and dc the gradients reaching h_t and c_t:
 Every factor that does not involve dh or dc ("local" derivatives) is computed for all
 steps at once before the loop, so a step of BPTT is six array operations.
 
-Speed: sigmoid(a) = 0.5 tanh(a / 2) + 0.5, so the i, f, o rows of W_ih, b and W_hh are
-used halved (gate_scale) and one tanh and one affine map give all four gates.
+reference_step is the equations above as plain NumPy; LSTMCell is the fast step the layer
+loops (recurrent.py), which computes the gates with one tanh (functional.gate_scale) and is
+held equal to reference_step by tests/test_reference_steps.py.
 """
+from dataclasses import dataclass
+
 import numpy as np
 
-from .functional import laid_out_for, product_into
+from .functional import by_gate, gate_scale, product_into, sigmoid
+
+GATES = ("i", "f", "g", "o")          # the blocks of H rows of W_ih, W_hh, b_ih, b_hh, in order
+
+
+def reference_step(x, h_prev, c_prev, weight_ih, weight_hh, bias_ih, bias_hh):
+    """(h_t, c_t), each (B, H), from x_t (B, in), h_{t-1} and c_{t-1} (B, H): one row per
+    sequence, PyTorch's parameters (weight_ih [4H, in] = [W_ii; W_if; W_ig; W_io], ...)."""
+    W_i, W_h, b_i, b_h = (by_gate(p, GATES) for p in (weight_ih, weight_hh, bias_ih, bias_hh))
+    i = sigmoid(x @ W_i["i"].T + b_i["i"] + h_prev @ W_h["i"].T + b_h["i"])     # input gate
+    f = sigmoid(x @ W_i["f"].T + b_i["f"] + h_prev @ W_h["f"].T + b_h["f"])     # forget gate
+    g = np.tanh(x @ W_i["g"].T + b_i["g"] + h_prev @ W_h["g"].T + b_h["g"])     # candidate
+    o = sigmoid(x @ W_i["o"].T + b_i["o"] + h_prev @ W_h["o"].T + b_h["o"])     # output gate
+    c = f * c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c
+
+
+@dataclass(slots=True)
+class LSTMStep:
+    """One forward step's arrays, views into the layer's workspace."""
+    gx: np.ndarray              # (B, 4H) W_ih x_t + b, times the gate scale
+    hidden_prev: np.ndarray     # (B, H) h_{t-1}
+    cell_prev: np.ndarray       # (B, H) c_{t-1}
+    hidden: np.ndarray          # (B, H) h_t
+    cell: np.ndarray            # (B, H) c_t
+    gates: np.ndarray           # (B, 4H) [i f g o], kept for backward
+    i: np.ndarray               # (B, H) each a view of gates
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    scale: np.ndarray           # (B, 4H) s and 1 - s of the gate scale; full size: NumPy is
+    shift: np.ndarray           # about twice as fast with them as with a broadcast (4H,) row
+
+
+@dataclass(slots=True)
+class LSTMBackStep:
+    """One BPTT step's arrays, views into the layer's workspace."""
+    local_ifg: np.ndarray       # (B, 3, H) [g i(1-i), c_{t-1} f(1-f), i(1-g^2)]
+    local_o: np.ndarray         # (B, H) tanh(c_t) o(1-o)
+    local_c: np.ndarray         # (B, H) o (1 - tanh(c_t)^2)
+    f: np.ndarray               # (B, H) the forget gate
+    d_hidden: np.ndarray        # (B, H) dL/dh_t
+    d_cell: np.ndarray          # (B, H) dL/dc_t, made the total in place
+    d_cell_3d: np.ndarray       # (B, 1, H) the same, to multiply three gates at once
+    d_gates: np.ndarray         # (B, 4H) [da_i da_f da_g da_o]
+    d_ifg: np.ndarray           # (B, 3, H) and its views
+    d_o: np.ndarray             # (B, H)
+    d_hidden_prev: np.ndarray   # (B, H) dL/dh_{t-1}
+    d_cell_prev: np.ndarray     # (B, H) dL/dc_{t-1}
+    product: object             # np.dot or np.matmul into d_hidden_prev (functional.product_into)
 
 
 class LSTMCell:
     """Gates i, f, g, o; state [h | c] (B, 2H); caches the gate values [i f g o] per step."""
 
-    kind, gates, state_factor, cache_factor, local_factor = "lstm", 4, 2, 4, 5
+    kind, GATES, SIGMOID_GATES = "lstm", GATES, ("i", "f", "o")
+    state_factor, cache_factor, local_factor = 2, 4, 5
     separate_recurrent_grad = False
 
     def __init__(self, hidden_size):
@@ -44,75 +98,70 @@ class LSTMCell:
         return bias_ih if bias_hh is None else bias_ih + bias_hh
 
     def gate_scale(self, dtype):
-        """sigmoid(a) = 0.5 tanh(a / 2) + 0.5: the layer halves the i, f, o pre-activations of
-        gx, and forward_step those of W_hh h, so that one tanh serves all four gates."""
-        return np.repeat(np.array([0.5, 0.5, 1.0, 0.5], dtype), self.hidden_size)
+        return gate_scale(GATES, self.SIGMOID_GATES, self.hidden_size, dtype)
 
-    def forward_views(self, gx, state_prev, state_new, gates):
-        """The arrays one forward step touches, made once per workspace (see recurrent.py),
-        and the affine map's constants at full size (B, 4H): NumPy is about twice as fast
-        with them as with a broadcast (4H,) row."""
+    def step_arrays(self, gx, state_prev, state, gates):
         H, B = self.hidden_size, len(gx)
         scale = np.tile(self.gate_scale(gx.dtype), (B, 1))
-        shift = np.where(scale == 1.0, 0.0, 0.5).astype(gx.dtype)     # 0.5 on i, f, o; 0 on g
-        return (gx, state_prev[:, :H], state_prev[:, H:], state_new[:, :H], state_new[:, H:], gates,
-                *(gates[:, k * H:(k + 1) * H] for k in range(4)), scale, shift)
+        return LSTMStep(gx=gx, hidden_prev=state_prev[:, :H], cell_prev=state_prev[:, H:],
+                        hidden=state[:, :H], cell=state[:, H:], gates=gates, **by_gate(gates, GATES, axis=1),
+                        scale=scale, shift=1.0 - scale)
 
-    def forward_step(self, W_hh, bias_hh, batch):
-        """step(*forward_views): the gates into the cache, then c_t and h_t into the state."""
+    def forward_step(self, W_hh_T, bias_hh):
+        """step(s: LSTMStep): the gates into the cache, then c_t and h_t into the state;
+        W_hh_T (H, 4H) laid out and scaled by the layer."""
         dot, multiply, add, tanh = np.dot, np.multiply, np.add, np.tanh
-        W_hh_T = laid_out_for(W_hh.T * self.gate_scale(W_hh.dtype), batch)   # (H, 4H)
 
-        def step(gx, hidden_prev, cell_prev, hidden_new, cell_new, gates, i, f, g, o, scale, shift):
-            dot(hidden_prev, W_hh_T, out=gates)                       # W_hh h_{t-1} (i, f, o halved)
-            add(gates, gx, out=gates)                                 # + W_ih x_t + b
-            tanh(gates, out=gates)
-            multiply(gates, scale, out=gates)
-            add(gates, shift, out=gates)                              # i, f, o: sigmoid; g: tanh
-            multiply(i, g, out=hidden_new)                            # (h_new as scratch)
-            multiply(f, cell_prev, out=cell_new)
-            add(cell_new, hidden_new, out=cell_new)                   # c_t = f c_{t-1} + i g
-            tanh(cell_new, out=hidden_new)
-            multiply(hidden_new, o, out=hidden_new)                   # h_t = o tanh(c_t)
+        def step(s):
+            dot(s.hidden_prev, W_hh_T, out=s.gates)                   # s a = s W_hh h_{t-1}
+            add(s.gates, s.gx, out=s.gates)                           #     + s (W_ih x_t + b)
+            tanh(s.gates, out=s.gates)
+            multiply(s.gates, s.scale, out=s.gates)
+            add(s.gates, s.shift, out=s.gates)                        # s tanh(s a) + 1 - s: i, f, o sigmoid, g tanh
+            multiply(s.i, s.g, out=s.hidden)                          # (h_t as scratch)
+            multiply(s.f, s.cell_prev, out=s.cell)
+            add(s.cell, s.hidden, out=s.cell)                         # c = f * c_prev + i * g
+            tanh(s.cell, out=s.hidden)
+            multiply(s.hidden, s.o, out=s.hidden)                     # h = o * tanh(c)
         return step
 
     def local_gradients(self, gates, states, out):
-        """out (T, B, 5H) = [g i(1-i), c_{t-1} f(1-f), i(1-g^2), tanh(c) o(1-o), o(1-tanh(c)^2)]."""
+        """out (T, B, 5H) = [g i(1-i), c_{t-1} f(1-f), i(1-g^2), tanh(c) o(1-o), o(1-tanh(c)^2)]:
+        da_i, da_f, da_g per unit dc, da_o per unit dh, and dc per unit dh."""
         H = self.hidden_size
-        i, f, g, o = (gates[..., k * H:(k + 1) * H] for k in range(4))
+        gate, local = by_gate(gates, GATES, axis=-1), by_gate(out, (*GATES, "c"), axis=-1)
         cell_prev, tanh_cell = states[:-1, :, H:], np.tanh(states[1:, :, H:])
-        blocks = [out[..., k * H:(k + 1) * H] for k in range(5)]
-        for block, gate, factor in ((blocks[0], i, g), (blocks[1], f, cell_prev), (blocks[3], o, tanh_cell)):
-            np.subtract(1.0, gate, out=block)
-            block *= gate
-            block *= factor                                           # factor * sigmoid'
-        np.multiply(g, g, out=blocks[2])
-        np.subtract(1.0, blocks[2], out=blocks[2])
-        blocks[2] *= i                                                # i * tanh'(a_g)
-        np.multiply(tanh_cell, tanh_cell, out=blocks[4])
-        np.subtract(1.0, blocks[4], out=blocks[4])
-        blocks[4] *= o                                                # o * tanh'(c_t)
+        for name, factor in (("i", gate["g"]), ("f", cell_prev), ("o", tanh_cell)):
+            np.subtract(1.0, gate[name], out=local[name])
+            local[name] *= gate[name]
+            local[name] *= factor                                     # factor * sigmoid'
+        np.multiply(gate["g"], gate["g"], out=local["g"])
+        np.subtract(1.0, local["g"], out=local["g"])
+        local["g"] *= gate["i"]                                       # i * tanh'(a_g)
+        np.multiply(tanh_cell, tanh_cell, out=local["c"])
+        np.subtract(1.0, local["c"], out=local["c"])
+        local["c"] *= gate["o"]                                       # o * tanh'(c_t)
 
-    def backward_views(self, local, d_state, d_gates, d_gh, d_state_prev, gates):
-        """The arrays one BPTT step touches, made once per workspace."""
+    def back_step_arrays(self, local, d_state, d_gates, d_gh, d_state_prev, gates):
         H, B = self.hidden_size, len(local)
-        d_hidden_prev = d_state_prev[:, :H]
-        return (local.reshape(B, 5, H)[:, :3], local[:, 3 * H:4 * H], local[:, 4 * H:], gates[:, H:2 * H],
-                d_state[:, :H], d_state[:, H:], d_state[:, None, H:], d_gates, d_gates.reshape(B, 4, H)[:, :3], d_gates[:, 3 * H:],
-                d_hidden_prev, d_state_prev[:, H:], product_into(d_hidden_prev))
+        return LSTMBackStep(
+            local_ifg=local.reshape(B, 5, H)[:, :3], local_o=local[:, 3 * H:4 * H], local_c=local[:, 4 * H:],
+            f=gates[:, H:2 * H], d_hidden=d_state[:, :H], d_cell=d_state[:, H:], d_cell_3d=d_state[:, None, H:],
+            d_gates=d_gates, d_ifg=d_gates.reshape(B, 4, H)[:, :3], d_o=d_gates[:, 3 * H:],
+            d_hidden_prev=d_state_prev[:, :H], d_cell_prev=d_state_prev[:, H:],
+            product=product_into(d_state_prev[:, :H]))
 
     def backward_step(self, W_hh):
-        """step(*backward_views). The dc half of ds_t is overwritten with the total dc
+        """step(s: LSTMBackStep). The dc half of ds_t is overwritten with the total dc
         (the layer has no further use for it; at padding it stays dc, as the local
         derivatives are zero there)."""
         multiply, add = np.multiply, np.add
 
-        def step(local_ifg, local_o, local_c, forget, d_hidden, d_cell, d_cell_3d, d_gates, d_ifg, d_o,
-                 d_hidden_prev, d_cell_prev, product):
-            multiply(d_hidden, local_c, out=d_o)                      # (d_o as scratch)
-            add(d_cell, d_o, out=d_cell)                              # dc += dh o tanh'(c)
-            multiply(d_cell_3d, local_ifg, out=d_ifg)                 # da_i, da_f, da_g
-            multiply(d_hidden, local_o, out=d_o)                      # da_o
-            multiply(d_cell, forget, out=d_cell_prev)                 # dc_{t-1} = dc f
-            product(d_gates, W_hh, out=d_hidden_prev)                 # dh_{t-1} = W_hh^T da
+        def step(s):
+            multiply(s.d_hidden, s.local_c, out=s.d_o)                # (d_o as scratch)
+            add(s.d_cell, s.d_o, out=s.d_cell)                        # dc += dh o tanh'(c)
+            multiply(s.d_cell_3d, s.local_ifg, out=s.d_ifg)           # da_i, da_f, da_g
+            multiply(s.d_hidden, s.local_o, out=s.d_o)                # da_o
+            multiply(s.d_cell, s.f, out=s.d_cell_prev)                # dc_{t-1} = dc f
+            s.product(s.d_gates, W_hh, out=s.d_hidden_prev)           # dh_{t-1} = W_hh^T da
         return step

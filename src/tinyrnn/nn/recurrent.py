@@ -1,12 +1,12 @@
 """One recurrent layer in one direction: the masked time loop and backpropagation through
 time, written once for every cell (rnn.py, lstm.py, gru.py).
 
-A cell declares its widths as multiples of H: gates G (H, 4H, 3H), state S (H, or 2H for
-the LSTM's [h | c]), what its step caches C, and the local derivatives L its backward
-step uses. It supplies folded_bias and gate_scale (what gx_t is built with),
-forward_step, local_gradients and backward_step,
-and forward_views / backward_views: the slices each step touches, made once per
-workspace, so that a step is only its array operations.
+A cell declares its gate blocks GATES (G = len(GATES) * H), its state width S (H, or 2H for
+the LSTM's [h | c]), what its step caches C, and the local derivatives L its backward step
+uses. It supplies folded_bias and gate_scale (what gx_t is built with), forward_step,
+local_gradients and backward_step, and step_arrays / back_step_arrays: the arrays each
+step touches, bound by name (LSTMStep, ...) once per workspace, so that a step is only its
+array operations.
 Everything that does not depend on the previous state is done here, before or after the
 loop, as one large array operation:
 
@@ -23,38 +23,83 @@ final state of a row is its last real one; padded steps get zero gradient and pa
 state gradient through unchanged. Arrays are time-major, (T, B, ...): one step's rows are
 contiguous.
 """
+from dataclasses import dataclass
+
 import numpy as np
 
+from .functional import laid_out_for
 from .layers import onehot_backward
+
+
+class StaleRunError(RuntimeError):
+    """A layer run's arrays were overwritten by a later forward pass of the same shape."""
 
 
 class Workspace:
     """Buffers for one (T, B) shape, and their per-step views, reused across calls. The
-    backward buffers are made on the first backward pass (evaluation never needs them)."""
+    backward buffers are made on the first backward pass (evaluation never needs them).
+    generation counts the forward passes that wrote it: a LayerRun remembers the one it
+    wrote, and reading the run after a later pass raises StaleRunError."""
 
     def __init__(self, cell, steps, batch, dtype):
         H = cell.hidden_size
         T, B = self.steps, self.batch = steps, batch
-        self.widths = {"G": cell.gates * H, "S": cell.state_factor * H, "L": cell.local_factor * H}
+        self.widths = {"G": len(cell.GATES) * H, "S": cell.state_factor * H, "L": cell.local_factor * H}
         self.gx = np.empty((T, B, self.widths["G"]), dtype)           # W_ih x_t + bias
         self.states = np.empty((T + 1, B, self.widths["S"]), dtype)   # s_0 .. s_T
         self.cache = np.empty((T, B, cell.cache_factor * H), dtype)   # what the cell's step keeps
         self.cell, self.separate = cell, cell.separate_recurrent_grad
-        self.step_views = [cell.forward_views(*arrays)
-                           for arrays in zip(self.gx, self.states[:-1], self.states[1:], self.cache)]
-        self.back_views = None
+        self.generation, self.gradients_of = 0, None    # the forward passes that wrote it; whose backward
+        self.steps_arrays = [cell.step_arrays(*arrays)
+                             for arrays in zip(self.gx, self.states[:-1], self.states[1:], self.cache)]
+        self.back_steps_arrays = None
 
     def make_backward_buffers(self):
-        if self.back_views is None:
+        if self.back_steps_arrays is None:
             T, B, dtype = self.steps, self.batch, self.states.dtype
             self.local = np.empty((T, B, self.widths["L"]), dtype)    # the cell's local derivatives
             self.d_gx = np.empty((T, B, self.widths["G"]), dtype)     # dL/d gx_t
             self.d_gh = np.empty_like(self.d_gx) if self.separate else self.d_gx   # dL/d gh_t
             self.d_states = np.empty((T + 1, B, self.widths["S"]), dtype)            # dL/ds_t
-            self.back_views = [self.cell.backward_views(*arrays) for arrays in zip(
+            self.back_steps_arrays = [self.cell.back_step_arrays(*arrays) for arrays in zip(
                 self.local, self.d_states[1:], self.d_gx, self.d_gh, self.d_states[:-1], self.cache)]
             self.d_hidden = list(self.d_states[1:, :, :self.cell.hidden_size])       # dL/dh_t views
         return self
+
+
+@dataclass(slots=True, eq=False)
+class LayerRun:
+    """One forward pass of a layer: the workspace it wrote and that workspace's generation
+    then, and what backward needs besides: the inputs, the padding (T, B, 1) or None, W_hh
+    as the steps used it (times the weight drop's keep) and that keep (None: no weight drop)."""
+
+    work: Workspace
+    generation: int
+    inputs: np.ndarray
+    padding: np.ndarray | None
+    weight_hh: np.ndarray
+    weight_keep: np.ndarray | None
+
+    def current(self):
+        """The workspace, if no later forward pass has overwritten it; else StaleRunError."""
+        if self.work.generation != self.generation:
+            T, B = self.work.steps, self.work.batch
+            raise StaleRunError(f"this run's activations (T={T}, B={B}) were overwritten by a later forward "
+                                f"pass of the same shape: run backward before the next forward, or give "
+                                f"each concurrent user its own model (model.replica())")
+        return self.work
+
+    def gradients(self):
+        """The workspace after this run's backward (its d_gx, d_states); else StaleRunError."""
+        work = self.current()
+        if work.gradients_of != self.generation:
+            raise StaleRunError("this run has no backward pass yet: its workspace holds no gradients of it")
+        return work
+
+    @property
+    def states(self):
+        """s_0 .. s_T, (T + 1, B, S): a view into the workspace."""
+        return self.current().states
 
 
 class RecurrentLayer:
@@ -71,7 +116,7 @@ class RecurrentLayer:
         self._workspaces, self._cached_bytes = {}, 0
 
     def param_shapes(self):
-        G, H = self.cell.gates * self.cell.hidden_size, self.cell.hidden_size
+        G, H = len(self.cell.GATES) * self.cell.hidden_size, self.cell.hidden_size
         shapes = {"weight_ih": (G, self.input_size), "weight_hh": (G, H), "bias_ih": (G,), "bias_hh": (G,)}
         return {self.names[role]: shape for role, shape in shapes.items() if self.names.get(role)}
 
@@ -84,7 +129,7 @@ class RecurrentLayer:
         work = self._workspaces.get(key)
         if work is None:
             H = self.cell.hidden_size
-            widths = (2 * self.cell.gates + 2 * self.cell.state_factor + self.cell.cache_factor
+            widths = (2 * len(self.cell.GATES) + 2 * self.cell.state_factor + self.cell.cache_factor
                       + self.cell.local_factor) * H                      # forward and backward buffers
             size = (steps + 1) * batch * widths * self.dtype.itemsize
             if len(self._workspaces) >= self.max_workspaces or self._cached_bytes + size > self.max_cached_bytes:
@@ -99,49 +144,57 @@ class RecurrentLayer:
         bool or None, from initial_state (B, S) (or a scalar such as 0.0); weight_keep (G, H):
         the weight drop's multiplier of W_hh (None: W_hh as it is).
 
-        Returns the workspace; work.states (T + 1, B, S) holds s_0 .. s_T. Its arrays are
-        overwritten by the next call of the same shape."""
+        Returns a LayerRun; run.states (T + 1, B, S) holds s_0 .. s_T. Its arrays live in
+        a workspace that the next call of the same shape overwrites; reading the run (or
+        its backward) after that raises StaleRunError."""
         T, B = inputs.shape[:2]
         work = self.workspace(T, B)
-        self._project(params, inputs, work.gx)
-        work.states[0] = initial_state
+        work.generation += 1
         W_hh = params[self.names["weight_hh"]]
-        work.weight_hh, work.weight_keep = (W_hh, None) if weight_keep is None else (W_hh * weight_keep, weight_keep)
-        step = self.cell.forward_step(work.weight_hh, self._param(params, "bias_hh"), B)
+        W_hh = W_hh if weight_keep is None else W_hh * weight_keep
+        W_hh_T = self._pre_activations(params, inputs, W_hh, work.gx)
+        work.states[0] = initial_state
+        step = self.cell.forward_step(laid_out_for(W_hh_T, B), self._param(params, "bias_hh"))
         padding = None if mask is None or mask.all() else ~mask[:, :, None]      # (T, B, 1)
         states = work.states
-        for t, views in enumerate(work.step_views):
-            step(*views)
+        for t, arrays in enumerate(work.steps_arrays):
+            step(arrays)
             if padding is not None and padding[t].any():
                 np.copyto(states[t + 1], states[t], where=padding[t])   # s_t = s_{t-1} at padding
-        work.inputs, work.padding = inputs, padding
-        return work
+        return LayerRun(work, work.generation, inputs, padding, W_hh, weight_keep)
 
-    def _project(self, params, inputs, out):
-        """out (T, B, G) = (W_ih x_t + bias) * gate_scale for every step (the cell's scale:
-        the LSTM and GRU compute some pre-activations halved, see their forward_step)."""
-        W_ih_T = params[self.names["weight_ih"]].T                               # (in, G)
+    def _pre_activations(self, params, inputs, W_hh, gx):
+        """The two parts of every step's pre-activations a_t = gx_t + W_hh h_{t-1}: fills
+        gx (T, B, G) with W_ih x_t + bias for all steps, returns W_hh^T (H, G). Both are
+        multiplied by the cell's gate scale (functional.gate_scale), here and only here,
+        each where it costs least (the rnn cell has none)."""
+        W_ih_T, W_hh_T = params[self.names["weight_ih"]].T, W_hh.T                # (in, G), (H, G)
         bias = self.cell.folded_bias(self._param(params, "bias_ih"), self._param(params, "bias_hh"))
-        scale = self.cell.gate_scale(out.dtype)
-        if self.onehot and len(W_ih_T) <= inputs.size:  # fewer words than steps: one table, one lookup
-            table = W_ih_T + bias if scale is None else (W_ih_T + bias) * scale  # (V, G)
-            table.take(inputs, axis=0, out=out)
-        elif self.onehot:                                # row x_t of W_ih^T, then the bias
-            np.add(W_ih_T[inputs], bias, out=out)
+        scale = self.cell.gate_scale(gx.dtype)
+        looked_up = self.onehot and len(W_ih_T) > inputs.size      # more words than steps: rows
+        if scale is not None:
+            W_hh_T, bias = W_hh_T * scale, bias * scale
+            W_ih_T = W_ih_T if looked_up else W_ih_T * scale       # rows: scaled after the lookup
+        if looked_up:                                              # row x_t of W_ih^T, then the bias
+            W_ih_T.take(inputs, axis=0, out=gx)
             if scale is not None:
-                out *= scale
+                gx *= scale
+            gx += bias
+        elif self.onehot:                                          # one table (V, G), one lookup
+            (W_ih_T + bias).take(inputs, axis=0, out=gx)
         else:
-            T, B, G = out.shape
-            np.dot(inputs.reshape(T * B, -1), W_ih_T if scale is None else W_ih_T * scale,
-                   out=out.reshape(T * B, G))
-            out += bias if scale is None else bias * scale
+            T, B, G = gx.shape
+            np.dot(inputs.reshape(T * B, -1), W_ih_T, out=gx.reshape(T * B, G))
+            gx += bias
+        return W_hh_T
 
-    def backward(self, params, work, grads, d_final=None, d_outputs=None, input_grad=False):
-        """BPTT from dL/dh_T (B, H) and optional per-step dL/dh_t (T, B, H) (None: zero).
+    def backward(self, params, run, grads, d_final=None, d_outputs=None, input_grad=False):
+        """BPTT of a LayerRun from dL/dh_T (B, H) and optional per-step dL/dh_t (T, B, H)
+        (None: zero). Raises StaleRunError if a later forward pass overwrote the run.
 
         Weight gradients are written into grads. Returns (dL/ds_0 (B, S), a view into the
         workspace; dL/dx (T, B, in) when input_grad, else None)."""
-        cell, padding, H = self.cell, work.padding, self.cell.hidden_size
+        work, cell, padding, H = run.current(), self.cell, run.padding, self.cell.hidden_size
         work.make_backward_buffers()
         cell.local_gradients(work.cache, work.states, work.local)
         if padding is not None:
@@ -149,32 +202,34 @@ class RecurrentLayer:
         work.d_states[-1] = 0.0
         if d_final is not None:
             work.d_states[-1, :, :H] = d_final
-        step, add, copyto = cell.backward_step(work.weight_hh), np.add, np.copyto
+        step, add, copyto = cell.backward_step(run.weight_hh), np.add, np.copyto
         d_states, d_hidden = work.d_states, work.d_hidden
         for t in range(work.steps - 1, -1, -1):
             if d_outputs is not None:
                 add(d_hidden[t], d_outputs[t], out=d_hidden[t])      # + the step's own output
-            step(*work.back_views[t])
+            step(work.back_steps_arrays[t])
             if padding is not None and padding[t].any():
                 copyto(d_states[t], d_states[t + 1], where=padding[t])   # padded rows pass it on
-        return work.d_states[0], self._weight_gradients(params, work, grads, input_grad)
+        work.gradients_of = run.generation
+        return work.d_states[0], self._weight_gradients(params, run, grads, input_grad)
 
-    def _weight_gradients(self, params, work, grads, input_grad):
+    def _weight_gradients(self, params, run, grads, input_grad):
+        work = run.work
         T, B, G = work.d_gx.shape
         H = self.cell.hidden_size
         rows_gx, rows_gh = work.d_gx.reshape(T * B, G), work.d_gh.reshape(T * B, G)
         hidden_prev = work.states[:-1, :, :H].reshape(T * B, H)                  # h_{t-1}, all steps
         np.dot(rows_gh.T, hidden_prev, out=grads[self.names["weight_hh"]])      # sum_t d gh h_{t-1}^T
-        if work.weight_keep is not None:
-            grads[self.names["weight_hh"]] *= work.weight_keep                   # through the weight drop
+        if run.weight_keep is not None:
+            grads[self.names["weight_hh"]] *= run.weight_keep                    # through the weight drop
         if self.names.get("bias_hh"):
             np.add.reduce(rows_gh, axis=0, out=grads[self.names["bias_hh"]])     # sum_t d gh
         np.add.reduce(rows_gx, axis=0, out=grads[self.names["bias_ih"]])         # sum_t d gx
         W_ih_grad = grads[self.names["weight_ih"]]
         if self.onehot:
-            onehot_backward(work.inputs.reshape(-1), rows_gx, W_ih_grad)         # sum_t d gx x_t^T
+            onehot_backward(run.inputs.reshape(-1), rows_gx, W_ih_grad)          # sum_t d gx x_t^T
             return None
-        inputs = work.inputs.reshape(T * B, -1)
+        inputs = run.inputs.reshape(T * B, -1)
         np.dot(rows_gx.T, inputs, out=W_ih_grad)                                 # sum_t d gx x_t^T
         if not input_grad:
             return None

@@ -18,18 +18,45 @@ Backpropagation through time, with dh the gradient reaching h_t:
     dWxh      = sum_t dpre x_t^T,  dbh = sum_t dpre
 
 Widths: state S = H, gates G = H, nothing cached (d tanh comes from the states).
+reference_step below is the equation as plain NumPy; the class is the fast step the layer
+loops (recurrent.py), held equal to it by tests/test_reference_steps.py.
 """
+from dataclasses import dataclass
+
 import numpy as np
 
-from .functional import laid_out_for
-
 NONLINEARITIES = ("tanh", "relu")
+
+
+def reference_step(x, h_prev, weight_ih, weight_hh, bias_ih, bias_hh=0.0, nonlinearity="tanh"):
+    """h_t (B, H) from x_t (B, in) and h_{t-1} (B, H): one row per sequence, PyTorch's names
+    (the walkthrough's Wxh, Whh, bh: bias_ih = bh, bias_hh = 0)."""
+    pre = x @ weight_ih.T + bias_ih + h_prev @ weight_hh.T + bias_hh
+    return np.tanh(pre) if nonlinearity == "tanh" else np.maximum(pre, 0.0)
+
+
+@dataclass(slots=True)
+class RNNStep:
+    """One forward step's arrays, views into the layer's workspace."""
+    gx: np.ndarray              # (B, H) Wxh x_t + bh
+    hidden_prev: np.ndarray     # (B, H) h_{t-1}
+    hidden: np.ndarray          # (B, H) h_t
+
+
+@dataclass(slots=True)
+class RNNBackStep:
+    """One BPTT step's arrays, views into the layer's workspace."""
+    local: np.ndarray           # (B, H) d h_t / d pre_t
+    d_hidden: np.ndarray        # (B, H) dL/dh_t
+    d_pre: np.ndarray           # (B, H) dL/d pre_t (d gx = d gh)
+    d_hidden_prev: np.ndarray   # (B, H) dL/dh_{t-1}
 
 
 class RNNCell:
     """h_t = tanh(Wxh x_t + Whh h_{t-1} + bh), or relu; state h (B, H)."""
 
-    kind, gates, state_factor, cache_factor, local_factor = "rnn", 1, 1, 0, 1
+    kind, GATES = "rnn", ("h",)              # one block: the pre-activation of h
+    state_factor, cache_factor, local_factor = 1, 0, 1
     separate_recurrent_grad = False          # d gx = d gh: one buffer (recurrent.py)
 
     def __init__(self, hidden_size, nonlinearity="tanh"):
@@ -45,28 +72,27 @@ class RNNCell:
         return bias_ih if bias_hh is None else bias_ih + bias_hh
 
     def gate_scale(self, dtype):
-        return None                                          # gx is used as it is
+        return None                                          # no gates: gx and Whh as they are
 
-    def forward_views(self, gx, hidden_prev, hidden_new, cache):
-        """The arrays one forward step touches, made once per workspace (see recurrent.py)."""
-        return gx, hidden_prev, hidden_new
+    def step_arrays(self, gx, state_prev, state, cache):
+        return RNNStep(gx=gx, hidden_prev=state_prev, hidden=state)
 
-    def forward_step(self, Whh, bias_hh, batch):
-        """step(gx_t, h_prev, h_new): h_new = tanh(gx_t + Whh h_prev), in place.
+    def forward_step(self, Whh_T, bias_hh):
+        """step(s: RNNStep): h_t = tanh(gx_t + Whh h_{t-1}), in place; Whh_T (H, H) laid out
+        by the layer.
 
         np.dot and ufuncs with out= because on small arrays their call overhead is about
         half that of np.matmul and in-place operators."""
-        Whh_T, dot, add = laid_out_for(Whh.T, batch), np.dot, np.add
+        dot, add, tanh, maximum = np.dot, np.add, np.tanh, np.maximum
         relu = self.nonlinearity == "relu"
-        tanh, maximum = np.tanh, np.maximum
 
-        def step(gx, hidden_prev, hidden_new):
-            dot(hidden_prev, Whh_T, out=hidden_new)                 # Whh h_{t-1}
-            add(hidden_new, gx, out=hidden_new)                     # + Wxh x_t + bh
+        def step(s):
+            dot(s.hidden_prev, Whh_T, out=s.hidden)                 # Whh h_{t-1}
+            add(s.hidden, s.gx, out=s.hidden)                       # + Wxh x_t + bh
             if relu:
-                maximum(hidden_new, 0.0, out=hidden_new)
+                maximum(s.hidden, 0.0, out=s.hidden)
             else:
-                tanh(hidden_new, out=hidden_new)
+                tanh(s.hidden, out=s.hidden)
         return step
 
     def local_gradients(self, cache, states, out):
@@ -78,14 +104,14 @@ class RNNCell:
             np.multiply(hidden, hidden, out=out)
             np.subtract(1.0, out, out=out)
 
-    def backward_views(self, local, d_hidden, d_gx, d_gh, d_hidden_prev, cache):
-        return local, d_hidden, d_gx, d_hidden_prev
+    def back_step_arrays(self, local, d_state, d_gx, d_gh, d_state_prev, cache):
+        return RNNBackStep(local=local, d_hidden=d_state, d_pre=d_gx, d_hidden_prev=d_state_prev)
 
     def backward_step(self, Whh):
-        """step(local_t, dh, dpre, dh_prev): dpre = local * dh, dh_{t-1} = Whh^T dpre."""
+        """step(s: RNNBackStep): dpre = local * dh, dh_{t-1} = Whh^T dpre."""
         dot, multiply = np.dot, np.multiply
 
-        def step(local, d_hidden, dpre, d_hidden_prev):
-            multiply(local, d_hidden, out=dpre)                     # backprop through tanh
-            dot(dpre, Whh, out=d_hidden_prev)                       # Whh^T dpre, row form
+        def step(s):
+            multiply(s.local, s.d_hidden, out=s.d_pre)              # backprop through tanh
+            dot(s.d_pre, Whh, out=s.d_hidden_prev)                  # Whh^T dpre, row form
         return step

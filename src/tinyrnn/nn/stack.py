@@ -28,15 +28,15 @@ LEGACY_NAMES = {"weight_ih": "Wxh", "weight_hh": "Whh", "bias_ih": "bh", "bias_h
 @dataclass
 class StackRun:
     """What a forward pass keeps for backward: ids and mask (time-major), each layer's
-    workspaces, and the dropout multipliers applied to each layer's input."""
+    LayerRun (its workspace, checked for reuse), and the dropout multipliers applied to
+    each layer's input."""
 
     ids: np.ndarray
     mask: np.ndarray | None
-    works: list = field(default_factory=list)        # works[k][d]
+    layer_runs: list = field(default_factory=list)   # layer_runs[k][d]
     keeps: list = field(default_factory=list)        # keeps[k]: dropout multiplier or None
     pooled: np.ndarray | None = None                  # a classifier's features, and what the
     pool_cache: object = None                         # pooling's backward needs
-    d_embedded: np.ndarray | None = None              # dL/dx_t^0 of an embedding, after backward
 
 
 class RecurrentStack:
@@ -98,7 +98,7 @@ class RecurrentStack:
                 keep = dropout_mask(rng, inputs.shape, rate, inputs.dtype)
                 inputs = inputs * keep
             run.keeps.append(keep)
-            run.works.append([self._run_direction(params, layer, d, inputs, run.mask,
+            run.layer_runs.append([self._run_direction(params, layer, d, inputs, run.mask,
                                                   initial_state, k, rng) for d, layer in enumerate(directions)])
         return run
 
@@ -116,7 +116,7 @@ class RecurrentStack:
     def layer_outputs(self, run, k):
         """h_t of layer k for every step in original time order, (T, B, D*H) (a view for D = 1)."""
         H = self.hidden_size
-        outputs = [work.states[1:, :, :H] for work in run.works[k]]
+        outputs = [layer_run.states[1:, :, :H] for layer_run in run.layer_runs[k]]
         if self.directions == 1:
             return outputs[0]
         return np.concatenate([outputs[0], outputs[1][::-1]], axis=2)    # reverse back to time order
@@ -125,14 +125,14 @@ class RecurrentStack:
         """The top layer's final h of each direction, concatenated: (B, D*H)."""
         H = self.hidden_size
         if self.directions == 1:
-            return run.works[-1][0].states[-1, :, :H]
-        return np.concatenate([work.states[-1, :, :H] for work in run.works[-1]], axis=1)
+            return run.layer_runs[-1][0].states[-1, :, :H]
+        return np.concatenate([layer_run.states[-1, :, :H] for layer_run in run.layer_runs[-1]], axis=1)
 
     def final_states(self, run):
         """Every layer's and direction's final state, (L*D, B, S), a copy."""
         if self.num_states == 1:
-            return run.works[0][0].states[-1:].copy()
-        return np.stack([work.states[-1] for directions in run.works for work in directions])
+            return run.layer_runs[0][0].states[-1:].copy()
+        return np.stack([layer_run.states[-1] for directions in run.layer_runs for layer_run in directions])
 
     def backward(self, params, grads, run, d_outputs=None, d_final_hidden=None):
         """BPTT through the stack. d_outputs (T, B, D*H): gradients of the top layer's h_t;
@@ -147,7 +147,7 @@ class RecurrentStack:
                 d_out = d_out[::-1] if d == 1 and d_out is not None else d_out
                 d_fin = d_final_hidden[:, d * H:(d + 1) * H] if k == self.num_layers - 1 and \
                     d_final_hidden is not None else None
-                d_s0, d_x = layer.backward(params, run.works[k][d], grads, d_fin, d_out, want_inputs)
+                d_s0, d_x = layer.backward(params, run.layer_runs[k][d], grads, d_fin, d_out, want_inputs)
                 d_initial[k * D + d] = d_s0
                 if d_x is not None:
                     d_x = d_x[::-1] if d == 1 else d_x                    # back to time order
@@ -157,24 +157,22 @@ class RecurrentStack:
             d_outputs, d_final_hidden = d_inputs, None
         if self.embed_size:
             E = self.embed_size
-            run.d_embedded = d_outputs
             embedding_backward(run.ids.reshape(-1), d_outputs.reshape(-1, E), grads[self.embedding_name])
         return d_initial
 
     def input_relevance(self, params, run):
-        """Gradient x input at the network's input, after backward: x_t^0 . dL/dx_t^0 for every
-        step, (T, B). Embedded input: E[id_t] . dL/dE[id_t]. One-hot input: x_t is the column
-        onehot(id_t), so the product is dL/dx_t at id_t = W_ih[:, id_t] . dL/d gx_t, summed over
-        the directions. Call it right after backward: it reads the layer-0 workspaces, which the
-        next pass of the same shape overwrites."""
-        if self.embed_size:
-            embedded = params[self.embedding_name][run.ids]                       # (T, B, E)
-            return np.einsum("tbe,tbe->tb", embedded, run.d_embedded)
+        """Gradient x input at the network's input, after the run's backward: x_t^0 . dL/dx_t^0
+        for every step, (T, B). With dL/dx_t = W_ih^T d gx_t of each direction of layer 0,
+        x_t . dL/dx_t = (W_ih x_t) . d gx_t: W_ih x_t is column id_t of W_ih for one-hot input,
+        E[id_t] W_ih^T for an embedding (x_t as layer 0 read it, after any dropout). Raises
+        StaleRunError if the run has had no backward or a later pass overwrote it."""
         relevance = 0.0
-        for d, (layer, work) in enumerate(zip(self.layers[0], run.works[0])):
-            d_gx = work.d_gx[::-1] if d == 1 else work.d_gx                       # time order
-            columns = params[layer.names["weight_ih"]].T[run.ids]                 # W_ih[:, id_t], (T, B, G)
-            relevance = relevance + np.einsum("tbg,tbg->tb", columns, d_gx)
+        for d, (layer, layer_run) in enumerate(zip(self.layers[0], run.layer_runs[0])):
+            d_gx = layer_run.gradients().d_gx                                     # (T, B, G)
+            W_ih = params[layer.names["weight_ih"]]
+            projected = W_ih.T[layer_run.inputs] if layer.onehot else layer_run.inputs @ W_ih.T   # (T, B, G)
+            per_step = np.einsum("tbg,tbg->tb", projected, d_gx)
+            relevance = relevance + (per_step[::-1] if d == 1 else per_step)      # time order
         return relevance
 
 
