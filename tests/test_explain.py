@@ -85,7 +85,7 @@ def test_gradient_x_input_matches_finite_differences(name):
     c, eps = explanation.predicted, 1e-6
     for t, word in enumerate(TEXT.split()):
         w = model.vocab.index[word]
-        if model.architecture["embed_size"]:
+        if model.config.embed_size:
             views = [model.params["embedding.weight"][w]]
         else:
             views = [model.params[layer.names["weight_ih"]][:, w] for layer in model.stack.layers[0]]
@@ -108,7 +108,7 @@ def test_a_repeated_word_gets_a_value_at_each_place_that_sum_to_the_words(name):
     explanation = explain_text(model, REPEATED)
     c, eps, words = explanation.predicted, 1e-6, REPEATED.split()
     w = model.vocab.index["w3"]
-    views = [model.params["embedding.weight"][w]] if model.architecture["embed_size"] else \
+    views = [model.params["embedding.weight"][w]] if model.config.embed_size else \
         [model.params[layer.names["weight_ih"]][:, w] for layer in model.stack.layers[0]]
     saved, values = [view.copy() for view in views], []
     for sign in (1, -1):

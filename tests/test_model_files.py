@@ -8,6 +8,7 @@ import safetensors.numpy
 from test_cli import run
 from tinyrnn.gradcheck import random_classifier, random_language_model
 from tinyrnn.io import load_model, save_model
+from tinyrnn.model_config import ModelConfig
 
 def rewrite_config(path, **change):
     """Rewrite a model file with its config metadata changed, tensors as they are."""
@@ -29,7 +30,7 @@ def test_round_trip_keeps_architecture_weights_and_predictions(tmp_path, arch):
     path = str(tmp_path / "m.safetensors")
     save_model(model, path)
     loaded = load_model(path)
-    assert loaded.architecture == model.architecture and loaded.config() == model.config()
+    assert loaded.config == model.config and loaded.classes == model.classes
     for name, array in model.params.items():
         np.testing.assert_array_equal(loaded.params[name], array, err_msg=name)
     ids = np.array([[2, 3, 4, 5]])
@@ -71,7 +72,7 @@ def test_files_of_the_first_version_keep_loading(tmp_path):
         "format": "tinyrnn/1", "config": json.dumps(old_config), "vocab": json.dumps(model.vocab.tokens),
         "classes": json.dumps(model.classes)})
     loaded = load_model(path)
-    assert loaded.architecture["cell"] == "rnn" and loaded.stack.num_layers == 1
+    assert loaded.config == ModelConfig("classify", 3) and loaded.stack.num_layers == 1
     np.testing.assert_array_equal(loaded.flat, model.flat)
 
 
@@ -94,7 +95,7 @@ def test_cli_trains_gated_models_and_generates_from_a_saved_stack(tmp_path, caps
                             "--preset", "fast", "--out", out)
     assert status == 0 and "Reached test accuracy 1.000" in stdout
     model = load_model(str(out))
-    assert model.architecture["cell"] == "lstm" and model.params["embedding.weight"].shape[1] == 8
+    assert model.config.cell == "lstm" and model.params["embedding.weight"].shape[1] == 8
     status, stdout, _ = run(capsys, "predict", "--model", out, "i am not at all happy")
     assert status == 0 and stdout.startswith("negative")
     corpus = tmp_path / "corpus.txt"

@@ -38,6 +38,6 @@ def test_ddp_fine_tuning_round_trip(tmp_path, capsys, dtype):
     assert difference <= (1e-10 if dtype == "float64" else 1e-5)
     assert main(["import", "--state-dict", tuned, "--out", back]) == 0
     before, after = load_model(model), load_model(back)
-    assert after.config() == before.config() and after.classes == before.classes
+    assert after.config == before.config and after.classes == before.classes
     assert after.dtype.name == dtype
     assert not np.array_equal(after.flat, before.flat)                     # it was trained further

@@ -4,10 +4,11 @@ __version__ = "0.1.0"
 from .data import Dataset, default_dataset, load_dataset          # noqa: E402
 from .errors import DataError, ModelFileError, TinyRNNError, TrainingError  # noqa: E402
 from .io import load_model, save_model                          # noqa: E402
+from .model_config import ModelConfig                          # noqa: E402
 from .models import Classifier, LanguageModel, build_model      # noqa: E402
 from .train import TrainConfig, encode_examples, evaluate, train  # noqa: E402
 from .vocab import Vocab, pad_batch, tokenize                   # noqa: E402
 
-__all__ = ["Classifier", "Dataset", "DataError", "LanguageModel", "ModelFileError", "TinyRNNError",
+__all__ = ["Classifier", "Dataset", "DataError", "LanguageModel", "ModelConfig", "ModelFileError", "TinyRNNError",
            "TrainConfig", "TrainingError", "Vocab", "build_model", "default_dataset", "encode_examples",
            "evaluate", "load_dataset", "load_model", "pad_batch", "save_model", "tokenize", "train"]

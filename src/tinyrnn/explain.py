@@ -101,7 +101,7 @@ def prefix_probabilities(model, ids, hidden):
     starts at the prefix's end)."""
     if model.stack.directions == 2:
         return probabilities(model, [ids[:t] for t in range(1, len(ids) + 1)])
-    pool = model.architecture["pool"]
+    pool = model.config.pool
     if pool == "mean":
         hidden = np.cumsum(hidden, axis=0) / np.arange(1, len(ids) + 1)[:, None]
     elif pool == "max":

@@ -19,9 +19,10 @@ The vocabulary, classes and tinyrnn config are in the model's metadata_props.
 import numpy as np
 
 from .errors import TinyRNNError
-from .export_torch import export_metadata, torch_state_dict
+from .export_torch import torch_state_dict
 from .files import atomic_write_bytes
 from .nn import CELLS
+from .io import model_metadata
 
 OPSET = 17
 # ONNX's gate order in the cells' gate names: LSTM i, o, f, c (c is g), GRU z, r, h (h is n)
@@ -48,11 +49,11 @@ def onnx_model(model):
     from onnx import TensorProto, helper, numpy_helper
 
     state = {name: array.astype(np.float32) for name, array in torch_state_dict(model).items()}
-    arch, H, D = model.architecture, model.hidden_size, model.stack.directions
+    arch, H, D = model.config, model.hidden_size, model.stack.directions
     graph = _Graph(helper, numpy_helper)
     graph.node("Cast", ["lengths"], ["lengths32"], to=TensorProto.INT32)
     graph.node("Transpose", ["ids"], ["ids_tm"], perm=[1, 0])                              # (T, B)
-    if arch["embed_size"]:
+    if arch.embed_size:
         graph.constant("embedding", state["embedding.weight"])
         graph.node("Gather", ["embedding", "ids_tm"], ["x0"])                              # (T, B, E)
     else:
@@ -60,10 +61,10 @@ def onnx_model(model):
         graph.constant("onehot_values", np.array([0, 1], np.float32))
         graph.node("OneHot", ["ids_tm", "onehot_depth", "onehot_values"], ["x0"], axis=-1)  # (T, B, V)
     x = "x0"
-    for k in range(arch["num_layers"]):
+    for k in range(arch.num_layers):
         x, last = _recurrent_layer(graph, state, arch, k, x, H, D)
     if model.task == "classify":
-        features = _features(graph, arch["pool"], x, last, H, D)
+        features = _features(graph, arch.pool, x, last, H, D)
         graph.constant("fc_weight_t", state["fc.weight"].T.copy())
         graph.constant("fc_bias", state["fc.bias"])
         graph.node("MatMul", [features, "fc_weight_t"], ["fc_product"])
@@ -82,14 +83,14 @@ def onnx_model(model):
     proto = helper.make_model(helper.make_graph(graph.nodes, "tinyrnn", inputs, outputs, graph.constants),
                               producer_name="tinyrnn", opset_imports=[helper.make_opsetid("", OPSET)])
     proto.ir_version = 8                                    # what runtimes of ONNX 1.13 and later read
-    helper.set_model_props(proto, export_metadata(model, "tinyrnn-onnx/1"))
+    helper.set_model_props(proto, model_metadata(model, "tinyrnn-onnx/1"))
     onnx.checker.check_model(proto)
     return proto
 
 
 def _recurrent_layer(graph, state, arch, k, x, H, D):
     """Layer k over x (T, B, in): returns (its outputs (T, B, D*H), Y_h (D, B, H))."""
-    cell = arch["cell"]
+    cell = arch.cell
     gates = CELLS[cell].GATES
     blocks = [gates.index(gate) for gate in ONNX_GATES.get(cell, gates)]     # the cell's blocks, ONNX's order
     suffixes = [f"_l{k}", f"_l{k}_reverse"][:D]
@@ -104,7 +105,7 @@ def _recurrent_layer(graph, state, arch, k, x, H, D):
     if cell == "gru":
         attributes["linear_before_reset"] = 1
     if cell == "rnn":
-        attributes["activations"] = ["Relu" if arch["nonlinearity"] == "relu" else "Tanh"] * D
+        attributes["activations"] = ["Relu" if arch.nonlinearity == "relu" else "Tanh"] * D
     graph.node(OPERATOR[cell], [x, f"W{k}", f"R{k}", f"B{k}", "lengths32"],
                [f"Y{k}", f"Y_h{k}"] + ([f"Y_c{k}"] if cell == "lstm" else []), **attributes)
     graph.node("Transpose", [f"Y{k}"], [f"Y{k}_tbdh"], perm=[0, 2, 1, 3])                 # (T, B, D, H)

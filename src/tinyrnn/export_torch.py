@@ -7,12 +7,10 @@ bh -> rnn.bias_ih_l0 with rnn.bias_hh_l0 = 0 (PyTorch adds the two biases), Why 
 by -> fc.bias. One-hot input has no tensor: TorchRNN feeds one_hot(ids) to the RNN, which is
 the same as an identity embedding without its V x V weights.
 """
-import json
-
 import numpy as np
 
 from .files import atomic_write_bytes
-from .io import serialize
+from .io import model_metadata, serialize
 
 TORCH_FORMAT = "tinyrnn-torch/1"
 LEGACY_TO_TORCH = {"Wxh": "rnn.weight_ih_l0", "Whh": "rnn.weight_hh_l0", "bh": "rnn.bias_ih_l0",
@@ -28,17 +26,9 @@ def torch_state_dict(model):
     return {name: array.copy() for name, array in model.params.items()}
 
 
-def export_metadata(model, fmt):
-    """What a file needs to become a tinyrnn model again: format, config, vocab, classes."""
-    metadata = {"format": fmt, "config": json.dumps(model.config()), "vocab": json.dumps(model.vocab.tokens)}
-    if model.task == "classify":
-        metadata["classes"] = json.dumps(model.classes)
-    return metadata
-
-
 def write_torch_file(model, path):
     """The state_dict file: canonical bytes (the same model, the same file), with a checksum."""
-    atomic_write_bytes(path, serialize(torch_state_dict(model), export_metadata(model, TORCH_FORMAT)))
+    atomic_write_bytes(path, serialize(torch_state_dict(model), model_metadata(model, TORCH_FORMAT)))
 
 
 def loading_code(model, path):

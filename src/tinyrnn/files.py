@@ -17,11 +17,10 @@ import json
 import os
 import secrets
 import signal
-import struct
 
 from .errors import TinyRNNError
+from .safetensors_header import HeaderError, metadata_format, read_header
 
-MAX_HEADER = 64 << 20
 KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log", "checkpoint": "a tinyrnn checkpoint",
          "png": "a PNG picture written by tinyrnn", "html": "a page written by tinyrnn",
          "torch": "a tinyrnn PyTorch export", "onnx": "an ONNX file written by tinyrnn"}
@@ -90,35 +89,23 @@ def _replaceable(path, kind):
 
 
 def is_tinyrnn_file(path, kind):
-    """Is path a tinyrnn file of this kind (KINDS)? Reads a safetensors header (up to 64 MB)
-    or a log's first line."""
+    """Is path a tinyrnn file of this kind (KINDS)? Reads a safetensors header or a log's
+    first line."""
     try:
         with open(path, "rb") as stream:
             if kind in ("model", "checkpoint", "torch"):
-                size = struct.unpack("<Q", stream.read(8).ljust(8, b"\0"))[0]
-                header = stream.read(size) if size <= MAX_HEADER else b""
                 prefix = {"model": "tinyrnn/", "checkpoint": "tinyrnn-checkpoint/", "torch": "tinyrnn-torch/"}[kind]
-                return _safetensors_format(header).startswith(prefix)
+                return metadata_format(read_header(stream)[0]).startswith(prefix)
             if kind in _SIGNATURES:
                 return _SIGNATURES[kind](stream.read(1 << 16))
             first = stream.readline(1 << 20)
-    except OSError:
+    except (OSError, HeaderError):
         return False
     try:
         record = json.loads(first)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False
     return isinstance(record, dict) and any(key in record for key in _LOG_KEYS)
-
-
-def _safetensors_format(header_bytes):
-    """The "format" metadata of a safetensors JSON header ("" when there is none)."""
-    try:
-        header = json.loads(header_bytes)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return ""
-    metadata = header.get("__metadata__") if isinstance(header, dict) else None
-    return str(metadata.get("format", "")) if isinstance(metadata, dict) else ""
 
 
 def atomic_write_bytes(path, data):

@@ -16,9 +16,9 @@ import numpy as np
 
 from .errors import ModelFileError
 from .export_torch import LEGACY_TO_TORCH
-from .models import build_model, uses_walkthrough_names
+from .model_config import ModelConfig, uses_walkthrough_names
+from .models import build_model
 from .nn import CELLS
-from .vocab import CHARS, WORDS
 
 RNN_NAME = re.compile(r"rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?")
 CELL_OF_GATES = {len(cell.GATES): kind for kind, cell in CELLS.items()}     # 1 rnn, 3 gru, 4 lstm
@@ -56,24 +56,21 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, nonli
     for option, value, key in (("--nonlinearity", nonlinearity, "nonlinearity"), ("--pool", pool, "pool")):
         if value and key in saved and saved[key] != value:
             raise ModelFileError(f"{where}: {option} {value} disagrees with the file's config ({saved[key]})")
-    config = {"task": task, "cell": cell, "vocab_size": len(vocab), "hidden_size": H,
-              "num_layers": max(k for k, _ in layers) + 1, "bidirectional": any(d for _, d in layers),
-              "nonlinearity": nonlinearity or saved.get("nonlinearity", "tanh"),
-              "embed_size": None if embedding is None else int(embedding.shape[1]),
-              "input": "onehot" if embedding is None else "embedding",
-              "dropout": saved.get("dropout", 0.0), "embed_dropout": saved.get("embed_dropout", 0.0),
-              "weight_drop": saved.get("weight_drop", 0.0),
-              "pool": pool or saved.get("pool", "last") if task == "classify" else "last",
-              "dtype": dtypes.pop(),
-              "tokenizer": {"kind": tokenizer} if tokenizer else saved.get("tokenizer") or
-              (WORDS if task == "classify" else CHARS).config()}
-    _check_agrees_with_saved(config, saved, where)
+    settings = {"task": task, "cell": cell, "hidden_size": H,
+                "num_layers": max(k for k, _ in layers) + 1, "bidirectional": any(d for _, d in layers),
+                "nonlinearity": nonlinearity or saved.get("nonlinearity", "tanh"),
+                "embed_size": None if embedding is None else int(embedding.shape[1]),
+                "dropout": saved.get("dropout", 0.0), "embed_dropout": saved.get("embed_dropout", 0.0),
+                "weight_drop": saved.get("weight_drop", 0.0),
+                "pool": pool or saved.get("pool", "last") if task == "classify" else "last",
+                "dtype": dtypes.pop(), "tokenizer": tokenizer or saved.get("tokenizer")}   # None: the task's
+    _check_agrees_with_saved(settings, saved, where)
     try:
-        model = build_model(config, vocab, classes)
+        model = build_model(ModelConfig.from_json(settings), vocab, classes)
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{where}: {error}") from None
     state = dict(tensors)
-    if uses_walkthrough_names(**model.architecture):
+    if uses_walkthrough_names(model.config):
         state["rnn.bias_ih_l0"] = tensors["rnn.bias_ih_l0"] + tensors["rnn.bias_hh_l0"]   # bh: one bias
         state = {legacy: state[torch_name] for legacy, torch_name in LEGACY_TO_TORCH.items()}
     expected = {name: array.shape for name, array in model.params.items()}

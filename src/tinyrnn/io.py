@@ -1,9 +1,7 @@
 """Model files: one .safetensors file holding the weights, with config, vocabulary and
-(for classifiers) classes as metadata. Saving is atomic; loading never executes code and checks
-everything (layout, names, shapes, dtypes, finite values) before building a model.
-
-Layout of a safetensors file: 8 bytes little-endian header length N, N bytes of JSON
-header ({name: {dtype, shape, data_offsets}, "__metadata__": {str: str}}), raw data.
+(for classifiers) classes as metadata (docs/model-format.md). Saving is atomic; loading never
+executes code and checks everything (layout, names, shapes, dtypes, finite values) before
+building a model. The header is read by safetensors_header.py.
 """
 import hashlib
 import json
@@ -16,11 +14,14 @@ import safetensors.numpy
 
 from .errors import ModelFileError
 from .files import atomic_write_bytes
-from .models import ARCHITECTURE, DTYPES, build_model, parameter_shapes
+from .model_config import DTYPES, ModelConfig
+from .models import build_model, parameter_shapes
+from .safetensors_header import HeaderError, parse_header
 from .vocab import SPECIALS, TOKENIZERS
 
 FORMAT = "tinyrnn/1"
-MAX_HEADER_BYTES = 16 * 1024 * 1024
+CONFIG_KEYS = ("task", "cell", "input", "vocab_size", "hidden_size", "num_layers", "bidirectional", "nonlinearity",
+               "embed_size", "dropout", "pool", "embed_dropout", "weight_drop", "dtype", "num_classes", "tokenizer")
 _ITEMSIZE = {"F32": 4, "F64": 8}
 _NUMPY_DTYPE = {"F32": "float32", "F64": "float64"}
 
@@ -37,11 +38,25 @@ def save_tinyrnn_file(path, model, fmt=FORMAT, extra_tensors=None, extra_metadat
     bad = [name for name, array in tensors.items() if not np.isfinite(array).all()]
     if bad:
         raise ModelFileError(f"refusing to save non-finite weights (in {', '.join(bad)})")
-    metadata = {"format": fmt, "config": json.dumps(model.config()),
-                "vocab": json.dumps(model.vocab.tokens), **(extra_metadata or {})}
+    atomic_write_bytes(path, serialize(tensors, {**model_metadata(model, fmt), **(extra_metadata or {})}))
+
+
+def model_metadata(model, fmt):
+    """What a file needs to become a tinyrnn model again (every file format tinyrnn writes):
+    format, config, vocab and, for a classifier, classes; JSON strings."""
+    metadata = {"format": fmt, "config": json.dumps(stored_config(model)), "vocab": json.dumps(model.vocab.tokens)}
     if model.task == "classify":
         metadata["classes"] = json.dumps(model.classes)
-    atomic_write_bytes(path, serialize(tensors, metadata))
+    return metadata
+
+
+def stored_config(model):
+    """The config object a file stores: the ModelConfig's JSON with the data's sizes (vocab_size;
+    num_classes of a classifier), in CONFIG_KEYS order (the same model, the same bytes)."""
+    fields = {**model.config.to_json(), "vocab_size": len(model.vocab)}
+    if model.task == "classify":
+        fields["num_classes"] = len(model.classes)
+    return {key: fields[key] for key in CONFIG_KEYS if key in fields}
 
 
 def serialize(tensors, metadata):
@@ -82,23 +97,22 @@ def read_tinyrnn_file(path, fmt=FORMAT, extra_prefixes=()):
     """(model, {name: array} of the tensors whose names start with extra_prefixes, metadata)
     of a file of format fmt, everything checked before use."""
     raw = _read_file(path)
-    header = _parse_header(path, raw)
+    header, data_start = _parse_header(path, raw)
     metadata = header.pop("__metadata__", None)
-    config, vocab, classes = _parse_metadata(path, metadata, fmt)
+    stored, vocab, classes = _parse_metadata(path, metadata, fmt)
     extra = {name: header.pop(name) for name in list(header) if name.startswith(tuple(extra_prefixes))}
-    architecture = {key: config.get(key, default) for key, default in ARCHITECTURE.items()}
-    if type(architecture["num_layers"]) is int and architecture["num_layers"] > len(header):
-        raise ModelFileError(f"{path}: config says {architecture['num_layers']} layers but the file "
-                             f"has {len(header)} tensors")
-    outputs = len(vocab) if classes is None else len(classes)
+    layers = stored.get("num_layers", 1)
+    if type(layers) is int and layers > len(header):
+        raise ModelFileError(f"{path}: config says {layers} layers but the file has {len(header)} tensors")
     try:
-        _, expected = parameter_shapes(len(vocab), outputs, config["hidden_size"], **architecture)
+        config = ModelConfig.from_json(stored)
+        layout = parameter_shapes(config, len(vocab), len(vocab) if classes is None else len(classes))
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{path}: unsupported model config ({error})") from None
-    _check_tensors(path, header, expected, config["dtype"])
-    _verify_checksum(path, {**header, **extra}, metadata, raw)
+    _check_tensors(path, header, layout[1], config.dtype)
+    _verify_checksum(path, {**header, **extra}, metadata, memoryview(raw)[data_start:])
     try:                                            # sizes are now known to match the file
-        model = build_model(config, vocab, classes)
+        model = build_model(config, vocab, classes, layout)
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{path}: {error}") from None
     try:
@@ -113,13 +127,13 @@ def read_tinyrnn_file(path, fmt=FORMAT, extra_prefixes=()):
     return model, {name: tensors[name] for name in extra}, metadata
 
 
-def _verify_checksum(path, header, metadata, raw):
+def _verify_checksum(path, header, metadata, data):
     """A file that carries a checksum must match it; files written before checksums existed
-    load without one (and without that guarantee). The header's offsets are checked already."""
+    load without one (and without that guarantee). data: the bytes after the header, whose
+    offsets are checked already."""
     stored = metadata.get("checksum")
     if stored is None:
         return
-    data = memoryview(raw)[8 + struct.unpack("<Q", raw[:8])[0]:]
     blobs = {name: data[info["data_offsets"][0]:info["data_offsets"][1]] for name, info in header.items()}
     if stored != _checksum(blobs):
         raise ModelFileError(f"{path}: the tensor bytes do not match the file's checksum "
@@ -136,21 +150,13 @@ def _read_file(path):
 
 
 def _parse_header(path, raw):
-    if len(raw) < 8:
-        raise ModelFileError(f"{path}: not a model file ({len(raw)} bytes; too short for safetensors)")
-    (length,) = struct.unpack("<Q", raw[:8])
-    if length > len(raw) - 8 or length > MAX_HEADER_BYTES:
-        text = " (it looks like a text file)" if raw[:8].isascii() and raw[:8].decode().isprintable() else ""
-        raise ModelFileError(f"{path}: not a safetensors file (header length {length} does not fit "
-                             f"a {len(raw)}-byte file){text}")
+    """(header, where the data starts), the layout checked."""
     try:
-        header = json.loads(raw[8:8 + length].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ModelFileError(f"{path}: not a safetensors file (header is not JSON)") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{path}: not a safetensors file (header is not a JSON object)")
+        header, length = parse_header(raw)
+    except HeaderError as error:
+        raise ModelFileError(f"{path}: not a safetensors file ({error})") from None
     _check_layout(path, header, len(raw) - 8 - length)
-    return header
+    return header, 8 + length
 
 
 def _check_layout(path, header, data_bytes):
@@ -206,11 +212,6 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
             and isinstance(config.get("tokenizer"), dict)
             and config["tokenizer"].get("kind") in TOKENIZERS):
         raise ModelFileError(f"{path}: config metadata is not a tinyrnn model config")
-    if is_classifier and config["tokenizer"].get("kind") != "words":
-        raise ModelFileError(f"{path}: a classifier reads words; its config names tokenizer "
-                             f"{config['tokenizer'].get('kind')!r}")
-    if (config["input"] == "embedding") != bool(config.get("embed_size")):
-        raise ModelFileError(f"{path}: config input {config['input']!r} disagrees with its embed_size")
     for name, value in (("vocab", vocab), ("classes", classes if is_classifier else [])):
         if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise ModelFileError(f"{path}: {name} metadata must be a JSON list of strings")

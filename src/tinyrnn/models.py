@@ -21,18 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .describe import describe, representation, summary
+from .model_config import ModelConfig, uses_walkthrough_names
 from .nn.functional import log_softmax, softmax
 from .nn.layers import dropout_mask
 from .nn.losses import softmax_cross_entropy
 from .nn.params import flat_views, initialize
-from .nn.pooling import POOLS, pool_backward, pool_forward
+from .nn.pooling import pool_backward, pool_forward
 from .nn.stack import RecurrentStack
-from .vocab import WORDS, Vocab, pad_batch, tokenizer_of
-
-DTYPES = ("float64", "float32")
-ARCHITECTURE = {"cell": "rnn", "num_layers": 1, "bidirectional": False, "nonlinearity": "tanh",
-                "embed_size": None, "dropout": 0.0, "pool": "last", "embed_dropout": 0.0,
-                "weight_drop": 0.0}                                                   # the defaults
+from .vocab import Vocab, pad_batch, tokenizer_of
 
 
 @dataclass
@@ -45,133 +42,52 @@ class StepResult:
     predicted: np.ndarray | None = None  # classifier: the predicted class of each row
 
 
-def check_architecture(hidden_size, cell, num_layers, bidirectional, nonlinearity, embed_size, dropout,
-                       pool="last", embed_dropout=0.0, weight_drop=0.0):
-    """Raise ValueError naming the first architecture setting that cannot work (the cell and
-    its nonlinearity are checked by nn.make_cell)."""
-    for name, value in (("hidden size", hidden_size), ("number of layers", num_layers)):
-        if type(value) is not int or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if embed_size is not None and (type(embed_size) is not int or embed_size < 1):
-        raise ValueError(f"embedding size must be a positive integer or None, got {embed_size!r}")
-    for name, rate in (("dropout", dropout), ("embedding dropout", embed_dropout), ("weight drop", weight_drop)):
-        if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
-            raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
-    if embed_dropout and not embed_size:
-        raise ValueError("embedding dropout needs a learned embedding (embed_size)")
-    if not isinstance(bidirectional, bool):
-        raise ValueError(f"bidirectional must be True or False, got {bidirectional!r}")
-    if pool not in POOLS:
-        raise ValueError(f"unknown pooling {pool!r}; expected one of {list(POOLS)}")
-
-
-def uses_walkthrough_names(cell, num_layers, bidirectional, nonlinearity, embed_size, pool="last", **_):
-    """The walkthrough's own model (one one-hot, one-direction tanh RNN layer read at h_n)
-    keeps its names."""
-    return cell == "rnn" and nonlinearity == "tanh" and num_layers == 1 and not bidirectional \
-        and not embed_size and pool == "last"
-
-
-def parameter_shapes(vocab_size, output_size, hidden_size, dtype="float64", **architecture):
-    """(stack, {name: shape}) of a model; allocates no parameters (io checks files with it)."""
-    arch = {**ARCHITECTURE, **architecture}
-    check_architecture(hidden_size, **arch)
-    legacy = uses_walkthrough_names(**arch)
-    stack = RecurrentStack(arch["cell"], vocab_size, hidden_size, arch["num_layers"], arch["bidirectional"],
-                           arch["nonlinearity"], arch["embed_size"], arch["dropout"], dtype, legacy,
-                           arch["embed_dropout"], arch["weight_drop"])
+def parameter_shapes(config, vocab_size, output_size):
+    """(stack, {name: shape}) of a model of config over vocab_size tokens with output_size
+    outputs; allocates no parameters (io checks a file's tensors with it before building)."""
+    legacy = uses_walkthrough_names(config)
+    stack = RecurrentStack(config, vocab_size, legacy)
     weight, bias = ("Why", "by") if legacy else ("fc.weight", "fc.bias")
-    features = hidden_size * stack.directions
+    features = config.hidden_size * stack.directions
     return stack, {**stack.param_shapes(), weight: (output_size, features), bias: (output_size,)}
 
 
 class RecurrentModel:
-    """What every model shares: a vocabulary, the recurrent stack, an output layer of
-    `output_size` rows, parameters and gradients as views into flat buffers."""
+    """What every model shares: a ModelConfig (self.config), a vocabulary, the recurrent
+    stack, an output layer, parameters and gradients as views into flat buffers. Built by
+    build_model (or the Classifier and LanguageModel constructors)."""
 
     task = None
 
-    def __init__(self, vocab, output_size, hidden_size, cell, dtype, architecture):
-        if dtype not in DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}; expected one of {list(DTYPES)}")
-        self.vocab = vocab if isinstance(vocab, Vocab) else Vocab(vocab)
-        self.dtype = np.dtype(dtype)
-        self.architecture = {**ARCHITECTURE, **architecture, "cell": cell}
-        self.stack, shapes = parameter_shapes(len(self.vocab), output_size, hidden_size, dtype,
-                                              **self.architecture)
+    def _build(self, config, vocab, classes, layout=None):
+        """layout: parameter_shapes(config, ...) when the caller has it already."""
+        self._check_classes(classes)
+        self.config, self.vocab = config, vocab if isinstance(vocab, Vocab) else Vocab(vocab)
+        self.dtype, self.tokenizer = np.dtype(config.dtype), tokenizer_of(config.tokenizer)
+        outputs = len(self.vocab) if classes is None else len(classes)
+        self.stack, shapes = layout or parameter_shapes(config, len(self.vocab), outputs)
         self.output_weight, self.output_bias = list(shapes)[-2:]
         self.flat, self.params = flat_views(shapes, self.dtype)
         self.flat_grads, self.grads = flat_views(shapes, self.dtype)
 
-    def __repr__(self):
-        arch = ", ".join(f"{key}={value!r}" for key, value in self.architecture.items()
-                         if value != ARCHITECTURE[key] or key == "cell")
-        return (f"{type(self).__name__}({arch}, hidden_size={self.hidden_size}, "
-                f"vocab={len(self.vocab)}, outputs={self.params[self.output_bias].shape[0]}, "
-                f"parameters={self.flat.size}, dtype={self.dtype.name})")
+    __repr__, summary, describe = representation, summary, describe      # for people: describe.py
 
     @property
     def hidden_size(self):
-        return self.stack.hidden_size
-
-    @property
-    def cell(self):
-        return self.stack.cell
+        return self.config.hidden_size
 
     def initialize(self, rng, scheme="walkthrough", forget_bias=0.0):
         """Draw the weights from rng (nn/params.py); forget_bias starts an LSTM's f gate bias."""
-        if forget_bias and self.architecture["cell"] != "lstm":
-            raise ValueError(f"a forget-gate bias applies to the lstm cell, not {self.architecture['cell']}")
+        if forget_bias and self.config.cell != "lstm":
+            raise ValueError(f"a forget-gate bias applies to the lstm cell, not {self.config.cell}")
         roles = {**self.stack.param_roles(), self.output_weight: "output_weight",
                  self.output_bias: "output_bias"}
         initialize(self.params, roles, rng, scheme, self.hidden_size, forget_bias)
         return self
 
-    def config(self):
-        """Everything needed to rebuild this model besides weights, vocab and classes."""
-        arch = self.architecture
-        return {"task": self.task, "cell": arch["cell"], "input": "embedding" if arch["embed_size"] else "onehot",
-                "vocab_size": len(self.vocab), "hidden_size": self.hidden_size, **{
-                    key: arch[key] for key in ("num_layers", "bidirectional", "nonlinearity", "embed_size",
-                                               "dropout", "pool", "embed_dropout", "weight_drop")},
-                "dtype": self.dtype.name}
-
     def tokenize(self, text):
         """The text's tokens as this model reads them (self.tokenizer: vocab.WORDS or CHARS)."""
         return self.tokenizer.split(text)
-
-    def summary(self):
-        """What the model is, for people and pages (tinyrnn info, explain, serve)."""
-        arch = self.architecture
-        facts = {"task": self.task, "cell": arch["cell"], "layers": arch["num_layers"],
-                 "directions": self.stack.directions, "hidden_size": self.hidden_size,
-                 "input": f"embedding of size {arch['embed_size']}" if arch["embed_size"] else "one-hot",
-                 "vocabulary": len(self.vocab), "parameters": int(self.flat.size), "dtype": self.dtype.name,
-                 "tokenizer": self.tokenizer.describe()}
-        if arch["cell"] == "rnn":
-            facts["nonlinearity"] = arch["nonlinearity"]
-        if self.task == "classify":
-            facts.update(classes=list(self.classes), pool=arch["pool"])
-        facts.update(dropout=arch["dropout"], embedding_dropout=arch["embed_dropout"],   # training only
-                     weight_drop=arch["weight_drop"])
-        facts["tensors"] = {name: list(array.shape) for name, array in self.params.items()}
-        return facts
-
-    def describe(self, short=False):
-        """One line: 'a 1-layer GRU classifier, 64 hidden units, bidirectional, ...'; short:
-        only the first two parts."""
-        arch = self.architecture
-        cell = {"rnn": f"{arch['nonlinearity']} RNN", "lstm": "LSTM", "gru": "GRU"}[arch["cell"]]
-        what = "classifier" if self.task == "classify" else "language model"
-        parts = [f"a {arch['num_layers']}-layer {cell} {what}", f"{self.hidden_size} hidden units"]
-        if short:
-            return ", ".join(parts)
-        if self.stack.directions == 2:
-            parts.append("bidirectional")
-        parts.append(f"{len(self.vocab.words):,} {self.tokenizer.unit}s in the vocabulary")
-        if self.task == "classify":
-            parts.append(f"classes {', '.join(self.classes)}")
-        return ", ".join(parts) + f" ({self.flat.size:,} parameters)"
 
     def _run(self, ids, mask, initial_state, rng):
         """The stack over ids from s_0 (zeros when None; (B, S) accepted for one state)."""
@@ -203,8 +119,7 @@ class RecurrentModel:
         """A model that shares this one's parameters (to read, not to train) with workspaces and
         gradients of its own: one per thread or request, so concurrent users share no buffer."""
         twin = copy.copy(self)
-        twin.stack, shapes = parameter_shapes(len(self.vocab), len(self.params[self.output_bias]),
-                                              self.hidden_size, self.dtype.name, **self.architecture)
+        twin.stack, shapes = parameter_shapes(self.config, len(self.vocab), len(self.params[self.output_bias]))
         twin.flat_grads, twin.grads = flat_views(shapes, self.dtype)
         return twin
 
@@ -222,7 +137,7 @@ class RecurrentModel:
 
     def _dropout(self, features, rng):
         """features and the multiplier of the dropout before the output layer (None: off)."""
-        rate = self.architecture["dropout"]
+        rate = self.config.dropout
         if rng is None or rate == 0:
             return features, None
         keep = dropout_mask(rng, features.shape, rate, self.dtype)
@@ -244,16 +159,17 @@ class Classifier(RecurrentModel):
     """
 
     task = "classify"
-    tokenizer = WORDS
 
-    def __init__(self, vocab, classes, hidden_size=64, cell="rnn", dtype="float64", **architecture):
-        if len(classes) < 2 or len(set(classes)) != len(classes):
-            raise ValueError(f"a classifier needs at least two distinct classes, got {list(classes)}")
+    def __init__(self, vocab, classes, hidden_size=64, cell="rnn", dtype="float64", **settings):
+        """Classifier(vocab, classes, 64, "gru", embed_size=16) is build_model(ModelConfig(
+        "classify", 64, cell="gru", embed_size=16), vocab, classes); settings: ModelConfig's."""
+        self._build(ModelConfig(self.task, hidden_size, cell, dtype=dtype, **settings), vocab, classes)
+
+    def _check_classes(self, classes):
+        if classes is None or len(classes) < 2 or len(set(classes)) != len(classes):
+            raise ValueError(f"a classifier needs at least two distinct classes, got "
+                             f"{None if classes is None else list(classes)}")
         self.classes = list(classes)
-        super().__init__(vocab, len(self.classes), hidden_size, cell, dtype, architecture)
-
-    def config(self):
-        return {**super().config(), "num_classes": len(self.classes), "tokenizer": self.tokenizer.config()}
 
     def encode(self, texts):
         """Texts -> (list of id arrays, list of unknown-word lists)."""
@@ -262,7 +178,7 @@ class Classifier(RecurrentModel):
 
     def _forward(self, ids, mask, initial_state, rng):
         run = self._run(ids, mask, initial_state, rng)
-        pool = self.architecture["pool"]
+        pool = self.config.pool
         if pool == "last":
             run.pooled = self.stack.final_hidden(run)                          # h_n, (B, D*H)
         else:                                                                  # over h_t, (T, B, D*H)
@@ -285,7 +201,7 @@ class Classifier(RecurrentModel):
         d_features = self._output_backward(dlogits, features)                 # dh_n = W^T dy
         if keep is not None:
             d_features *= keep
-        pool = self.architecture["pool"]
+        pool = self.config.pool
         if pool == "last":
             return self.stack.backward(self.params, self.grads, run, None, d_features)
         T, B = run.ids.shape
@@ -315,17 +231,16 @@ class LanguageModel(RecurrentModel):
 
     task = "lm"
 
-    def __init__(self, vocab, hidden_size=100, cell="rnn", dtype="float64", tokenizer="chars", **architecture):
-        if architecture.get("bidirectional"):
-            raise ValueError("a language model cannot be bidirectional: the reverse direction "
-                             "would see the tokens it has to predict")
-        if architecture.get("pool", "last") != "last":
-            raise ValueError("pooling applies to classifiers; a language model reads h_t at every step")
-        self.tokenizer = tokenizer_of(tokenizer)            # "chars", "words" or a vocab.Tokenizer
-        super().__init__(vocab, len(vocab), hidden_size, cell, dtype, architecture)
+    def __init__(self, vocab, hidden_size=100, cell="rnn", dtype="float64", tokenizer="chars", **settings):
+        """LanguageModel(vocab, 100, "gru") is build_model(ModelConfig("lm", 100, cell="gru",
+        tokenizer="chars"), vocab); settings: ModelConfig's."""
+        config = ModelConfig(self.task, hidden_size, cell, dtype=dtype, tokenizer=tokenizer_of(tokenizer).kind,
+                             **settings)
+        self._build(config, vocab, None)
 
-    def config(self):
-        return {**super().config(), "tokenizer": self.tokenizer.config()}
+    def _check_classes(self, classes):
+        if classes is not None:
+            raise ValueError(f"a language model predicts its vocabulary; it has no classes, got {list(classes)}")
 
     def _forward(self, ids, mask, initial_state, rng):
         run = self._run(ids, mask, initial_state, rng)
@@ -369,12 +284,13 @@ class LanguageModel(RecurrentModel):
         return StepResult(loss, self.stack.final_states(run), d_initial)
 
 
-def build_model(config, vocab, classes=None):
-    """The one model factory: a Classifier or LanguageModel from a config dict (as
-    model.config() returns and model files store; missing architecture keys take the
-    defaults, so files of earlier versions load)."""
-    architecture = {key: config.get(key, default) for key, default in ARCHITECTURE.items() if key != "cell"}
-    if config["task"] == "classify":
-        return Classifier(vocab, classes, config["hidden_size"], config["cell"], config["dtype"], **architecture)
-    return LanguageModel(vocab, config["hidden_size"], config["cell"], config["dtype"],
-                         config["tokenizer"]["kind"], **architecture)
+def build_model(config, vocab, classes=None, layout=None):
+    """The one model factory: a Classifier (config.task "classify", with its classes) or a
+    LanguageModel ("lm") of config (a ModelConfig) over vocab. layout: parameter_shapes of
+    the same config and sizes, when the caller has it already (a file's loader), so the
+    stack is built once."""
+    if not isinstance(config, ModelConfig):
+        raise TypeError(f"build_model needs a ModelConfig, got {type(config).__name__}")
+    model = object.__new__(Classifier if config.task == "classify" else LanguageModel)
+    model._build(config, vocab, classes, layout)        # what the constructors do from their keywords
+    return model

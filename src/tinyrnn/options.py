@@ -148,7 +148,7 @@ def _add_lm_options(lm):
 
 def _add_training_options(train):
     """Optimizer details, output and reproducibility options of train (either task)."""
-    from .models import DTYPES
+    from .model_config import DTYPES
 
     train.add_argument("--momentum", type=fraction_or_zero, default=0.0, help="sgd momentum (default: 0)")
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ..checkpoint import CheckpointFolder, restore_rng, rng_state
 from ..errors import ModelFileError, Terminated, TinyRNNError
 from ..files import OutputLock
+from ..io import stored_config
 
 
 class RunCheckpoints:
@@ -149,7 +150,7 @@ def _check_same_model(saved, model, path):
 
 def signature(model, config, seed, data_fingerprint):
     """The flat {name: value} that a resume must match: model config, recipe, seed, data."""
-    fields = {f"model.{key}": value for key, value in model.config().items()}
+    fields = {f"model.{key}": value for key, value in stored_config(model).items()}
     skip = ("log_every_seconds",)                         # changes no number
     fields.update({key: _plain(value) for key, value in vars(config).items() if key not in skip})
     fields.update(seed=seed, data=data_fingerprint)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..data.embeddings import read_embeddings
 from ..errors import DataError, TinyRNNError
-from ..models import uses_walkthrough_names
+from ..model_config import uses_walkthrough_names
 from ..train import encode_examples
 from ..vocab import Vocab, tokenize
 from .common import load_classifier, warn_unknown
@@ -43,7 +43,7 @@ def new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits
         found = read_embeddings(vectors.path, vocab, architecture.embed_size, vectors.encoding)
         architecture = replace(architecture, embed_size=found[2])
     init = recipe["init"]
-    if init == "walkthrough" and not init_given and not uses_walkthrough_names(**architecture.architecture()):
+    if init == "walkthrough" and not init_given and not uses_walkthrough_names(architecture.model_config(config)):
         init = "orthogonal"
     model = architecture.build(config, vocab, classes, rng, init)
     if found is not None:

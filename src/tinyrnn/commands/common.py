@@ -12,7 +12,8 @@ from ..data.loaders import MAX_TEXT_CHARS, spec_path
 from ..errors import ConfigError, TinyRNNError
 from ..files import OutputLock, check_outputs
 from ..io import load_model
-from ..models import ARCHITECTURE, Classifier, build_model
+from ..model_config import ARCHITECTURE, ModelConfig
+from ..models import Classifier, build_model
 
 
 @dataclass(frozen=True)
@@ -50,27 +51,34 @@ class ModelOptions:
     weight_drop: float | None            # --weight-drop
     forget_bias: float | None            # --forget-bias (initialisation only)
 
-    def architecture(self):
-        """{key: value} for the model constructors, defaults filled in."""
-        given = {key: getattr(self, key) for key in ARCHITECTURE}
-        return {key: ARCHITECTURE[key] if value is None else value for key, value in given.items()}
+    def given(self):
+        """{setting: value} of the architecture options given (the others take the defaults)."""
+        values = {key: getattr(self, key) for key in ARCHITECTURE}
+        return {key: value for key, value in values.items() if value is not None and value is not False}
 
-    def build(self, config, vocab, classes, rng, init):
-        """The model of config (task, sizes, dtype, tokenizer) with this architecture, built by
-        the one model factory and initialised from rng; a setting that cannot work is a ConfigError."""
+    def model_config(self, settings):
+        """The ModelConfig of settings (task, hidden_size, dtype, tokenizer, as ModelConfig.from_json
+        reads them) with this architecture; a setting that cannot work is a ConfigError."""
         try:
-            model = build_model({**config, **self.architecture()}, vocab, classes)
+            return ModelConfig.from_json({**settings, **self.given()})
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+
+    def build(self, settings, vocab, classes, rng, init):
+        """The model of model_config(settings), built by the one model factory and initialised
+        from rng; a setting that cannot work is a ConfigError."""
+        try:
+            model = build_model(self.model_config(settings), vocab, classes)
             return model.initialize(rng, init, self.forget_bias or 0.0)
         except ValueError as error:
             raise ConfigError(str(error)) from None
 
     def check_agrees(self, model, path):
         """With --init-from, every architecture option given must match the saved model."""
-        saved = model.architecture
-        for key, value in self.architecture().items():
-            given = getattr(self, key) is not None and getattr(self, key) is not False
-            if given and value != saved[key]:
-                raise TinyRNNError(f"--{_OPTION_OF.get(key, key)} {value} disagrees with {path} ({saved[key]})")
+        for key, value in self.given().items():
+            if value != getattr(model.config, key):
+                raise TinyRNNError(f"--{_OPTION_OF.get(key, key)} {value} disagrees with {path} "
+                                   f"({getattr(model.config, key)})")
         if self.forget_bias is not None:
             raise TinyRNNError("--forget-bias sets the initial weights; it cannot apply with --init-from")
 

@@ -6,6 +6,7 @@ from collections import Counter
 from ..errors import ModelFileError
 from ..import_torch import model_from_state_dict, read_token_list
 from ..io import save_model
+from ..safetensors_header import parse_header
 from ..vocab import SPECIALS
 from .common import locked_outputs
 
@@ -49,7 +50,7 @@ def _read_state_dict(path):
     try:
         with open(path, "rb") as stream:
             raw = stream.read()
-        header = _header(raw)
+        header = parse_header(raw)[0]               # a HeaderError: not safetensors, said below
         unsupported = sorted({f"{info.get('dtype')} ({name})" for name, info in header.items()
                               if name != "__metadata__" and isinstance(info, dict)
                               and info.get("dtype") not in ("F32", "F64")})
@@ -67,18 +68,6 @@ def _read_state_dict(path):
     except Exception as error:                      # the library's own checks of the layout
         raise ModelFileError(f"{path}: not a safetensors state_dict ({str(error)[:120]})") from None
     return tensors, metadata
-
-
-def _header(raw):
-    """The JSON header of safetensors bytes ({} when there is none to read)."""
-    if len(raw) < 8:
-        return {}
-    length = int.from_bytes(raw[:8], "little")
-    try:
-        header = json.loads(raw[8:8 + length]) if length <= len(raw) - 8 else {}
-    except (ValueError, RecursionError):
-        return {}
-    return header if isinstance(header, dict) else {}
 
 
 def _from_metadata(metadata, key, path, kind):

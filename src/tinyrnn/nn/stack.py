@@ -40,15 +40,17 @@ class StackRun:
 
 
 class RecurrentStack:
-    """Input, L layers x D directions. legacy_names: the walkthrough's Wxh, Whh, bh (only
-    for one one-hot, one-direction vanilla layer)."""
+    """Input, L layers x D directions, as config says (a tinyrnn.ModelConfig: cell, hidden_size,
+    num_layers, bidirectional, nonlinearity, embed_size, dropout, embed_dropout, weight_drop,
+    dtype), over a vocabulary of vocab_size. legacy_names: the walkthrough's Wxh, Whh, bh
+    (only for one one-hot, one-direction vanilla layer)."""
 
-    def __init__(self, cell, vocab_size, hidden_size, num_layers=1, bidirectional=False,
-                 nonlinearity="tanh", embed_size=None, dropout=0.0, dtype="float64", legacy_names=False,
-                 embed_dropout=0.0, weight_drop=0.0):
-        self.directions = 2 if bidirectional else 1
-        self.num_layers, self.hidden_size, self.dropout = num_layers, hidden_size, dropout
-        self.embed_dropout, self.weight_drop = embed_dropout, weight_drop
+    def __init__(self, config, vocab_size, legacy_names=False):
+        cell, hidden_size, num_layers = config.cell, config.hidden_size, config.num_layers
+        embed_size, nonlinearity, dtype = config.embed_size, config.nonlinearity, config.dtype
+        self.directions = 2 if config.bidirectional else 1
+        self.num_layers, self.hidden_size, self.dropout = num_layers, hidden_size, config.dropout
+        self.embed_dropout, self.weight_drop = config.embed_dropout, config.weight_drop
         self.embed_size, self.vocab_size = embed_size, vocab_size
         self.embedding_name = "embedding.weight" if embed_size else None
         self.layers = []

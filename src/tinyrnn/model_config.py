@@ -1,0 +1,120 @@
+"""ModelConfig: everything that defines a model besides its weights and its data (the
+vocabulary and the classes). Validated once, here; stored as JSON in every model file
+(docs/model-format.md), from which from_json rebuilds it."""
+from dataclasses import asdict, dataclass, fields
+
+from .nn import make_cell
+from .nn.pooling import POOLS
+from .vocab import TOKENIZERS, tokenizer_of
+
+TASKS = ("classify", "lm")
+DTYPES = ("float64", "float32")
+ARCHITECTURE = ("cell", "num_layers", "bidirectional", "nonlinearity", "embed_size", "dropout", "pool",
+                "embed_dropout", "weight_drop")                 # the settings of the recurrent body
+DEFAULT_TOKENIZER = {"classify": "words", "lm": "chars"}
+DERIVED = ("input", "vocab_size", "num_classes")                # stored in files, not settings
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A model's architecture. task "classify" (many-to-one) or "lm" (many-to-many);
+    tokenizer "words" or "chars" (None: the task's own, words for a classifier, chars for a
+    language model). Raises ValueError naming the first setting that cannot work."""
+
+    task: str
+    hidden_size: int                     # H
+    cell: str = "rnn"                    # rnn, lstm or gru
+    num_layers: int = 1                  # L
+    bidirectional: bool = False          # D = 2 when True (classifiers only)
+    nonlinearity: str = "tanh"           # tanh or relu (the rnn cell only)
+    embed_size: int | None = None        # E of a learned embedding; None: one-hot input
+    dropout: float = 0.0                 # training only: between layers and before the output
+    pool: str = "last"                   # what a classifier's output reads: last, mean or max
+    embed_dropout: float = 0.0           # training only: on the embedded words
+    weight_drop: float = 0.0             # training only: DropConnect on W_hh
+    dtype: str = "float64"
+    tokenizer: str | None = None
+
+    def __post_init__(self):
+        _choose("task", self.task, TASKS)
+        for name, value in (("hidden size", self.hidden_size), ("number of layers", self.num_layers)):
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.embed_size is not None and (type(self.embed_size) is not int or self.embed_size < 1):
+            raise ValueError(f"embedding size must be a positive integer or None, got {self.embed_size!r}")
+        for key, name in (("dropout", "dropout"), ("embed_dropout", "embedding dropout"),
+                          ("weight_drop", "weight drop")):
+            rate = getattr(self, key)
+            if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
+                raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
+            object.__setattr__(self, key, float(rate))          # 0 and 0.0 store alike
+        if self.embed_dropout and not self.embed_size:
+            raise ValueError("embedding dropout needs a learned embedding (embed_size)")
+        if not isinstance(self.bidirectional, bool):
+            raise ValueError(f"bidirectional must be True or False, got {self.bidirectional!r}")
+        _choose("pooling", self.pool, POOLS)
+        for name in ("cell", "nonlinearity"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a name, got {getattr(self, name)!r}")
+        make_cell(self.cell, self.hidden_size, self.nonlinearity)   # names the cell or nonlinearity
+        _choose("dtype", self.dtype, DTYPES)
+        object.__setattr__(self, "tokenizer", self.tokenizer or DEFAULT_TOKENIZER[self.task])
+        _choose("tokenizer", self.tokenizer, TOKENIZERS)
+        self._check_task()
+
+    def _check_task(self):
+        if self.task == "classify" and self.tokenizer != "words":
+            raise ValueError(f"a classifier reads words; its config names tokenizer {self.tokenizer!r}")
+        if self.task == "lm" and self.bidirectional:
+            raise ValueError("a language model cannot be bidirectional: the reverse direction "
+                             "would see the tokens it has to predict")
+        if self.task == "lm" and self.pool != "last":
+            raise ValueError("pooling applies to classifiers; a language model reads h_t at every step")
+
+    @property
+    def directions(self):
+        """D: 2 for a bidirectional model, else 1."""
+        return 2 if self.bidirectional else 1
+
+    def to_json(self):
+        """The JSON object model files store (without the data's sizes, which io adds):
+        "input" says onehot or embedding, "tokenizer" is the tokenizer's own config."""
+        settings = asdict(self)
+        settings["tokenizer"] = tokenizer_of(self.tokenizer).config()
+        return {"task": self.task, "cell": self.cell, "input": "embedding" if self.embed_size else "onehot",
+                **{key: value for key, value in settings.items() if key not in ("task", "cell")}}
+
+    @classmethod
+    def from_json(cls, stored):
+        """The ModelConfig of a JSON object as to_json writes it, or as files of earlier versions
+        stored it: missing settings take their defaults (a file of the first version is one
+        one-hot tanh layer read at h_n); "input", "vocab_size" and "num_classes" are facts of
+        the file, not settings (io checks them). A tokenizer is its config or its name."""
+        if not isinstance(stored, dict):
+            raise ValueError(f"a model config must be a JSON object, got {type(stored).__name__}")
+        unknown = sorted(set(stored) - {field.name for field in fields(cls)} - set(DERIVED))
+        if unknown:
+            raise ValueError(f"unknown model setting {unknown[0]!r}")
+        settings = {key: value for key, value in stored.items() if key not in DERIVED}
+        tokenizer = settings.get("tokenizer")
+        if isinstance(tokenizer, dict):
+            settings["tokenizer"] = tokenizer.get("kind")
+        for required in ("task", "hidden_size"):
+            if required not in settings:
+                raise ValueError(f"a model config needs {required!r}")
+        config = cls(**settings)
+        if stored.get("input", config.to_json()["input"]) != config.to_json()["input"]:
+            raise ValueError(f"config input {stored['input']!r} disagrees with its embed_size")
+        return config
+
+
+def uses_walkthrough_names(config):
+    """The walkthrough's own model (one one-hot, one-direction tanh RNN layer read at h_n)
+    keeps its names (Wxh, Whh, bh, Why, by)."""
+    return config.cell == "rnn" and config.nonlinearity == "tanh" and config.num_layers == 1 \
+        and not config.bidirectional and not config.embed_size and config.pool == "last"
+
+
+def _choose(name, value, choices):
+    if not (isinstance(value, str) and value in choices):
+        raise ValueError(f"unknown {name} {value!r}; expected one of {list(choices)}")
