@@ -29,7 +29,9 @@ from common import emit  # noqa: E402
 
 from tinyrnn.data.corpus import build_vocab, default_corpus, encode_text, read_corpus  # noqa: E402
 from tinyrnn.models import LanguageModel  # noqa: E402
-from tinyrnn.train_lm import LM_PRESETS, LMConfig, evaluate_lm, train_language_model  # noqa: E402
+from tinyrnn.commands.presets import PRESETS  # noqa: E402
+from tinyrnn.tasks import evaluate_lm, train_language_model  # noqa: E402
+from tinyrnn.training import Listener, TrainConfig  # noqa: E402
 
 SEQ, HIDDEN = 25, 100
 
@@ -90,11 +92,14 @@ def as_tinyrnn(W, vocab):
 def tinyrnn_train(model, train_ids, chars, recipe):
     steps = max(1, chars // (recipe["batch_size"] * recipe["seq_length"]))
     losses = []
-    config = LMConfig(seq_length=recipe["seq_length"], batch_size=recipe["batch_size"], steps=steps,
-                      optimizer=recipe["optimizer"], lr=recipe["lr"], clip_value=recipe["clip_value"],
-                      log_every=max(1, steps // 50), sum_over_time=recipe.get("sum_over_time", False))
-    history = train_language_model(model, train_ids, config, on_log=lambda s: losses.append(s.train_loss))
-    return history[-1].train_seconds, history[-1].chars_seen, losses
+    config = TrainConfig(epochs=None, batch_size=recipe["batch_size"], steps=steps, optimizer=recipe["optimizer"],
+                         lr=recipe["lr"], clip_value=recipe["clip_value"], log_every=max(1, steps // 50),
+                         log_every_seconds=None)
+    listener = Listener()
+    listener.on_record = lambda record: losses.append(record.train_loss)
+    history = train_language_model(model, train_ids, config, listener=listener, seq_length=recipe["seq_length"],
+                                   sum_over_time=recipe.get("sum_over_time", False))
+    return history[-1].train_seconds, history[-1].seen, losses
 
 
 def main():
@@ -114,7 +119,7 @@ def main():
     val_ids = val_ids[:50_000]
 
     rows = []
-    minchar, charrnn = LM_PRESETS["minchar"], LM_PRESETS["charrnn"]
+    minchar, charrnn = PRESETS["lm"]["minchar"], PRESETS["lm"]["charrnn"]
     start = LanguageModel(vocab, HIDDEN).initialize(np.random.default_rng(args.seed), "minchar")
     W, seconds, losses = reference_train(train_ids, start.params, chars)
     rows.append(_row("reference (min-char-rnn style)", len(losses) * SEQ, seconds, losses,

@@ -5,7 +5,7 @@ last real state; cross-entropy loss.
 """
 from tinyrnn.data import default_dataset, load_dataset
 from tinyrnn.models import Classifier
-from tinyrnn.train import encode_examples
+from tinyrnn.tasks import encode_examples
 from tinyrnn.vocab import Vocab, tokenize
 
 

@@ -18,7 +18,8 @@ from common import emit, load_torch, median  # noqa: E402
 from recipes import TorchClassifier, encoded, task  # noqa: E402
 
 from tinyrnn.models import Classifier  # noqa: E402
-from tinyrnn.train import TrainConfig, train  # noqa: E402
+from tinyrnn.tasks import train  # noqa: E402
+from tinyrnn.training import TrainConfig  # noqa: E402
 
 
 def tinyrnn_seconds(vocab, classes, data, epochs, seed):

@@ -21,7 +21,8 @@ from common import emit, load_torch  # noqa: E402
 
 import tinyrnn  # noqa: E402
 from tinyrnn.data.split import stratified_split  # noqa: E402
-from tinyrnn.train import TrainConfig, encode_examples, train  # noqa: E402
+from tinyrnn.tasks import encode_examples, train  # noqa: E402
+from tinyrnn.training import TrainConfig  # noqa: E402
 from tinyrnn.vocab import pad_batch  # noqa: E402
 
 E, H, BATCH, LR = 128, 64, 50, 0.001

@@ -23,13 +23,15 @@ from common import emit, load_torch, median  # noqa: E402
 from recipes import TorchClassifier, encoded, task  # noqa: E402
 
 from tinyrnn.models import Classifier  # noqa: E402
-from tinyrnn.train import PRESETS, TrainConfig, train  # noqa: E402
+from tinyrnn.commands.presets import PRESETS  # noqa: E402
+from tinyrnn.tasks import train  # noqa: E402
+from tinyrnn.training import TrainConfig  # noqa: E402
 
 RECIPES = {
     "tinyrnn fast": dict(PRESETS["fast"]),
     "tinyrnn full-batch Adam": {"hidden": 64, "init": "xavier", "optimizer": "adam", "lr": 0.03,
                                 "batch_size": 1_000_000, "clip_value": 1.0},
-    "tinyrnn walkthrough": dict(PRESETS["walkthrough"]),
+    "tinyrnn walkthrough": dict(PRESETS["classify"]["walkthrough"]),
 }
 
 

@@ -186,7 +186,8 @@ def test_long_epochs_log_a_line_every_few_seconds(tmp_path, capsys, monkeypatch)
     """With --log-every-seconds, lines come within an epoch and every epoch is logged."""
     import importlib
     clock = iter(range(0, 10 ** 6, 7))                      # every reading is 7 s later
-    monkeypatch.setattr(importlib.import_module("tinyrnn.train").time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(importlib.import_module("tinyrnn.training.state").time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(importlib.import_module("tinyrnn.training.loop").time, "perf_counter", lambda: next(clock))
     status, out, _ = run(capsys, "train", "--epochs", "2", "--log-every-seconds", "20", "--out",
                          tmp_path / "m.safetensors")
     lines = out.splitlines()
@@ -199,7 +200,7 @@ def test_ctrl_c_during_training_saves_nothing(tmp_path, capsys, monkeypatch):
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(tinyrnn.commands.train_classifier, "train", interrupted)
+    monkeypatch.setattr(tinyrnn.commands.train_classifier, "run_trainer", interrupted)
     status, _, err = run(capsys, "train", "--out", tmp_path / "m.safetensors")
     assert status == 130 and err == "tinyrnn train: error: interrupted by Ctrl-C; nothing was saved\n"
     assert not (tmp_path / "m.safetensors").exists()

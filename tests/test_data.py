@@ -101,8 +101,12 @@ def test_a_folder_is_not_a_data_file(tmp_path):
         load_dataset(f"pos={tmp_path}")
 
 
-def test_decode_error_suggests_encoding(write):
+def test_decode_error_names_the_line_and_suggests_another_encoding(write, capsys):
+    from test_cli import run
     path = write("l.txt", "fine\nna\u00efve\n".encode("latin-1"))
-    with pytest.raises(DataError, match=r"l\.txt:2: cannot decode byte 0xef as utf-8; try --encoding"):
+    with pytest.raises(DataError, match=r"l\.txt:2: cannot decode byte 0xef as utf-8$") as raised:
         load_dataset(f"pos={path}")
+    assert raised.value.remedy == "encoding" and "--" not in str(raised.value)     # the library states facts
+    status, _, err = run(capsys, "train", "--train", f"pos={path}", "--out", os.path.join(os.path.dirname(path), "m.safetensors"))
+    assert status == 2 and err.endswith("l.txt:2: cannot decode byte 0xef as utf-8; try --encoding latin-1\n")
     assert os.path.exists(path)

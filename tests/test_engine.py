@@ -2,7 +2,8 @@
 import numpy as np
 
 from conftest import small_model
-from tinyrnn.train import LabelledSequences, TrainConfig, train
+from tinyrnn.tasks import LabelledSequences, train
+from tinyrnn.training import TrainConfig
 from tinyrnn.vocab import PAD_ID, pad_batch
 
 SEQUENCES = [np.array([2, 3, 4, 5, 6]), np.array([7, 2]), np.array([4]), np.array([6, 6, 3])]
@@ -56,8 +57,8 @@ def test_predictions_do_not_depend_on_batch_composition():
 def test_minibatch_of_full_batch_size_is_one_mean_gradient_step():
     model, copy = small_model(), small_model()
     data = LabelledSequences(list(SEQUENCES), TARGETS)
-    config = TrainConfig(epochs=1, lr=0.1, batch_size=len(SEQUENCES), clip_value=None, shuffle=False)
-    train(model, data, config, np.random.default_rng(0))
+    config = TrainConfig(epochs=1, lr=0.1, batch_size=len(SEQUENCES), clip_value=None)
+    train(model, data, config, np.random.default_rng(0), shuffle=False)
     ids, mask = pad_batch(SEQUENCES)
     copy.loss_and_gradients(ids, mask, TARGETS)
     np.testing.assert_allclose(model.flat, copy.flat - 0.1 * copy.flat_grads, rtol=0, atol=1e-15)

@@ -9,10 +9,17 @@ from tinyrnn.data.corpus import build_vocab, default_corpus, encode_text, stream
 from tinyrnn.io import load_model, save_model
 from tinyrnn.models import LanguageModel
 from tinyrnn.sampling import generate, pick
-from tinyrnn.train_lm import LMConfig, evaluate_lm, train_language_model
+from tinyrnn.tasks import evaluate_lm, train_language_model
+from tinyrnn.training import TrainConfig
 
 TEXT = "the cat sat on the mat. the dog sat on the log. "
 
+
+
+def lm_config(**settings):
+    """A TrainConfig as a language model's training wants it: no limit of epochs, log points by
+    steps only, clipping at 5."""
+    return TrainConfig(**{"epochs": None, "clip_value": 5.0, "log_every_seconds": None, **settings})
 
 def small_lm(seed=0, hidden=6, text=TEXT):
     vocab = build_vocab(text, "chars")
@@ -27,9 +34,8 @@ def test_truncated_bptt_equals_full_bptt_when_the_text_fits_one_chunk():
     model, ids = small_lm()
     reference = LanguageModel(model.vocab, 6)
     reference.flat[...] = model.flat
-    config = LMConfig(seq_length=len(ids), batch_size=1, steps=1, optimizer="sgd", lr=0.1,
-                      clip_value=None)
-    train_language_model(model, ids, config)
+    config = lm_config(batch_size=1, steps=1, optimizer="sgd", lr=0.1, clip_value=None)
+    train_language_model(model, ids, config, seq_length=len(ids))
     inputs, targets = streams(ids, 1)
     reference.loss_and_gradients(inputs, None, targets)
     np.testing.assert_allclose(model.flat, reference.flat - 0.1 * reference.flat_grads, rtol=0, atol=1e-15)
@@ -86,8 +92,8 @@ def test_a_short_pattern_is_learned_and_generated():
     vocab = build_vocab(text, "chars")
     model = LanguageModel(vocab, 16).initialize(np.random.default_rng(0), "xavier")
     ids, _ = encode_text(text, vocab, "chars")
-    train_language_model(model, ids, LMConfig(seq_length=10, batch_size=8, steps=300, optimizer="adam",
-                                              lr=0.01))
+    train_language_model(model, ids, lm_config(batch_size=8, steps=300, optimizer="adam", lr=0.01),
+                         seq_length=10)
     assert "".join(generate(model, np.random.default_rng(0), 12, "ab", temperature=0)) == "cdeabcdeabcd"
     assert "".join(generate(model, np.random.default_rng(0), 10, "c", temperature=0.5)) == "deabcdeabc"
 
@@ -135,7 +141,7 @@ def test_cli_train_and_generate(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["train", "--task", "lm", "--text", "missing.txt"], "missing.txt: no such file"),
     (["train", "--task", "lm", "--train", "x.csv"], "--train applies to --task classify"),
-    (["train", "--steps", "3"], "--steps applies to --task lm"),
+    (["train", "--seq-length", "3"], "--seq-length applies to --task lm"),
     (["train", "--task", "lm", "--preset", "fast"], "preset 'fast' is for the other task"),
     (["generate", "--model", "missing.safetensors"], "no such model file"),
     (["train", "--task", "lm", "--no-shuffle"], "--no-shuffle applies to --task classify"),
@@ -205,12 +211,12 @@ def test_same_seed_same_language_model_bit_for_bit(tmp_path, capsys):
 
 def test_early_stop_after_n_log_points_without_a_lower_validation_loss(monkeypatch):
     import importlib
-    module = importlib.import_module("tinyrnn.train_lm")
+    module = importlib.import_module("tinyrnn.tasks.language_model")
     scripted = iter([3.0, 2.5, 2.6, 2.5, 2.4, 2.45, 2.7, 2.6, 1.0])
     monkeypatch.setattr(module, "evaluate_lm", lambda model, ids: next(scripted))
     model, ids = small_lm()
-    config = LMConfig(seq_length=5, batch_size=2, steps=100, log_every=1, early_stop=3, optimizer="sgd", lr=0.01)
-    history = train_language_model(model, ids, config, ids)
+    config = lm_config(batch_size=2, steps=100, log_every=1, early_stop=3, optimizer="sgd", lr=0.01)
+    history = train_language_model(model, ids, config, ids, seq_length=5)
     assert [stats.step for stats in history] == [1, 2, 3, 4, 5, 6, 7, 8]    # best at 5; 6, 7, 8 are not
     assert history[-1].stopped_early and not any(stats.stopped_early for stats in history[:-1])
 
@@ -218,7 +224,7 @@ def test_early_stop_after_n_log_points_without_a_lower_validation_loss(monkeypat
 def test_minutes_bound_wall_time_including_evaluation(monkeypatch):
     import importlib
     import time
-    module = importlib.import_module("tinyrnn.train_lm")
+    module = importlib.import_module("tinyrnn.tasks.language_model")
     real = module.evaluate_lm
 
     def slow_evaluation(model, ids):
@@ -226,9 +232,9 @@ def test_minutes_bound_wall_time_including_evaluation(monkeypatch):
         return real(model, ids)
     monkeypatch.setattr(module, "evaluate_lm", slow_evaluation)
     model, ids = small_lm()
-    config = LMConfig(seq_length=5, batch_size=2, minutes=0.02, log_every=1, optimizer="sgd", lr=0.01)
+    config = lm_config(batch_size=2, minutes=0.02, log_every=1, optimizer="sgd", lr=0.01)
     started = time.perf_counter()
-    history = train_language_model(model, ids, config, ids)
+    history = train_language_model(model, ids, config, ids, seq_length=5)
     elapsed = time.perf_counter() - started
     assert 0.8 <= elapsed < 1.7 and len(history) < 10, (elapsed, len(history))   # budget: 1.2 s
 
@@ -246,12 +252,13 @@ def test_with_ema_log_points_measure_the_average_and_the_model_ends_with_it():
     text = "abcde" * 100
     vocab = build_vocab(text, "chars")
     ids, _ = encode_text(text, vocab, "chars")
-    config = LMConfig(seq_length=10, batch_size=4, steps=30, optimizer="adam", lr=0.02, log_every=10, ema=0.8)
+    config = lm_config(batch_size=4, steps=30, optimizer="adam", lr=0.02, log_every=10, ema=0.8)
     model = LanguageModel(vocab, 8).initialize(np.random.default_rng(0), "xavier")
-    history = train_language_model(model, ids[:400], config, ids[400:])
+    history = train_language_model(model, ids[:400], config, ids[400:], seq_length=10)
     assert [stats.step for stats in history] == [10, 20, 30]
-    assert evaluate_lm(model, ids[400:]) == history[-1].val_loss      # the average, measured as such
+    assert evaluate_lm(model, ids[400:]) == history[-1].valid_loss      # the average, measured as such
     plain = LanguageModel(vocab, 8).initialize(np.random.default_rng(0), "xavier")
-    plain_history = train_language_model(plain, ids[:400], LMConfig(**{**config.__dict__, "ema": None}), ids[400:])
+    plain_history = train_language_model(plain, ids[:400], lm_config(**{**config.__dict__, "ema": None}), ids[400:],
+                                         seq_length=10)
     assert [s.train_loss for s in plain_history] == [s.train_loss for s in history]   # the same steps
-    assert plain_history[-1].val_loss != history[-1].val_loss
+    assert plain_history[-1].valid_loss != history[-1].valid_loss

@@ -6,7 +6,8 @@ from conftest import small_model
 from test_cli import run
 from tinyrnn.io import load_model
 from tinyrnn.models import Classifier
-from tinyrnn.train import LabelledSequences, TrainConfig, _batch, _epoch_order, train
+from tinyrnn.tasks import ClassifyTask, LabelledSequences, train
+from tinyrnn.training import TrainConfig
 from tinyrnn.vocab import Vocab, pad_batch
 
 LENGTHS = [5, 1, 3, 7, 2, 2, 6, 4, 1, 3, 5, 2]
@@ -31,13 +32,16 @@ def test_bucketing_groups_lengths_and_covers_every_example_once():
     data = LabelledSequences([rng.integers(2, 8, size=n) for n in rng.integers(1, 30, size=60)],
                              np.arange(60))
     config = TrainConfig(batch_size=4)
-    batches = [_batch(data, config, rows) for rows in _epoch_order(data, config, np.random.default_rng(1))]
-    seen = sorted(int(t) for _, _, targets in batches for t in targets)
-    assert seen == list(range(60))
-    padding = sum(int((~mask).sum()) for _, mask, _ in batches)
-    plain = TrainConfig(batch_size=4, bucket=False)
-    unbucketed = [_batch(data, plain, rows) for rows in _epoch_order(data, plain, np.random.default_rng(1))]
-    assert 3 * padding < sum(int((~mask).sum()) for _, mask, _ in unbucketed)
+
+    def epoch(task):
+        task.check(config)
+        return [task.batch(rows, None) for rows in task.epoch_batches(config, np.random.default_rng(1))]
+    batches = epoch(ClassifyTask(data))
+    seen = sorted(int(t) for batch in batches for t in batch.targets)
+    assert seen == list(range(60)) and sum(batch.count for batch in batches) == 60
+    padding = sum(int((~batch.mask).sum()) for batch in batches)
+    unbucketed = epoch(ClassifyTask(data, bucket=False))
+    assert 3 * padding < sum(int((~batch.mask).sum()) for batch in unbucketed)
 
 
 def test_full_batch_step_is_the_same_with_or_without_bucketing():
@@ -45,8 +49,8 @@ def test_full_batch_step_is_the_same_with_or_without_bucketing():
     results = []
     for bucket in (True, False):
         model = small_model(words=6)
-        config = TrainConfig(epochs=1, batch_size=len(LENGTHS), bucket=bucket, optimizer="adam", lr=0.01)
-        train(model, dataset(), config, np.random.default_rng(0))
+        config = TrainConfig(epochs=1, batch_size=len(LENGTHS), optimizer="adam", lr=0.01)
+        train(model, dataset(), config, np.random.default_rng(0), bucket=bucket)
         results.append(model.flat.copy())
     np.testing.assert_allclose(results[0], results[1], rtol=0, atol=1e-14)
 

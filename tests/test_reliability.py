@@ -19,8 +19,8 @@ from tinyrnn.errors import DivergenceError
 from tinyrnn.gradcheck import random_classifier
 from tinyrnn.guard import DivergenceGuard
 from tinyrnn.io import load_model, save_model
-from tinyrnn.run_state import TrainState
-from tinyrnn.train import LabelledSequences, TrainConfig, train
+from tinyrnn.tasks import LabelledSequences, train
+from tinyrnn.training import RunState, TrainConfig
 
 
 @pytest.mark.parametrize("task_args,where", [
@@ -67,7 +67,7 @@ def test_the_explosion_reference_is_at_least_chance_level():
     """A run that starts from trained weights (first loss near 0) and then has an ordinary
     loss is not taken for divergence; 100 times chance level is."""
     model, _ = classifier_and_data()
-    guard = DivergenceGuard(model, TrainState())
+    guard = DivergenceGuard(model, RunState())
     guard.check_step(0.001, "epoch 1, step 1", 0.1)
     guard.check_mean(0.9, "epoch 1", 0.1)                 # > 100 x 0.001, < 100 x ln 2
     with pytest.raises(DivergenceError, match="epoch 2: the mean loss is 70"):
@@ -343,13 +343,13 @@ def test_an_output_folder_that_vanishes_mid_run_is_one_line_naming_the_output(wo
 
     import tinyrnn.commands.train_classifier as command
     (workdir / "out").mkdir()
-    real_train = command.train
+    real_train = command.run_trainer
 
     def train_then_remove_the_folder(*args, **kwargs):
         history = real_train(*args, **kwargs)
         shutil.rmtree(workdir / "out")
         return history
-    monkeypatch.setattr(command, "train", train_then_remove_the_folder)
+    monkeypatch.setattr(command, "run_trainer", train_then_remove_the_folder)
     status, out, err = run(capsys, *TRAIN, "--out", "out/model.safetensors")
     assert status == 2 and err == "tinyrnn train: error: out/model.safetensors: No such file or directory\n"
 

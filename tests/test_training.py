@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from conftest import small_model
-from tinyrnn.train import LabelledSequences, TrainConfig, evaluate, make_optimizer, train
+from tinyrnn.tasks import ClassifyTask, LabelledSequences, evaluate, train
+from tinyrnn.training import TrainConfig, Trainer
 
 DATA = LabelledSequences([np.array([2, 3]), np.array([4, 5, 6]), np.array([7])], np.array([0, 1, 2]))
 
@@ -26,15 +27,21 @@ def test_training_lowers_the_loss():
     ({"epochs": -1}, "epochs"), ({"batch_size": 0}, "batch size"), ({"lr": 0.0}, "learning rate"),
     ({"lr": float("nan")}, "learning rate"), ({"clip_value": -1.0}, "clip value"),
     ({"optimizer": "magic"}, "unknown optimizer"), ({"target_accuracy": 2.0}, "target accuracy"),
-    ({"word_dropout": 1.0}, "word dropout"), ({"word_dropout": -0.1}, "word dropout"),
-    ({"ema": 1.0}, "decay"), ({"ema": 0.0}, "decay")])
+    ({"ema": 1.0}, "decay"), ({"ema": 0.0}, "decay"), ({"epochs": None}, "length of training"),
+    ({"log_every": None, "log_every_seconds": None}, "log points"), ({"minutes": 0.0}, "minutes")])
 def test_bad_configs_are_refused(change, message):
     with pytest.raises(ValueError, match=message):
         train(small_model(), DATA, TrainConfig(**change), np.random.default_rng(0))
 
 
+@pytest.mark.parametrize("rate", [1.0, -0.1])
+def test_bad_word_dropout_is_refused(rate):
+    with pytest.raises(ValueError, match="word dropout"):
+        train(small_model(), DATA, TrainConfig(), np.random.default_rng(0), word_dropout=rate)
+
+
 def test_word_dropout_reads_only_real_words_as_unk_at_its_rate():
-    from tinyrnn.train import drop_words
+    from tinyrnn.tasks.classify import drop_words
     from tinyrnn.vocab import PAD_ID, UNK_ID, pad_batch
     rng = np.random.default_rng(0)
     ids, mask = pad_batch([rng.integers(2, 50, size=n) for n in rng.integers(1, 40, size=400)])
@@ -51,7 +58,7 @@ def test_word_dropout_reads_only_real_words_as_unk_at_its_rate():
 def test_word_dropout_changes_training_and_is_reproducible():
     def trained(rate, seed=0):
         model = small_model()
-        train(model, DATA, TrainConfig(epochs=20, lr=0.1, word_dropout=rate), np.random.default_rng(seed))
+        train(model, DATA, TrainConfig(epochs=20, lr=0.1), np.random.default_rng(seed), word_dropout=rate)
         return model.flat.copy()
     assert np.array_equal(trained(0.3), trained(0.3))
     assert not np.array_equal(trained(0.3), trained(0.0))
@@ -60,8 +67,9 @@ def test_word_dropout_changes_training_and_is_reproducible():
 @pytest.mark.parametrize("keep_best", [False, True])
 def test_with_ema_the_average_is_validated_kept_and_left_in_the_model(keep_best):
     config = TrainConfig(epochs=12, lr=0.05, optimizer="adam", ema=0.9, keep_best=keep_best)
-    model, optimizer = small_model(), make_optimizer(config)
-    history = train(model, DATA, config, np.random.default_rng(0), valid_data=DATA, optimizer=optimizer)
+    model = small_model()
+    trainer = Trainer(model, ClassifyTask(DATA, valid=DATA), config, np.random.default_rng(0))
+    history, optimizer = trainer.run(), trainer.optimizer
     raw = model.flat.copy()
     loss, accuracy, _ = evaluate(model, DATA)
     if keep_best:                                         # the best epoch's average, measured as such
@@ -73,3 +81,24 @@ def test_with_ema_the_average_is_validated_kept_and_left_in_the_model(keep_best)
     plain = small_model()
     train(plain, DATA, TrainConfig(epochs=12, lr=0.05, optimizer="adam"), np.random.default_rng(0))
     assert not np.array_equal(raw, plain.flat)            # the same steps, another result
+
+
+def test_steps_end_a_classifier_run_within_an_epoch_with_a_last_record():
+    model = small_model()
+    history = train(model, DATA, TrainConfig(epochs=None, steps=7), np.random.default_rng(0))
+    assert [(s.epoch, s.step, s.seen) for s in history] == [(1, 3, 3), (2, 6, 6), (3, 7, 7)]
+    assert history[-1].logged and history[-1].train_accuracy in (0.0, 1.0)    # the one example of epoch 3
+
+
+def test_a_language_model_and_a_classifier_share_one_loop(monkeypatch):
+    """Both tasks train through Trainer.run: one place calls loss_and_gradients to train."""
+    from tinyrnn.models import LanguageModel
+    from tinyrnn.tasks import train_language_model
+    from tinyrnn.training import loop
+    runs = []
+    real = loop.Trainer.run
+    monkeypatch.setattr(loop.Trainer, "run", lambda self: runs.append(type(self.task).__name__) or real(self))
+    train(small_model(), DATA, TrainConfig(epochs=1), np.random.default_rng(0))
+    lm = LanguageModel(["<pad>", "<unk>", "a", "b"], 4).initialize(np.random.default_rng(0), "xavier")
+    train_language_model(lm, np.array([2, 3] * 20), TrainConfig(epochs=1, batch_size=2), seq_length=5)
+    assert runs == ["ClassifyTask", "LanguageModelTask"]

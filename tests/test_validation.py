@@ -8,7 +8,8 @@ import pytest
 from conftest import small_model
 from test_cli import run
 from tinyrnn.data.split import stratified_split
-from tinyrnn.train import LabelledSequences, TrainConfig, train
+from tinyrnn.tasks import LabelledSequences, train
+from tinyrnn.training import TrainConfig
 from tinyrnn.vocab import Vocab
 
 SEQUENCES = [np.array([2, 3, 4]), np.array([5, 2]), np.array([4]), np.array([6, 6, 3])]
@@ -30,7 +31,7 @@ def test_split_is_stratified_seeded_disjoint_and_complete():
 def scripted_validation(monkeypatch, accuracies, losses):
     """Make evaluate() report the given validation figures epoch after epoch; returns the
     weights seen at each validation."""
-    module = importlib.import_module("tinyrnn.train")
+    module = importlib.import_module("tinyrnn.tasks.classify")
     seen, real = [], module.evaluate
 
     def fake(model, data):

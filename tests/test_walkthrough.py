@@ -6,7 +6,8 @@ import pytest
 
 from tinyrnn.data import default_dataset
 from tinyrnn.models import Classifier
-from tinyrnn.train import TrainConfig, encode_examples, train
+from tinyrnn.tasks import encode_examples, train
+from tinyrnn.training import TrainConfig
 from tinyrnn.vocab import Vocab, tokenize
 
 

@@ -68,12 +68,12 @@ class CheckpointFolder:
     def check(self):
         """The folder can be made (at the first save) or written."""
         if os.path.exists(self.folder) and not os.path.isdir(self.folder):
-            raise TinyRNNError(f"--checkpoint-dir {self.folder} is a file, not a folder")
+            raise TinyRNNError(f"{self.folder} is a file, not a folder", remedy="checkpoint folder")
         parent = os.path.dirname(os.path.abspath(self.folder))
         if not os.path.isdir(parent):
-            raise TinyRNNError(f"--checkpoint-dir {self.folder}: folder {parent} does not exist")
+            raise TinyRNNError(f"{self.folder}: folder {parent} does not exist", remedy="checkpoint folder")
         if not os.access(self.folder if os.path.isdir(self.folder) else parent, os.W_OK):
-            raise TinyRNNError(f"--checkpoint-dir {self.folder} is not writable")
+            raise TinyRNNError(f"{self.folder} is not writable", remedy="checkpoint folder")
 
     def paths(self):
         """Checkpoint files, oldest first."""
@@ -113,6 +113,6 @@ class CheckpointFolder:
             except (ModelFileError, json.JSONDecodeError, RecursionError) as error:
                 warn(f"warning: skipping a damaged checkpoint: {error}")
         if paths:
-            raise TinyRNNError(f"--checkpoint-dir {self.folder}: no readable checkpoint "
-                               f"({len(paths)} damaged)")
+            raise TinyRNNError(f"{self.folder}: no readable checkpoint ({len(paths)} damaged)",
+                               remedy="checkpoint folder")
         return None

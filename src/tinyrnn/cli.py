@@ -8,6 +8,7 @@ import threading
 
 from . import files
 from .checkpoint import CHECKPOINT_NAME
+from .commands.remedies import worded
 from .errors import Terminated, TinyRNNError
 from .options import build_parser
 
@@ -28,7 +29,7 @@ def main(argv=None):
     try:
         return _command(args).run(args)
     except TinyRNNError as error:
-        return _fail(args, str(error), error.exit_status)
+        return _fail(args, worded(error), error.exit_status)
     except BrokenPipeError:                         # e.g. `tinyrnn predict ... | head -1`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
@@ -63,21 +64,20 @@ def _command(args):
 
 
 _ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "no_shuffle", "no_bucket", "skip_bad_rows",
-                          "bidirectional", "valid", "valid_split", "min_count", "max_vocab",
+                          "bidirectional", "valid", "min_count", "max_vocab",
                           "pool", "folds", "embeddings", "freeze_embeddings", "word_dropout"],
-             "lm": ["text", "steps", "minutes", "seq_length"]}
+             "lm": ["text", "seq_length"]}
 
 
 def _check_task_options(args):
     """Refuse options and presets of the other task (train --task classify vs --task lm)."""
-    from .train import PRESETS
-    from .train_lm import LM_PRESETS
+    from .commands.presets import PRESETS
 
     other = "lm" if args.task == "classify" else "classify"
     for name in _ONLY_FOR[other]:
         if getattr(args, name) not in (None, False):
             raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {other}, not {args.task}")
-    presets = PRESETS if args.task == "classify" else LM_PRESETS
+    presets = PRESETS[args.task]
     if args.preset is not None and args.preset not in presets:
         raise TinyRNNError(f"preset {args.preset!r} is for the other task; --task {args.task} has "
                            f"{', '.join(sorted(presets))}")

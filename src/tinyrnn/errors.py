@@ -3,9 +3,15 @@ with the error's exit_status (2: bad input; 3: training diverged)."""
 
 
 class TinyRNNError(ValueError):
-    """Base class: something the user gave us (data, options, a file) is wrong."""
+    """Base class: something the user gave us (data, options, a file) is wrong. The message
+    states the facts (file, value, limit); remedy names what would help, as an idea the
+    caller words in its own terms (the command line: with its flags, commands/remedies.py)."""
 
     exit_status = 2
+
+    def __init__(self, message, remedy=None):
+        super().__init__(message)
+        self.remedy = remedy
 
 
 class DataError(TinyRNNError):

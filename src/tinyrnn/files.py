@@ -63,8 +63,7 @@ def check_outputs(outputs, inputs, force=False):
             raise TinyRNNError(f"{option} {path} exists and is not a regular file; tinyrnn writes "
                                f"only regular files")
         if os.path.exists(path) and not force and not _replaceable(path, kind):
-            raise TinyRNNError(f"{option} {path} exists and is not {KINDS[kind]}; choose another "
-                               f"path or add --force to replace it")
+            raise TinyRNNError(f"{option} {path} exists and is not {KINDS[kind]}", remedy="force")
 
 
 def _check_folder(option, path):

@@ -16,7 +16,7 @@ EXPLOSION_FACTOR = 100.0
 
 
 class DivergenceGuard:
-    """state: the run's TrainState or LMState; its first_loss (the reference, kept in
+    """state: the run's RunState; its first_loss (the reference, kept in
     checkpoints) is set by the first step."""
 
     def __init__(self, model, state):
@@ -35,19 +35,19 @@ class DivergenceGuard:
         if self.state.first_loss is None:
             self.state.first_loss = loss
 
-    def check_mean(self, mean_loss, where, lr):
-        """After an epoch (or between log points): the mean loss, then the weights."""
+    def check_mean(self, mean_loss, where, lr, weights=True):
+        """The mean loss since the last evaluation point (after every update: cheap), then
+        the weights (at evaluation points and before a checkpoint)."""
         if not math.isfinite(mean_loss) or mean_loss > EXPLOSION_FACTOR * self.reference:
             self._fail(f"the mean loss is {mean_loss:.4g}, over {EXPLOSION_FACTOR:g} times the "
                        f"starting loss {self.reference:.3g}", where, lr)
-        if not np.isfinite(self.model.flat).all():
+        if weights and not np.isfinite(self.model.flat).all():
             self._fail("the weights are no longer finite numbers", where, lr)
 
     def _fail(self, what, where, lr):
         norm = float(np.sqrt(np.dot(self.model.flat_grads, self.model.flat_grads)))
         raise DivergenceError(f"training diverged at {where}: {what} (learning rate {lr:.3g}, "
-                              f"last gradient norm {norm:.3g}); try a smaller learning rate, "
-                              f"--clip-norm or --clip-value")
+                              f"last gradient norm {norm:.3g})", remedy="divergence")
 
 
 def guarded(function):

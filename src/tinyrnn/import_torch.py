@@ -51,8 +51,8 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, nonli
     outputs = len(tensors["fc.bias"])
     if task == "lm" and (outputs != len(vocab) or any(d for _, d in layers)):
         raise ModelFileError(f"{where}: fc has {outputs} outputs for a vocabulary of {len(vocab)}"
-                             + (" and the network reads both directions" if any(d for _, d in layers) else "")
-                             + ": a classifier? give its classes with --classes FILE")
+                             + (" and the network reads both directions" if any(d for _, d in layers) else ""),
+                             remedy="classes")
     for option, value, key in (("--nonlinearity", nonlinearity, "nonlinearity"), ("--pool", pool, "pool")):
         if value and key in saved and saved[key] != value:
             raise ModelFileError(f"{where}: {option} {value} disagrees with the file's config ({saved[key]})")

@@ -194,8 +194,7 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
     if not isinstance(metadata, dict) or "format" not in metadata:
         raise ModelFileError(f"{path}: a safetensors file, but not a tinyrnn model (no format metadata)")
     if fmt == FORMAT and str(metadata["format"]).startswith("tinyrnn-checkpoint/"):
-        raise ModelFileError(f"{path}: a training checkpoint, not a model: continue its run with "
-                             f"train --checkpoint-dir and --resume")
+        raise ModelFileError(f"{path}: a training checkpoint, not a model", remedy="resume")
     if metadata["format"] != fmt:
         raise ModelFileError(f"{path}: format {metadata['format']!r} is not supported here; "
                              f"expected {fmt!r}")

@@ -8,7 +8,7 @@ import numpy as np
 from ..data.embeddings import read_embeddings
 from ..errors import DataError, TinyRNNError
 from ..model_config import uses_walkthrough_names
-from ..train import encode_examples
+from ..tasks import encode_examples
 from ..vocab import Vocab, tokenize
 from .common import load_classifier, warn_unknown
 

@@ -93,22 +93,6 @@ def model_options(args):
                         args.nonlinearity, args.pool, args.embed_dropout, args.weight_drop, args.forget_bias)
 
 
-def recipe_for(presets, preset, overrides):
-    """(recipe, given): the preset's settings, overridden by every option given on the command line.
-
-    overrides maps option names to their command-line values (None: not given); given holds the
-    ones that are in the preset and were given.
-    """
-    recipe = {name: value for name, value in presets[preset].items() if name != "options"}
-    given = {name: overrides[name] for name in recipe if overrides.get(name) is not None}
-    if "optimizer" in given and "lr" not in given and given["optimizer"] != recipe["optimizer"]:
-        recipe["lr"] = None                              # that optimizer's own default
-    recipe.update(given)
-    if recipe["clip_value"] == "none":
-        recipe["clip_value"] = None
-    return recipe, given
-
-
 def load_classifier(path, command):
     """The classifier saved at path; a language model there is an error naming command."""
     model = load_model(path)

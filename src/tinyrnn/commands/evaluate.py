@@ -4,7 +4,7 @@ import json
 
 from ..data import default_dataset
 from ..metrics import class_scores, confusion_matrix, most_confident_errors
-from ..train import encode_examples, evaluate
+from ..tasks import encode_examples, evaluate
 from .common import DataOptions, load_classifier, warn_unknown
 
 

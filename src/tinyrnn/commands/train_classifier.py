@@ -13,12 +13,14 @@ from ..data.split import stratified_folds, stratified_split
 from ..errors import DataError, TinyRNNError
 from ..io import save_model
 from ..plots import require_matplotlib
-from ..run_state import TrainState
-from ..train import PRESETS, TrainConfig, evaluate, final_weights, make_optimizer, train
-from .checkpointing import Run, run_checkpoints, signature
+from ..tasks import ClassifyTask, evaluate
+from ..training import Trainer, run_signature
+from .checkpointing import command_checkpoints
 from .classifier_setup import Vectors, classes_of, encode_datasets, fingerprint_arrays, new_model, saved_model
 from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoch_record, locked_outputs,
-                     model_options, output_may_close, progress_bar, recipe_for)
+                     model_options, output_may_close)
+from .presets import preset_options, recipe_for
+from .training import RunReport, run_trainer, train_config
 
 
 def run(args):
@@ -30,7 +32,7 @@ def run(args):
         require_matplotlib()                         # before the run, not after an hour of it
     inputs = data_inputs(train=args.train, test=args.test, valid=args.valid, embeddings=args.embeddings,
                          init_from=args.init_from)
-    checkpoints = run_checkpoints(args)
+    checkpoints = command_checkpoints(args)
     if checkpoints and args.folds:
         raise TinyRNNError("--folds trains one model per fold and saves none; it takes no checkpoints")
     with locked_outputs(outputs, inputs, args.force), checkpoints.held() if checkpoints else nullcontext(), \
@@ -43,17 +45,21 @@ def _run(args, checkpoints):
     train_specs, test_specs, preset, seed = args.train, args.test, args.preset, args.seed
     valid_specs, valid_split, folds = args.valid, args.valid_split, args.folds
     vocab_limits = {"min_count": args.min_count or 1, "max_size": args.max_vocab}
-    overrides, settings = _options(args)
+    overrides = {"epochs": args.epochs, "hidden": args.hidden, "init": args.init,
+                 "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
+                 "clip_value": args.clip_value, "log_every": args.log_every,
+                 "target_accuracy": args.target_accuracy}
+    task_settings = {"shuffle": not args.no_shuffle, "bucket": not args.no_bucket,
+                     "word_dropout": args.word_dropout or 0.0}
     init_from, dtype, architecture = args.init_from, args.dtype, model_options(args)
     embeddings, freeze = args.embeddings, args.freeze_embeddings
     if (embeddings or freeze) and init_from:
         raise TinyRNNError("--embeddings and --freeze-embeddings start a new model; --init-from keeps its own")
     if freeze and not (embeddings or architecture.embed_size):
         raise TinyRNNError("--freeze-embeddings needs a learned embedding (--embeddings FILE or --embed E)")
-    settings["frozen"] = ("embedding.weight",) if freeze else ()
     out, json_log, progress, plot = args.out, args.json_log, args.progress, args.plot
 
-    _check_validation_options(valid_specs, valid_split, settings, init_from, args.min_count, args.max_vocab)
+    _check_validation_options(valid_specs, valid_split, args, init_from)
     if folds and (test_specs or valid_specs or init_from):
         raise TinyRNNError("--folds makes each fold the test set in turn; it takes no --test, --valid "
                            "or --init-from (use --valid-split for validation within each fold)")
@@ -61,13 +67,10 @@ def _run(args, checkpoints):
     test_set = None if folds else test_set
     train_set, valid_set = (train_set, None) if folds else _validation(data, train_set, valid_specs,
                                                                        valid_split, seed)
-    recipe = _recipe(preset, overrides, has_test=test_set is not None,         # a fold's test: reported only
-                     has_valid=valid_set is not None or bool(folds and valid_split))
-    config = TrainConfig(epochs=recipe["epochs"], lr=recipe["lr"], optimizer=recipe["optimizer"],
-                         batch_size=recipe["batch_size"], clip_value=recipe["clip_value"],
-                         log_every=recipe["log_every"], target_accuracy=recipe["target_accuracy"],
-                         **settings)
-    plan = Plan(recipe, config, architecture, dtype, vocab_limits, overrides["init"] is not None,
+    recipe, given = _recipe(preset, overrides, has_test=test_set is not None,     # a fold's test: reported only
+                            has_valid=valid_set is not None or bool(folds and valid_split))
+    config = train_config(args, recipe, given, frozen=("embedding.weight",) if freeze else ())
+    plan = Plan(recipe, config, task_settings, architecture, dtype, vocab_limits, overrides["init"] is not None,
                 init_from, seed, progress, Vectors(embeddings, args.encoding) if embeddings else None)
     if folds:
         return _cross_validate(plan, train_set, folds, valid_split, json_log, plot)
@@ -81,28 +84,13 @@ def _run(args, checkpoints):
     return 0
 
 
-def _options(args):
-    """(overrides, settings): the options a preset sets (None where not given), and the
-    TrainConfig settings that no preset sets."""
-    overrides = {"epochs": args.epochs, "hidden": args.hidden, "init": args.init,
-                 "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
-                 "clip_value": args.clip_value, "log_every": args.log_every,
-                 "target_accuracy": args.target_accuracy}
-    settings = {"momentum": args.momentum, "nesterov": args.nesterov, "lr_decay": args.lr_decay,
-                "clip_norm": None if args.clip_norm == "none" else args.clip_norm,
-                "shuffle": not args.no_shuffle, "bucket": not args.no_bucket,
-                "keep_best": args.keep_best, "early_stop": args.early_stop, "word_dropout": args.word_dropout or 0.0,
-                "ema": None if args.ema in (None, "none") else args.ema,
-                "log_every_seconds": None if args.log_every_seconds == "none" else args.log_every_seconds}
-    return overrides, settings
-
-
 @dataclass
 class Plan:
     """Everything that trains one model, so cross-validation can train one per fold."""
 
     recipe: dict
-    config: TrainConfig
+    config: object                       # training.TrainConfig
+    task_settings: dict                  # ClassifyTask's shuffle, bucket, word_dropout
     architecture: object                 # common.ModelOptions
     dtype: str | None
     vocab_limits: dict
@@ -125,16 +113,17 @@ class Plan:
             model = new_model(train_set, classes_of(train_set), self.recipe, self.dtype, self.architecture,
                                rng, self.vocab_limits, self.init_given, self.vectors)
         train_data, test_data, valid_data = encode_datasets(model, train_set, test_set, valid_set)
-        run = Run(model, {"train": rng}, TrainState(), make_optimizer(self.config), checkpoints)
+        task = ClassifyTask(train_data, valid_data, test_data, **self.task_settings)
+        trainer = Trainer(model, task, self.config, rng)
         if checkpoints:
-            checkpoints.signature = signature(model, self.config, self.seed, fingerprint(
-                *(array for data in (train_data, valid_data, test_data) if data for array in fingerprint_arrays(data))))
-        if not checkpoints or run.resume(TrainState, _where):
-            history = _train(run, self.config, train_data, test_data, valid_data, json_log, self.progress)
-            _summary(history, self.config)
-        else:                                            # a finished run: its model is saved again
-            history = run.state.history
-            model.flat[...] = final_weights(model, self.config, run.state, run.optimizer)
+            data = fingerprint(*(array for part in (train_data, valid_data, test_data) if part
+                                 for array in fingerprint_arrays(part)))
+            if not checkpoints.start(trainer, run_signature(model, self.config, task, self.seed, data),
+                                     {"train": rng}, _where):
+                model.flat[...] = trainer.final_weights()    # a finished run: its model is saved again
+                return model, trainer.state.history, test_data
+        history = run_trainer(trainer, ClassifierReport(len(train_data)), json_log, self.progress, checkpoints)
+        _summary(history, self.config)
         return model, history, test_data
 
 
@@ -180,22 +169,22 @@ def _with_preset_options(args):
     in where the command line gives none (a given --valid replaces the preset's split, and
     --init-from keeps the saved vocabulary)."""
     values = dict(vars(args))
-    for name, value in PRESETS.get(args.preset or "walkthrough", {}).get("options", {}).items():
+    for name, value in preset_options("classify", args.preset).items():
         replaced = (name == "valid_split" and values["valid"]) or (name == "min_count" and values["init_from"])
         if values[name] in (None, False) and not replaced:
             values[name] = value
     return argparse.Namespace(**values)
 
 
-def _check_validation_options(valid_specs, valid_split, settings, init_from, min_count, max_vocab):
+def _check_validation_options(valid_specs, valid_split, args, init_from):
     """Options that cannot work together, named before any data is read."""
     if valid_specs and valid_split:
         raise TinyRNNError("give either --valid or --valid-split, not both")
     for name in ("keep_best", "early_stop"):
-        if settings[name] and not (valid_specs or valid_split):
+        if getattr(args, name) and not (valid_specs or valid_split):
             raise TinyRNNError(f"--{name.replace('_', '-')} needs validation data (--valid FILE or "
                                f"--valid-split F)")
-    if init_from and (min_count or max_vocab):
+    if init_from and (args.min_count or args.max_vocab):
         raise TinyRNNError("--min-count and --max-vocab build a new vocabulary; --init-from keeps "
                            "the saved model's")
 
@@ -232,65 +221,58 @@ def _summary(history, config):
 def _recipe(preset, overrides, has_test, has_valid):
     """The preset (default walkthrough) with the given options. A preset's stop at a test
     accuracy applies only with test data and without validation data (which then decides)."""
-    recipe, given = recipe_for(PRESETS, preset or "walkthrough", overrides)
+    recipe, given = recipe_for("classify", preset, overrides)
     if recipe["target_accuracy"] is not None and not has_test:
         if "target_accuracy" in given:
             raise TinyRNNError("--target-accuracy needs a test set (--test)")
         recipe["target_accuracy"] = None                 # a preset's early stop needs test data
     if has_valid and "target_accuracy" not in given:
         recipe["target_accuracy"] = None                 # the test set is then only reported
-    return recipe
+    return recipe, given
 
 
 def _where(state):
     """Where a classifier's run stands, for the resume messages."""
     if state.finished:
         return f"at epoch {state.epoch}"
-    return f"next: epoch {state.epoch + 1}" + (f", batch {state.batch + 1}" if state.batch else "")
+    if state.batch:
+        return f"next: epoch {state.epoch}, batch {state.batch + 1}"
+    return f"next: epoch {state.epoch + 1}"
 
 
-def _train(run, config, train_data, test_data, valid_data, json_log, progress):
-    """Train with a progress bar; print and JSON-log the logged epochs. Returns the history."""
-    state, checkpoints = run.state, run.checkpoints
-    batches = -(-len(train_data) // config.batch_size)                  # updates per epoch
-    done = state.epoch * batches + state.batch
-    with JsonLog(json_log) as log, progress_bar(config.epochs * batches, "batch", progress) as bar:
-        postfix = {}
-        bar.update(done)
-        for stats in state.history:                  # a resumed run's log starts as the first did
-            if stats.logged:
-                log.write(stats)
+class ClassifierReport(RunReport):
+    """A classifier's log: the walkthrough's blocks, a line per --log-every-seconds within a
+    long epoch, a JSON record per logged epoch."""
 
-        def on_batch(stats):
-            bar.update(1)
-            if stats.due:                            # a long epoch: a line every --log-every-seconds
-                tqdm.write(f"    epoch {stats.epoch}, batch {stats.batch}/{stats.batches}: train loss "
-                           f"{stats.train_loss:.3f}, accuracy {stats.train_accuracy:.3f} "
-                           f"({stats.train_seconds:.0f} s)", file=sys.stdout)
-            if checkpoints:
-                checkpoints.interrupt_if_asked(run.checkpoint)
+    def __init__(self, examples):
+        self.examples = examples
 
-        def on_epoch(stats):
-            postfix.update(epoch=stats.epoch, loss=f"{stats.train_loss:.3f}")
-            if stats.valid_accuracy is not None:
-                postfix["valid_acc"] = f"{stats.valid_accuracy:.3f}"
-            bar.set_postfix(postfix, refresh=False)
-            if stats.logged:
-                tqdm.write(_log_block(stats), file=sys.stdout)
-                log.write(stats)
-            if checkpoints and (checkpoints.due(stats.epoch) or state.finished):
-                run.checkpoint()
-        with checkpoints.deferred_signals() if checkpoints else nullcontext():
-            return train(run.model, train_data, config, run.rngs["train"], test_data, on_epoch, valid_data,
-                         on_batch, state, run.optimizer)
+    def total_updates(self, trainer):
+        config = trainer.config
+        batches = -(-self.examples // config.batch_size)                 # updates per epoch
+        totals = [n for n in (config.steps, config.epochs and config.epochs * batches) if n]
+        return min(totals, default=None)
 
+    def progress_line(self, progress):
+        return (f"    epoch {progress.epoch}, batch {progress.batch}/{progress.batches}: train loss "
+                f"{progress.train['loss']:.3f}, accuracy {progress.train['accuracy']:.3f} "
+                f"({progress.train_seconds:.0f} s)")
 
-def _log_block(stats):
-    lines = [f"--- Epoch {stats.epoch}",
-             f"Train:\tLoss {stats.train_loss:.3f} | Accuracy: {stats.train_accuracy:.3f}"]
-    if stats.valid_loss is not None:
-        lines.append(f"Valid:\tLoss {stats.valid_loss:.3f} | Accuracy: {stats.valid_accuracy:.3f}"
-                     + ("  (best so far)" if stats.best else ""))
-    if stats.test_loss is not None:
-        lines.append(f"Test:\tLoss {stats.test_loss:.3f} | Accuracy: {stats.test_accuracy:.3f}")
-    return "\n".join(lines)
+    def postfix(self, record):
+        postfix = super().postfix(record)
+        if record.valid_accuracy is not None:
+            postfix["valid_acc"] = f"{record.valid_accuracy:.3f}"
+        return postfix
+
+    def json_record(self, record):
+        return epoch_record(record)
+
+    def log_block(self, stats):
+        lines = [f"--- Epoch {stats.epoch}",
+                 f"Train:\tLoss {stats.train_loss:.3f} | Accuracy: {stats.train_accuracy:.3f}"]
+        if stats.valid_loss is not None:
+            lines.append(f"Valid:\tLoss {stats.valid_loss:.3f} | Accuracy: {stats.valid_accuracy:.3f}"
+                         + ("  (best so far)" if stats.best else ""))
+        if stats.test_loss is not None:
+            lines.append(f"Test:\tLoss {stats.test_loss:.3f} | Accuracy: {stats.test_accuracy:.3f}")
+        return "\n".join(lines)

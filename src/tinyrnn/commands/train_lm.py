@@ -6,18 +6,19 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from ..checkpoint import fingerprint
 from ..data.corpus import build_vocab, default_corpus, encode_text, read_corpus
 from ..errors import DataError, TinyRNNError
-from ..checkpoint import fingerprint
 from ..io import load_model, save_model
-from ..sampling import generate
-from ..train import make_optimizer
-from ..train_lm import LM_PRESETS, LMConfig, LMState, train_language_model
-from ..vocab import tokenizer_of
-from .checkpointing import Run, run_checkpoints, signature
 from ..plots import require_matplotlib
-from .common import (JsonLog, data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close,
-                     progress_bar, recipe_for, warn_unknown)
+from ..sampling import generate
+from ..tasks import NATS_PER_BIT, LanguageModelTask
+from ..training import Trainer, run_signature
+from ..vocab import tokenizer_of
+from .checkpointing import command_checkpoints
+from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close, warn_unknown
+from .presets import recipe_for
+from .training import RunReport, run_trainer, train_config
 
 SAMPLE_LENGTH = 200                      # tokens in each sample printed during training
 
@@ -39,7 +40,7 @@ def run(args):
                "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
     if args.plot:
         require_matplotlib()                         # before the run, not after an hour of it
-    checkpoints = run_checkpoints(args)
+    checkpoints = command_checkpoints(args)
     with locked_outputs(outputs, data_inputs(text=args.text, init_from=args.init_from), args.force), \
             checkpoints.held() if checkpoints else nullcontext(), output_may_close():
         return _run(args, checkpoints)
@@ -50,20 +51,15 @@ def _run(args, checkpoints):
                  "optimizer": args.optimizer, "lr": args.lr, "batch_size": args.batch_size,
                  "seq_length": args.seq_length, "clip_value": args.clip_value,
                  "log_every": args.log_every, "dtype": args.dtype}
-    settings = {"steps": args.steps, "minutes": args.minutes, "momentum": args.momentum,
-                "nesterov": args.nesterov, "lr_decay": args.lr_decay,
-                "clip_norm": None if args.clip_norm == "none" else args.clip_norm,
-                "early_stop": args.early_stop, "ema": None if args.ema in (None, "none") else args.ema,
-                "log_every_seconds": None if args.log_every_seconds == "none" else args.log_every_seconds}
-    text_path, encoding, val_fraction = args.text, args.encoding, args.val_fraction
-    tokenizer, preset, seed = args.tokenizer, args.preset, args.seed
+    text_path, encoding = args.text, args.encoding
+    val_fraction = 0.1 if args.valid_split is None else args.valid_split
+    tokenizer, seed = args.tokenizer, args.seed
     outputs = Outputs(args.out, args.json_log, args.progress, args.sample_every, args.keep_best)
     architecture = model_options(args)
 
-    recipe, given = recipe_for(LM_PRESETS, preset or "charrnn", overrides)
-    if (settings["steps"] or settings["minutes"]) and "epochs" not in given:
-        recipe["epochs"] = None                          # --steps / --minutes decide alone
-    config = _config(recipe, settings)
+    recipe, given = recipe_for("lm", args.preset, overrides)
+    config = train_config(args, recipe, given)
+    config.validate()
     if args.init_from:
         model = _saved_model(args.init_from, architecture, overrides, tokenizer)
         vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, model.tokenizer, model.vocab)
@@ -72,33 +68,26 @@ def _run(args, checkpoints):
         model_config = {"task": "lm", "hidden_size": recipe["hidden"], "dtype": recipe["dtype"],
                         "tokenizer": {"kind": tokenizer}}
         model = architecture.build(model_config, vocab, None, np.random.default_rng(seed), recipe["init"])
-    run = Run(model, {"dropout": np.random.default_rng([seed, 1]), "samples": np.random.default_rng([seed, 2])},
-              LMState(), make_optimizer(config.as_train_config()), checkpoints)
-    if checkpoints:
-        checkpoints.signature = signature(model, config, seed, fingerprint(train_ids, val_ids))
-    if not checkpoints or run.resume(LMState, _where):     # a finished run: its model is saved again
-        _train(run, config, train_ids, val_ids, outputs)
-    if outputs.keep_best and run.state.best_weights is not None:
-        model.flat[...] = run.state.best_weights
+    task = LanguageModelTask(train_ids, val_ids, recipe["seq_length"], recipe.get("sum_over_time", False))
+    dropout_rng, sample_rng = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
+    trainer = Trainer(model, task, config, dropout_rng)
+    report = LanguageModelReport(trainer, sample_rng, outputs, len(train_ids))
+    if not checkpoints or checkpoints.start(trainer, run_signature(model, config, task, seed, fingerprint(
+            train_ids, val_ids)), {"dropout": dropout_rng, "samples": sample_rng}, _where):
+        run_trainer(trainer, report, outputs.json_log, outputs.progress, checkpoints)
+    else:                                            # a finished run: its model is saved again
+        model.flat[...] = trainer.final_weights()
+    state = trainer.state
+    if outputs.keep_best and state.best_record is not None:
         save_model(model, outputs.model_path)
-        print(f"saved {outputs.model_path} (lowest validation loss, {run.state.best_loss:.3f} "
+        print(f"saved {outputs.model_path} (lowest validation loss, {-state.best_score[0]:.3f} "
               f"nats/{model.tokenizer.unit[:4]})", file=sys.stderr)
     else:
         save_model(model, outputs.model_path)
         print(f"saved {outputs.model_path}", file=sys.stderr)
-    draw_training_plot(args.plot, [_record(stats) for stats in run.state.history],
+    draw_training_plot(args.plot, [_record(stats) for stats in state.history],
                        f"{outputs.model_path}: {model.describe(short=True)}", model.tokenizer.unit)
     return 0
-
-
-def _config(recipe, settings):
-    """The validated LMConfig of the recipe and the options that no preset sets."""
-    config = LMConfig(seq_length=recipe["seq_length"], batch_size=recipe["batch_size"],
-                      epochs=recipe["epochs"], optimizer=recipe["optimizer"], lr=recipe["lr"],
-                      clip_value=recipe["clip_value"], log_every=recipe["log_every"],
-                      sum_over_time=recipe.get("sum_over_time", False), **settings)
-    config.validate()
-    return config
 
 
 def _corpus(path, encoding, val_fraction, tokenizer, vocab=None):
@@ -132,50 +121,51 @@ def _where(state):
     return f"at step {state.steps}" if state.finished else f"next: step {state.steps + 1}"
 
 
-def _train(run, config, train_ids, val_ids, outputs):
-    """Train, printing log blocks and samples, JSON-logging, saving new bests if asked and
-    checkpoints if a folder is set."""
-    model, state, checkpoints = run.model, run.state, run.checkpoints
-    unit, sample_rng = model.tokenizer.unit + "s", run.rngs["samples"]
-    per_epoch = -(-((len(train_ids) - 1) // config.batch_size) // config.seq_length)
-    totals = [n for n in (config.steps, config.epochs and config.epochs * per_epoch) if n]
-    with JsonLog(outputs.json_log) as log, progress_bar(min(totals, default=None), "step",
-                                                        outputs.progress) as bar:
-        bar.update(state.steps)
-        for stats in state.history:                  # a resumed run's log starts as the first did
-            log.write_record(_record(stats))
+class LanguageModelReport(RunReport):
+    """A language model's log: a block and a sample at each log point, samples every
+    --sample-every steps, the model saved at each lowest validation loss with --keep-best."""
 
-        def on_log(stats):
-            tqdm.write(_log_block(stats, unit), file=sys.stdout)
-            if outputs.sample_every is None:                          # default: a sample per log point
-                _print_sample(model, sample_rng, stats.step)
-            if stats.stopped_early:
-                tqdm.write(f"Stopped at step {stats.step}: no lower validation loss in the last "
-                           f"{config.early_stop} log points", file=sys.stdout)
-            log.write_record(_record(stats))
-            if outputs.keep_best and stats.best:
-                state.best_weights = model.flat.copy()
-                save_model(model, outputs.model_path)
+    unit = "step"
 
-        def on_step(step):
-            bar.update(1)
-            if outputs.sample_every and step % outputs.sample_every == 0:
-                _print_sample(model, sample_rng, step)
-            if checkpoints:
-                checkpoints.interrupt_if_asked(run.checkpoint)
-                if checkpoints.due(step):
-                    run.checkpoint()
-        with checkpoints.deferred_signals() if checkpoints else nullcontext():
-            train_language_model(model, train_ids, config, val_ids, on_log, on_step, run.rngs["dropout"],
-                                 state, run.optimizer)
-            if checkpoints:
-                run.checkpoint()                     # the finished run
+    def __init__(self, trainer, sample_rng, outputs, tokens):
+        self.trainer, self.sample_rng, self.outputs, self.tokens = trainer, sample_rng, outputs, tokens
+        self.model = trainer.model
+
+    def total_updates(self, trainer):
+        config, task = trainer.config, trainer.task
+        per_epoch = -(-((self.tokens - 1) // config.batch_size) // task.seq_length)
+        totals = [n for n in (config.steps, config.epochs and config.epochs * per_epoch) if n]
+        return min(totals, default=None)
+
+    def postfix(self, record):
+        return {"step": record.step, "loss": f"{record.train_loss:.3f}"}
+
+    def log_block(self, record):
+        return _log_block(record, self.model.tokenizer.unit + "s")
+
+    def json_record(self, record):
+        return _record(record)
+
+    def after_record(self, record):
+        if self.outputs.sample_every is None:                       # default: a sample per log point
+            _print_sample(self.model, self.sample_rng, record.step)
+        if record.stopped_early:
+            tqdm.write(f"Stopped at step {record.step}: no lower validation loss in the last "
+                       f"{self.trainer.config.early_stop} log points", file=sys.stdout)
+        if self.outputs.keep_best and record.best:                  # a killed run keeps its best model
+            save_model(self.model, self.outputs.model_path)
+
+    def after_update(self, progress):
+        every = self.outputs.sample_every
+        if every and progress.step % every == 0:
+            _print_sample(self.model, self.sample_rng, progress.step)
 
 
 def _record(stats):
-    return {"step": stats.step, "epoch": stats.epoch, "chars_seen": stats.chars_seen,
-            "train_loss": stats.train_loss, "val_loss": stats.val_loss,
-            "val_bits_per_char": stats.val_bits, "train_seconds": stats.train_seconds}
+    bits = None if stats.valid_loss is None else stats.valid_loss / NATS_PER_BIT
+    return {"step": stats.step, "epoch": stats.epoch, "chars_seen": stats.seen,
+            "train_loss": stats.train_loss, "val_loss": stats.valid_loss,
+            "val_bits_per_char": bits, "train_seconds": stats.train_seconds}
 
 
 def _saved_model(path, architecture, overrides, tokenizer):
@@ -201,8 +191,9 @@ def _print_sample(model, rng, step):
 
 def _log_block(stats, unit):
     per = "char" if unit == "characters" else "word"
-    lines = [f"--- Step {stats.step} | {stats.chars_seen:,} {unit} | {stats.train_seconds:.1f} s",
+    lines = [f"--- Step {stats.step} | {stats.seen:,} {unit} | {stats.train_seconds:.1f} s",
              f"Train:\tLoss {stats.train_loss:.3f} nats/{per}"]
-    if stats.val_loss is not None:
-        lines.append(f"Val:\tLoss {stats.val_loss:.3f} nats/{per} | {stats.val_bits:.3f} bits/{per}")
+    if stats.valid_loss is not None:
+        lines.append(f"Val:\tLoss {stats.valid_loss:.3f} nats/{per} | {stats.valid_loss / NATS_PER_BIT:.3f} "
+                     f"bits/{per}")
     return "\n".join(lines)

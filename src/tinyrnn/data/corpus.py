@@ -21,7 +21,7 @@ def default_corpus():
         from pydoc_data.topics import topics
     except ImportError:
         raise DataError("the default corpus (Python's pydoc_data.topics) is missing from this "
-                        "Python installation; give a text file with --text") from None
+                        "Python installation", remedy="text") from None
     return "\n\n".join(topics[key] for key in sorted(topics))
 
 

@@ -97,8 +97,7 @@ def _load_one(spec, encoding, text_column, label_column, fmt, skip_bad):
     check_path(path)
     fmt = fmt or _EXTENSIONS.get(os.path.splitext(path)[1].lower())
     if fmt is None:
-        raise DataError(f"{path}: cannot tell the format from the file name; use .csv, .tsv or "
-                        f".jsonl, --format, or LABEL=FILE for one example per line")
+        raise DataError(f"{path}: cannot tell the format from the file name", remedy="format")
     text = read_text(path, encoding)
     if fmt == "jsonl":
         return _read_jsonl(path, text, text_column, label_column, skip_bad)
@@ -123,7 +122,7 @@ def read_text(path, encoding):
     except UnicodeDecodeError as error:
         line = raw[:error.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: cannot decode byte {raw[error.start]:#04x} as "
-                        f"{encoding.removesuffix('-sig')}; try --encoding latin-1") from None
+                        f"{encoding.removesuffix('-sig')}", remedy="encoding") from None
 
 
 def check_path(path):

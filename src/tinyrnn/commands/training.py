@@ -1,0 +1,94 @@
+"""What `tinyrnn train` does for every task: the TrainConfig of the options and the preset,
+the run under a progress bar with its log blocks and JSON log, checkpoints and signals.
+A task's command (train_classifier.py, train_lm.py) supplies its data, model and task, and
+how a log block reads."""
+import sys
+from contextlib import nullcontext
+
+from tqdm import tqdm
+
+from ..training import Listener, TrainConfig, Trainer
+from .checkpointing import checkpoint_settings, deferred_signals
+from .common import JsonLog, progress_bar
+from .presets import off_or
+
+
+def train_config(args, recipe, given, **settings):
+    """The TrainConfig of train's options and the recipe (a preset with the options given).
+    With --steps or --minutes and no --epochs, they alone decide the length."""
+    epochs = None if (args.steps or args.minutes) and "epochs" not in given else recipe["epochs"]
+    return TrainConfig(
+        epochs=epochs, steps=args.steps, minutes=args.minutes, batch_size=recipe["batch_size"],
+        optimizer=recipe["optimizer"], lr=recipe["lr"], momentum=args.momentum, nesterov=args.nesterov,
+        lr_decay=args.lr_decay, clip_value=recipe["clip_value"], clip_norm=off_or(args.clip_norm),
+        ema=off_or(args.ema), log_every=recipe["log_every"], log_every_seconds=off_or(args.log_every_seconds),
+        target_accuracy=recipe.get("target_accuracy"), keep_best=args.keep_best, early_stop=args.early_stop,
+        **checkpoint_settings(args), **settings)
+
+
+class CommandListener(Listener):
+    """A run on the command line: a progress bar on stderr, log blocks on stdout, the JSON
+    log. report: the task command's RunReport (how its log blocks and records read)."""
+
+    def __init__(self, report, bar, log):
+        self.report, self.bar, self.log = report, bar, log
+
+    def on_update(self, progress):
+        self.bar.update(1)
+        if progress.due:                             # a long epoch: a line every --log-every-seconds
+            tqdm.write(self.report.progress_line(progress), file=sys.stdout)
+        self.report.after_update(progress)
+
+    def on_record(self, record):
+        self.bar.set_postfix(self.report.postfix(record), refresh=False)
+        if record.logged:
+            tqdm.write(self.report.log_block(record), file=sys.stdout)
+            self.log.write_record(self.report.json_record(record))
+        self.report.after_record(record)
+
+
+class RunReport:
+    """How a task's run reads on the command line (every method may be replaced)."""
+
+    unit = "batch"                           # what the progress bar counts
+
+    def total_updates(self, trainer):
+        """Updates the run makes at most, for the progress bar (None: unknown)."""
+        return None
+
+    def progress_line(self, progress):
+        return (f"    epoch {progress.epoch}, batch {progress.batch}/{progress.batches}: train loss "
+                f"{progress.train['loss']:.3f} ({progress.train_seconds:.0f} s)")
+
+    def postfix(self, record):
+        return {"epoch": record.epoch, "loss": f"{record.train_loss:.3f}"}
+
+    def log_block(self, record):
+        raise NotImplementedError
+
+    def json_record(self, record):
+        raise NotImplementedError
+
+    def after_update(self, progress):
+        pass
+
+    def after_record(self, record):
+        pass
+
+
+def run_trainer(trainer, report, json_log, progress, checkpoints=None):
+    """Run trainer with report's output: the bar (starting where a resumed run stands), log
+    blocks and the JSON log (a resumed run's log starts as the first did); Ctrl-C and
+    SIGTERM checkpoint and stop when the run has checkpoints. Returns the history."""
+    state = trainer.state
+    with JsonLog(json_log) as log, progress_bar(report.total_updates(trainer), report.unit, progress) as bar:
+        bar.update(state.steps)
+        for record in state.history:
+            if record.logged:
+                log.write_record(report.json_record(record))
+        trainer.listener = CommandListener(report, bar, log)
+        with deferred_signals(trainer) if checkpoints else nullcontext():
+            return trainer.run()
+
+
+__all__ = ["CommandListener", "RunReport", "Trainer", "run_trainer", "train_config"]

@@ -1,0 +1,166 @@
+"""The options of `tinyrnn train` (every task), in the groups its --help shows."""
+from .argtypes import (average_decay_or_none, checkpoint_interval, finite_float, fraction, fraction_below_one,
+                       fraction_or_zero, integer, positive_float, positive_float_or_none)
+
+
+def add_train(commands, add_data_options):
+    """train, for every task; its options come in the groups that --help shows."""
+    train = commands.add_parser("train", help="train a model (default: the walkthrough's recipe on the "
+                                "embedded dataset)", description="Train a sentiment classifier (data: "
+                                "PATH (.csv/.tsv/.jsonl) or LABEL=FILE, one example per line, repeatable) "
+                                "or, with --task lm, a language model on a text file.")
+    train.add_argument("--task", choices=["classify", "lm"], default="classify",
+                       help="classify: one label per text (default); lm: predict the next character "
+                       "(or word) of a text")
+    train.add_argument("--train", action="append", metavar="DATA", help="training data (default: embedded)")
+    train.add_argument("--test", action="append", metavar="DATA", help="test data (default: embedded, "
+                       "when --train is not given); only reported, never used to choose anything")
+    train.add_argument("--valid", action="append", metavar="DATA", help="validation data, measured "
+                       "after every epoch; it chooses --keep-best's epoch and --early-stop's")
+    train.add_argument("--valid-split", "--val-fraction", type=fraction_below_one, metavar="F", help="hold "
+                       "out the fraction F of the training data for validation (classify: stratified by "
+                       "label, from --seed; lm: the end of the text, default 0.1)")
+    train.add_argument("--folds", type=integer(2), metavar="K", help="stratified K-fold cross-validation "
+                       "of the training data: K models, each tested on one fold; prints each fold's "
+                       "accuracy and their mean (saves no model)")
+    train.add_argument("--early-stop", type=integer(1), metavar="N", help="stop after N epochs "
+                       "without a better validation epoch (accuracy, ties by loss; lm: N log points "
+                       "without a lower validation loss)")
+    train.add_argument("--min-count", type=integer(1), metavar="K", help="keep words seen at least "
+                       "K times in the training data; the rest are read as <unk> (default: 1)")
+    train.add_argument("--max-vocab", type=integer(1), metavar="N", help="keep at most the N most "
+                       "frequent words; the rest are read as <unk>")
+    add_data_options(train)
+    _add_recipe_options(train.add_argument_group("recipe (defaults come from --preset; see the README)"))
+    _add_model_options(train.add_argument_group("model architecture (both tasks; default: the "
+                                                "walkthrough's one-layer tanh RNN over one-hot words)"))
+    _add_lm_options(train.add_argument_group("language models (--task lm)"))
+    _add_training_options(train)
+
+
+def _add_model_options(model):
+    """The network: cell, layers, directions, input, dropout (train; gradcheck has its own)."""
+    model.add_argument("--cell", choices=["rnn", "lstm", "gru"], help="recurrent cell (default: rnn)")
+    model.add_argument("--layers", type=integer(1), metavar="N", help="stacked recurrent layers (default: 1)")
+    model.add_argument("--bidirectional", action="store_true", help="a second direction reads each "
+                       "text backwards; the classifier sees both final states (classify only)")
+    model.add_argument("--embed", type=integer(1), metavar="E", help="learn an E-dimensional embedding "
+                       "of each token (default: none, one-hot inputs as in the walkthrough)")
+    model.add_argument("--dropout", type=fraction_below_one, metavar="P", help="inverted dropout with "
+                       "rate P between layers and before the output layer, in training only (default: 0)")
+    model.add_argument("--embeddings", metavar="FILE", help="start the embedding from pretrained word "
+                       "vectors (GloVe / word2vec text format; its size sets --embed); words it lacks "
+                       "start random (classify only)")
+    model.add_argument("--freeze-embeddings", action="store_true", help="keep the embedding as it "
+                       "starts (classify only)")
+    model.add_argument("--embed-dropout", type=fraction_below_one, metavar="P", help="dropout of the "
+                       "embedded words, in training only (with --embed; default: 0)")
+    model.add_argument("--weight-drop", type=fraction_below_one, metavar="P", help="in training, drop each "
+                       "recurrent weight (W_hh) with probability P, one draw per batch for all steps "
+                       "(DropConnect, as in AWD-LSTM; default: 0)")
+    model.add_argument("--word-dropout", type=fraction_below_one, metavar="P", help="in training, read each "
+                       "word as <unk> with probability P (classify only; default: 0)")
+    model.add_argument("--nonlinearity", choices=["tanh", "relu"], help="of the rnn cell (default: tanh)")
+    model.add_argument("--pool", choices=["last", "mean", "max"], help="what the classifier's output "
+                       "layer reads: the final states (default), or the mean or maximum of h_t over "
+                       "the words (classify only)")
+    model.add_argument("--forget-bias", type=finite_float, metavar="B", help="start the LSTM's forget-gate "
+                       "bias (bias_ih's f block) at B, e.g. 1 (default: 0)")
+
+
+def _add_recipe_options(preset):
+    """The options a --preset sets (of either task)."""
+    from .nn.params import INIT_SCHEMES
+    from .optim import OPTIMIZERS
+    from .commands.presets import all_presets
+
+    preset.add_argument("--preset", choices=all_presets(),
+                        help="classify: walkthrough (default; per-sentence SGD as in the walkthrough), "
+                        "fast (Adam on minibatches, stopping at 100%% test accuracy) or text (real "
+                        "sentences: bidirectional GRU, embeddings, dropout, validation, early stop); "
+                        "lm: charrnn "
+                        "(default; Adam, 32 streams) or minchar (the classic min-char-rnn recipe)")
+    preset.add_argument("--epochs", type=integer(0), help="passes over the data (walkthrough: 1000; "
+                        "0 saves the initialised model)")
+    preset.add_argument("--steps", type=integer(1), help="stop after N updates (alone, without "
+                        "--epochs: no limit of epochs)")
+    preset.add_argument("--minutes", type=positive_float, help="stop after M minutes of wall time, "
+                        "evaluation included (alone, without --epochs: no limit of epochs)")
+    preset.add_argument("--hidden", type=integer(1), help="hidden size (walkthrough: 64)")
+    preset.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="(walkthrough: sgd)")
+    preset.add_argument("--lr", type=positive_float, help="learning rate (walkthrough: 0.02; default "
+                        "per optimizer: sgd 0.02, adagrad 0.1, rmsprop 0.01, adam 0.001)")
+    preset.add_argument("--batch-size", type=integer(1), help="examples per update (walkthrough: 1)")
+    preset.add_argument("--clip-value", type=positive_float_or_none, metavar="V",
+                        help="clip every gradient element to [-V, V] (walkthrough: 1.0; 'none' turns it off)")
+    preset.add_argument("--init", choices=INIT_SCHEMES, help="weight init: walkthrough (normal/1000; the "
+                        "default for the walkthrough's model), minchar (normal/100), xavier (Glorot "
+                        "uniform per gate), orthogonal (orthogonal W_hh per gate, xavier elsewhere; "
+                        "the classifier's default for every other architecture) or uniform (+-1/sqrt(H), "
+                        "PyTorch's defaults)")
+    preset.add_argument("--log-every", type=integer(1), help="epochs (lm: steps) between log blocks "
+                        "(walkthrough: 100)")
+    preset.add_argument("--target-accuracy", type=fraction, metavar="A", help="evaluate the test set "
+                        "every epoch and stop at the first epoch with accuracy >= A")
+
+
+def _add_lm_options(lm):
+    """Options of train --task lm only."""
+    lm.add_argument("--text", metavar="FILE", help="training text (default: Python's own documentation "
+                    "topics); the last --val-fraction is held out")
+    lm.add_argument("--tokenizer", choices=["chars", "words"], default="chars", help="(default: chars)")
+    lm.add_argument("--seq-length", type=integer(1), help="truncated-BPTT chunk length (default: 25)")
+    lm.add_argument("--sample-every", type=integer(0), metavar="N",
+                    help="print a generated sample every N steps (0: never; default: at every log point)")
+
+
+def _add_training_options(train):
+    """Optimizer details, output and reproducibility options of train (either task)."""
+    from .model_config import DTYPES
+
+    train.add_argument("--momentum", type=fraction_or_zero, default=0.0, help="sgd momentum (default: 0)")
+    train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
+    train.add_argument("--lr-decay", type=fraction, default=1.0, metavar="G",
+                       help="multiply the learning rate by G after every epoch (default: 1, no decay)")
+    train.add_argument("--ema", type=average_decay_or_none, metavar="D", help="keep an exponential moving "
+                       "average of the weights (decay D per update, such as 0.999: about the last "
+                       "1 / (1 - D) updates); validation, --keep-best and the saved model use it "
+                       "(default: none)")
+    train.add_argument("--clip-norm", type=positive_float_or_none, default=None, metavar="N",
+                       help="scale gradients to global L2 norm <= N (default: none)")
+    train.add_argument("--no-bucket", action="store_true", help="with --batch-size > 1: batch examples "
+                       "at random instead of grouping similar lengths")
+    train.add_argument("--dtype", choices=DTYPES, help="(default: float64; float32 with --task lm's "
+                       "default preset charrnn)")
+    train.add_argument("--seed", type=integer(0), default=0, help="random seed; same seed, same "
+                       "result bit for bit (default: 0)")
+    train.add_argument("--out", default="model.safetensors", help="model file to write "
+                       "(default: model.safetensors)")
+    train.add_argument("--json-log", metavar="PATH", help="write one JSON object per logged epoch "
+                       "(lm: per log point)")
+    train.add_argument("--plot", metavar="FILE.png", help="draw the logged loss and accuracy (lm: bits "
+                       "per character) into a PNG at the end (needs the plot extra)")
+    train.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights, "
+                       "vocabulary and classes")
+    train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")
+    train.add_argument("--log-every-seconds", type=positive_float_or_none, default=30.0, metavar="S",
+                       help="also log when S seconds have passed since the last log line (classify: "
+                       "the epoch, or a line within a long epoch; lm: a log point with validation and "
+                       "a sample) ('none': only --log-every; default: 30)")
+    train.add_argument("--keep-best", action="store_true", help="save the weights of the best "
+                       "validation epoch (classify: accuracy, ties by loss; lm: loss, at every log "
+                       "point) instead of the last")
+    train.add_argument("--checkpoint-dir", metavar="D", help="save checkpoints (weights, optimizer, "
+                       "position, random state) in folder D, keeping the last two; Ctrl-C and SIGTERM "
+                       "save one before stopping")
+    train.add_argument("--checkpoint-every", metavar="N", type=checkpoint_interval,
+                       help="checkpoint every N epochs (lm: steps), or Nm for every N minutes "
+                       "(default: 10m); also at the end and at Ctrl-C / SIGTERM")
+    train.add_argument("--resume", action="store_true", help="continue the run checkpointed in "
+                       "--checkpoint-dir exactly where it stopped (refused if the model, recipe or data "
+                       "differ, unless --force)")
+    train.add_argument("--force", action="store_true", help="let --out and --json-log replace an "
+                       "existing file that is not a tinyrnn model or log (never an input of the run); "
+                       "let --resume continue despite changed settings or data")
+    train.add_argument("--progress", action="store_true", help="show a progress bar on stderr even "
+                       "when it is not a terminal")

@@ -1,0 +1,99 @@
+"""Saving and restoring a run: the model, the optimizer's buffers, the random generators
+and the RunState, in the checkpoint files of checkpoint.py, so that a resumed run goes on
+exactly as if it had never stopped."""
+from ..checkpoint import CheckpointFolder, restore_rng, rng_state
+from ..errors import ModelFileError, TinyRNNError
+from ..io import stored_config
+from .state import RunState
+
+
+class RunMismatch(TinyRNNError):
+    """A checkpoint's run differs from the one asked for: differences [(name, saved, now)]."""
+
+    def __init__(self, path, differences):
+        shown = "; ".join(f"{name} {saved!r} -> {now!r}" for name, saved, now in differences[:3])
+        more = f" (and {len(differences) - 3} more)" if len(differences) > 3 else ""
+        super().__init__(f"this run differs from {path}: {shown}{more}", remedy="force")
+        self.path, self.differences = path, differences
+
+
+class RunCheckpoints:
+    """A run's checkpoint folder. signature: what must match for a resume to continue this
+    run (model, recipe, seed, data fingerprint), a flat {name: JSON value}; rngs: the random
+    generators saved and restored with it, {name: numpy Generator}."""
+
+    def __init__(self, folder, signature, rngs):
+        self.folder, self.signature, self.rngs = CheckpointFolder(folder), signature, rngs
+        self.replace_earlier = False         # the next save removes every earlier checkpoint
+
+    def save(self, trainer):
+        """Write a checkpoint of everything the trainer's run needs to go on; its path."""
+        buffers = trainer.optimizer.state_dict()["buffers"]
+        tensors = {**{f"optimizer.{name}": array for name, array in buffers.items()}, **trainer.state.tensors()}
+        run = {"signature": self.signature, "state": trainer.state.to_json(),
+               "optimizer_steps": trainer.optimizer.steps,
+               "rngs": {name: rng_state(rng) for name, rng in self.rngs.items()}}
+        path = self.folder.save(trainer.model, tensors, run, keep=1 if self.replace_earlier else None)
+        self.replace_earlier = False
+        return path
+
+    def restore(self, model, optimizer, allow_differences=False, warn=print):
+        """Load the latest checkpoint into model, optimizer and the rngs (in place); returns
+        (RunState, path, differences), or None when the folder has none. A checkpoint of
+        another run is a RunMismatch unless allow_differences; one of another model (task,
+        dtype, vocabulary, shapes) is an error whatever it allows."""
+        found = self.folder.latest(warn)
+        if found is None:
+            return None
+        path, saved_model, tensors, run = found
+        if not (isinstance(run.get("signature"), dict) and isinstance(run.get("rngs"), dict)
+                and isinstance(run.get("state"), dict)):
+            raise ModelFileError(f"{path}: the run metadata is malformed")
+        try:
+            _check_same_model(saved_model, model, path)
+            differences = _differences(run["signature"], self.signature)
+            if differences and not allow_differences:
+                raise RunMismatch(path, differences)
+            model.flat[...] = saved_model.flat
+            buffers = {name[len("optimizer."):]: array for name, array in tensors.items()
+                       if name.startswith("optimizer.")}
+            if any(array.shape != model.flat.shape for array in buffers.values()):
+                raise ModelFileError(f"{path}: optimizer state does not fit the model")
+            optimizer.load_state_dict({"steps": run["optimizer_steps"], "buffers": buffers})
+            for name, rng in self.rngs.items():
+                rng.bit_generator.state = restore_rng(run["rngs"][name], path).bit_generator.state
+            return RunState.from_json(run["state"], tensors), path, differences
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            if isinstance(error, TinyRNNError):
+                raise
+            raise ModelFileError(f"{path}: the run metadata is incomplete or malformed ({error})") from None
+
+
+def run_signature(model, config, task, seed, data_fingerprint):
+    """The flat {name: value} that a resume must match: model config, recipe, the task's
+    settings, seed, data."""
+    fields = {f"model.{key}": value for key, value in stored_config(model).items()}
+    skip = ("log_every_seconds", "checkpoint_every", "checkpoint_minutes")      # they change no number
+    fields.update({key: _plain(value) for key, value in vars(config).items() if key not in skip})
+    fields.update({key: _plain(value) for key, value in task.settings().items()})
+    fields.update(seed=seed, data=data_fingerprint)
+    return fields
+
+
+def _differences(saved, current):
+    """[(name, saved value, current value)] where the signatures differ ("(none)": missing)."""
+    differences = [(key, saved.get(key), value) for key, value in current.items() if saved.get(key) != value]
+    return differences + [(key, value, "(none)") for key, value in saved.items() if key not in current]
+
+
+def _check_same_model(saved, model, path):
+    """The weights can only continue in a model of the same task and shapes."""
+    if saved.task != model.task or saved.dtype != model.dtype or saved.vocab.tokens != model.vocab.tokens \
+            or {name: a.shape for name, a in saved.params.items()} != {name: a.shape for name, a in model.params.items()}:
+        raise TinyRNNError(f"{path} holds another model ({saved!r}) than this run's ({model!r}); it cannot "
+                           f"continue with these options or data")
+
+
+def _plain(value):
+    """JSON's view of a value (tuples are lists), so saved and current compare equal."""
+    return list(value) if isinstance(value, tuple) else value
