@@ -62,7 +62,7 @@ def onnx_model(model):
         graph.node("OneHot", ["ids_tm", "onehot_depth", "onehot_values"], ["x0"], axis=-1)  # (T, B, V)
     x = "x0"
     for k in range(arch.num_layers):
-        x, last = _recurrent_layer(graph, state, arch, k, x, H, D)
+        x, last = _recurrent_layer(graph, state, arch, k, x)
     if model.task == "classify":
         features = _features(graph, arch.pool, x, last, H, D)
         graph.constant("fc_weight_t", state["fc.weight"].T.copy())
@@ -88,9 +88,10 @@ def onnx_model(model):
     return proto
 
 
-def _recurrent_layer(graph, state, arch, k, x, H, D):
-    """Layer k over x (T, B, in): returns (its outputs (T, B, D*H), Y_h (D, B, H))."""
-    cell = arch.cell
+def _recurrent_layer(graph, state, arch, k, x):
+    """Layer k of a model of arch (its ModelConfig) over x (T, B, in): returns (its outputs
+    (T, B, D*H), Y_h (D, B, H))."""
+    cell, H, D = arch.cell, arch.hidden_size, arch.directions
     gates = CELLS[cell].GATES
     blocks = [gates.index(gate) for gate in ONNX_GATES.get(cell, gates)]     # the cell's blocks, ONNX's order
     suffixes = [f"_l{k}", f"_l{k}_reverse"][:D]

@@ -24,7 +24,7 @@ RNN_NAME = re.compile(r"rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_rever
 CELL_OF_GATES = {len(cell.GATES): kind for kind, cell in CELLS.items()}     # 1 rnn, 3 gru, 4 lstm
 
 
-def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, nonlinearity=None, pool=None,
+def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, *, nonlinearity=None, pool=None,
                           tokenizer=None, where="the state_dict"):
     """A Classifier (classes given) or LanguageModel holding tensors ({name: array}); raises
     ModelFileError naming what does not fit."""

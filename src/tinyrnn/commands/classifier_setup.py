@@ -30,7 +30,7 @@ def classes_of(train_set):
     return classes
 
 
-def new_model(train_set, classes, recipe, dtype, architecture, rng, vocab_limits, init_given, vectors):
+def new_model(train_set, classes, recipe, dtype, architecture, rng, *, vocab_limits, init_given, vectors):
     """A freshly initialised classifier over the training data's words. The walkthrough's
     init (normal / 1000) is for the walkthrough's model: with it, the gradient of a stack,
     a gated cell or an embedding is too small to learn, so they start orthogonal unless

@@ -26,8 +26,8 @@ def run(args):
         classes = read_token_list(classes_path, "classes") if classes_path else \
             (_from_metadata(metadata, "classes", path, list) if "classes" in metadata else None)
         saved = _from_metadata(metadata, "config", path, dict) if "config" in metadata else None
-        model = model_from_state_dict(tensors, vocab, classes, saved, args.nonlinearity, args.pool,
-                                      args.tokenizer, where=path)
+        model = model_from_state_dict(tensors, vocab, classes, saved, nonlinearity=args.nonlinearity,
+                                      pool=args.pool, tokenizer=args.tokenizer, where=path)
         save_model(model, out)
     if classes is None and saved is None:
         print("note: read as a language model (fc has one output per vocabulary entry); a classifier "

@@ -111,7 +111,7 @@ class Plan:
             self.architecture.check_agrees(model, self.init_from)
         else:
             model = new_model(train_set, classes_of(train_set), self.recipe, self.dtype, self.architecture,
-                               rng, self.vocab_limits, self.init_given, self.vectors)
+                               rng, vocab_limits=self.vocab_limits, init_given=self.init_given, vectors=self.vectors)
         train_data, test_data, valid_data = encode_datasets(model, train_set, test_set, valid_set)
         task = ClassifyTask(train_data, valid_data, test_data, **self.task_settings)
         trainer = Trainer(model, task, self.config, rng)
