@@ -204,3 +204,12 @@ def test_ctrl_c_during_training_saves_nothing(tmp_path, capsys, monkeypatch):
     status, _, err = run(capsys, "train", "--out", tmp_path / "m.safetensors")
     assert status == 130 and err == "tinyrnn train: error: interrupted by Ctrl-C; nothing was saved\n"
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_minutes_and_steps_bound_a_classifier_run_too(tmp_path, capsys):
+    status, out, err = run(capsys, "train", "--steps", "100", "--log-every", "1", "--json-log",
+                           tmp_path / "log.jsonl", "--out", tmp_path / "m.safetensors")
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert status == 0 and [r["epoch"] for r in records] == [1, 2] and "--- Epoch 2" in out   # 78 + 22 updates
+    status, out, _ = run(capsys, "train", "--minutes", "0.0001", "--out", tmp_path / "m.safetensors")
+    assert status == 0 and out.count("--- Epoch") == 1 and "--- Epoch 1000" not in out

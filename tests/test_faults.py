@@ -203,4 +203,4 @@ def test_data_with_only_bad_rows_says_so_and_a_checkpoint_is_no_model(folder, ca
                   "data.csv: no examples after the header (2 bad row(s) skipped; the first: data.csv:2: empty text)")
     assert run(capsys, "train", "--epochs", "1", "--checkpoint-dir", "ck", "--out", "m2.safetensors")[0] == 0
     fails_cleanly(folder, capsys, ["predict", "--model", "ck/checkpoint-00000001.safetensors", "good"],
-                  "a training checkpoint, not a model: continue its run with train --checkpoint-dir and --resume")
+                  "a training checkpoint, not a model; continue its run with train --checkpoint-dir and --resume")

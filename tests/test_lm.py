@@ -262,3 +262,12 @@ def test_with_ema_log_points_measure_the_average_and_the_model_ends_with_it():
                                          seq_length=10)
     assert [s.train_loss for s in plain_history] == [s.train_loss for s in history]   # the same steps
     assert plain_history[-1].valid_loss != history[-1].valid_loss
+
+
+@pytest.mark.parametrize("option", ["--valid-split", "--val-fraction"])
+def test_valid_split_holds_out_the_end_of_the_text(tmp_path, capsys, option):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("abcdefghij" * 100)
+    status, out, _ = run(capsys, "train", "--task", "lm", "--text", corpus, "--steps", "2", option, "0.25",
+                         "--batch-size", "2", "--hidden", "4", "--out", tmp_path / "m.safetensors")
+    assert status == 0 and "(750 for training, 250 for validation)" in out

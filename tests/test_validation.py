@@ -99,7 +99,7 @@ def test_cli_validation_keep_best_and_vocabulary_summary(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["--keep-best"], "needs validation data"), (["--early-stop", "2"], "needs validation data"),
     (["--valid-split", "0.2", "--valid", "x.csv"], "either --valid or --valid-split"),
-    (["--valid-split", "1"], "below 1"), (["--task", "lm", "--valid-split", "0.1"], "applies to --task classify")])
+    (["--valid-split", "1"], "below 1"), (["--task", "lm", "--valid", "x.csv"], "--valid applies to --task classify")])
 def test_bad_validation_options(tmp_path, capsys, argv, message):
     status, _, err = run(capsys, "train", *argv, "--out", tmp_path / "m.safetensors")
     assert status == 2 and message in err and err.count("\n") == 1

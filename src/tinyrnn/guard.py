@@ -45,6 +45,8 @@ class DivergenceGuard:
             self._fail("the weights are no longer finite numbers", where, lr)
 
     def _fail(self, what, where, lr):
+        """where: where the run stands, or a function that says it (formatted only on failure)."""
+        where = where() if callable(where) else where
         norm = float(np.sqrt(np.dot(self.model.flat_grads, self.model.flat_grads)))
         raise DivergenceError(f"training diverged at {where}: {what} (learning rate {lr:.3g}, "
                               f"last gradient norm {norm:.3g})", remedy="divergence")

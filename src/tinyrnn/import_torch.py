@@ -53,9 +53,9 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, *, no
         raise ModelFileError(f"{where}: fc has {outputs} outputs for a vocabulary of {len(vocab)}"
                              + (" and the network reads both directions" if any(d for _, d in layers) else ""),
                              remedy="classes")
-    for option, value, key in (("--nonlinearity", nonlinearity, "nonlinearity"), ("--pool", pool, "pool")):
+    for value, key in ((nonlinearity, "nonlinearity"), (pool, "pool")):
         if value and key in saved and saved[key] != value:
-            raise ModelFileError(f"{where}: {option} {value} disagrees with the file's config ({saved[key]})")
+            raise ModelFileError(f"{where}: {key} {value} disagrees with the file's config ({saved[key]})")
     settings = {"task": task, "cell": cell, "hidden_size": H,
                 "num_layers": max(k for k, _ in layers) + 1, "bidirectional": any(d for _, d in layers),
                 "nonlinearity": nonlinearity or saved.get("nonlinearity", "tanh"),

@@ -26,6 +26,9 @@ def run(args):
         classes = read_token_list(classes_path, "classes") if classes_path else \
             (_from_metadata(metadata, "classes", path, list) if "classes" in metadata else None)
         saved = _from_metadata(metadata, "config", path, dict) if "config" in metadata else None
+        for option, value, key in (("--nonlinearity", args.nonlinearity, "nonlinearity"), ("--pool", args.pool, "pool")):
+            if value and key in (saved or {}) and saved[key] != value:
+                raise ModelFileError(f"{path}: {option} {value} disagrees with the file's config ({saved[key]})")
         model = model_from_state_dict(tensors, vocab, classes, saved, nonlinearity=args.nonlinearity,
                                       pool=args.pool, tokenizer=args.tokenizer, where=path)
         save_model(model, out)

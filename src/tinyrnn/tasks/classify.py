@@ -129,7 +129,7 @@ def drop_words(ids, mask, rate, rng):
     return np.where(dropped, UNK_ID, ids)
 
 
-def train(model, train_data, config, rng, test_data=None, valid_data=None, listener=None, **settings):
+def train(model, train_data, config, rng, test_data=None, *, valid_data=None, listener=None, **settings):
     """Train a classifier in place on LabelledSequences (settings: ClassifyTask's shuffle,
     bucket, word_dropout). Returns the history: a Record per epoch."""
     task = ClassifyTask(train_data, valid_data, test_data, **settings)

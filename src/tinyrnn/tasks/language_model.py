@@ -67,7 +67,7 @@ class LanguageModelTask(Task):
         return {"loss": evaluate_lm(model, ids)}
 
 
-def train_language_model(model, train_ids, config, valid_ids=None, rng=None, listener=None, seq_length=25,
+def train_language_model(model, train_ids, config, valid_ids=None, *, rng=None, listener=None, seq_length=25,
                          sum_over_time=False):
     """Train a language model in place (rng: the dropout masks). Returns the history: a
     Record per log point."""

@@ -41,7 +41,7 @@ class Trainer:
     (batch order, dropout). state, optimizer: a run to continue (restored from a checkpoint,
     with rng); checkpoints: a training.checkpoints.RunCheckpoints, or None."""
 
-    def __init__(self, model, task, config, rng, state=None, optimizer=None, listener=None, checkpoints=None):
+    def __init__(self, model, task, config, rng, *, state=None, optimizer=None, listener=None, checkpoints=None):
         config.validate()
         task.check(config)
         self.model, self.task, self.config, self.rng = model, task, config, rng
@@ -102,7 +102,7 @@ class Trainer:
         carry = state.carry if task.carries_state else None
         result = self.model.loss_and_gradients(batch.ids, batch.mask, batch.targets, carry, self.rng,
                                                **batch.options)
-        self.guard.check_step(result.loss, self._where(), self.optimizer.lr)
+        self.guard.check_step(result.loss, self._where, self.optimizer.lr)
         self.update()
         state.train_seconds += time.perf_counter() - started
         if task.carries_state:
@@ -111,7 +111,7 @@ class Trainer:
         state.batch, state.steps, state.seen = state.batch + 1, state.steps + 1, state.seen + batch.count
         progress = Progress(state.epoch, state.batch, batches, state.steps, task.means(state.running),
                             state.train_seconds)
-        self.guard.check_mean(progress.train["loss"], self._where(mean=True), self.optimizer.lr, weights=False)
+        self.guard.check_mean(progress.train["loss"], self._where_mean, self.optimizer.lr, weights=False)
         if task.unit == "step" and self._log_point_due():
             self._evaluation_point()
         state.wall_seconds = time.perf_counter() - self.started
@@ -167,6 +167,9 @@ class Trainer:
         elapsed = time.perf_counter() - self.started + self.eval_seconds
         return state.finished or (config.steps is not None and state.steps >= config.steps) or \
             (config.minutes is not None and elapsed >= config.minutes * 60)
+
+    def _where_mean(self):
+        return self._where(mean=True)
 
     def _where(self, mean=False):
         state = self.state
