@@ -1,5 +1,7 @@
 """Numerically stable softmax and log-softmax, the gated cells' gate scale, and the choice of
 matrix product. Pure NumPy."""
+import functools
+
 import numpy as np
 
 
@@ -34,6 +36,7 @@ def sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
 
 
+@functools.lru_cache(maxsize=64)
 def gate_scale(gates, sigmoid_gates, hidden_size, dtype):
     """The gate-scale trick of the gated cells' fast step, (G*H,): s = 1/2 on the columns of
     a sigmoid gate, 1 on those of a tanh gate, so that one formula gives every gate,
@@ -46,10 +49,13 @@ def gate_scale(gates, sigmoid_gates, hidden_size, dtype):
     W_hh h is linear in the weights, so the layer multiplies W_ih, b and W_hh by s once per
     pass (recurrent.py, RecurrentLayer._scaled) and the step applies tanh, * s and + (1 - s).
     gates: the cell's GATES; sigmoid_gates: those of them that are sigmoids."""
-    return np.repeat(np.array([0.5 if gate in sigmoid_gates else 1.0 for gate in gates], dtype), hidden_size)
+    scale = np.repeat(np.array([0.5 if gate in sigmoid_gates else 1.0 for gate in gates], dtype), hidden_size)
+    scale.flags.writeable = False                           # shared: every call returns this one
+    return scale
 
 
 def by_gate(array, gates, axis=0):
     """{gate: block (a view)} of an array whose blocks of H along axis follow gates (the cell's
     GATES): by_gate(weight_ih, ("i", "f", "g", "o"))["f"] is W_if, rows H .. 2H."""
-    return dict(zip(gates, np.split(array, len(gates), axis=axis)))
+    width, before = array.shape[axis] // len(gates), (slice(None),) * (axis % array.ndim)
+    return {gate: array[(*before, slice(k * width, (k + 1) * width))] for k, gate in enumerate(gates)}

@@ -168,25 +168,22 @@ class RecurrentLayer:
         gx (T, B, G) with W_ih x_t + bias for all steps, returns W_hh^T (H, G). Both are
         multiplied by the cell's gate scale (functional.gate_scale), here and only here,
         each where it costs least (the rnn cell has none)."""
-        W_ih_T, W_hh_T = params[self.names["weight_ih"]].T, W_hh.T                # (in, G), (H, G)
+        W_ih_T = params[self.names["weight_ih"]].T                               # (in, G)
         bias = self.cell.folded_bias(self._param(params, "bias_ih"), self._param(params, "bias_hh"))
         scale = self.cell.gate_scale(gx.dtype)
-        looked_up = self.onehot and len(W_ih_T) > inputs.size      # more words than steps: rows
-        if scale is not None:
-            W_hh_T, bias = W_hh_T * scale, bias * scale
-            W_ih_T = W_ih_T if looked_up else W_ih_T * scale       # rows: scaled after the lookup
-        if looked_up:                                              # row x_t of W_ih^T, then the bias
-            W_ih_T.take(inputs, axis=0, out=gx)
+        if self.onehot and len(W_ih_T) <= inputs.size:  # fewer words than steps: one table, one lookup
+            table = W_ih_T + bias if scale is None else (W_ih_T + bias) * scale  # (V, G)
+            table.take(inputs, axis=0, out=gx)
+        elif self.onehot:                                # row x_t of W_ih^T, then the bias
+            np.add(W_ih_T[inputs], bias, out=gx)
             if scale is not None:
                 gx *= scale
-            gx += bias
-        elif self.onehot:                                          # one table (V, G), one lookup
-            (W_ih_T + bias).take(inputs, axis=0, out=gx)
         else:
             T, B, G = gx.shape
-            np.dot(inputs.reshape(T * B, -1), W_ih_T, out=gx.reshape(T * B, G))
-            gx += bias
-        return W_hh_T
+            np.dot(inputs.reshape(T * B, -1), W_ih_T if scale is None else W_ih_T * scale,
+                   out=gx.reshape(T * B, G))
+            gx += bias if scale is None else bias * scale
+        return W_hh.T if scale is None else W_hh.T * scale
 
     def backward(self, params, run, grads, d_final=None, d_outputs=None, input_grad=False):
         """BPTT of a LayerRun from dL/dh_T (B, H) and optional per-step dL/dh_t (T, B, H)
