@@ -94,8 +94,11 @@ def test_readme_library_snippet_runs(capsys):
     readme = (TUTORIAL.parent.parent / "README.md").read_text()
     code = re.findall(r"## Using the library\n\n```python\n(.*?)```", readme, re.S)[0]
     exec(compile(code, "README.md", "exec"), {})
-    loss, rest = capsys.readouterr().out.split(" ", 1)
+    step_line, train_line = capsys.readouterr().out.splitlines()
+    loss, rest = step_line.split(" ", 1)
     assert 0 < float(loss) < 5 and rest.strip().endswith("(4, 2, 64)")
+    epoch, train_loss, test_accuracy = train_line.split()
+    assert epoch == "20" and 0 < float(train_loss) < 1 and 0 <= float(test_accuracy) <= 1
 
 
 def test_every_test_named_in_the_reliability_document_exists():
