@@ -114,18 +114,19 @@ class GRUCell:
         multiply, add, subtract, tanh = np.multiply, np.add, np.subtract, np.tanh
 
         def step(s):
+            rz, n, hidden = s.rz, s.n, s.hidden                       # (each used several times)
             s.product(s.hidden_prev, W_hh_T, out=s.gh)                # W_hh h_{t-1} (r, z halved)
-            add(s.rz, s.gx_rz, out=s.rz)
-            tanh(s.rz, out=s.rz)
-            multiply(s.rz, s.half, out=s.rz)
-            add(s.rz, s.half, out=s.rz)                               # r, z = 0.5 tanh(a / 2) + 0.5 = sigmoid(a)
+            add(rz, s.gx_rz, out=rz)
+            tanh(rz, out=rz)
+            multiply(rz, s.half, out=rz)
+            add(rz, s.half, out=rz)                                   # r, z = 0.5 tanh(a / 2) + 0.5 = sigmoid(a)
             add(s.gh_n, bias_hn, out=s.gh_n)                          # gh_n = W_hn h_{t-1} + b_hn
-            multiply(s.r, s.gh_n, out=s.n)
-            add(s.n, s.gx_n, out=s.n)
-            tanh(s.n, out=s.n)                                        # n = tanh(gx_n + r * gh_n)
-            subtract(s.hidden_prev, s.n, out=s.hidden)
-            multiply(s.hidden, s.z, out=s.hidden)
-            add(s.hidden, s.n, out=s.hidden)                          # h = n + z * (h_prev - n)
+            multiply(s.r, s.gh_n, out=n)
+            add(n, s.gx_n, out=n)
+            tanh(n, out=n)                                            # n = tanh(gx_n + r * gh_n)
+            subtract(s.hidden_prev, n, out=hidden)
+            multiply(hidden, s.z, out=hidden)
+            add(hidden, n, out=hidden)                                # h = n + z * (h_prev - n)
         return step
 
     def local_gradients(self, cache, states, out):

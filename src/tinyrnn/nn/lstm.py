@@ -113,16 +113,17 @@ class LSTMCell:
         dot, multiply, add, tanh = np.dot, np.multiply, np.add, np.tanh
 
         def step(s):
-            dot(s.hidden_prev, W_hh_T, out=s.gates)                   # s a = s W_hh h_{t-1}
-            add(s.gates, s.gx, out=s.gates)                           #     + s (W_ih x_t + b)
-            tanh(s.gates, out=s.gates)
-            multiply(s.gates, s.scale, out=s.gates)
-            add(s.gates, s.shift, out=s.gates)                        # s tanh(s a) + 1 - s: i, f, o sigmoid, g tanh
-            multiply(s.i, s.g, out=s.hidden)                          # (h_t as scratch)
-            multiply(s.f, s.cell_prev, out=s.cell)
-            add(s.cell, s.hidden, out=s.cell)                         # c = f * c_prev + i * g
-            tanh(s.cell, out=s.hidden)
-            multiply(s.hidden, s.o, out=s.hidden)                     # h = o * tanh(c)
+            gates, hidden, cell = s.gates, s.hidden, s.cell           # (each used several times)
+            dot(s.hidden_prev, W_hh_T, out=gates)                     # s a = s W_hh h_{t-1}
+            add(gates, s.gx, out=gates)                               #     + s (W_ih x_t + b)
+            tanh(gates, out=gates)
+            multiply(gates, s.scale, out=gates)
+            add(gates, s.shift, out=gates)                            # s tanh(s a) + 1 - s: i, f, o sigmoid, g tanh
+            multiply(s.i, s.g, out=hidden)                            # (h_t as scratch)
+            multiply(s.f, s.cell_prev, out=cell)
+            add(cell, hidden, out=cell)                               # c = f * c_prev + i * g
+            tanh(cell, out=hidden)
+            multiply(hidden, s.o, out=hidden)                         # h = o * tanh(c)
         return step
 
     def local_gradients(self, gates, states, out):
