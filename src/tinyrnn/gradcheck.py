@@ -21,7 +21,7 @@ class TensorCheck:
     passed: bool
 
 
-def random_classifier(rng, vocab_words=7, hidden=5, classes=3, scale=0.5, dtype="float64", cell="rnn",
+def random_classifier(rng, vocab_words=7, hidden=5, classes=3, scale=0.5, dtype="float64", *, cell="rnn",
                       **architecture):
     """A small classifier (words w0, w1, ...; classes c0, c1, ...) whose weights and biases
     are all drawn from N(0, scale^2): large enough to give real gradients everywhere."""
@@ -42,7 +42,7 @@ def _randomize(model, rng, scale):
     return model
 
 
-def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=6, cell="rnn",
+def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=6, *, cell="rnn",
                    task="classify", **architecture):
     """A small float64 model with random weights and biases, and a padded batch.
 
@@ -67,7 +67,7 @@ def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=
     return model, ids, mask, targets, initial_state
 
 
-def check_gradients(model, ids, mask, targets, initial_state=None, eps=1e-6, atol=1e-5, rtol=1e-3,
+def check_gradients(model, ids, mask, targets, initial_state=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
                     dropout_seed=None):
     """TensorCheck for every parameter of a model, then for s_0 when given (named "h0"; for
     an LSTM it holds [h_0 | c_0]). With
