@@ -6,11 +6,12 @@ from .errors import DataError, ModelFileError, TinyRNNError, TrainingError  # no
 from .io import load_model, save_model                          # noqa: E402
 from .model_config import ModelConfig                          # noqa: E402
 from .models import Classifier, LanguageModel, build_model      # noqa: E402
+from .nn.recurrent import StaleRunError                         # noqa: E402
 from .tasks import encode_examples, evaluate, train, train_language_model  # noqa: E402
 from .training import TrainConfig, Trainer  # noqa: E402
 from .vocab import Vocab, pad_batch, tokenize                   # noqa: E402
 
-__all__ = ["Classifier", "Dataset", "DataError", "LanguageModel", "ModelConfig", "ModelFileError", "TinyRNNError",
-           "TrainConfig", "Trainer", "TrainingError", "Vocab", "build_model", "default_dataset", "encode_examples",
-           "evaluate", "load_dataset", "load_model", "pad_batch", "save_model", "tokenize", "train",
+__all__ = ["Classifier", "Dataset", "DataError", "LanguageModel", "ModelConfig", "ModelFileError", "StaleRunError",
+           "TinyRNNError", "TrainConfig", "Trainer", "TrainingError", "Vocab", "build_model", "default_dataset",
+           "encode_examples", "evaluate", "load_dataset", "load_model", "pad_batch", "save_model", "tokenize", "train",
            "train_language_model"]
