@@ -186,7 +186,6 @@ def test_long_epochs_log_a_line_every_few_seconds(tmp_path, capsys, monkeypatch)
     """With --log-every-seconds, lines come within an epoch and every epoch is logged."""
     import importlib
     clock = iter(range(0, 10 ** 6, 7))                      # every reading is 7 s later
-    monkeypatch.setattr(importlib.import_module("tinyrnn.training.state").time, "perf_counter", lambda: next(clock))
     monkeypatch.setattr(importlib.import_module("tinyrnn.training.loop").time, "perf_counter", lambda: next(clock))
     status, out, _ = run(capsys, "train", "--epochs", "2", "--log-every-seconds", "20", "--out",
                          tmp_path / "m.safetensors")

@@ -34,8 +34,8 @@ def make(name, dtype="float64", seed=0):
     task, cell, arch = ARCHITECTURES[name]
     rng = np.random.default_rng(seed)
     if task == "classify":
-        return random_classifier(rng, 7, 5, 3, 0.6, dtype, cell, **arch)
-    return random_language_model(rng, 7, 5, 0.6, dtype, cell, **arch)
+        return random_classifier(rng, 7, 5, 3, 0.6, dtype, cell=cell, **arch)
+    return random_language_model(rng, 7, 5, 0.6, dtype, cell=cell, **arch)
 
 
 def padded_batch(seed=1):

@@ -30,7 +30,7 @@ def random_classifier(rng, vocab_words=7, hidden=5, classes=3, scale=0.5, dtype=
     return _randomize(model, rng, scale)
 
 
-def random_language_model(rng, vocab_words=7, hidden=5, scale=0.5, dtype="float64", cell="rnn", **architecture):
+def random_language_model(rng, vocab_words=7, hidden=5, scale=0.5, dtype="float64", *, cell="rnn", **architecture):
     """A small language model over tokens w0, w1, ... with N(0, scale^2) weights and biases."""
     vocab = [*SPECIALS, *(f"w{i}" for i in range(vocab_words))]
     return _randomize(LanguageModel(vocab, hidden, cell, dtype, "words", **architecture), rng, scale)

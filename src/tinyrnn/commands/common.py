@@ -203,7 +203,7 @@ def stdin_texts():
 
 
 def epoch_record(stats):
-    """A classifier epoch's EpochStats as a JSON log record."""
+    """A classifier epoch's Record as a JSON log record."""
     record = {"epoch": stats.epoch, "train_loss": stats.train_loss,
               "train_accuracy": stats.train_accuracy, "test_loss": stats.test_loss,
               "test_accuracy": stats.test_accuracy, "train_seconds": stats.train_seconds}
@@ -236,10 +236,6 @@ class JsonLog:
 
     def __enter__(self):
         return self
-
-    def write(self, stats):
-        """One classifier epoch's EpochStats."""
-        self.write_record(epoch_record(stats))
 
     def write_record(self, record):
         if not self.path:

@@ -104,14 +104,14 @@ class Trainer:
                                                **batch.options)
         self.guard.check_step(result.loss, self._where, self.optimizer.lr)
         self.update()
-        state.train_seconds += time.perf_counter() - started
         if task.carries_state:
             state.carry = result.final_state         # a constant for the next batch
         task.tally(state.running, batch, result)
         state.batch, state.steps, state.seen = state.batch + 1, state.steps + 1, state.seen + batch.count
-        progress = Progress(state.epoch, state.batch, batches, state.steps, task.means(state.running),
-                            state.train_seconds)
-        self.guard.check_mean(progress.train["loss"], self._where_mean, self.optimizer.lr, weights=False)
+        means = task.means(state.running)
+        self.guard.check_mean(means["loss"], self._where_mean, self.optimizer.lr, weights=False)
+        state.train_seconds += time.perf_counter() - started     # the step, evaluation and listener excluded
+        progress = Progress(state.epoch, state.batch, batches, state.steps, means, state.train_seconds)
         if task.unit == "step" and self._log_point_due():
             self._evaluation_point()
         state.wall_seconds = time.perf_counter() - self.started

@@ -66,7 +66,7 @@ class RunState:
     history: list = field(default_factory=list)    # Records so far
     best_weights: np.ndarray | None = None         # a copy of the flat weights at the best record
     carry: np.ndarray | None = None      # a recurrent state carried into the next batch
-    last_log: float = field(default_factory=time.perf_counter)     # the clock of the last log point
+    last_log: float = field(default_factory=lambda: time.perf_counter())   # the clock of the last log point
 
     _SAVED = {"epoch": int, "batch": int, "steps": int, "seen": int, "train_seconds": float,
               "wall_seconds": float, "epoch_rng": (dict, type(None)), "running": dict,
