@@ -102,3 +102,52 @@ def test_a_language_model_and_a_classifier_share_one_loop(monkeypatch):
     lm = LanguageModel(["<pad>", "<unk>", "a", "b"], 4).initialize(np.random.default_rng(0), "xavier")
     train_language_model(lm, np.array([2, 3] * 20), TrainConfig(epochs=1, batch_size=2), seq_length=5)
     assert runs == ["ClassifyTask", "LanguageModelTask"]
+
+
+def test_a_run_resumed_past_the_end_of_a_shorter_pass_closes_the_pass():
+    from tinyrnn.training import RunState
+    rng = np.random.default_rng(0)
+    state = RunState(epoch=1, batch=5, steps=5, seen=5, epoch_rng=rng.bit_generator.state,   # 5 of 3 batches
+                     running={"loss": 3.5, "count": 5, "correct": 2})
+    trainer = Trainer(small_model(), ClassifyTask(DATA), TrainConfig(epochs=2), rng, state=state)
+    history = trainer.run()
+    assert [(record.epoch, record.step) for record in history] == [(1, 5), (2, 8)]
+
+
+def test_python_resume_from_a_checkpoint_equals_the_uninterrupted_run(tmp_path):
+    """Stop a run after 5 updates, restore it into a fresh Trainer, finish: the same weights,
+    history and optimizer state as one run from start to end."""
+    from tinyrnn.training import RunCheckpoints, Listener
+
+    def trainer(model):
+        config = TrainConfig(epochs=4, optimizer="adam", lr=0.05, batch_size=2, ema=0.9, log_every=1)
+        return Trainer(model, ClassifyTask(DATA, valid=DATA), config, np.random.default_rng(3))
+    whole = trainer(small_model())
+    whole.run()
+
+    class StopAfterFive(Listener):
+        def on_update(self, progress):
+            if progress.step == 5:
+                raise KeyboardInterrupt
+    first = trainer(small_model())
+    first.checkpoints, first.listener = RunCheckpoints(tmp_path / "run", {"recipe": 1}), StopAfterFive()
+    with pytest.raises(KeyboardInterrupt):
+        first.run()
+    first.checkpoints.save(first)                               # where it stopped: epoch 3, batch 1 of 2
+    second = trainer(small_model(seed=9))                       # other weights: all come from the file
+    path, differences = second.restore(RunCheckpoints(tmp_path / "run", {"recipe": 1}))
+    assert differences == [] and second.state.steps == 5 and second.state.batch == 1
+    second.run()
+    np.testing.assert_array_equal(second.model.flat, whole.model.flat)
+    assert [r.train for r in second.state.history] == [r.train for r in whole.state.history]
+    with pytest.raises(ValueError, match="this run differs"):
+        trainer(small_model()).restore(RunCheckpoints(tmp_path / "run", {"recipe": 2}))
+
+
+def test_a_language_model_needs_validation_text_to_stop_early():
+    from tinyrnn.models import LanguageModel
+    from tinyrnn.tasks import train_language_model
+    lm = LanguageModel(["<pad>", "<unk>", "a", "b"], 4).initialize(np.random.default_rng(0), "xavier")
+    with pytest.raises(ValueError, match="early stopping need validation text"):
+        train_language_model(lm, np.array([2, 3] * 20), TrainConfig(epochs=1, batch_size=2, early_stop=2),
+                             seq_length=5)

@@ -3,6 +3,8 @@ argparse.ArgumentTypeError with a message that says what was expected."""
 import argparse
 import math
 
+from .commands.presets import OFF
+
 
 def integer(low, high=None):
     def parse(text):
@@ -41,7 +43,7 @@ def finite_float(text):
 
 
 def positive_float_or_none(text):
-    return "none" if text.lower() == "none" else positive_float(text)
+    return OFF if text.lower() == OFF else positive_float(text)
 
 
 def fraction_or_zero(text):
@@ -64,8 +66,8 @@ def fraction_below_one(text):
 
 def average_decay_or_none(text):
     """--ema: a decay in (0, 1), or none."""
-    if text.lower() == "none":
-        return "none"
+    if text.lower() == OFF:
+        return OFF
     value = finite_float(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must be above 0 and below 1 (such as 0.999), or none, got {text}")

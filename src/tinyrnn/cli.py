@@ -66,7 +66,7 @@ def _command(args):
 _ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "no_shuffle", "no_bucket", "skip_bad_rows",
                           "bidirectional", "valid", "min_count", "max_vocab",
                           "pool", "folds", "embeddings", "freeze_embeddings", "word_dropout"],
-             "lm": ["text", "seq_length"]}
+             "lm": ["text", "seq_length", "sample_every"]}
 
 
 def _check_task_options(args):

@@ -5,6 +5,7 @@ import sys
 import threading
 from contextlib import contextmanager
 
+from ..checkpoint import CheckpointFolder
 from ..errors import Terminated, TinyRNNError
 from ..files import OutputLock
 from ..training import RunCheckpoints, RunMismatch
@@ -17,46 +18,43 @@ class CommandCheckpoints:
     --force, Ctrl-C and SIGTERM turned into a checkpoint and a stop."""
 
     def __init__(self, folder, resume, force):
-        self.folder_path, self.resume, self.force = folder, resume, force
-        self.checkpoints = None              # a RunCheckpoints, once the run's signature is known
+        self.folder, self.resume, self.force = CheckpointFolder(folder), resume, force
+        self.earlier = False                 # the folder holds an earlier run's checkpoints
 
     @contextmanager
     def held(self):
         """The folder checked and locked (one run at a time; the lock file is beside it)."""
-        probe = RunCheckpoints(self.folder_path, None, {})
-        probe.folder.check()
-        with OutputLock(self.folder_path, "--checkpoint-dir"):
-            self.earlier = bool(probe.folder.paths())
+        self.folder.check()
+        with OutputLock(self.folder.folder, "--checkpoint-dir"):
+            self.earlier = bool(self.folder.paths())
             if self.earlier and not self.resume and not self.force:
-                raise TinyRNNError(f"--checkpoint-dir {self.folder_path} holds the checkpoints of an "
+                raise TinyRNNError(f"--checkpoint-dir {self.folder.folder} holds the checkpoints of an "
                                    f"earlier run; add --resume to continue it, or --force to start "
                                    f"over (they will be replaced)")
             yield self
 
-    def start(self, trainer, signature, rngs, where):
-        """Attach the run's checkpoints to trainer; with --resume, continue from the latest one
+    def start(self, trainer, signature, more_rngs, where):
+        """Give trainer the run's checkpoints; with --resume, continue from the latest one
         (where(state) says where a run stands). False if that run had finished."""
-        self.checkpoints = trainer.checkpoints = RunCheckpoints(self.folder_path, signature, rngs)
-        self.checkpoints.replace_earlier = self.earlier and not self.resume      # --force: start over
+        checkpoints = RunCheckpoints(self.folder.folder, signature, more_rngs)
+        checkpoints.replace_earlier = self.earlier and not self.resume      # --force: start over
         if not self.resume:
+            trainer.checkpoints = checkpoints
             return True
         try:
-            restored = self.checkpoints.restore(trainer.model, trainer.optimizer, self.force,
-                                                lambda message: print(message, file=sys.stderr))
+            restored = trainer.restore(checkpoints, self.force, lambda message: print(message, file=sys.stderr))
         except RunMismatch as error:
-            raise TinyRNNError(f"--resume: {str(error)}; add --force to resume anyway") from None
+            raise TinyRNNError(f"--resume: {error}", remedy=error.remedy) from None
         if restored is None:
-            raise TinyRNNError(f"--resume: {self.folder_path} has no checkpoint; run without --resume to start")
-        state, path, differences = restored
+            raise TinyRNNError(f"--resume: {self.folder.folder} has no checkpoint; run without --resume to start")
+        path, differences = restored
         for name, saved, now in differences:
             print(f"warning: resuming despite a difference (--force): {name} {saved!r} -> {now!r}",
                   file=sys.stderr)
-        state.finished &= not differences        # e.g. more epochs, given with --force
-        trainer.state = trainer.guard.state = state
-        if state.finished:
-            print(f"nothing to train: the run checkpointed in {path} finished ({where(state)})")
+        if trainer.state.finished:
+            print(f"nothing to train: the run checkpointed in {path} finished ({where(trainer.state)})")
             return False
-        print(f"resuming from {path} ({where(state)})")
+        print(f"resuming from {path} ({where(trainer.state)})")
         return True
 
 

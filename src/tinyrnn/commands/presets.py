@@ -46,7 +46,7 @@ def off_or(value):
 
 
 def recipe_for(task, preset, overrides):
-    """(recipe, given): the task's preset (default: its first) overridden by every option given
+    """(recipe, given): the task's preset (default: DEFAULT_PRESET's) overridden by every option given
     on the command line. overrides maps option names to their values (None: not given); given
     holds the ones that are in the preset and were given."""
     recipes = PRESETS[task]

@@ -7,6 +7,7 @@ _SUFFIXES = {
     "encoding": "try --encoding latin-1",
     "text": "give a text file with --text",
     "force": "choose another path or add --force to replace it",
+    "resume anyway": "add --force to resume anyway",
     "resume": "continue its run with train --checkpoint-dir and --resume",
     "classes": "a classifier? give its classes with --classes FILE",
 }

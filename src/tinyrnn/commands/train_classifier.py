@@ -119,7 +119,7 @@ class Plan:
             data = fingerprint(*(array for part in (train_data, valid_data, test_data) if part
                                  for array in fingerprint_arrays(part)))
             if not checkpoints.start(trainer, run_signature(model, self.config, task, self.seed, data),
-                                     {"train": rng}, _where):
+                                     {}, _where):
                 model.flat[...] = trainer.final_weights()    # a finished run: its model is saved again
                 return model, trainer.state.history, test_data
         history = run_trainer(trainer, ClassifierReport(len(train_data)), json_log, self.progress, checkpoints)

@@ -73,7 +73,7 @@ def _run(args, checkpoints):
     trainer = Trainer(model, task, config, dropout_rng)
     report = LanguageModelReport(trainer, sample_rng, outputs, len(train_ids))
     if not checkpoints or checkpoints.start(trainer, run_signature(model, config, task, seed, fingerprint(
-            train_ids, val_ids)), {"dropout": dropout_rng, "samples": sample_rng}, _where):
+            train_ids, val_ids)), {"samples": sample_rng}, _where):
         run_trainer(trainer, report, outputs.json_log, outputs.progress, checkpoints)
     else:                                            # a finished run: its model is saved again
         model.flat[...] = trainer.final_weights()

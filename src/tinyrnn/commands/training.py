@@ -90,5 +90,3 @@ def run_trainer(trainer, report, json_log, progress, checkpoints=None):
         with deferred_signals(trainer) if checkpoints else nullcontext():
             return trainer.run()
 
-
-__all__ = ["CommandListener", "RunReport", "Trainer", "run_trainer", "train_config"]

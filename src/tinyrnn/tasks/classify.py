@@ -55,16 +55,16 @@ class ClassifyTask(Task):
     def __init__(self, train_data, valid=None, test=None, shuffle=True, bucket=True, word_dropout=0.0):
         self.data, self.valid, self.test = train_data, valid, test
         self.shuffle, self.bucket, self.word_dropout = shuffle, bucket, word_dropout
-        self.batch_size = 1
 
-    def check(self, config):
+    def prepare(self, config):
+        if not len(self.data):
+            raise ConfigError("no training examples")
         if not (isinstance(self.word_dropout, (int, float)) and 0 <= self.word_dropout < 1):
             raise ConfigError(f"word dropout must be in [0, 1), got {self.word_dropout}")
         if config.target_accuracy is not None and self.test is None:
             raise ConfigError("a target accuracy needs a test set")
         if (config.keep_best or config.early_stop) and self.valid is None:
             raise ConfigError("keeping the best epoch and early stopping need validation data")
-        self.batch_size = config.batch_size
 
     def settings(self):
         return {"shuffle": self.shuffle, "bucket": self.bucket, "word_dropout": self.word_dropout}
@@ -91,7 +91,7 @@ class ClassifyTask(Task):
     def batch(self, rows, rng):
         """The Batch of rows (an int: an example alone), words dropped as asked."""
         data = self.data
-        if self.batch_size == 1:
+        if isinstance(rows, int):
             if not data.batches_of_one:          # each example as a batch of one, made once
                 data.batches_of_one = [Batch(seq[None, :], None, data.targets[i:i + 1], 1)
                                        for i, seq in enumerate(data.sequences)]

@@ -6,7 +6,9 @@ next chunk of seq_length tokens of every stream: the hidden state is carried fro
 chunk to the next, but gradients stop at the chunk boundary (the carried state is a
 constant for the step). At the end of the text the state is reset and a new epoch begins.
 Counts of log points, early stop and checkpoints are in steps; validation is the mean
-cross-entropy per token of the held-out text, at each log point."""
+cross-entropy per token of the held-out text, at each log point; the training loss reported
+there is the mean per token since the previous one (a pass's shorter last chunk counts for
+the tokens it has)."""
 import math
 
 from ..data.corpus import streams
@@ -42,13 +44,13 @@ class LanguageModelTask(Task):
         self.valid = valid_ids if valid_ids is not None and len(valid_ids) > 1 else None
         self.streams = None
 
-    def check(self, config):
+    def prepare(self, config):
         if type(self.seq_length) is not int or self.seq_length < 1:
             raise ConfigError(f"seq length must be a positive integer, got {self.seq_length}")
         if config.target_accuracy is not None:
             raise ConfigError("a language model is measured by its loss; a target accuracy needs a classifier")
-        if config.keep_best and self.valid is None:
-            raise ConfigError("keeping the best log point needs validation text")
+        if (config.keep_best or config.early_stop) and self.valid is None:
+            raise ConfigError("keeping the best log point and early stopping need validation text")
         self.streams = streams(self.train_ids, config.batch_size)          # (B, L) inputs, targets
 
     def settings(self):

@@ -13,35 +13,44 @@ class RunMismatch(TinyRNNError):
     def __init__(self, path, differences):
         shown = "; ".join(f"{name} {saved!r} -> {now!r}" for name, saved, now in differences[:3])
         more = f" (and {len(differences) - 3} more)" if len(differences) > 3 else ""
-        super().__init__(f"this run differs from {path}: {shown}{more}", remedy="force")
+        super().__init__(f"this run differs from {path}: {shown}{more}", remedy="resume anyway")
         self.path, self.differences = path, differences
+
+
+STATE_FORMAT = 2                         # the RunState's JSON form (1: before one loop served every task)
 
 
 class RunCheckpoints:
     """A run's checkpoint folder. signature: what must match for a resume to continue this
-    run (model, recipe, seed, data fingerprint), a flat {name: JSON value}; rngs: the random
-    generators saved and restored with it, {name: numpy Generator}."""
+    run (model, recipe, seed, data fingerprint), a flat {name: JSON value}; more_rngs: random
+    generators besides the trainer's own that are saved and restored with it (such as the
+    one that draws printed samples), {name: numpy Generator}."""
 
-    def __init__(self, folder, signature, rngs):
-        self.folder, self.signature, self.rngs = CheckpointFolder(folder), signature, rngs
+    def __init__(self, folder, signature, more_rngs=None):
+        self.folder, self.signature, self.more_rngs = CheckpointFolder(folder), signature, more_rngs or {}
         self.replace_earlier = False         # the next save removes every earlier checkpoint
+
+    def _rngs(self, trainer):
+        return {**({"train": trainer.rng} if trainer.rng is not None else {}), **self.more_rngs}
 
     def save(self, trainer):
         """Write a checkpoint of everything the trainer's run needs to go on; its path."""
         buffers = trainer.optimizer.state_dict()["buffers"]
         tensors = {**{f"optimizer.{name}": array for name, array in buffers.items()}, **trainer.state.tensors()}
-        run = {"signature": self.signature, "state": trainer.state.to_json(),
+        run = {"signature": self.signature, "state_format": STATE_FORMAT, "state": trainer.state.to_json(),
                "optimizer_steps": trainer.optimizer.steps,
-               "rngs": {name: rng_state(rng) for name, rng in self.rngs.items()}}
+               "rngs": {name: rng_state(rng) for name, rng in self._rngs(trainer).items()}}
         path = self.folder.save(trainer.model, tensors, run, keep=1 if self.replace_earlier else None)
         self.replace_earlier = False
         return path
 
-    def restore(self, model, optimizer, allow_differences=False, warn=print):
-        """Load the latest checkpoint into model, optimizer and the rngs (in place); returns
-        (RunState, path, differences), or None when the folder has none. A checkpoint of
-        another run is a RunMismatch unless allow_differences; one of another model (task,
-        dtype, vocabulary, shapes) is an error whatever it allows."""
+    def restore(self, trainer, allow_differences=False, warn=print):
+        """Load the latest checkpoint into the trainer's model, optimizer and generators (in
+        place); returns (RunState, path, differences), or None when the folder has none. A
+        checkpoint of another run is a RunMismatch unless allow_differences; one of another
+        model (task, dtype, vocabulary, shapes) is an error whatever it allows. Use
+        Trainer.restore, which also puts the state in place."""
+        model, optimizer = trainer.model, trainer.optimizer
         found = self.folder.latest(warn)
         if found is None:
             return None
@@ -49,6 +58,9 @@ class RunCheckpoints:
         if not (isinstance(run.get("signature"), dict) and isinstance(run.get("rngs"), dict)
                 and isinstance(run.get("state"), dict)):
             raise ModelFileError(f"{path}: the run metadata is malformed")
+        if run.get("state_format") != STATE_FORMAT:
+            raise ModelFileError(f"{path}: a checkpoint of an earlier version of tinyrnn, whose run cannot "
+                                 f"continue here; train it anew")
         try:
             _check_same_model(saved_model, model, path)
             differences = _differences(run["signature"], self.signature)
@@ -60,7 +72,7 @@ class RunCheckpoints:
             if any(array.shape != model.flat.shape for array in buffers.values()):
                 raise ModelFileError(f"{path}: optimizer state does not fit the model")
             optimizer.load_state_dict({"steps": run["optimizer_steps"], "buffers": buffers})
-            for name, rng in self.rngs.items():
+            for name, rng in self._rngs(trainer).items():
                 rng.bit_generator.state = restore_rng(run["rngs"][name], path).bit_generator.state
             return RunState.from_json(run["state"], tensors), path, differences
         except (KeyError, TypeError, ValueError, AttributeError) as error:

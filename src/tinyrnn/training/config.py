@@ -11,9 +11,9 @@ from ..optim import OPTIMIZERS, ClipByValue, clip_by_norm
 @dataclass
 class TrainConfig:
     """Training stops at the first of `epochs` passes, `steps` updates, `minutes` of wall
-    time (evaluation included), an early stop or a reached target. Counts of log points,
-    early stop and checkpoints are in the task's unit: epochs for examples, steps for a
-    language model's stream."""
+    time (evaluation included), an early stop or a reached target. log_every and
+    checkpoint_every count the task's unit (epochs for examples, updates for a language
+    model's stream); early_stop counts evaluation points (epochs, or log points)."""
 
     epochs: int | None = 1000
     steps: int | None = None
@@ -29,7 +29,7 @@ class TrainConfig:
     ema: float | None = None             # evaluate and keep a moving average of the weights (decay)
     frozen: tuple = ()                   # parameter names that keep their values (zero gradient)
     log_every: int | None = 100          # units between log points
-    log_every_seconds: float | None = 30.0   # also a log point when this long has passed
+    log_every_seconds: float | None = None   # also a log point when this long has passed (None: never)
     target_accuracy: float | None = None     # stop when the test set's accuracy reaches it
     keep_best: bool = False              # end with the weights of the best validation
     early_stop: int | None = None        # stop after this many evaluations without a better one

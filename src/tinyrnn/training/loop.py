@@ -43,7 +43,7 @@ class Trainer:
 
     def __init__(self, model, task, config, rng, *, state=None, optimizer=None, listener=None, checkpoints=None):
         config.validate()
-        task.check(config)
+        task.prepare(config)
         self.model, self.task, self.config, self.rng = model, task, config, rng
         self.state = state if state is not None else RunState()
         self.optimizer = optimizer or make_optimizer(config)
@@ -59,6 +59,7 @@ class Trainer:
         """Train until a limit or a stop rule; returns the history of Records. The model ends
         with the final weights (see final_weights)."""
         state, config = self.state, self.config
+        finished_before = state.finished
         self.started = time.perf_counter() - state.wall_seconds
         self.checkpoint_clock = time.perf_counter()
         while not state.finished and not self._done():
@@ -75,17 +76,31 @@ class Trainer:
                 self._step(item, len(batches))
                 if self._done():
                     break
-            if state.batch == len(batches):
+            if state.batch >= len(batches):        # (beyond: a resumed run whose batches are now fewer)
                 state.batch = 0
-                if self.task.unit == "epoch":
+                if self.task.unit == "epoch" and state.running.get("count"):
                     self._evaluation_point()
         if state.running.get("count"):           # stopped between two evaluation points
             self._evaluation_point(last=True)
         state.finished = True
-        if self.checkpoints is not None:
+        if self.checkpoints is not None and not finished_before:
             self._checkpoint()
         self.model.flat[...] = self.final_weights()
         return state.history
+
+    def restore(self, checkpoints, allow_differences=False, warn=print):
+        """Continue the run saved in checkpoints (a RunCheckpoints, which then keeps saving
+        this run): its model, optimizer, generators and state. Returns (path, differences),
+        or None when there is no checkpoint. With differences allowed (such as more epochs),
+        a run that had finished goes on."""
+        restored = checkpoints.restore(self, allow_differences, warn)
+        self.checkpoints = checkpoints
+        if restored is None:
+            return None
+        state, path, differences = restored
+        state.finished &= not differences
+        self.state = self.guard.state = state
+        return path, differences
 
     def final_weights(self):
         """The weights a run ends with: the best validation's (keep_best), else the weight
@@ -136,7 +151,8 @@ class Trainer:
         count = state.epoch if task.unit == "epoch" else state.steps
         logged = bool(config.log_every and count % config.log_every == 0) or last or task.unit == "step" \
             or (task.unit == "epoch" and count == config.epochs) or self._done()
-        logged = state.log_due(config.log_every_seconds) or logged
+        timed = state.log_due(config.log_every_seconds)      # (restarts the clock when due)
+        logged = logged or timed
         with self.optimizer.averaged(self.model.flat):       # what is measured and heard: the average
             started = time.perf_counter()
             if task.valid is not None:
@@ -146,7 +162,7 @@ class Trainer:
                     logged = record.stopped_early = True
             if task.test is not None and (logged or config.target_accuracy is not None):
                 record.test = task.evaluate(self.model, task.test)
-                if config.target_accuracy is not None and record.test["accuracy"] >= config.target_accuracy:
+                if config.target_accuracy is not None and task.reaches(record.test, config.target_accuracy):
                     logged = record.target_reached = True
             self.eval_seconds = time.perf_counter() - started
             if logged:

@@ -21,13 +21,16 @@ class Task:
     encoded validation and test data (None: none); validation decides keep-best and early
     stop, the test set is only reported (and checked against a target accuracy)."""
 
-    unit = "epoch"                       # what log_every, early_stop and checkpoint_every count
+    unit = "epoch"                       # evaluation points at each pass's end ("epoch") or at log
+                                         # points counted in updates ("step"); log_every, early_stop
+                                         # and checkpoint_every count them
     carries_state = False                # the recurrent state flows from one batch into the next
     valid = None
     test = None
 
-    def check(self, config):
-        """Raise ConfigError for a setting of config that cannot work for this task."""
+    def prepare(self, config):
+        """Get ready to train under config (cut the data into what batches read); raise
+        ConfigError for a setting that cannot work for this task."""
 
     def settings(self):
         """The task's own settings, {name: JSON value} (a resumed run must match them)."""
@@ -58,3 +61,7 @@ class Task:
     def score(self, figures):
         """Validation figures as a list compared element by element: higher is better."""
         return [-figures["loss"]]
+
+    def reaches(self, figures, target_accuracy):
+        """Do test figures reach the target (a task without accuracy refuses one in prepare)?"""
+        return figures["accuracy"] >= target_accuracy
