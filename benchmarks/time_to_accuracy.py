@@ -28,7 +28,7 @@ from tinyrnn.tasks import train  # noqa: E402
 from tinyrnn.training import TrainConfig  # noqa: E402
 
 RECIPES = {
-    "tinyrnn fast": dict(PRESETS["fast"]),
+    "tinyrnn fast": dict(PRESETS["classify"]["fast"]),
     "tinyrnn full-batch Adam": {"hidden": 64, "init": "xavier", "optimizer": "adam", "lr": 0.03,
                                 "batch_size": 1_000_000, "clip_value": 1.0},
     "tinyrnn walkthrough": dict(PRESETS["classify"]["walkthrough"]),
