@@ -35,6 +35,11 @@ class DivergenceGuard:
         if self.state.first_loss is None:
             self.state.first_loss = loss
 
+    def check_running_mean(self, mean_loss, where, lr):
+        """After every update: the mean loss since the last evaluation point (one comparison)."""
+        if not mean_loss <= EXPLOSION_FACTOR * max(self.chance, self.state.first_loss):    # NaN fails too
+            self.check_mean(mean_loss, where, lr, weights=False)
+
     def check_mean(self, mean_loss, where, lr, weights=True):
         """The mean loss since the last evaluation point (after every update: cheap), then
         the weights (at evaluation points and before a checkpoint)."""

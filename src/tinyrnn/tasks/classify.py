@@ -105,9 +105,11 @@ class ClassifyTask(Task):
         return batch
 
     def tally(self, running, batch, result):
-        super().tally(running, batch, result)
-        correct = int(np.count_nonzero(result.predicted == batch.targets))
-        running["correct"] = running.get("correct", 0) + correct
+        if not running:
+            running.update(loss=0.0, count=0, correct=0)
+        running["loss"] += result.loss * batch.count
+        running["count"] += batch.count
+        running["correct"] += int(np.count_nonzero(result.predicted == batch.targets))
 
     def means(self, running):
         return {"loss": running["loss"] / running["count"], "accuracy": running["correct"] / running["count"]}

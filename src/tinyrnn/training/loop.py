@@ -121,15 +121,17 @@ class Trainer:
         self.update()
         if task.carries_state:
             state.carry = result.final_state         # a constant for the next batch
-        task.tally(state.running, batch, result)
+        running = state.running
+        task.tally(running, batch, result)
         state.batch, state.steps, state.seen = state.batch + 1, state.steps + 1, state.seen + batch.count
-        means = task.means(state.running)
-        self.guard.check_mean(means["loss"], self._where_mean, self.optimizer.lr, weights=False)
-        state.train_seconds += time.perf_counter() - started     # the step, evaluation and listener excluded
-        progress = Progress(state.epoch, state.batch, batches, state.steps, means, state.train_seconds)
+        self.guard.check_running_mean(running["loss"] / running["count"], self._where_mean, self.optimizer.lr)
+        now = time.perf_counter()
+        state.train_seconds += now - started         # the step, evaluation and listener excluded
+        state.wall_seconds = now - self.started
+        progress = Progress(state.epoch, state.batch, batches, state.steps, state.train_seconds, running, task)
         if task.unit == "step" and self._log_point_due():
             self._evaluation_point()
-        state.wall_seconds = time.perf_counter() - self.started
+            state.wall_seconds = time.perf_counter() - self.started
         progress.due = task.unit == "epoch" and state.batch < batches and state.log_due(self.config.log_every_seconds)
         self.listener.on_update(progress)
         if self.stop_signal is not None:
@@ -180,9 +182,8 @@ class Trainer:
         """A limit of steps or wall-clock minutes (keeping room for one more evaluation), or a
         stop rule."""
         config, state = self.config, self.state
-        elapsed = time.perf_counter() - self.started + self.eval_seconds
         return state.finished or (config.steps is not None and state.steps >= config.steps) or \
-            (config.minutes is not None and elapsed >= config.minutes * 60)
+            (config.minutes is not None and time.perf_counter() - self.started + self.eval_seconds >= config.minutes * 60)
 
     def _where_mean(self):
         return self._where(mean=True)

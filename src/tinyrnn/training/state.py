@@ -41,9 +41,15 @@ class Progress:
     batch: int                           # 1 .. batches
     batches: int                         # updates in this epoch
     step: int                            # updates so far in the run
-    train: dict                          # running means ({"loss", ...})
     train_seconds: float
+    running: dict                        # the running sums (task.tally's)
+    task: object                         # what turns them into figures
     due: bool = False                    # log_every_seconds passed without an evaluation point
+
+    @property
+    def train(self):
+        """The running means ({"loss", ...}), computed when asked for."""
+        return self.task.means(self.running)
 
 
 @dataclass
