@@ -34,7 +34,7 @@ def test_bucketing_groups_lengths_and_covers_every_example_once():
     config = TrainConfig(batch_size=4)
 
     def epoch(task):
-        task.check(config)
+        task.prepare(config)
         return [task.batch(rows, None) for rows in task.epoch_batches(config, np.random.default_rng(1))]
     batches = epoch(ClassifyTask(data))
     seen = sorted(int(t) for batch in batches for t in batch.targets)
