@@ -5,7 +5,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from ..checkpoint import fingerprint
 from ..data import default_dataset

@@ -78,13 +78,10 @@ def _run(args, checkpoints):
     else:                                            # a finished run: its model is saved again
         model.flat[...] = trainer.final_weights()
     state = trainer.state
-    if outputs.keep_best and state.best_record is not None:
-        save_model(model, outputs.model_path)
-        print(f"saved {outputs.model_path} (lowest validation loss, {-state.best_score[0]:.3f} "
-              f"nats/{model.tokenizer.unit[:4]})", file=sys.stderr)
-    else:
-        save_model(model, outputs.model_path)
-        print(f"saved {outputs.model_path}", file=sys.stderr)
+    save_model(model, outputs.model_path)
+    kept = f" (lowest validation loss, {-state.best_score[0]:.3f} nats/{model.tokenizer.unit[:4]})" \
+        if outputs.keep_best and state.best_record is not None else ""
+    print(f"saved {outputs.model_path}{kept}", file=sys.stderr)
     draw_training_plot(args.plot, [_record(stats) for stats in state.history],
                        f"{outputs.model_path}: {model.describe(short=True)}", model.tokenizer.unit)
     return 0

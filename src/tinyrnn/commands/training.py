@@ -7,7 +7,7 @@ from contextlib import nullcontext
 
 from tqdm import tqdm
 
-from ..training import Listener, TrainConfig, Trainer
+from ..training import Listener, TrainConfig
 from .checkpointing import checkpoint_settings, deferred_signals
 from .common import JsonLog, progress_bar
 from .presets import off_or
