@@ -37,7 +37,7 @@ class DivergenceGuard:
 
     def check_running_mean(self, mean_loss, where, lr):
         """After every update: the mean loss since the last evaluation point (one comparison)."""
-        if not mean_loss <= EXPLOSION_FACTOR * max(self.chance, self.state.first_loss):    # NaN fails too
+        if not mean_loss <= EXPLOSION_FACTOR * self.reference:       # NaN fails too
             self.check_mean(mean_loss, where, lr, weights=False)
 
     def check_mean(self, mean_loss, where, lr, weights=True):

@@ -151,8 +151,8 @@ class Trainer:
         self.guard.check_mean(train["loss"], self._where(mean=True), self.optimizer.lr)
         record = Record(state.epoch, state.steps, state.seen, state.train_seconds, train)
         count = state.epoch if task.unit == "epoch" else state.steps
-        logged = bool(config.log_every and count % config.log_every == 0) or last or task.unit == "step" \
-            or (task.unit == "epoch" and count == config.epochs) or self._done()
+        final = last or self._done() or (task.unit == "epoch" and count == config.epochs)   # no more after it
+        logged = bool(config.log_every and count % config.log_every == 0) or final or task.unit == "step"
         timed = state.log_due(config.log_every_seconds)      # (restarts the clock when due)
         logged = logged or timed
         with self.optimizer.averaged(self.model.flat):       # what is measured and heard: the average
@@ -174,8 +174,7 @@ class Trainer:
             state.running = {}
             state.finished = record.stopped_early or record.target_reached
             self.listener.on_record(record)
-        finishing = state.finished or last or self._done() or (task.unit == "epoch" and count == config.epochs)
-        if task.unit == "epoch" and self._checkpoint_due(count) and not finishing:
+        if task.unit == "epoch" and self._checkpoint_due(count) and not (final or self._done()):
             self._checkpoint()
 
     def _done(self):
