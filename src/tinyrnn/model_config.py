@@ -7,19 +7,24 @@ from .nn import make_cell
 from .nn.pooling import POOLS
 from .vocab import TOKENIZERS, tokenizer_of
 
-TASKS = ("classify", "lm")
+TASKS = ("classify", "lm", "seq2seq")
+ATTENTIONS = ("dot", "general", "additive", "none")     # seq2seq: Luong's dot, general; Bahdanau's additive
+NORMALIZATIONS = ("none", "accents", "letters")         # seq2seq: data/pairs.py normalize()
+SEQ2SEQ = ("attention", "attention_size", "normalize")  # settings of the seq2seq task only
 DTYPES = ("float64", "float32")
 ARCHITECTURE = ("cell", "num_layers", "bidirectional", "nonlinearity", "embed_size", "dropout", "pool",
                 "embed_dropout", "weight_drop")                 # the settings of the recurrent body
-DEFAULT_TOKENIZER = {"classify": "words", "lm": "chars"}
-DERIVED = ("input", "vocab_size", "num_classes")                # stored in files, not settings
+DEFAULT_TOKENIZER = {"classify": "words", "lm": "chars", "seq2seq": "words"}
+DERIVED = ("input", "vocab_size", "num_classes", "target_vocab_size")  # stored in files, not settings
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """A model's architecture. task "classify" (many-to-one) or "lm" (many-to-many);
-    tokenizer "words" or "chars" (None: the task's own, words for a classifier, chars for a
-    language model). Raises ValueError naming the first setting that cannot work."""
+    """A model's architecture. task "classify" (many-to-one), "lm" (many-to-many) or
+    "seq2seq" (an encoder-decoder: the recurrent settings are the encoder's and the decoder's,
+    bidirectional the encoder's only); tokenizer "words" or "chars" (None: the task's own,
+    chars for a language model, else words). Raises ValueError naming the first setting that
+    cannot work."""
 
     task: str
     hidden_size: int                     # H
@@ -34,6 +39,9 @@ class ModelConfig:
     weight_drop: float = 0.0             # training only: DropConnect on W_hh
     dtype: str = "float64"
     tokenizer: str | None = None
+    attention: str | None = None         # seq2seq: dot, general, additive or none (None: general)
+    attention_size: int | None = None    # seq2seq, additive attention: A (None: H)
+    normalize: str = "none"              # seq2seq: how texts are normalised before tokenizing
 
     def __post_init__(self):
         _choose("task", self.task, TASKS)
@@ -63,6 +71,10 @@ class ModelConfig:
         self._check_task()
 
     def _check_task(self):
+        if self.task == "seq2seq":
+            self._check_seq2seq()
+        elif self.attention is not None or self.attention_size is not None or self.normalize != "none":
+            raise ValueError(f"attention and text normalisation are settings of seq2seq models, not {self.task}")
         if self.task == "classify" and self.tokenizer != "words":
             raise ValueError(f"a classifier reads words; its config names tokenizer {self.tokenizer!r}")
         if self.task == "lm" and self.bidirectional:
@@ -70,6 +82,21 @@ class ModelConfig:
                              "would see the tokens it has to predict")
         if self.task == "lm" and self.pool != "last":
             raise ValueError("pooling applies to classifiers; a language model reads h_t at every step")
+
+    def _check_seq2seq(self):
+        object.__setattr__(self, "attention", self.attention or "general")
+        _choose("attention", self.attention, ATTENTIONS)
+        _choose("normalization", self.normalize, NORMALIZATIONS)
+        if self.attention_size is not None and (self.attention != "additive" or type(self.attention_size) is not int
+                                                or self.attention_size < 1):
+            raise ValueError(f"an attention size is a positive integer for additive attention, got "
+                             f"{self.attention_size!r} with {self.attention} attention")
+        if self.attention == "dot" and self.bidirectional:
+            raise ValueError("dot attention needs encoder outputs as wide as the decoder's states; a "
+                             "bidirectional encoder's are twice as wide (general or additive attention "
+                             "reads them)")
+        if self.pool != "last":
+            raise ValueError("pooling applies to classifiers; a seq2seq decoder reads every step")
 
     @property
     def directions(self):
@@ -81,6 +108,9 @@ class ModelConfig:
         "input" says onehot or embedding, "tokenizer" is the tokenizer's own config."""
         settings = asdict(self)
         settings["tokenizer"] = tokenizer_of(self.tokenizer).config()
+        if self.task != "seq2seq":
+            for key in SEQ2SEQ:
+                del settings[key]
         return {"task": self.task, "cell": self.cell, "input": "embedding" if self.embed_size else "onehot",
                 **{key: value for key, value in settings.items() if key not in ("task", "cell")}}
 

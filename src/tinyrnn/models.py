@@ -44,7 +44,12 @@ class StepResult:
 
 def parameter_shapes(config, vocab_size, output_size):
     """(stack, {name: shape}) of a model of config over vocab_size tokens with output_size
-    outputs; allocates no parameters (io checks a file's tensors with it before building)."""
+    outputs; allocates no parameters (io checks a file's tensors with it before building).
+    A seq2seq model's (task "seq2seq": output_size is its target vocabulary's) is
+    ((encoder, decoder), {name: shape})."""
+    if config.task == "seq2seq":
+        from .seq2seq import seq2seq_shapes          # seq2seq.py builds on this module
+        return seq2seq_shapes(config, vocab_size, output_size)
     legacy = uses_walkthrough_names(config)
     stack = RecurrentStack(config, vocab_size, legacy)
     weight, bias = ("Why", "by") if legacy else ("fc.weight", "fc.bias")
@@ -285,12 +290,18 @@ class LanguageModel(RecurrentModel):
 
 
 def build_model(config, vocab, classes=None, layout=None):
-    """The one model factory: a Classifier (config.task "classify", with its classes) or a
-    LanguageModel ("lm") of config (a ModelConfig) over vocab. layout: parameter_shapes of
+    """The one model factory: a Classifier (config.task "classify", with its classes), a
+    LanguageModel ("lm") or a Seq2Seq ("seq2seq"; vocab is the pair (source vocabulary,
+    target vocabulary)) of config (a ModelConfig) over vocab. layout: parameter_shapes of
     the same config and sizes, when the caller has it already (a file's loader), so the
     stack is built once."""
     if not isinstance(config, ModelConfig):
         raise TypeError(f"build_model needs a ModelConfig, got {type(config).__name__}")
-    model = object.__new__(Classifier if config.task == "classify" else LanguageModel)
+    if config.task == "seq2seq":
+        from .seq2seq import Seq2Seq
+        kind = Seq2Seq
+    else:
+        kind = Classifier if config.task == "classify" else LanguageModel
+    model = object.__new__(kind)
     model._build(config, vocab, classes, layout)        # what the constructors do from their keywords
     return model

@@ -17,6 +17,9 @@ PAD = "<pad>"
 UNK = "<unk>"
 SPECIALS = (PAD, UNK)
 PAD_ID, UNK_ID = 0, 1
+BOS, EOS = "<bos>", "<eos>"              # a target vocabulary's (seq2seq): begin and end of a sentence
+TARGET_SPECIALS = (*SPECIALS, BOS, EOS)
+BOS_ID, EOS_ID = 2, 3
 
 _TOKEN = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]")
 _CONTROL_TO_SPACE = {code: " " for code in [*range(0x20), *range(0x7F, 0xA0)]}  # category Cc
@@ -68,7 +71,8 @@ def tokenizer_of(kind):
 
 
 class Vocab:
-    """tokens[i] is the word of id i (column i of Wxh). Ids 0 and 1 are <pad> and <unk>."""
+    """tokens[i] is the word of id i (column i of Wxh). Ids 0 and 1 are <pad> and <unk>; a
+    target vocabulary (seq2seq) has <bos> and <eos> as ids 2 and 3 (TARGET_SPECIALS)."""
 
     def __init__(self, tokens):
         tokens = list(tokens)
@@ -78,29 +82,36 @@ class Vocab:
             raise ValueError("a vocabulary must not list a token twice")
         self.tokens = tokens
         self.index = {token: i for i, token in enumerate(tokens)}
+        self.specials = TARGET_SPECIALS if tuple(tokens[:4]) == TARGET_SPECIALS else SPECIALS
 
     @classmethod
-    def build(cls, token_lists, min_count=1, max_size=None):
+    def build(cls, token_lists, min_count=1, max_size=None, specials=SPECIALS):
         """The words of token_lists seen at least min_count times, the max_size most frequent
-        of them when given (ties: alphabetical), in sorted order after the special tokens."""
+        of them when given (ties: alphabetical), in sorted order after the special tokens
+        (SPECIALS, or TARGET_SPECIALS for a target vocabulary)."""
         counts = Counter(word for tokens in token_lists for word in tokens)
-        for special in SPECIALS:
+        for special in TARGET_SPECIALS:
             counts.pop(special, None)
         words = [word for word, count in counts.items() if count >= min_count]
         if max_size is not None and len(words) > max_size:
             words = sorted(words, key=lambda word: (-counts[word], word))[:max_size]
-        return cls([*SPECIALS, *sorted(words)])
+        return cls([*specials, *sorted(words)])
+
+    @property
+    def is_target(self):
+        """Does it hold <bos> and <eos> (a seq2seq model's target side)?"""
+        return self.specials == TARGET_SPECIALS
 
     def __len__(self):
         return len(self.tokens)
 
     def __repr__(self):
-        return f"Vocab({len(self.tokens) - len(SPECIALS)} words + {list(SPECIALS)})"
+        return f"Vocab({len(self.tokens) - len(self.specials)} words + {list(self.specials)})"
 
     @property
     def words(self):
         """The real words, without the special tokens."""
-        return self.tokens[len(SPECIALS):]
+        return self.tokens[len(self.specials):]
 
     def encode(self, tokens):
         """Token list -> (ids int64 array, list of tokens that were unknown)."""

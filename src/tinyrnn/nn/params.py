@@ -18,14 +18,15 @@ def flat_views(shapes, dtype):
 
 
 INIT_SCHEMES = ("walkthrough", "minchar", "xavier", "orthogonal", "uniform")
-BIASES = ("bias_ih", "bias_hh", "output_bias")
+BIASES = ("bias_ih", "bias_hh", "output_bias", "dense_bias")
 
 
 def initialize(params, roles, rng, scheme, hidden_size, forget_bias=0.0):
     """Fill every parameter in place, in the order of the dict, from the numpy Generator rng.
 
     roles[name] is one of embedding, weight_ih, weight_hh, bias_ih, bias_hh, output_weight,
-    output_bias. Gated weights [G*H, in] are initialised block by block, one block of H
+    output_bias, dense_weight, dense_bias (the other layers of a model: a seq2seq model's
+    attention, bridge and combination; their biases start at zero). Gated weights [G*H, in] are initialised block by block, one block of H
     rows per gate. Biases start at zero, except bias_ih's forget-gate block (rows H..2H of
     an LSTM) when forget_bias is given.
 
@@ -43,7 +44,10 @@ def initialize(params, roles, rng, scheme, hidden_size, forget_bias=0.0):
         raise ValueError(f"unknown init scheme {scheme!r}; expected one of {list(INIT_SCHEMES)}")
     for name, array in params.items():
         role = roles[name]
-        if scheme == "uniform" and role != "embedding":
+        if scheme == "uniform" and role == "dense_weight":
+            array[...] = rng.uniform(-1 / np.sqrt(array.shape[1]), 1 / np.sqrt(array.shape[1]), size=array.shape)
+            continue
+        if scheme == "uniform" and role != "embedding" and role != "dense_bias":
             fan_in = hidden_size if role not in ("output_weight", "output_bias") else roles_fan_in(params, roles)
             array[...] = rng.uniform(-1 / np.sqrt(fan_in), 1 / np.sqrt(fan_in), size=array.shape)
             if role == "bias_ih" and forget_bias:

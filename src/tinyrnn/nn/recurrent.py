@@ -186,8 +186,8 @@ class RecurrentLayer:
         return W_hh.T if scale is None else W_hh.T * scale
 
     def backward(self, params, run, grads, d_final=None, d_outputs=None, input_grad=False):
-        """BPTT of a LayerRun from dL/dh_T (B, H) and optional per-step dL/dh_t (T, B, H)
-        (None: zero). Raises StaleRunError if a later forward pass overwrote the run.
+        """BPTT of a LayerRun from dL/dh_T (B, H), or dL/ds_T (B, S) of the whole final state,
+        and optional per-step dL/dh_t (T, B, H) (None: zero). Raises StaleRunError if a later forward pass overwrote the run.
 
         Weight gradients are written into grads. Returns (dL/ds_0 (B, S), a view into the
         workspace; dL/dx (T, B, in) when input_grad, else None)."""
@@ -198,7 +198,7 @@ class RecurrentLayer:
             np.copyto(work.local, 0.0, where=padding)               # padded steps: no gradient
         work.d_states[-1] = 0.0
         if d_final is not None:
-            work.d_states[-1, :, :H] = d_final
+            work.d_states[-1, :, :d_final.shape[-1]] = d_final
         step, add, copyto = cell.backward_step(run.weight_hh), np.add, np.copyto
         d_states, d_hidden = work.d_states, work.d_hidden
         for t in range(work.steps - 1, -1, -1):

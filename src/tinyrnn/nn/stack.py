@@ -43,23 +43,24 @@ class RecurrentStack:
     """Input, L layers x D directions, as config says (a tinyrnn.ModelConfig: cell, hidden_size,
     num_layers, bidirectional, nonlinearity, embed_size, dropout, embed_dropout, weight_drop,
     dtype), over a vocabulary of vocab_size. legacy_names: the walkthrough's Wxh, Whh, bh
-    (only for one one-hot, one-direction vanilla layer)."""
+    (only for one one-hot, one-direction vanilla layer). prefix: before every parameter name
+    (a seq2seq model's "encoder." and "decoder.")."""
 
-    def __init__(self, config, vocab_size, legacy_names=False):
+    def __init__(self, config, vocab_size, legacy_names=False, prefix=""):
         cell, hidden_size, num_layers = config.cell, config.hidden_size, config.num_layers
         embed_size, nonlinearity, dtype = config.embed_size, config.nonlinearity, config.dtype
         self.directions = 2 if config.bidirectional else 1
         self.num_layers, self.hidden_size, self.dropout = num_layers, hidden_size, config.dropout
         self.embed_dropout, self.weight_drop = config.embed_dropout, config.weight_drop
         self.embed_size, self.vocab_size = embed_size, vocab_size
-        self.embedding_name = "embedding.weight" if embed_size else None
+        self.embedding_name = f"{prefix}embedding.weight" if embed_size else None
         self.layers = []
         for k in range(num_layers):
             input_size = (embed_size or vocab_size) if k == 0 else hidden_size * self.directions
             directions = []
             for d in range(self.directions):
                 suffix = f"_l{k}" + ("_reverse" if d else "")
-                names = LEGACY_NAMES if legacy_names else {role: f"rnn.{role}{suffix}" for role in LEGACY_NAMES}
+                names = LEGACY_NAMES if legacy_names else {role: f"{prefix}rnn.{role}{suffix}" for role in LEGACY_NAMES}
                 directions.append(RecurrentLayer(make_cell(cell, hidden_size, nonlinearity), input_size,
                                                  k == 0 and not embed_size, names, dtype))
             self.layers.append(directions)
@@ -136,9 +137,11 @@ class RecurrentStack:
             return run.layer_runs[0][0].states[-1:].copy()
         return np.stack([layer_run.states[-1] for directions in run.layer_runs for layer_run in directions])
 
-    def backward(self, params, grads, run, d_outputs=None, d_final_hidden=None):
+    def backward(self, params, grads, run, d_outputs=None, d_final_hidden=None, d_final_states=None):
         """BPTT through the stack. d_outputs (T, B, D*H): gradients of the top layer's h_t;
-        d_final_hidden (B, D*H): of its final h. Writes grads; returns dL/ds_0 (L*D, B, S)."""
+        d_final_hidden (B, D*H): of its final h; d_final_states (L*D, B, S): of every layer's
+        and direction's final state (as final_states gives them). Writes grads; returns
+        dL/ds_0 (L*D, B, S)."""
         H, D = self.hidden_size, self.directions
         d_initial = np.empty((self.num_states, run.ids.shape[1], self.state_size), grads_dtype(grads))
         for k in range(self.num_layers - 1, -1, -1):
@@ -149,6 +152,9 @@ class RecurrentStack:
                 d_out = d_out[::-1] if d == 1 and d_out is not None else d_out
                 d_fin = d_final_hidden[:, d * H:(d + 1) * H] if k == self.num_layers - 1 and \
                     d_final_hidden is not None else None
+                if d_final_states is not None:
+                    d_state = d_final_states[k * D + d]
+                    d_fin = d_state if d_fin is None else d_state + np.pad(d_fin, ((0, 0), (0, d_state.shape[1] - H)))
                 d_s0, d_x = layer.backward(params, run.layer_runs[k][d], grads, d_fin, d_out, want_inputs)
                 d_initial[k * D + d] = d_s0
                 if d_x is not None:
