@@ -17,11 +17,12 @@ from .files import atomic_write_bytes
 from .model_config import DTYPES, ModelConfig
 from .models import build_model, parameter_shapes
 from .safetensors_header import HeaderError, parse_header
-from .vocab import SPECIALS, TOKENIZERS
+from .vocab import SPECIALS, TARGET_SPECIALS, TOKENIZERS
 
 FORMAT = "tinyrnn/1"
 CONFIG_KEYS = ("task", "cell", "input", "vocab_size", "hidden_size", "num_layers", "bidirectional", "nonlinearity",
-               "embed_size", "dropout", "pool", "embed_dropout", "weight_drop", "dtype", "num_classes", "tokenizer")
+               "embed_size", "dropout", "pool", "embed_dropout", "weight_drop", "dtype", "num_classes", "tokenizer",
+               "attention", "attention_size", "normalize", "target_vocab_size")
 _ITEMSIZE = {"F32": 4, "F64": 8}
 _NUMPY_DTYPE = {"F32": "float32", "F64": "float64"}
 
@@ -43,10 +44,13 @@ def save_tinyrnn_file(path, model, fmt=FORMAT, extra_tensors=None, extra_metadat
 
 def model_metadata(model, fmt):
     """What a file needs to become a tinyrnn model again (every file format tinyrnn writes):
-    format, config, vocab and, for a classifier, classes; JSON strings."""
+    format, config, vocab and, for a classifier, classes, for a seq2seq model target_vocab;
+    JSON strings."""
     metadata = {"format": fmt, "config": json.dumps(stored_config(model)), "vocab": json.dumps(model.vocab.tokens)}
     if model.task == "classify":
         metadata["classes"] = json.dumps(model.classes)
+    if model.task == "seq2seq":
+        metadata["target_vocab"] = json.dumps(model.target_vocab.tokens)
     return metadata
 
 
@@ -56,6 +60,8 @@ def stored_config(model):
     fields = {**model.config.to_json(), "vocab_size": len(model.vocab)}
     if model.task == "classify":
         fields["num_classes"] = len(model.classes)
+    if model.task == "seq2seq":
+        fields["target_vocab_size"] = len(model.target_vocab)
     return {key: fields[key] for key in CONFIG_KEYS if key in fields}
 
 
@@ -100,13 +106,17 @@ def read_tinyrnn_file(path, fmt=FORMAT, extra_prefixes=()):
     header, data_start = _parse_header(path, raw)
     metadata = header.pop("__metadata__", None)
     stored, vocab, classes = _parse_metadata(path, metadata, fmt)
+    outputs = len(vocab) if classes is None else len(classes)
+    if stored.get("task") == "seq2seq":
+        vocab = (vocab, _target_vocab(path, metadata, stored))          # (source, target)
+        outputs = len(vocab[1])
     extra = {name: header.pop(name) for name in list(header) if name.startswith(tuple(extra_prefixes))}
     layers = stored.get("num_layers", 1)
     if type(layers) is int and layers > len(header):
         raise ModelFileError(f"{path}: config says {layers} layers but the file has {len(header)} tensors")
     try:
         config = ModelConfig.from_json(stored)
-        layout = parameter_shapes(config, len(vocab), len(vocab) if classes is None else len(classes))
+        layout = parameter_shapes(config, len(vocab if config.task != "seq2seq" else vocab[0]), outputs)
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{path}: unsupported model config ({error})") from None
     _check_tensors(path, header, layout[1], config.dtype)
@@ -205,7 +215,7 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
         classes = json.loads(metadata["classes"]) if is_classifier else None
     except (KeyError, TypeError, json.JSONDecodeError, RecursionError) as error:
         raise ModelFileError(f"{path}: metadata is incomplete or not JSON ({error})") from None
-    if not (isinstance(config, dict) and config.get("task") in ("classify", "lm")
+    if not (isinstance(config, dict) and config.get("task") in ("classify", "lm", "seq2seq")
             and config.get("input") in ("onehot", "embedding") and config.get("dtype") in DTYPES
             and type(config.get("hidden_size")) is int and isinstance(config.get("cell"), str)
             and isinstance(config.get("tokenizer"), dict)
@@ -219,6 +229,21 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
     if config.get("vocab_size") != len(vocab) or (is_classifier and config.get("num_classes") != len(classes)):
         raise ModelFileError(f"{path}: config sizes disagree with the vocab and classes metadata")
     return config, vocab, classes
+
+
+def _target_vocab(path, metadata, config):
+    """A seq2seq file's target vocabulary (a JSON list starting with TARGET_SPECIALS)."""
+    try:
+        tokens = json.loads(metadata["target_vocab"])
+    except (KeyError, TypeError, json.JSONDecodeError, RecursionError) as error:
+        raise ModelFileError(f"{path}: target_vocab metadata is missing or not JSON ({error})") from None
+    if not (isinstance(tokens, list) and all(isinstance(token, str) for token in tokens)
+            and tokens[:len(TARGET_SPECIALS)] == list(TARGET_SPECIALS) and len(set(tokens)) == len(tokens)):
+        raise ModelFileError(f"{path}: target_vocab metadata must be a JSON list of distinct strings starting "
+                             f"with {list(TARGET_SPECIALS)}")
+    if config.get("target_vocab_size") != len(tokens):
+        raise ModelFileError(f"{path}: config sizes disagree with the target_vocab metadata")
+    return tokens
 
 
 def _few(names, shown=5):

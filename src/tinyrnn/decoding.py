@@ -1,0 +1,104 @@
+"""Translating with a Seq2Seq model: the decoder run one step at a time from <bos>, each
+step reading its own previous output, by greedy choice or beam search.
+
+Beam search keeps the K best hypotheses of each source. A hypothesis's score is the sum of
+ln p of its tokens (<eos> included); hypotheses are ranked by the length-normalised score,
+score / tokens, so that a short translation is not preferred just for having fewer factors
+below one. A finished hypothesis (one that chose <eos>) stays in the beam with its score
+until better ones push it out; the search ends when every kept hypothesis is finished or at
+the maximum length. A beam of 1 is greedy decoding: the most likely token at every step.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .vocab import BOS_ID, EOS_ID, PAD_ID
+
+
+@dataclass
+class Translation:
+    """One source's best hypothesis: ids (without <eos>), its text, score (sum of ln p over
+    its tokens and <eos>), normalized (score per token), attention (tokens + 1, S): each
+    output step's weights over the source tokens (None for a model without attention), and
+    whether it ended with <eos> (else it reached the maximum length)."""
+
+    ids: list
+    text: str
+    score: float
+    normalized: float
+    attention: np.ndarray | None
+    finished: bool
+
+    def as_json(self, source_tokens=None):
+        result = {"translation": self.text, "tokens": len(self.ids), "score": self.score,
+                  "normalized_score": self.normalized, "finished": self.finished}
+        if self.attention is not None:
+            result["attention"] = np.round(self.attention, 6).tolist()
+        if source_tokens is not None:
+            result["source_tokens"] = list(source_tokens)
+        return result
+
+
+def default_max_length(source_length):
+    """The longest translation searched for a source of source_length tokens."""
+    return 2 * source_length + 10
+
+
+def search(model, sequences, beam=1, max_length=None):
+    """Translations of the id arrays `sequences` (one batch) with a beam of `beam` (1:
+    greedy); max_length: the most target tokens (None: default_max_length of the longest
+    source). Returns a Translation per sequence."""
+    if type(beam) is not int or beam < 1:
+        raise ValueError(f"a beam must be a positive integer, got {beam!r}")
+    N, K = len(sequences), beam
+    if max_length is None:
+        max_length = default_max_length(max(len(seq) for seq in sequences))
+    encoded = model.encode_sources(sequences).take(np.repeat(np.arange(N), K))
+    states, previous = encoded.initial_states, np.full(N * K, BOS_ID)
+    score = np.full((N, K), -np.inf)
+    score[:, 0] = 0.0                                       # one hypothesis to start from
+    length, finished = np.zeros((N, K), dtype=np.int64), np.zeros((N, K), dtype=bool)
+    tokens, weights = np.zeros((N, K, 0), dtype=np.int64), None
+    source = np.arange(N)[:, None]
+    for _ in range(max_length):
+        log_p, new_states, step_weights = model.decode_step(encoded, previous, states)
+        V = log_p.shape[1]
+        total = score[..., None] + log_p.reshape(N, K, V)   # (N, K, V)
+        total[..., PAD_ID] = total[..., BOS_ID] = -np.inf   # never produced
+        total[finished] = -np.inf
+        total[finished, PAD_ID] = score[finished]           # a finished one carries itself on
+        new_length = length + ~finished
+        ranked = (total / np.maximum(new_length, 1)[..., None]).reshape(N, K * V)
+        chosen = np.argsort(-ranked, axis=1, kind="stable")[:, :K]          # (N, K)
+        parent, token = chosen // V, chosen % V
+        score = total.reshape(N, K * V)[source, chosen]
+        length, finished = new_length[source, parent], finished[source, parent] | (token == EOS_ID)
+        tokens = np.concatenate([tokens[source, parent], token[..., None]], axis=2)
+        rows = (source * K + parent).reshape(-1)
+        if step_weights is not None:
+            step_weights = step_weights.reshape(N, K, -1)[source, parent][:, :, None]
+            weights = step_weights if weights is None else np.concatenate([weights[source, parent], step_weights], 2)
+        states, previous = new_states[:, rows], token.reshape(-1)
+        if finished.all():
+            break
+    best = np.argmax(score / np.maximum(length, 1), axis=1)
+    return [_translation(model, tokens[n, best[n]], score[n, best[n]], length[n, best[n]],
+                         None if weights is None else weights[n, best[n]], len(sequences[n]), finished[n, best[n]])
+            for n in range(N)]
+
+
+def _translation(model, tokens, score, length, weights, source_length, finished):
+    ids = [int(token) for token in tokens[:length] if token != EOS_ID]
+    attention = None if weights is None else weights[:length, :source_length].copy()
+    return Translation(ids, model.detokenize(ids), float(score), float(score / max(length, 1)), attention,
+                       bool(finished))
+
+
+def translate(model, texts, beam=1, max_length=None, batch_size=64):
+    """Texts -> (a Translation per text, the unknown source tokens of each text)."""
+    sequences, unknown = model.encode(texts)
+    results = []
+    for start in range(0, len(sequences), batch_size):
+        batch = [seq if len(seq) else np.array([0], dtype=np.int64) for seq in sequences[start:start + batch_size]]
+        results += search(model, batch, beam, max_length)
+    return results, unknown
