@@ -39,3 +39,15 @@ def most_confident_errors(probs, targets, count):
     wrong = np.flatnonzero(predicted != targets)
     confidence = probs[wrong, predicted[wrong]]
     return wrong[np.argsort(-confidence, kind="stable")][:count]
+
+
+def translation_scores(hypotheses, references):
+    """Corpus BLEU and chrF (0-100) of translated texts against one reference each, computed by
+    sacrebleu, the standard implementation (an optional extra: {"bleu": None, "chrf": None}
+    without it). Texts are compared as written, with sacrebleu's default tokenisation (13a)."""
+    try:
+        import sacrebleu
+    except ImportError:
+        return {"bleu": None, "chrf": None}
+    return {"bleu": float(sacrebleu.corpus_bleu(hypotheses, [references]).score),
+            "chrf": float(sacrebleu.corpus_chrf(hypotheses, [references]).score)}
