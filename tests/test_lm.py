@@ -142,7 +142,7 @@ def test_cli_train_and_generate(tmp_path, capsys):
     (["train", "--task", "lm", "--text", "missing.txt"], "missing.txt: no such file"),
     (["train", "--task", "lm", "--train", "x.csv"], "--train applies to --task classify"),
     (["train", "--seq-length", "3"], "--seq-length applies to --task lm"),
-    (["train", "--task", "lm", "--preset", "fast"], "preset 'fast' is for the other task"),
+    (["train", "--task", "lm", "--preset", "fast"], "preset 'fast' is for another task"),
     (["generate", "--model", "missing.safetensors"], "no such model file"),
     (["train", "--task", "lm", "--no-shuffle"], "--no-shuffle applies to --task classify"),
     (["generate", "--temperature", "-1"], "argument --temperature"),

@@ -55,31 +55,33 @@ def _saved(paths):
 def _command(args):
     """The module whose run(args) does the command; for train, the task's, once its options fit it."""
     from .commands import evaluate, explain, export, generate, gradcheck, import_model, info, plot, predict, serve, \
-        train_classifier, train_lm
+        train_classifier, train_lm, train_seq2seq
     if args.command == "train":
         _check_task_options(args)
-        return train_lm if args.task == "lm" else train_classifier
+        return {"classify": train_classifier, "lm": train_lm, "seq2seq": train_seq2seq}[args.task]
     return {"predict": predict, "eval": evaluate, "generate": generate, "gradcheck": gradcheck, "info": info,
             "plot": plot, "explain": explain, "serve": serve, "export": export, "import": import_model}[args.command]
 
 
-_ONLY_FOR = {"classify": ["train", "test", "target_accuracy", "no_shuffle", "no_bucket", "skip_bad_rows",
-                          "bidirectional", "valid", "min_count", "max_vocab",
-                          "pool", "folds", "embeddings", "freeze_embeddings", "word_dropout"],
-             "lm": ["text", "seq_length", "sample_every"]}
+_CLASSIFY, _LM, _SEQ2SEQ = "classify", "lm", "seq2seq"
+_ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "min_count", "max_vocab", "bidirectional", "no_shuffle",
+                              "no_bucket", "skip_bad_rows", "target_accuracy"], (_CLASSIFY, _SEQ2SEQ)),
+             **dict.fromkeys(["folds", "pool", "embeddings", "freeze_embeddings", "word_dropout"], (_CLASSIFY,)),
+             **dict.fromkeys(["text", "seq_length", "sample_every"], (_LM,)),
+             **dict.fromkeys(["attention", "attention_size", "normalize", "swap", "max_length", "target_prefix",
+                              "source_column", "target_column", "test_split", "beam"], (_SEQ2SEQ,))}
 
 
 def _check_task_options(args):
-    """Refuse options and presets of the other task (train --task classify vs --task lm)."""
+    """Refuse options and presets of another task (train --task classify, lm or seq2seq)."""
     from .commands.presets import PRESETS
 
-    other = "lm" if args.task == "classify" else "classify"
-    for name in _ONLY_FOR[other]:
-        if getattr(args, name) not in (None, False):
-            raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {other}, not {args.task}")
+    for name, tasks in _ONLY_FOR.items():
+        if args.task not in tasks and getattr(args, name) not in (None, False):
+            raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {' and '.join(tasks)}, not {args.task}")
     presets = PRESETS[args.task]
     if args.preset is not None and args.preset not in presets:
-        raise TinyRNNError(f"preset {args.preset!r} is for the other task; --task {args.task} has "
+        raise TinyRNNError(f"preset {args.preset!r} is for another task; --task {args.task} has "
                            f"{', '.join(sorted(presets))}")
 
 

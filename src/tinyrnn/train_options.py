@@ -7,11 +7,14 @@ def add_train(commands, add_data_options):
     """train, for every task; its options come in the groups that --help shows."""
     train = commands.add_parser("train", help="train a model (default: the walkthrough's recipe on the "
                                 "embedded dataset)", description="Train a sentiment classifier (data: "
-                                "PATH (.csv/.tsv/.jsonl) or LABEL=FILE, one example per line, repeatable) "
-                                "or, with --task lm, a language model on a text file.")
-    train.add_argument("--task", choices=["classify", "lm"], default="classify",
+                                "PATH (.csv/.tsv/.jsonl) or LABEL=FILE, one example per line, repeatable), "
+                                "with --task lm a language model on a text file, or with --task seq2seq "
+                                "a translator on sentence pairs (source<TAB>target lines, .csv/.jsonl "
+                                "with source and target columns, or source=FILE target=FILE).")
+    train.add_argument("--task", choices=["classify", "lm", "seq2seq"], default="classify",
                        help="classify: one label per text (default); lm: predict the next character "
-                       "(or word) of a text")
+                       "(or word) of a text; seq2seq: translate a text into another (an encoder-decoder "
+                       "with attention; default data: dates in many forms -> ISO 8601)")
     train.add_argument("--train", action="append", metavar="DATA", help="training data (default: embedded)")
     train.add_argument("--test", action="append", metavar="DATA", help="test data (default: embedded, "
                        "when --train is not given); only reported, never used to choose anything")
@@ -35,7 +38,35 @@ def add_train(commands, add_data_options):
     _add_model_options(train.add_argument_group("model architecture (both tasks; default: the "
                                                 "walkthrough's one-layer tanh RNN over one-hot words)"))
     _add_lm_options(train.add_argument_group("language models (--task lm)"))
+    _add_seq2seq_options(train.add_argument_group("translation (--task seq2seq)"))
     _add_training_options(train)
+
+
+def _add_seq2seq_options(seq2seq):
+    seq2seq.add_argument("--attention", choices=["dot", "general", "additive", "none"],
+                         help="how the decoder reads the encoder's outputs: Luong's dot or general score, "
+                         "Bahdanau's additive score, or none (a plain encoder-decoder) (default: general)")
+    seq2seq.add_argument("--attention-size", type=integer(1), metavar="A", help="width of the additive "
+                         "score (default: the hidden size)")
+    seq2seq.add_argument("--normalize", choices=["none", "accents", "letters"], help="read texts "
+                         "lower-cased with accents stripped (accents), and also only letters and .!? "
+                         "(letters); stored in the model, so translate reads input the same way "
+                         "(default: none)")
+    seq2seq.add_argument("--swap", action="store_true", help="translate the second column into the first "
+                         "(source<TAB>target files list English first: --swap translates into English)")
+    seq2seq.add_argument("--max-length", type=integer(1), metavar="N", help="train on pairs of at most N "
+                         "tokens on each side")
+    seq2seq.add_argument("--target-prefix", action="append", metavar="P", help="train on pairs whose "
+                         "target starts with P (repeatable; commas separate several)")
+    seq2seq.add_argument("--source-column", help="column/key of the source text in "
+                         ".csv/.jsonl pairs (default: source)")
+    seq2seq.add_argument("--target-column", help="column/key of the target text "
+                         "(default: target)")
+    seq2seq.add_argument("--test-split", type=fraction_below_one, metavar="F", help="hold out the "
+                         "fraction F of the source sentences for testing (every pair of a held-out "
+                         "source; default without --test: 0.1)")
+    seq2seq.add_argument("--beam", type=integer(1), metavar="K", help="beam of the translations measured "
+                         "for validation and test (default: 1, greedy)")
 
 
 def _add_model_options(model):
@@ -108,7 +139,8 @@ def _add_lm_options(lm):
     """Options of train --task lm only."""
     lm.add_argument("--text", metavar="FILE", help="training text (default: Python's own documentation "
                     "topics); the last --val-fraction is held out")
-    lm.add_argument("--tokenizer", choices=["chars", "words"], default="chars", help="(default: chars)")
+    lm.add_argument("--tokenizer", choices=["chars", "words"], help="(default: chars; seq2seq: words, "
+                    "chars for its embedded dates)")
     lm.add_argument("--seq-length", type=integer(1), help="truncated-BPTT chunk length (default: 25)")
     lm.add_argument("--sample-every", type=integer(0), metavar="N",
                     help="print a generated sample every N steps (0: never; default: at every log point)")
@@ -120,7 +152,7 @@ def _add_training_options(train):
 
     train.add_argument("--momentum", type=fraction_or_zero, default=0.0, help="sgd momentum (default: 0)")
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
-    train.add_argument("--lr-decay", type=fraction, default=1.0, metavar="G",
+    train.add_argument("--lr-decay", type=fraction, metavar="G",
                        help="multiply the learning rate by G after every epoch (default: 1, no decay)")
     train.add_argument("--ema", type=average_decay_or_none, metavar="D", help="keep an exponential moving "
                        "average of the weights (decay D per update, such as 0.999: about the last "

@@ -53,7 +53,7 @@ def _run(args, checkpoints):
                  "log_every": args.log_every, "dtype": args.dtype}
     text_path, encoding = args.text, args.encoding
     val_fraction = 0.1 if args.valid_split is None else args.valid_split
-    tokenizer, seed = args.tokenizer, args.seed
+    tokenizer, seed = args.tokenizer or "chars", args.seed
     outputs = Outputs(args.out, args.json_log, args.progress, args.sample_every, args.keep_best)
     architecture = model_options(args)
 
@@ -61,7 +61,7 @@ def _run(args, checkpoints):
     config = train_config(args, recipe, given)
     config.validate()
     if args.init_from:
-        model = _saved_model(args.init_from, architecture, overrides, tokenizer)
+        model = _saved_model(args.init_from, architecture, overrides, args.tokenizer)
         vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, model.tokenizer, model.vocab)
     else:
         vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, tokenizer)
@@ -176,7 +176,7 @@ def _saved_model(path, architecture, overrides, tokenizer):
                                  ("--init", overrides["init"], None)):
         if value is not None and value != saved:
             raise TinyRNNError(f"{option} {value} disagrees with {path} ({saved or 'its weights'})")
-    if tokenizer != model.tokenizer.kind and tokenizer != "chars":      # chars: the option's default
+    if tokenizer is not None and tokenizer != model.tokenizer.kind:
         raise TinyRNNError(f"--tokenizer {tokenizer} disagrees with {path} ({model.tokenizer.kind})")
     return model
 

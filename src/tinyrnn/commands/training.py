@@ -20,7 +20,7 @@ def train_config(args, recipe, given, **settings):
     return TrainConfig(
         epochs=epochs, steps=args.steps, minutes=args.minutes, batch_size=recipe["batch_size"],
         optimizer=recipe["optimizer"], lr=recipe["lr"], momentum=args.momentum, nesterov=args.nesterov,
-        lr_decay=args.lr_decay, clip_value=recipe["clip_value"], clip_norm=off_or(args.clip_norm),
+        lr_decay=1.0 if args.lr_decay is None else args.lr_decay, clip_value=recipe["clip_value"], clip_norm=off_or(args.clip_norm),
         ema=off_or(args.ema), log_every=recipe["log_every"], log_every_seconds=off_or(args.log_every_seconds),
         target_accuracy=recipe.get("target_accuracy"), keep_best=args.keep_best, early_stop=args.early_stop,
         **checkpoint_settings(args), **settings)
