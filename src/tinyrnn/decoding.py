@@ -69,7 +69,7 @@ def search(model, sequences, beam=1, max_length=None):
         total[finished, PAD_ID] = score[finished]           # a finished one carries itself on
         new_length = length + ~finished
         ranked = (total / np.maximum(new_length, 1)[..., None]).reshape(N, K * V)
-        chosen = np.argsort(-ranked, axis=1, kind="stable")[:, :K]          # (N, K)
+        chosen = _best(ranked, K)                                            # (N, K)
         parent, token = chosen // V, chosen % V
         score = total.reshape(N, K * V)[source, chosen]
         length, finished = new_length[source, parent], finished[source, parent] | (token == EOS_ID)
@@ -85,6 +85,18 @@ def search(model, sequences, beam=1, max_length=None):
     return [_translation(model, tokens[n, best[n]], score[n, best[n]], length[n, best[n]],
                          None if weights is None else weights[n, best[n]], len(sequences[n]), finished[n, best[n]])
             for n in range(N)]
+
+
+def _best(ranked, K):
+    """The columns of the K highest values of each row of ranked (N, C), best first; ties go
+    to the lower column."""
+    if K == 1:
+        return ranked.argmax(axis=1)[:, None]
+    top = np.argpartition(-ranked, K - 1, axis=1)[:, :K] if K < ranked.shape[1] else \
+        np.broadcast_to(np.arange(ranked.shape[1]), ranked.shape)
+    values = np.take_along_axis(ranked, top, axis=1)
+    order = np.lexsort((top, -values), axis=1)                          # by value, then column
+    return np.take_along_axis(top, order, axis=1)[:, :K]
 
 
 def _translation(model, tokens, score, length, weights, source_length, finished):
