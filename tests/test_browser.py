@@ -11,11 +11,13 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tinyrnn.cli import main
+from tinyrnn.decoding import translate
 from tinyrnn.io import save_model
 from tinyrnn.sampling import generate
 
 from test_plots import png_size
 from test_report import char_model
+from test_seq2seq_explain import LONG, SHORT, tiny_seq2seq
 from test_server import classifier, language_model
 
 CHROMIUM = os.environ.get("TINYRNN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -103,6 +105,38 @@ def test_generation_in_the_page_streams_the_seeded_sample(browser, tmp_path):
                                "document.getElementById('output').textContent.length > 2")
         expected = "ab" + "".join(generate(model, np.random.default_rng(7), 50, "ab", 0.8, 4))
         assert page.evaluate("document.getElementById('output').textContent") == expected
+        assert errors == []
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_typing_into_the_translation_page_draws_the_attention(browser, tmp_path):
+    model = tiny_seq2seq()
+    path = str(tmp_path / "t.safetensors")
+    save_model(model, path)
+    (greedy,), _ = translate(model, [SHORT])
+    (beamed,), _ = translate(model, [LONG], beam=3)
+    process, url = serve(path)
+    try:
+        page = browser.new_page()
+        errors = page_errors(page)
+        page.goto(url)                                                  # the index leads to /translate
+        page.wait_for_function("document.getElementById('model').textContent.includes('t.safetensors')")
+        assert page.url.endswith("/translate") and page.locator("#results").is_hidden()
+        page.type("#source", SHORT, delay=15)
+        rows = len(greedy.ids) + 1                                      # the output tokens, then <eos>
+        page.wait_for_function(f"document.querySelectorAll('#attention tbody tr').length === {rows}")
+        assert page.inner_text("#translation") == greedy.text
+        assert page.locator("#attention thead th").count() == len(SHORT) + 1
+        assert page.locator("#attention tbody td").count() == rows * len(SHORT)
+        top = int(greedy.attention[0].argmax())
+        cell = page.locator("#attention tbody tr").first.locator("td").nth(top)
+        assert cell.get_attribute("title").endswith(f"{greedy.attention[0, top]:.3f}")
+        page.select_option("#beam", "3")
+        page.fill("#source", LONG)
+        page.wait_for_function(f"document.getElementById('translation').textContent === {beamed.text!r}")
+        page.wait_for_function(f"document.querySelectorAll('#attention tbody tr').length === {len(beamed.ids) + 1}")
         assert errors == []
     finally:
         process.terminate()

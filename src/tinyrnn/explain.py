@@ -18,13 +18,21 @@ A language model reading a text x_1 .. x_N:
 
 and the units whose activation follows a property of the text best (Pearson's r over the
 characters): inside quotes, a line break, inside brackets, the position within the line.
+
+A translation model (seq2seq) translating a source x_1 .. x_S into y_1 .. y_T, then <eos>:
+
+    attention[t, s] = a_ts                       the weight output step t gives source token s
+                                                 (decoding.translate's; each row sums to 1);
+                                                 rows y_1 .. y_T, then the step that chose <eos>
+    most_attended[t] = argmax_s a_ts
 """
 from dataclasses import dataclass
 
 import numpy as np
 
+from .decoding import Translation, translate
 from .nn.functional import log_softmax, softmax
-from .vocab import UNK_ID
+from .vocab import EOS, UNK_ID
 
 
 @dataclass
@@ -189,3 +197,48 @@ def unit_correlations(hidden, features, top=5):
         order = np.argsort(-np.abs(r), kind="stable")[:top]
         result[name] = [(int(unit), float(r[unit])) for unit in order]
     return result
+
+
+MAX_SOURCE_TOKENS = 1_000   # a translation is searched for up to 2 S + 10 steps: the work grows as S^2
+
+
+@dataclass
+class TranslationExplanation:
+    """A seq2seq model's translation of one text and where each output step looked."""
+
+    source_tokens: list       # the source as the model reads it (normalised, tokenized)
+    known: list               # False where a source token is not in the vocabulary (read as <unk>)
+    output_tokens: list       # the translation's tokens, then "<eos>" when it ended with one
+    translation: Translation  # decoding.py's; .attention (len(output_tokens), S) or None
+
+    @property
+    def attention(self):
+        return self.translation.attention
+
+    @property
+    def most_attended(self):
+        """(rows,) the source position each output step weighs most (None without attention)."""
+        return None if self.attention is None else self.attention.argmax(axis=1)
+
+    def to_json(self):
+        """Translation.as_json with the source tokens, plus the output tokens that label the
+        attention's rows, which source tokens are known, and "attention": null for a model
+        without attention."""
+        return {**self.translation.as_json(self.source_tokens), "output_tokens": self.output_tokens,
+                "known": self.known, **({"attention": None} if self.attention is None else {})}
+
+
+def explain_translation(model, text, beam=1, max_length=None, max_tokens=MAX_SOURCE_TOKENS):
+    """The TranslationExplanation of text by a Seq2Seq model, translated as decoding.translate
+    does (beam 1: greedy; max_length None: its default). Raises ValueError for a text with no
+    tokens or more than max_tokens."""
+    tokens, unit = model.tokenize(text), model.tokenizer.unit
+    if not tokens:
+        raise ValueError(f"the text has no {unit}s to translate: {text!r}")
+    if len(tokens) > max_tokens:
+        raise ValueError(f"the text has {len(tokens):,} {unit}s; translating reads at most {max_tokens:,}")
+    ids, _ = model.vocab.encode(tokens)
+    (translation,), _ = translate(model, [text], beam, max_length)
+    output = model.target_vocab.decode(translation.ids) + ([EOS] if translation.finished else [])
+    assert translation.attention is None or translation.attention.shape == (len(output), len(tokens))
+    return TranslationExplanation(tokens, [bool(i != UNK_ID) for i in ids], output, translation)

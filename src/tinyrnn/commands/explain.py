@@ -1,5 +1,8 @@
 """`tinyrnn explain`: what a saved model computes on a text, word by word (classifiers: a
-table, --png, --json) or character by character (language models: --text FILE, --html)."""
+table, --png, --json), character by character (language models: --text FILE, --html) or
+output token by output token (translation models: the greedy translation of TEXT and its
+attention matrix as a shaded grid, --png a heatmap, --json the matrix). A translation model
+without attention gets its translation and a line saying that it has no attention to show."""
 import json
 import os
 import sys
@@ -8,9 +11,9 @@ import numpy as np
 
 from ..data.loaders import check_path
 from ..errors import DataError, TinyRNNError
-from ..explain import explain_text, read_text, text_features, unit_correlations
+from ..explain import explain_text, explain_translation, read_text, text_features, unit_correlations
 from ..io import load_model
-from ..plots import explanation_plot, require_matplotlib
+from ..plots import explanation_plot, require_matplotlib, save_png
 from ..report import write_reading_page
 from ..vocab import CHARS
 from .common import locked_outputs, warn_unknown
@@ -26,6 +29,13 @@ def run(args):
     inputs = [("--model", model_path)] + ([("--text", text_file)] if text_file else [])
     with locked_outputs(outputs, inputs, args.force):
         model = load_model(model_path)
+        if model.task == "seq2seq":
+            if text_file or html:
+                raise TinyRNNError(f"{model_path} is a translation model: explain a text given as TEXT "
+                                   f"(--text FILE and --html are for language models)")
+            if text is None:
+                raise TinyRNNError("give the TEXT to translate, e.g. tinyrnn explain --model M \"march 7, 2019\"")
+            return _translation(model, text, png, as_json, model_path)
         if model.task == "classify":
             if text_file or html:
                 raise TinyRNNError(f"{model_path} is a classifier: explain a sentence given as TEXT "
@@ -35,7 +45,7 @@ def run(args):
             return _classifier(model, text, png, as_json)
         if text is not None:
             raise TinyRNNError(f"{model_path} is a language model: give the text as --text FILE "
-                               f"(and --html OUT for the page); TEXT is for classifiers")
+                               f"(and --html OUT for the page); TEXT is for classifiers and translation models")
         if png:
             raise TinyRNNError(f"{model_path} is a language model: --png draws a classifier's reading; "
                                f"--html OUT draws a language model's")
@@ -119,3 +129,82 @@ def _language_model(model, text, html, as_json, model_path):
         listed = ", ".join(f"unit {u} (r = {r:+.2f})" for u, r in units) or "not in this text"
         print(f"  {name + ':':<18} {listed}")
     return 0
+
+
+SHADES = " .:-=+*#%@"        # a weight of 0 .. 1 in ten steps, for the text grid
+
+
+def _translation(model, text, png, as_json, model_path):
+    if png and model.attention == "none":
+        raise TinyRNNError(f"{model_path} has no attention (attention none): there is no matrix for --png to draw")
+    try:
+        explanation = explain_translation(model, text)
+    except ValueError as error:
+        raise TinyRNNError(str(error)) from None
+    unit = model.tokenizer.unit
+    warn_unknown([repr(token) for token, known in zip(explanation.source_tokens, explanation.known) if not known],
+                 "text", unit)
+    if png:
+        _attention_plot(explanation, png, f"{os.path.basename(model_path)}: {text!r}")
+        print(f"saved {png}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"text": text, **explanation.to_json()}))
+        return 0
+    translation = explanation.translation
+    print(f"{translation.text}\t{translation.normalized:.3f}\t{text}")
+    if explanation.attention is None:
+        print(f"this model has no attention (attention none): the decoder reads the source only through "
+              f"the encoder's final state, so no output {unit} is aligned with a source {unit}")
+        return 0
+    print()
+    for line in _attention_grid(explanation, model.tokenizer.separator):
+        print(line)
+    print(f"\neach row: an output {unit}'s attention over the source {unit}s, shaded '{SHADES}' for weights "
+          f"from 0 to 1 in steps of 0.1; the last row " + ("chose <eos>." if translation.finished else
+                                                          "reached the longest translation searched, without <eos>."))
+    return 0
+
+
+def _shown(token):
+    """A token as one cell of a grid: printable as it is, else escaped ('\\n')."""
+    return token if token.isprintable() else repr(token)[1:-1]
+
+
+def _attention_grid(explanation, separator):
+    """Lines: the source tokens across, then each output token, its row of shades (one column
+    per source token, as wide as the token) and the source token it attends to most."""
+    sources = [_shown(token) for token in explanation.source_tokens]
+    outputs = [_shown(token) for token in explanation.output_tokens]
+    width = max(6, *(len(token) for token in outputs)) + 2
+    yield f"{'':<{width}}{separator.join(sources)}   most attended"
+    for token, weights, top in zip(outputs, explanation.attention, explanation.most_attended):
+        shades = separator.join(SHADES[min(int(weight * len(SHADES)), len(SHADES) - 1)] * len(source)
+                                for weight, source in zip(weights, sources))
+        yield f"{token:<{width}}{shades}   {explanation.source_tokens[top]!r} {weights[top]:.2f}"
+
+
+def _attention_plot(explanation, path, title):
+    """The attention matrix as a heatmap into path (PNG, 1000 x 750 pixels, as plots.py writes
+    them): source tokens along x, output tokens (then <eos>) along y, each cell's weight 0 .. 1."""
+    pyplot = require_matplotlib()
+    attention = explanation.attention                                   # (output steps, S)
+    figure = pyplot.figure(figsize=(10, 7.5), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(attention, aspect="auto", cmap="Greys", vmin=0.0, vmax=1.0, interpolation="nearest")
+    rows, columns = attention.shape
+    characters = all(len(token) == 1 for token in explanation.source_tokens)
+    axes.set_xticks(range(columns))
+    axes.set_xticklabels([_label(token) for token in explanation.source_tokens], rotation=0 if characters else 45,
+                         ha="center" if characters else "right", fontsize=max(5, min(11, 600 // columns)))
+    axes.set_yticks(range(rows))
+    axes.set_yticklabels([_label(token) for token in explanation.output_tokens], fontsize=max(5, min(11, 450 // rows)))
+    axes.set_xlabel("source")
+    axes.set_ylabel("output")
+    axes.set_title(f"{title} -> {explanation.translation.text!r}")
+    figure.colorbar(image, ax=axes, location="right", shrink=0.8, label="attention weight")
+    save_png(figure, path)
+
+
+def _label(token):
+    """A token as a tick label: a space as the open box, so that it can be seen."""
+    return "\u2423" if token == " " else _shown(token)

@@ -1,6 +1,7 @@
 // The tinyrnn playground: a classifier explained as you type, or a language model sampled
-// token by token. Talks to the JSON API of tinyrnn/server.py; writes only textContent and
-// SVG/canvas drawings, never HTML built from text.
+// token by token (a translation model has a page of its own: translate.js). Talks to the
+// JSON API of tinyrnn/server.py; writes only textContent and SVG/canvas drawings, never HTML
+// built from text.
 "use strict";
 
 const COLORS = ["#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
@@ -11,6 +12,7 @@ const $ = id => document.getElementById(id);
 
 async function start() {
   const info = await (await fetch("/api/info")).json();
+  if (info.task === "seq2seq") { location.replace("/translate"); return; }     // the translation page
   $("model").textContent = `${info.name}: ${info.description}`;
   if (info.task === "classify") startClassifier(info); else startGenerator(info);
 }
