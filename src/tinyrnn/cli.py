@@ -55,12 +55,13 @@ def _saved(paths):
 def _command(args):
     """The module whose run(args) does the command; for train, the task's, once its options fit it."""
     from .commands import evaluate, explain, export, generate, gradcheck, import_model, info, plot, predict, serve, \
-        train_classifier, train_lm, train_seq2seq
+        train_classifier, train_lm, train_seq2seq, translate
     if args.command == "train":
         _check_task_options(args)
         return {"classify": train_classifier, "lm": train_lm, "seq2seq": train_seq2seq}[args.task]
     return {"predict": predict, "eval": evaluate, "generate": generate, "gradcheck": gradcheck, "info": info,
-            "plot": plot, "explain": explain, "serve": serve, "export": export, "import": import_model}[args.command]
+            "plot": plot, "explain": explain, "serve": serve, "export": export, "import": import_model,
+            "translate": translate}[args.command]
 
 
 _CLASSIFY, _LM, _SEQ2SEQ = "classify", "lm", "seq2seq"

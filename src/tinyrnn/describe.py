@@ -2,37 +2,102 @@
 tinyrnn info, explain, serve, import and the training commands' messages."""
 from .model_config import ARCHITECTURE, ModelConfig
 
+_SCORES = {"dot": "e_ts = d_t . o_s", "general": "e_ts = d_t . W_a o_s",
+           "additive": "e_ts = v . tanh(W_q d_t + W_k o_s + b_k)"}       # nn/attention.py
+
 
 def summary(model):
     """What the model is, for people and pages: {fact: value}, JSON-ready."""
     config = model.config
-    facts = {"task": config.task, "cell": config.cell, "layers": config.num_layers,
-             "directions": config.directions, "hidden_size": config.hidden_size,
-             "input": f"embedding of size {config.embed_size}" if config.embed_size else "one-hot",
+    if config.task == "seq2seq":
+        return _seq2seq_summary(model)
+    facts = {"task": config.task, **_recurrent_facts(config),
              "vocabulary": len(model.vocab), "parameters": int(model.flat.size), "dtype": config.dtype,
              "tokenizer": model.tokenizer.describe()}
     if config.cell == "rnn":
         facts["nonlinearity"] = config.nonlinearity
     if config.task == "classify":
         facts.update(classes=list(model.classes), pool=config.pool)
+    return _with_training_settings(facts, model)
+
+
+def _recurrent_facts(config, directions=None):
+    return {"cell": config.cell, "layers": config.num_layers,
+            "directions": config.directions if directions is None else directions,
+            "hidden_size": config.hidden_size,
+            "input": f"embedding of size {config.embed_size}" if config.embed_size else "one-hot"}
+
+
+def _with_training_settings(facts, model):
+    config = model.config
     facts.update(dropout=config.dropout, embedding_dropout=config.embed_dropout,   # training only
                  weight_drop=config.weight_drop)
     facts["tensors"] = {name: list(array.shape) for name, array in model.params.items()}
     return facts
 
 
-def describe(model, short=False):
-    """One line: 'a 1-layer GRU classifier, 64 hidden units, bidirectional, ...'; short:
-    only the first two parts."""
+def _seq2seq_summary(model):
+    """An encoder-decoder's facts: each stack, the attention and the bridge with their sizes,
+    the normalisation and both vocabularies."""
     config = model.config
-    cell = {"rnn": f"{config.nonlinearity} RNN", "lstm": "LSTM", "gru": "GRU"}[config.cell]
-    what = "classifier" if config.task == "classify" else "language model"
-    parts = [f"a {config.num_layers}-layer {cell} {what}", f"{config.hidden_size} hidden units"]
+    facts = {"task": "seq2seq", "encoder": _recurrent_facts(config), "decoder": _recurrent_facts(config, 1),
+             "attention": attention_facts(model), "bridge": bridge_facts(model), "normalize": config.normalize,
+             "source_vocabulary": len(model.vocab), "target_vocabulary": len(model.target_vocab),
+             "parameters": int(model.flat.size), "dtype": config.dtype, "tokenizer": model.tokenizer.describe()}
+    if config.cell == "rnn":
+        facts["nonlinearity"] = config.nonlinearity
+    return _with_training_settings(facts, model)
+
+
+def attention_facts(model):
+    """{"kind", "score", "query_size" H, "key_size" K (an encoder output), "attention_size" A
+    (additive), "output_size" H of ~h_t = tanh(W_c [c_t; d_t])}; {"kind": "none"} without."""
+    config = model.config
+    if config.attention == "none":
+        return {"kind": "none"}
+    H = config.hidden_size
+    facts = {"kind": config.attention, "score": _SCORES[config.attention], "query_size": H,
+             "key_size": H * config.directions}
+    if config.attention == "additive":
+        facts["attention_size"] = config.attention_size or H
+    facts["output_size"] = H
+    return facts
+
+
+def bridge_facts(model):
+    """How the decoder's initial states come from the encoder's final ones: for a bidirectional
+    encoder, s_0 = tanh(W_b [s_S; s'_1] + b_b) for each layer (2S -> S), else as they are."""
+    if model.config.directions == 1:
+        return {"kind": "none", "note": "the decoder starts from the encoder's final states"}
+    S = model.encoder.state_size
+    return {"kind": "tanh", "note": "s_0 = tanh(W_b [s_S; s'_1] + b_b) for each layer",
+            "input_size": 2 * S, "output_size": S}
+
+
+def _cell_name(config):
+    return {"rnn": f"{config.nonlinearity} RNN", "lstm": "LSTM", "gru": "GRU"}[config.cell]
+
+
+def describe(model, short=False):
+    """One line: 'a 1-layer GRU classifier, 64 hidden units, bidirectional, ...' (seq2seq: 'a
+    1-layer GRU encoder-decoder with general attention, 64 hidden units, ...'); short: only
+    the first two parts."""
+    config = model.config
+    if config.task == "seq2seq":
+        attention = "without attention" if config.attention == "none" else f"with {config.attention} attention"
+        what = f"encoder-decoder {attention}"
+    else:
+        what = "classifier" if config.task == "classify" else "language model"
+    parts = [f"a {config.num_layers}-layer {_cell_name(config)} {what}", f"{config.hidden_size} hidden units"]
     if short:
         return ", ".join(parts)
     if config.bidirectional:
-        parts.append("bidirectional")
-    parts.append(f"{len(model.vocab.words):,} {model.tokenizer.unit}s in the vocabulary")
+        parts.append("bidirectional" + (" encoder" if config.task == "seq2seq" else ""))
+    unit = model.tokenizer.unit
+    if config.task == "seq2seq":
+        parts.append(f"{len(model.vocab.words):,} source and {len(model.target_vocab.words):,} target {unit}s")
+    else:
+        parts.append(f"{len(model.vocab.words):,} {unit}s in the vocabulary")
     if config.task == "classify":
         parts.append(f"classes {', '.join(model.classes)}")
     return ", ".join(parts) + f" ({model.flat.size:,} parameters)"
@@ -41,8 +106,12 @@ def describe(model, short=False):
 def representation(model):
     """repr(model): the cell, the settings that differ from their defaults, the sizes."""
     config, defaults = model.config, ModelConfig(model.config.task, model.config.hidden_size)
-    settings = ", ".join(f"{key}={getattr(config, key)!r}" for key in ARCHITECTURE
-                         if key == "cell" or getattr(config, key) != getattr(defaults, key))
-    return (f"{type(model).__name__}({settings}, hidden_size={config.hidden_size}, "
-            f"vocab={len(model.vocab)}, outputs={model.params[model.output_bias].shape[0]}, "
+    keys = ARCHITECTURE + (("attention", "attention_size", "normalize") if config.task == "seq2seq" else ())
+    settings = ", ".join(f"{key}={getattr(config, key)!r}" for key in keys
+                         if key in ("cell", "attention") or getattr(config, key) != getattr(defaults, key))
+    if config.task == "seq2seq":
+        sizes = f"vocab={len(model.vocab)}, target_vocab={len(model.target_vocab)}"
+    else:
+        sizes = f"vocab={len(model.vocab)}, outputs={model.params[model.output_bias].shape[0]}"
+    return (f"{type(model).__name__}({settings}, hidden_size={config.hidden_size}, {sizes}, "
             f"parameters={model.flat.size}, dtype={config.dtype})")

@@ -36,7 +36,7 @@ def build_parser():
 
 
 def _add_use_commands(commands):
-    """predict, eval, generate and gradcheck."""
+    """predict, eval, translate, generate and gradcheck."""
     predict = commands.add_parser("predict", help="classify texts with a saved model")
     predict.add_argument("texts", nargs="*", metavar="TEXT", help="texts (default: one per line on stdin)")
     predict.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
@@ -44,14 +44,25 @@ def _add_use_commands(commands):
     predict.add_argument("--strict", action="store_true", help="unknown words are an error, not a warning")
 
     evaluate = commands.add_parser("eval", help="loss, accuracy, confusion matrix and per-class "
-                                   "precision, recall and F1 on a dataset")
+                                   "precision, recall and F1 on a dataset (seq2seq: loss, token accuracy, "
+                                   "exact match, BLEU and chrF on sentence pairs)")
     evaluate.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
     evaluate.add_argument("--data", action="append", metavar="DATA", help="labelled data "
-                          "(default: the embedded test set)")
+                          "(default: the embedded test set); seq2seq: sentence pairs, as train reads them")
     _add_data_options(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--errors", type=integer(1), metavar="N", help="also list the N most "
-                          "confidently wrong examples (file:line, label, prediction, probability, text)")
+                          "confidently wrong examples (file:line, label, prediction, probability, text); "
+                          "seq2seq: the N worst translations (highest token error rate)")
+    pairs = evaluate.add_argument_group("seq2seq models (--data FILE of pairs, or source=FILE and target=FILE)")
+    pairs.add_argument("--swap", action="store_true", help="translate the second column into the first")
+    pairs.add_argument("--source-column", help="column/key of the source text in .csv/.jsonl pairs "
+                       "(default: source)")
+    pairs.add_argument("--target-column", help="column/key of the target text (default: target)")
+    pairs.add_argument("--beam", type=integer(1), metavar="K", help="beam of the translations (default: 1, "
+                       "greedy)")
+
+    _add_translate(commands)
 
     generate = commands.add_parser("generate", help="sample text from a language model")
     generate.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
@@ -66,6 +77,22 @@ def _add_use_commands(commands):
     _add_gradcheck(commands)
     _add_looking_commands(commands)
     _add_exchange_commands(commands)
+
+
+def _add_translate(commands):
+    translate = commands.add_parser("translate", help="translate texts with a seq2seq model",
+                                    description="Translate each TEXT, or each line of stdin as it arrives "
+                                    "(one output line per input line; a blank line gives a blank line).")
+    translate.add_argument("texts", nargs="*", metavar="TEXT", help="texts (default: one per line on stdin)")
+    translate.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    translate.add_argument("--beam", type=integer(1), default=1, metavar="K", help="keep the K best "
+                           "hypotheses (beam search; default: 1, greedy)")
+    translate.add_argument("--max-length", type=integer(1), metavar="N", help="at most N output tokens "
+                           "(default: twice the longest source's tokens + 10)")
+    translate.add_argument("--json", action="store_true", help="one JSON object per text: translation, "
+                           "scores, source tokens and the attention weights of each output step")
+    translate.add_argument("--strict", action="store_true", help="unknown source tokens are an error, "
+                           "not a warning")
 
 
 def _add_looking_commands(commands):

@@ -34,29 +34,37 @@ def save_png(figure, path):
 
 
 def log_kind(records):
-    """'folds', 'lm' or 'classify': what a JSON log (a list of records) describes; None if unknown."""
+    """'folds', 'lm', 'classify' or 'seq2seq': what a JSON log (a list of records) describes;
+    None if unknown."""
     if any("fold" in record for record in records):
         return "folds"
     if records and all("step" in record for record in records):
         return "lm"
     if records and all("epoch" in record and "train_accuracy" in record for record in records):
         return "classify"
+    if records and all("epoch" in record and "train_token_accuracy" in record for record in records):
+        return "seq2seq"
     return None
+
+
+NOTHING_TO_PLOT = "no classifier epochs, translation epochs, language-model steps or folds to plot"
 
 
 def training_plot(records, path, title=None, unit="character"):
     """Draw a JSON log's curves into path (PNG, 1000 x 450 pixels): loss and accuracy per epoch
-    for a classifier (train, validation, test; the best validation epoch marked), bits per
-    character (or word) per step for a language model, each fold's accuracy for --folds."""
+    for a classifier (train, validation, test; the best validation epoch marked), loss and exact
+    match / BLEU per epoch for a translator (the same), bits per character (or word) per step
+    for a language model, each fold's accuracy for --folds."""
     pyplot = require_matplotlib()
     kind = log_kind(records)
     if kind is None:
-        raise TinyRNNError("no classifier epochs, language-model steps or folds to plot")
+        raise TinyRNNError(NOTHING_TO_PLOT)
     figure = pyplot.figure(figsize=(10, 4.5), layout="constrained")
     if kind == "lm":
         drawn = _lm_curves(figure, records, unit)
     else:
-        drawn = {"classify": _classifier_curves, "folds": _fold_bars}[kind](figure, records)
+        drawn = {"classify": _classifier_curves, "seq2seq": _translation_curves,
+                 "folds": _fold_bars}[kind](figure, records)
     if not drawn:
         pyplot.close(figure)
         raise TinyRNNError("no numbers to plot (losses, accuracies, steps and epochs must be finite "
@@ -82,26 +90,64 @@ def _series(records, x_key, y_key, scale=1.0):
     return [x for x, _ in points], [y for _, y in points]
 
 
-def _classifier_curves(figure, records):
-    loss_axes, accuracy_axes = figure.subplots(1, 2)
-    drawn = 0
-    for split, style in (("train", "-"), ("valid", "--"), ("test", ":")):
-        for axes, metric in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
-            xs, ys = _series(records, "epoch", f"{split}_{metric}")
-            drawn += len(xs)
-            if xs:
-                axes.plot(xs, ys, style, marker="o" if len(xs) < 30 else None, markersize=3,
-                          label={"valid": "validation"}.get(split, split))
+_STYLES = {"train": "-", "valid": "--", "val": "--", "test": ":"}
+
+
+def _epoch_curve(axes, records, key, label, **style):
+    """Plot records' key per epoch (if any); returns the number of points drawn."""
+    xs, ys = _series(records, "epoch", key)
+    if xs:
+        axes.plot(xs, ys, _STYLES[key.split("_")[0]], marker="o" if len(xs) < 30 else None, markersize=3,
+                  label=label, **style)
+    return len(xs)
+
+
+def _mark_best(records, *axes_list):
+    """The kept (best validation) epoch as a vertical line on each axes."""
     best = [record["epoch"] for record in records if record.get("best") is True
             and _plain_number(record.get("epoch"))]
-    for axes, name in ((loss_axes, "loss (nats)"), (accuracy_axes, "accuracy")):
+    for axes in axes_list:
         if best:
             axes.axvline(best[-1], color="grey", linewidth=0.8, linestyle="-.", label=f"best: epoch {best[-1]}")
         axes.set_xlabel("epoch")
-        axes.set_ylabel(name)
         axes.grid(alpha=0.3)
+
+
+def _classifier_curves(figure, records):
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    drawn = 0
+    for split in ("train", "valid", "test"):
+        for axes, metric in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
+            drawn += _epoch_curve(axes, records, f"{split}_{metric}", {"valid": "validation"}.get(split, split))
+    _mark_best(records, loss_axes, accuracy_axes)
+    for axes, name in ((loss_axes, "loss (nats)"), (accuracy_axes, "accuracy")):
+        axes.set_ylabel(name)
         _legend(axes)
     accuracy_axes.set_ylim(-0.02, 1.02)
+    return drawn
+
+
+def _translation_curves(figure, records):
+    """A seq2seq log (train_seq2seq's records): loss per target token (train, validation, test)
+    on the left; exact match (0-1) and, on its own axis, BLEU (0-100) on the right."""
+    loss_axes, match_axes = figure.subplots(1, 2)
+    drawn = sum(_epoch_curve(loss_axes, records, f"{split}_loss", name)
+                for split, name in (("train", "train"), ("val", "validation"), ("test", "test")))
+    match_axes.set_ylim(-0.02, 1.02)
+    bleu_axes = match_axes.twinx()
+    bleu_axes.set_ylim(-2, 102)
+    for split, name in (("val", "validation"), ("test", "test")):
+        drawn += _epoch_curve(match_axes, records, f"{split}_exact_match", f"{name} exact match", color="tab:blue")
+        drawn += _epoch_curve(bleu_axes, records, f"{split}_bleu", f"{name} BLEU", color="tab:orange")
+    _mark_best(records, loss_axes, match_axes)
+    loss_axes.set_ylabel("loss per target token (nats)")
+    match_axes.set_ylabel("exact match", color="tab:blue")
+    bleu_axes.set_ylabel("BLEU", color="tab:orange")
+    _legend(loss_axes)
+    handles, labels = match_axes.get_legend_handles_labels()
+    more_handles, more_labels = bleu_axes.get_legend_handles_labels()
+    if handles or more_handles:
+        match_axes.legend(handles + more_handles, labels + more_labels)
     return drawn
 
 

@@ -17,14 +17,51 @@ def run(args):
         return 0
     print(model.describe())
     for key, value in facts.items():
-        if key == "tensors":
-            continue
-        if key == "vocabulary":
-            value = f"{value} entries ({len(model.vocab.words)} tokens + <pad>, <unk>)"
-        elif isinstance(value, list):
-            value = ", ".join(map(str, value))
-        print(f"  {key.replace('_', ' ') + ':':<18} {value}")
+        if key != "tensors":
+            print(f"  {_LABELS.get(key, key.replace('_', ' ')) + ':':<19}{_text(key, value, model)}")
     print("  tensors:")
     for name, shape in facts["tensors"].items():
         print(f"    {name:<28} {' x '.join(map(str, shape))}")
     return 0
+
+
+_LABELS = {"normalize": "normalisation", "source_vocabulary": "source vocabulary",
+           "target_vocabulary": "target vocabulary"}
+
+
+def _text(key, value, model):
+    """A fact as a person reads it."""
+    unit = model.tokenizer.unit
+    if key in ("vocabulary", "source_vocabulary"):
+        return f"{value} entries ({len(model.vocab.words)} {unit}s + <pad>, <unk>)"
+    if key == "target_vocabulary":
+        return f"{value} entries ({len(model.target_vocab.words)} {unit}s + <pad>, <unk>, <bos>, <eos>)"
+    if key in ("encoder", "decoder"):
+        return _stack_text(value)
+    if key == "attention":
+        return _attention_text(value)
+    if key == "bridge":
+        sizes = f" ({value['input_size']} -> {value['output_size']})" if "input_size" in value else ""
+        return f"{value['kind']}: {value['note']}{sizes}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return value
+
+
+def _stack_text(stack):
+    """'GRU, 1 layer, 2 directions, 64 hidden units, input: embedding of size 32'."""
+    cell = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[stack["cell"]]
+    return (f"{cell}, {stack['layers']} layer{'s' * (stack['layers'] > 1)}, {stack['directions']} "
+            f"direction{'s' * (stack['directions'] > 1)}, {stack['hidden_size']} hidden units, "
+            f"input: {stack['input']}")
+
+
+def _attention_text(attention):
+    """'general: e_ts = d_t . W_a o_s (decoder states 64, encoder outputs 128), ~h_t of size 64'."""
+    if attention["kind"] == "none":
+        return "none: the decoder reads its own states"
+    sizes = f"decoder states {attention['query_size']}, encoder outputs {attention['key_size']}"
+    if "attention_size" in attention:
+        sizes += f", score width {attention['attention_size']}"
+    return f"{attention['kind']}: {attention['score']} ({sizes}), ~h_t = tanh(W_c [c_t; d_t]) of size " \
+           f"{attention['output_size']}"

@@ -5,7 +5,7 @@ import sys
 
 from ..errors import DataError, TinyRNNError
 from ..files import is_tinyrnn_file
-from ..plots import log_kind, require_matplotlib, training_plot
+from ..plots import NOTHING_TO_PLOT, log_kind, require_matplotlib, training_plot
 from .common import locked_outputs
 
 MAX_LINE = 1 << 20
@@ -50,6 +50,5 @@ def read_log(path):
                 raise DataError(f"{path}:{number}: not a JSON object; a tinyrnn log has one per line")
             records.append(record)
     if log_kind(records) is None:
-        raise DataError(f"{path}: no classifier epochs, language-model steps or folds to plot"
-                        + ("" if records else " (the log is empty)"))
+        raise DataError(f"{path}: {NOTHING_TO_PLOT}" + ("" if records else " (the log is empty)"))
     return records

@@ -1,0 +1,103 @@
+"""`tinyrnn translate`: translate texts with a saved seq2seq model (decoding.py).
+
+Each TEXT, or each line of stdin as it arrives, gives one output line, in order: the
+translation, or with --json one object (the text, decoding.Translation.as_json: the
+translation, its scores, the source tokens as the model read them and each output step's
+attention weights over them). A blank text, or one with no tokens once the model has read
+it, gives an empty translation without running the model: the output stays aligned line by
+line with the input (`tinyrnn translate < source.txt > hypotheses.txt`), as the two aligned
+files of a pair set must be. Source tokens the model never saw are read as <unk>, with a
+warning naming them (--strict: an error)."""
+import json
+import sys
+
+import numpy as np
+
+from ..data.loaders import MAX_TEXT_CHARS
+from ..decoding import Translation, translate
+from ..errors import TinyRNNError
+from ..io import load_model
+from .common import warn_unknown
+
+
+def run(args):
+    """Print one line per TEXT, or per line of stdin as soon as it has come."""
+    model_path, texts, beam, max_length = args.model, args.texts, args.beam, args.max_length
+    as_json, strict = args.json, args.strict
+
+    model = load_translator(model_path)
+    if texts:
+        _answer(model, texts, beam, max_length, as_json, strict, None)
+        return 0
+    for number, text in stdin_lines():
+        _answer(model, [text], beam, max_length, as_json, strict, f"<stdin>:{number}")
+        sys.stdout.flush()                          # an answer as soon as its line has come
+    return 0
+
+
+def load_translator(path):
+    """The seq2seq model saved at path; another kind of model is an error naming its command."""
+    model = load_model(path)
+    if model.task != "seq2seq":
+        kind, command = ("classifier", "predict") if model.task == "classify" else ("language model", "generate")
+        raise TinyRNNError(f"{path} is a {kind}; translate needs a seq2seq model (tinyrnn train --task seq2seq); "
+                           f"use tinyrnn {command} with this one")
+    return model
+
+
+def translations(model, texts, beam=1, max_length=None):
+    """(a Translation per text, the unknown source tokens of each text), by decoding.translate;
+    a text that is blank or has no tokens gets the empty translation (score None)."""
+    kept = [i for i, text in enumerate(texts) if text.strip() and model.tokenize(text)]
+    found, unknown = translate(model, [texts[i] for i in kept], beam, max_length) if kept else ([], [])
+    results, unknowns = [_nothing(model)] * len(texts), [[] for _ in texts]
+    for i, translation, tokens in zip(kept, found, unknown):
+        results[i], unknowns[i] = translation, tokens
+    return results, unknowns
+
+
+def _nothing(model):
+    """The translation of a text without tokens: empty, unscored."""
+    attention = None if model.attention == "none" else np.zeros((0, 0))
+    return Translation([], "", None, None, attention, True)
+
+
+def _answer(model, texts, beam, max_length, as_json, strict, line):
+    """Print one line per text; line: "<stdin>:N" of a text read from stdin, None for arguments."""
+    results, unknown = translations(model, texts, beam, max_length)
+    unit = model.tokenizer.unit
+    shown = sorted({token for tokens in unknown for token in tokens})
+    if unit == "character":
+        shown = [repr(token) for token in shown]   # a space or a quote is visible
+    if shown and strict:
+        raise TinyRNNError(f"{line + ': ' if line else ''}{unit}s not in the model's source vocabulary: "
+                           f"{', '.join(shown)}")
+    warn_unknown(shown, f"input ({line})" if line else "input", unit)
+    for text, translation in zip(texts, results):
+        if as_json:
+            source_tokens = model.tokenize(text) if translation.score is not None else []
+            print(json.dumps({"text": text, **translation.as_json(source_tokens)}))
+        else:
+            print(translation.text.replace("\r", " ").replace("\n", " "))   # one line per text
+
+
+def stdin_lines():
+    """(line number, text) for every line of standard input (UTF-8), blank ones included, as it
+    arrives; a line longer than the data files' limit is an error before the rest of it is
+    read. (commands.common.stdin_texts, which leaves blank lines out, is predict's.)"""
+    if sys.stdin is None:
+        raise TinyRNNError("standard input is closed; give the texts as arguments")
+    if sys.stdin.isatty():
+        print("reading texts from the terminal, one per line; end with Ctrl-D "
+              "(or give them as arguments)", file=sys.stderr)
+    limit = 4 * MAX_TEXT_CHARS + 2                 # bytes: UTF-8 needs at most 4 per character
+    for number, raw in enumerate(iter(lambda: sys.stdin.buffer.readline(limit), b""), start=1):
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as error:
+            raise TinyRNNError(f"<stdin>:{number}: cannot decode byte {raw[error.start]:#04x} "
+                               f"as utf-8") from None
+        if len(text) > MAX_TEXT_CHARS or (len(raw) == limit and not raw.endswith(b"\n")):
+            raise TinyRNNError(f"<stdin>:{number}: line is longer than the limit of "
+                               f"{MAX_TEXT_CHARS:,} characters")
+        yield number, text
