@@ -33,7 +33,7 @@ class Translation:
         result = {"translation": self.text, "tokens": len(self.ids), "score": self.score,
                   "normalized_score": self.normalized, "finished": self.finished}
         if self.attention is not None:
-            result["attention"] = np.round(self.attention, 6).tolist()
+            result["attention"] = np.round(self.attention.astype(np.float64), 6).tolist()
         if source_tokens is not None:
             result["source_tokens"] = list(source_tokens)
         return result
