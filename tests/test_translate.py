@@ -161,8 +161,6 @@ def test_translate_and_eval_help(capsys):
     assert status == 0 and "--swap" in out and "--beam K" in out
 
 
-@pytest.mark.xfail(reason="needs commands/common.load_classifier and generate._load_language_model to "
-                          "recognise a seq2seq model (files owned elsewhere)")
 def test_predict_and_generate_send_a_seq2seq_model_to_translate(model_file, capsys):
     for command in (["predict", "--model", model_file, "a"], ["generate", "--model", model_file]):
         status, out, err = run(capsys, *command)

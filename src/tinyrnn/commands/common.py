@@ -94,8 +94,11 @@ def model_options(args):
 
 
 def load_classifier(path, command):
-    """The classifier saved at path; a language model there is an error naming command."""
+    """The classifier saved at path; another kind of model there is an error naming command."""
     model = load_model(path)
+    if model.task == "seq2seq":
+        raise TinyRNNError(f"{path} is a seq2seq model; {command} needs a classifier "
+                           f"(to translate texts use tinyrnn translate)")
     if not isinstance(model, Classifier):
         raise TinyRNNError(f"{path} is a language model; {command} needs a classifier "
                            f"(for text generation use tinyrnn generate)")

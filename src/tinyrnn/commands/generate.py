@@ -29,6 +29,9 @@ def run(args):
 
 def _load_language_model(path):
     model = load_model(path)
+    if model.task == "seq2seq":
+        raise TinyRNNError(f"{path} is a seq2seq model; generate needs a language model "
+                           f"(to translate texts use tinyrnn translate)")
     if not isinstance(model, LanguageModel):
         raise TinyRNNError(f"{path} is a classifier; generate needs a language model "
                            f"(tinyrnn train --task lm)")
