@@ -1,11 +1,12 @@
 """A model's tensors under PyTorch's state_dict names, in a safetensors file that torch_model.py's
-TorchRNN loads (strictly). Needs no torch.
+TorchRNN (a classifier, a language model) or TorchSeq2Seq loads (strictly). Needs no torch.
 
 Every model but the walkthrough's already uses PyTorch's names and layouts (docs/model-format.md).
 The walkthrough's one-hot tanh RNN is renamed: Wxh -> rnn.weight_ih_l0, Whh -> rnn.weight_hh_l0,
 bh -> rnn.bias_ih_l0 with rnn.bias_hh_l0 = 0 (PyTorch adds the two biases), Why -> fc.weight,
 by -> fc.bias. One-hot input has no tensor: TorchRNN feeds one_hot(ids) to the RNN, which is
-the same as an identity embedding without its V x V weights.
+the same as an identity embedding without its V x V weights. A seq2seq model's names
+(encoder.*, decoder.*, bridge.*, attention.*, combine.weight, fc.*) are TorchSeq2Seq's already.
 """
 import numpy as np
 
@@ -34,16 +35,24 @@ def write_torch_file(model, path):
 def loading_code(model, path):
     """The Python lines that build the matching nn.Module and load the file at path."""
     cast = ".double()" if model.dtype.name == "float64" else ""
-    shapes = "(B, C) class" if model.task == "classify" else "(B, T, V) next-token"
+    if model.task == "seq2seq":
+        module, usage = "TorchSeq2Seq", (
+            "\n    target_vocab = json.loads(f.metadata()[\"target_vocab\"])   # 0 <pad>, 1 <unk>, 2 <bos>, 3 <eos>",
+            "# ids = model.translate(source, lengths, beam=1)   source (B, S) int64, lengths (B,) -> ids per row\n"
+            "# logits = model(source, lengths, target_in)       target_in (B, T) = <bos>, y_1 .. y_(T-1)")
+    else:
+        shapes = "(B, C) class" if model.task == "classify" else "(B, T, V) next-token"
+        module, usage = "TorchRNN", ("", f"# probabilities = model(ids, lengths)   ids (B, T) int64, lengths (B,) -> "
+                                         f"{shapes} probabilities")
     return f'''import json
 from safetensors import safe_open
 from safetensors.torch import load_file
-from tinyrnn.torch_model import TorchRNN    # needs only torch: copy the file to go without tinyrnn
+from tinyrnn.torch_model import {module}    # needs only torch: copy the file to go without tinyrnn
 
 with safe_open({path!r}, "pt") as f:
     config = json.loads(f.metadata()["config"])
-    vocab = json.loads(f.metadata()["vocab"])          # id i is vocab[i]; 0 <pad>, 1 <unk>
-model = TorchRNN(config){cast}
+    vocab = json.loads(f.metadata()["vocab"])          # id i is vocab[i]; 0 <pad>, 1 <unk>{usage[0]}
+model = {module}(config){cast}
 model.load_state_dict(load_file({path!r}))
 model.eval()
-# probabilities = model(ids, lengths)   ids (B, T) int64, lengths (B,) -> {shapes} probabilities'''
+{usage[1]}'''

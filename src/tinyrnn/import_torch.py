@@ -8,6 +8,11 @@ columns), and the task (fc has C rows: a classifier; V rows and no classes: a la
 model). What the weights cannot tell (the rnn's nonlinearity, the pooling, the tokenizer,
 dropout rates) comes from the file's own tinyrnn config when it has one, else from the
 caller. The walkthrough's architecture gets its own names back, with bh = bias_ih + bias_hh.
+
+A seq2seq state_dict (torch_model.TorchSeq2Seq's names: encoder.*, decoder.*, bridge.*,
+attention.*, combine.weight, fc.*) is read the same way, its attention from the tensors it
+has: attention.v.weight additive (A = its columns), attention.weight general, combine.weight
+alone dot, none of them none; the decoder reads one direction, the encoder one or two.
 """
 import json
 import re
@@ -21,6 +26,9 @@ from .models import build_model
 from .nn import CELLS
 
 RNN_NAME = re.compile(r"rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?")
+SEQ2SEQ_TENSORS = ("encoder.embedding.weight", "decoder.embedding.weight", "bridge.weight", "bridge.bias",
+                   "attention.weight", "attention.query.weight", "attention.key.weight", "attention.key.bias",
+                   "attention.v.weight", "combine.weight", "fc.weight", "fc.bias")
 CELL_OF_GATES = {len(cell.GATES): kind for kind, cell in CELLS.items()}     # 1 rnn, 3 gru, 4 lstm
 
 
@@ -35,17 +43,8 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, *, no
     if unknown:
         raise ModelFileError(f"{where}: tensors tinyrnn does not know: {', '.join(unknown[:5])} (expected "
                              f"embedding.weight, rnn.weight_ih_l0, ..., fc.weight, fc.bias)")
-    for name in ("fc.weight", "fc.bias"):
-        if name not in tensors:
-            raise ModelFileError(f"{where}: no {name} (the output layer)")
-    _check_ranks(tensors, where)
-    dtypes = {array.dtype.name for array in tensors.values()}
-    if not dtypes <= {"float32", "float64"} or len(dtypes) != 1:
-        raise ModelFileError(f"{where}: tensors must all be float32 or all float64, got {sorted(dtypes)}")
-    hidden_rows, H = tensors["rnn.weight_hh_l0"].shape
-    cell = CELL_OF_GATES.get(hidden_rows // H if hidden_rows % H == 0 else 0)
-    if cell is None:
-        raise ModelFileError(f"{where}: rnn.weight_hh_l0 is {hidden_rows} x {H}: not 1, 3 or 4 gate blocks of H")
+    dtype = _check_tensors(tensors, where)
+    cell, H = _cell_of(tensors, "rnn.weight_hh_l0", where)
     embedding = tensors.get("embedding.weight")
     task = "classify" if classes is not None else "lm"
     outputs = len(tensors["fc.bias"])
@@ -63,7 +62,7 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, *, no
                 "dropout": saved.get("dropout", 0.0), "embed_dropout": saved.get("embed_dropout", 0.0),
                 "weight_drop": saved.get("weight_drop", 0.0),
                 "pool": pool or saved.get("pool", "last") if task == "classify" else "last",
-                "dtype": dtypes.pop(), "tokenizer": tokenizer or saved.get("tokenizer")}   # None: the task's
+                "dtype": dtype, "tokenizer": tokenizer or saved.get("tokenizer")}   # None: the task's
     _check_agrees_with_saved(settings, saved, where)
     try:
         model = build_model(ModelConfig.from_json(settings), vocab, classes)
@@ -73,19 +72,98 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, *, no
     if uses_walkthrough_names(model.config):
         state["rnn.bias_ih_l0"] = tensors["rnn.bias_ih_l0"] + tensors["rnn.bias_hh_l0"]   # bh: one bias
         state = {legacy: state[torch_name] for legacy, torch_name in LEGACY_TO_TORCH.items()}
+    sizes = f"vocabulary {len(vocab)}, hidden {H}" + (f", classes {len(classes)}" if classes is not None else "")
+    return _filled(model, state, sizes, where)
+
+
+def seq2seq_from_state_dict(tensors, vocab, target_vocab, saved_config=None, *, nonlinearity=None,
+                            tokenizer=None, where="the state_dict"):
+    """A Seq2Seq holding tensors ({name: array}, TorchSeq2Seq's names), source vocab and
+    target_vocab lists; raises ModelFileError naming what does not fit."""
+    saved = saved_config or {}
+    reverse = sorted(name for name in tensors if name.startswith("decoder.rnn.") and name.endswith("_reverse"))
+    if reverse:
+        raise ModelFileError(f"{where}: the decoder reads one direction; found {reverse[0]}")
+    encoder, decoder = _recurrent_layers(tensors, where, "encoder."), _recurrent_layers(tensors, where, "decoder.")
+    layer_names = {name for layers in (encoder, decoder) for names in layers.values() for name in names.values()}
+    unknown = sorted(set(tensors) - set(SEQ2SEQ_TENSORS) - layer_names)
+    if unknown:
+        raise ModelFileError(f"{where}: tensors tinyrnn does not know: {', '.join(unknown[:5])} (expected "
+                             f"encoder.*, decoder.*, bridge.*, attention.*, combine.weight, fc.*)")
+    dtype = _check_tensors(tensors, where)
+    cell, H = _cell_of(tensors, "encoder.rnn.weight_hh_l0", where)
+    attention, attention_size = "none", None
+    if "attention.v.weight" in tensors:
+        A = tensors["attention.v.weight"].shape[1]
+        attention, attention_size = "additive", saved.get("attention_size") if A == H else A
+    elif "attention.weight" in tensors:
+        attention = "general"
+    elif "combine.weight" in tensors:
+        attention = "dot"
+    embedding = tensors.get("encoder.embedding.weight")
+    if nonlinearity and saved.get("nonlinearity", nonlinearity) != nonlinearity:
+        raise ModelFileError(f"{where}: nonlinearity {nonlinearity} disagrees with the file's config "
+                             f"({saved['nonlinearity']})")
+    settings = {"task": "seq2seq", "cell": cell, "hidden_size": H, "num_layers": max(k for k, _ in encoder) + 1,
+                "bidirectional": any(d for _, d in encoder),
+                "nonlinearity": nonlinearity or saved.get("nonlinearity", "tanh"),
+                "embed_size": None if embedding is None else int(embedding.shape[1]),
+                **{key: saved.get(key, 0.0) for key in ("dropout", "embed_dropout", "weight_drop")},
+                "dtype": dtype, "tokenizer": tokenizer or saved.get("tokenizer"), "attention": attention,
+                "attention_size": attention_size, "normalize": saved.get("normalize", "none")}
+    _check_agrees_with_saved(settings, saved, where)
+    try:
+        model = build_model(ModelConfig.from_json(settings), (vocab, target_vocab), None)
+    except (ValueError, TypeError) as error:
+        raise ModelFileError(f"{where}: {error}") from None
+    sizes = f"vocabularies {len(vocab)} and {len(target_vocab)}, hidden {H}"
+    return _filled(model, dict(tensors), sizes, where)
+
+
+def is_seq2seq_state(tensors):
+    """Does a state_dict hold a seq2seq model's tensors (encoder.*, decoder.*, no rnn.*)?"""
+    return "rnn.weight_ih_l0" not in tensors and any(name.startswith(("encoder.", "decoder.")) for name in tensors)
+
+
+def _filled(model, state, sizes, where):
+    """model with its parameters set from state ({tinyrnn name: array}), every one present,
+    of its shape and finite."""
     expected = {name: array.shape for name, array in model.params.items()}
-    if set(state) != set(expected):
-        missing = sorted(set(expected) - set(state))
+    missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing:
         raise ModelFileError(f"{where}: tensors missing for this architecture: {', '.join(missing[:5])}")
+    if extra:
+        raise ModelFileError(f"{where}: tensors this architecture has no place for: {', '.join(extra[:5])}")
     for name, shape in expected.items():
         if state[name].shape != shape:
             raise ModelFileError(f"{where}: {_torch_name(name)} is {list(state[name].shape)}, expected "
-                                 f"{list(shape)} (vocabulary {len(vocab)}, hidden {H}"
-                                 + (f", classes {len(classes)})" if classes is not None else ")"))
+                                 f"{list(shape)} ({sizes})")
         if not np.isfinite(state[name]).all():
             raise ModelFileError(f"{where}: {_torch_name(name)} has NaN or infinite values")
         model.params[name][...] = state[name]
     return model
+
+
+def _check_tensors(tensors, where):
+    """The output layer is there, every tensor has its rank, and all share one float type
+    (returned)."""
+    for name in ("fc.weight", "fc.bias"):
+        if name not in tensors:
+            raise ModelFileError(f"{where}: no {name} (the output layer)")
+    _check_ranks(tensors, where)
+    dtypes = {array.dtype.name for array in tensors.values()}
+    if not dtypes <= {"float32", "float64"} or len(dtypes) != 1:
+        raise ModelFileError(f"{where}: tensors must all be float32 or all float64, got {sorted(dtypes)}")
+    return dtypes.pop()
+
+
+def _cell_of(tensors, name, where):
+    """(cell, H) from the shape of a weight_hh: H columns, 1, 3 or 4 blocks of H rows."""
+    hidden_rows, H = tensors[name].shape
+    cell = CELL_OF_GATES.get(hidden_rows // H if hidden_rows % H == 0 else 0)
+    if cell is None:
+        raise ModelFileError(f"{where}: {name} is {hidden_rows} x {H}: not 1, 3 or 4 gate blocks of H")
+    return cell, H
 
 
 def _torch_name(name):
@@ -101,18 +179,20 @@ def _check_ranks(tensors, where):
                                  f"{'vector' if rank == 1 else 'matrix'}")
 
 
-def _recurrent_layers(tensors, where):
-    """{(layer, direction): {role: name}} of the rnn.* tensors; every layer needs all four."""
+def _recurrent_layers(tensors, where, prefix=""):
+    """{(layer, direction): {role: name}} of the {prefix}rnn.* tensors; every layer needs all four."""
     layers = {}
     for name in tensors:
-        found = RNN_NAME.fullmatch(name)
+        found = RNN_NAME.fullmatch(name[len(prefix):]) if name.startswith(prefix) else None
         if found:
             role, k, reverse = found.groups()
             layers.setdefault((int(k), int(bool(reverse))), {})[role] = name
     if (0, 0) not in layers:
         found = ", ".join(sorted(tensors)[:4]) or "no tensors"
-        raise ModelFileError(f"{where}: no rnn.weight_ih_l0 / rnn.weight_hh_l0 (found {found}): tinyrnn reads "
-                             f"state_dicts named embedding.*, rnn.*, fc.*, as tinyrnn.torch_model.TorchRNN's")
+        names = "encoder.*, decoder.*, ... as tinyrnn.torch_model.TorchSeq2Seq's" if prefix else \
+            "embedding.*, rnn.*, fc.*, as tinyrnn.torch_model.TorchRNN's"
+        raise ModelFileError(f"{where}: no {prefix}rnn.weight_ih_l0 / {prefix}rnn.weight_hh_l0 (found {found}): "
+                             f"tinyrnn reads state_dicts named {names}")
     directions = 2 if any(d for _, d in layers) else 1
     for k in range(max(k for k, _ in layers) + 1):
         for d in range(directions):
@@ -121,13 +201,14 @@ def _recurrent_layers(tensors, where):
             if missing:
                 suffix = f"_l{k}" + ("_reverse" if d else "")
                 raise ModelFileError(f"{where}: layer {k} lacks " + ", ".join(
-                    f"rnn.{role}{suffix}" for role in sorted(missing)))
+                    f"{prefix}rnn.{role}{suffix}" for role in sorted(missing)))
     return layers
 
 
 def _check_agrees_with_saved(config, saved, where):
-    for key in ("task", "cell", "num_layers", "bidirectional", "embed_size", "hidden_size", "dtype"):
-        if key in saved and saved[key] != config[key]:
+    for key in ("task", "cell", "num_layers", "bidirectional", "embed_size", "hidden_size", "dtype", "attention",
+                "attention_size"):
+        if key in saved and key in config and saved[key] != config[key]:
             raise ModelFileError(f"{where}: its config says {key} {saved[key]!r}, its tensors {config[key]!r}")
 
 

@@ -21,6 +21,13 @@ def run(args):
         else:
             from ..export_onnx import write_onnx_file
             write_onnx_file(model, out)
-            print(f"saved {out}: inputs ids (B, T) int64 and lengths (B,) int64; output probabilities "
-                  f"{'(B, C)' if model.task == 'classify' else '(B, T, V)'}", file=sys.stderr)
+            print(f"saved {out}: {_onnx_signature(model)}", file=sys.stderr)
     return 0
+
+
+def _onnx_signature(model):
+    if model.task == "seq2seq":
+        return ("inputs ids (B, S) int64, lengths (B,) int64 and max_length () int64; output target_ids "
+                "(B, steps) int64, the greedy translation (each row's tokens, <eos> (3), then <pad> (0))")
+    shape = "(B, C)" if model.task == "classify" else "(B, T, V)"
+    return f"inputs ids (B, T) int64 and lengths (B,) int64; output probabilities {shape}"

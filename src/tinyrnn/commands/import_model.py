@@ -4,10 +4,10 @@ import sys
 from collections import Counter
 
 from ..errors import ModelFileError
-from ..import_torch import model_from_state_dict, read_token_list
+from ..import_torch import is_seq2seq_state, model_from_state_dict, read_token_list, seq2seq_from_state_dict
 from ..io import save_model
 from ..safetensors_header import parse_header
-from ..vocab import SPECIALS
+from ..vocab import SPECIALS, TARGET_SPECIALS
 from .common import locked_outputs
 
 
@@ -29,20 +29,39 @@ def run(args):
         for option, value, key in (("--nonlinearity", args.nonlinearity, "nonlinearity"), ("--pool", args.pool, "pool")):
             if value and key in (saved or {}) and saved[key] != value:
                 raise ModelFileError(f"{path}: {option} {value} disagrees with the file's config ({saved[key]})")
-        model = model_from_state_dict(tensors, vocab, classes, saved, nonlinearity=args.nonlinearity,
-                                      pool=args.pool, tokenizer=args.tokenizer, where=path)
+        if is_seq2seq_state(tensors) or (saved or {}).get("task") == "seq2seq":
+            model = _seq2seq_model(args, path, tensors, metadata, vocab, classes, saved)
+        else:
+            model = model_from_state_dict(tensors, vocab, classes, saved, nonlinearity=args.nonlinearity,
+                                          pool=args.pool, tokenizer=args.tokenizer, where=path)
         save_model(model, out)
-    if classes is None and saved is None:
+    if classes is None and saved is None and model.task == "lm":
         print("note: read as a language model (fc has one output per vocabulary entry); a classifier "
               "needs --classes", file=sys.stderr)
     print(f"saved {out}: {model.describe()}", file=sys.stderr)
     return 0
 
 
-def _check_vocabulary(vocab, where):
-    if vocab[:len(SPECIALS)] != list(SPECIALS):
-        raise ModelFileError(f"{where}: a tinyrnn vocabulary starts with {', '.join(SPECIALS)} (ids 0 and 1), "
-                             f"got {', '.join(map(repr, vocab[:2])) or 'nothing'}")
+def _seq2seq_model(args, path, tensors, metadata, vocab, classes, saved):
+    """A seq2seq state_dict's model: its target vocabulary comes from its metadata."""
+    if classes is not None:
+        raise ModelFileError(f"{path}: a seq2seq model predicts its target vocabulary; it has no classes")
+    if args.pool:
+        raise ModelFileError(f"{path}: a seq2seq model has no pooling (its decoder reads every step)")
+    if "target_vocab" not in metadata:
+        raise ModelFileError(f"{path} carries no target_vocab metadata (the target vocabulary of a seq2seq "
+                             f"state_dict, a JSON list starting {', '.join(TARGET_SPECIALS)})")
+    target_vocab = _from_metadata(metadata, "target_vocab", path, list)
+    _check_vocabulary(target_vocab, f"{path}'s target_vocab metadata", TARGET_SPECIALS)
+    return seq2seq_from_state_dict(tensors, vocab, target_vocab, saved, nonlinearity=args.nonlinearity,
+                                   tokenizer=args.tokenizer, where=path)
+
+
+def _check_vocabulary(vocab, where, specials=SPECIALS):
+    if vocab[:len(specials)] != list(specials):
+        what, ids = ("target vocabulary", "0 to 3") if specials == TARGET_SPECIALS else ("vocabulary", "0 and 1")
+        raise ModelFileError(f"{where}: a tinyrnn {what} starts with {', '.join(specials)} (ids {ids}), "
+                             f"got {', '.join(map(repr, vocab[:len(specials)])) or 'nothing'}")
     repeated = [token for token, count in Counter(vocab).items() if count > 1]
     if repeated:
         raise ModelFileError(f"{where}: {repeated[0]!r} is listed more than once")
