@@ -46,21 +46,20 @@ def default_max_length(source_length):
 
 def search(model, sequences, beam=1, max_length=None):
     """Translations of the id arrays `sequences` (one batch) with a beam of `beam` (1:
-    greedy); max_length: the most target tokens (None: default_max_length of the longest
-    source). Returns a Translation per sequence."""
+    greedy); max_length: the most target tokens (None: default_max_length of each source, so
+    a source translates alike alone or in a batch). Returns a Translation per sequence."""
     if type(beam) is not int or beam < 1:
         raise ValueError(f"a beam must be a positive integer, got {beam!r}")
     N, K = len(sequences), beam
-    if max_length is None:
-        max_length = default_max_length(max(len(seq) for seq in sequences))
+    limits = np.array([max_length or default_max_length(len(seq)) for seq in sequences])    # (N,)
     encoded = model.encode_sources(sequences).take(np.repeat(np.arange(N), K))
     states, previous = encoded.initial_states, np.full(N * K, BOS_ID)
     score = np.full((N, K), -np.inf)
     score[:, 0] = 0.0                                       # one hypothesis to start from
     length, finished = np.zeros((N, K), dtype=np.int64), np.zeros((N, K), dtype=bool)
-    tokens, weights = np.zeros((N, K, 0), dtype=np.int64), None
+    steps = []                                              # per step: (parent, token, weights)
     source = np.arange(N)[:, None]
-    for _ in range(max_length):
+    for step in range(int(limits.max())):
         log_p, new_states, step_weights = model.decode_step(encoded, previous, states)
         V = log_p.shape[1]
         total = score[..., None] + log_p.reshape(N, K, V)   # (N, K, V)
@@ -73,18 +72,32 @@ def search(model, sequences, beam=1, max_length=None):
         parent, token = chosen // V, chosen % V
         score = total.reshape(N, K * V)[source, chosen]
         length, finished = new_length[source, parent], finished[source, parent] | (token == EOS_ID)
-        tokens = np.concatenate([tokens[source, parent], token[..., None]], axis=2)
+        finished |= (step + 1 >= limits)[:, None]          # at its maximum length: as it stands
+        steps.append((parent, token, None if step_weights is None else step_weights.reshape(N, K, -1)[source, parent]))
         rows = (source * K + parent).reshape(-1)
-        if step_weights is not None:
-            step_weights = step_weights.reshape(N, K, -1)[source, parent][:, :, None]
-            weights = step_weights if weights is None else np.concatenate([weights[source, parent], step_weights], 2)
         states, previous = new_states[:, rows], token.reshape(-1)
         if finished.all():
             break
     best = np.argmax(score / np.maximum(length, 1), axis=1)
-    return [_translation(model, tokens[n, best[n]], score[n, best[n]], length[n, best[n]],
-                         None if weights is None else weights[n, best[n]], len(sequences[n]), finished[n, best[n]])
+    tokens, weights = _backtrack(steps, best)
+    return [_translation(model, tokens[n], score[n, best[n]], length[n, best[n]],
+                         None if weights is None else weights[n], len(sequences[n]))
             for n in range(N)]
+
+
+def _backtrack(steps, best):
+    """The tokens (N, steps) and attention weights (N, steps, S) of hypothesis best[n] of each
+    source, followed back through the steps' parents."""
+    rows, beam = np.arange(len(best)), best.copy()
+    tokens = np.empty((len(best), len(steps)), dtype=np.int64)
+    weights = None if steps[0][2] is None else np.empty((len(best), len(steps), steps[0][2].shape[2]))
+    for t in range(len(steps) - 1, -1, -1):
+        parent, token, step_weights = steps[t]
+        tokens[:, t] = token[rows, beam]
+        if weights is not None:
+            weights[:, t] = step_weights[rows, beam]
+        beam = parent[rows, beam]
+    return tokens, weights
 
 
 def _best(ranked, K):
@@ -99,7 +112,8 @@ def _best(ranked, K):
     return np.take_along_axis(top, order, axis=1)[:, :K]
 
 
-def _translation(model, tokens, score, length, weights, source_length, finished):
+def _translation(model, tokens, score, length, weights, source_length):
+    finished = length > 0 and tokens[length - 1] == EOS_ID
     ids = [int(token) for token in tokens[:length] if token != EOS_ID]
     attention = None if weights is None else weights[:length, :source_length].copy()
     return Translation(ids, model.detokenize(ids), float(score), float(score / max(length, 1)), attention,
