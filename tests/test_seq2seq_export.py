@@ -177,9 +177,9 @@ def test_onnx_runtime_translates_as_tinyrnn_greedy(cell, attention, shape, tmp_p
     assert "output target_ids (B, steps)" in capsys.readouterr().err
     sequences, ids, mask = source_batch(seed)
     session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
-    for max_length in (3, 12):
-        result = session.run(["target_ids"], {"ids": ids, "lengths": mask.sum(axis=1),
-                                              "max_length": np.array(max_length)})[0]
+    for max_length in (3, None):                                     # None: each source's own default
+        given = {} if max_length is None else {"max_length": np.array(max_length)}
+        result = session.run(["target_ids"], {"ids": ids, "lengths": mask.sum(axis=1), **given})[0]
         translations = search(model, sequences, 1, max_length)
         steps = max(len(t.ids) + t.finished for t in translations)       # the Loop stops when all are done
         expected = np.full((len(sequences), steps), PAD_ID)

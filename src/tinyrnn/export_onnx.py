@@ -12,15 +12,16 @@ ONNX runtime. onnx is the optional `onnx` extra, imported only here.
 
 A seq2seq model is one graph that translates greedily (decoding.py with a beam of 1):
 
-    inputs   ids (B, S) int64, lengths (B,) int64 (each >= 1), max_length () int64 (>= 1)
+    inputs   ids (B, S) int64, lengths (B,) int64 (each >= 1), max_length () int64 (optional;
+             0, its default: each row's own, 2 x its length + 10, as tinyrnn's)
     encoder  the layers above over the source; s_0 of each decoder layer: Y_h (and Y_c), or
              tanh(W_b [s; s'] + b_b) of a bidirectional encoder's (seq2seq.py)
-    Loop     up to max_length steps, while some row is unfinished: the decoder's layers one
+    Loop     while some row is unfinished (no <eos>, under its limit): the decoder's layers one
              step from the previous token (<bos> first) and states, attention over the
              encoder's top-layer outputs (nn/attention.py), fc; the next token is the argmax
              over all tokens but <pad> and <bos>; a row that chose <eos> writes <pad> after it
     output   target_ids (B, steps) int64: each row's tokens, <eos>, then <pad> (0); a row with
-             no <eos> reached max_length (tinyrnn's default: 2 x the longest source + 10)
+             no <eos> reached its maximum length
 
 One graph rather than an encoder and a decoder step: a runtime alone gives the translation,
 with no search loop to write around it, and the export stays one file. Beam search needs its
@@ -39,6 +40,7 @@ from .export_torch import torch_state_dict
 from .files import atomic_write_bytes
 from .nn import CELLS
 from .io import model_metadata
+from .decoding import default_max_length
 from .vocab import BOS_ID, EOS_ID, PAD_ID
 
 OPSET = 17
@@ -165,15 +167,32 @@ def _translation_graph(graph, state, model):
     initial = _decoder_initial_states(graph, state, arch)
     if arch.attention != "none":
         _attention_keys(graph, state, arch.attention, x)
+    _step_limits(graph)
     body = _decoder_step(graph.body("step_"), state, model, len(initial))
     graph.constant("keep_going", np.array(True))
-    graph.node("Shape", ["lengths"], ["batch"])
     graph.node("ConstantOfShape", ["batch"], ["bos"], value=numpy_helper.from_array(np.array([BOS_ID], np.int64)))
     graph.node("ConstantOfShape", ["batch"], ["none_finished"], value=numpy_helper.from_array(np.array([False])))
-    graph.node("Loop", ["max_length", "keep_going", "bos", "none_finished", *initial],
+    graph.node("Loop", ["steps", "keep_going", "bos", "none_finished", *initial],
                ["last_tokens", "finished", *(f"final_{name}" for name in initial), "tokens_tb"], body=body)
     graph.node("Transpose", ["tokens_tb"], ["target_ids"], perm=[1, 0])                   # (B, steps)
     return helper.make_tensor_value_info("target_ids", TensorProto.INT64, ["B", "steps"])
+
+
+def _step_limits(graph):
+    """limits (B,): each row's most target tokens, max_length or, when that is 0 (its
+    default), decoding.default_max_length of the row's length; steps: the longest limit."""
+    graph.constant("max_length", np.array(0, np.int64))           # a default the caller may override
+    graph.constant("zero_steps", np.array(0, np.int64))
+    offset = default_max_length(0)                                # a linear rule: offset + slope x length
+    graph.constant("limit_slope", np.array(default_max_length(1) - offset, np.int64))
+    graph.constant("limit_offset", np.array(offset, np.int64))
+    graph.node("Shape", ["lengths"], ["batch"])                                          # [B]
+    graph.node("Mul", ["lengths", "limit_slope"], ["sloped_lengths"])
+    graph.node("Add", ["sloped_lengths", "limit_offset"], ["default_limits"])          # (B,)
+    graph.node("Greater", ["max_length", "zero_steps"], ["max_length_given"])
+    graph.node("Expand", ["max_length", "batch"], ["given_limits"])
+    graph.node("Where", ["max_length_given", "given_limits", "default_limits"], ["limits"])
+    graph.node("ReduceMax", ["limits"], ["steps"], keepdims=0)
 
 
 def _decoder_initial_states(graph, state, arch):
@@ -266,7 +285,11 @@ def _decoder_step(body, state, model, carried):
     body.constant("eos_id", np.array(EOS_ID, np.int64))
     body.node("Where", ["step_finished_in", "pad_id", "step_best"], ["step_token"])
     body.node("Equal", ["step_token", "eos_id"], ["step_ended"])
-    body.node("Or", ["step_finished_in", "step_ended"], ["step_finished"])
+    body.constant("one_step", np.array(1, np.int64))
+    body.node("Add", ["step_iteration", "one_step"], ["step_tokens"])
+    body.node("GreaterOrEqual", ["step_tokens", "limits"], ["step_at_limit"])            # (B,)
+    body.node("Or", ["step_finished_in", "step_ended"], ["step_done"])
+    body.node("Or", ["step_done", "step_at_limit"], ["step_finished"])                   # at its maximum length
     body.node("Cast", ["step_finished"], ["step_finished_int"], to=TensorProto.INT64)
     body.node("ReduceMin", ["step_finished_int"], ["step_all_int"], keepdims=0)
     body.node("Cast", ["step_all_int"], ["step_all"], to=TensorProto.BOOL)

@@ -210,12 +210,14 @@ class TorchSeq2Seq(nn.Module):
         """The best hypothesis's target ids (without <eos>) for each source, a list of lists.
         Beam search as tinyrnn's decoding.py: a hypothesis's score is the sum of ln p of its
         tokens (<eos> included), ranked by score / tokens; a finished hypothesis stays in the
-        beam until better ones push it out; the search ends when every kept hypothesis is
-        finished or at max_length tokens (None: 2 x the longest source + 10). beam 1: greedy."""
+        beam until better ones push it out; a source's search ends when every kept hypothesis
+        is finished or has max_length tokens (None: 2 x the source's length + 10, so a source
+        translates alike alone or in a batch). beam 1: greedy."""
         if type(beam) is not int or beam < 1:
             raise ValueError(f"a beam must be a positive integer, got {beam!r}")
         N, K = source.shape[0], beam
-        max_length = 2 * int(source_lengths.max()) + 10 if max_length is None else max_length
+        limits = 2 * source_lengths.to(source.device) + 10 if not max_length else \
+            torch.full((N,), max_length, device=source.device)                 # (N,)
         outputs, mask, keys, state = self.encode(source, source_lengths)
         rows = torch.arange(N, device=source.device).repeat_interleave(K)
         encoded, state = (outputs[rows], mask[rows], keys[rows], None), _rows(state, rows)
@@ -226,7 +228,7 @@ class TorchSeq2Seq(nn.Module):
         finished = torch.zeros((N, K), dtype=torch.bool, device=source.device)
         tokens = torch.zeros((N, K, 0), dtype=torch.long, device=source.device)
         hypotheses = torch.arange(N, device=source.device)[:, None]
-        for _ in range(max_length):
+        for step in range(int(limits.max())):
             log_p, new_state = self.step(encoded, previous, state)
             V = log_p.shape[1]
             total = score[..., None] + log_p.reshape(N, K, V)                   # (N, K, V)
@@ -239,6 +241,7 @@ class TorchSeq2Seq(nn.Module):
             parent, token = chosen // V, chosen % V
             score = total.reshape(N, K * V).gather(1, chosen)
             length, finished = new_length.gather(1, parent), finished.gather(1, parent) | (token == EOS_ID)
+            finished |= (step + 1 >= limits)[:, None]                           # at its maximum length
             tokens = torch.cat([tokens[hypotheses, parent], token[..., None]], dim=2)
             state, previous = _rows(new_state, (hypotheses * K + parent).reshape(-1)), token.reshape(-1)
             if finished.all():

@@ -27,7 +27,7 @@ def run(args):
 
 def _onnx_signature(model):
     if model.task == "seq2seq":
-        return ("inputs ids (B, S) int64, lengths (B,) int64 and max_length () int64; output target_ids "
-                "(B, steps) int64, the greedy translation (each row's tokens, <eos> (3), then <pad> (0))")
+        return ("inputs ids (B, S) int64, lengths (B,) int64 and optionally max_length () int64; output "
+                "target_ids (B, steps) int64, the greedy translation (each row's tokens, <eos> (3), then <pad> (0))")
     shape = "(B, C)" if model.task == "classify" else "(B, T, V)"
     return f"inputs ids (B, T) int64 and lengths (B,) int64; output probabilities {shape}"
