@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .models import Classifier, LanguageModel
-from .vocab import SPECIALS
+from .vocab import EOS_ID, PAD_ID, SPECIALS, TARGET_SPECIALS
 
 
 @dataclass
@@ -36,6 +36,17 @@ def random_language_model(rng, vocab_words=7, hidden=5, scale=0.5, dtype="float6
     return _randomize(LanguageModel(vocab, hidden, cell, dtype, "words", **architecture), rng, scale)
 
 
+def random_seq2seq(rng, vocab_words=7, hidden=5, target_words=None, scale=0.5, dtype="float64", *, cell="rnn",
+                   **architecture):
+    """A small Seq2Seq translating words w0, w1, ... into t0, t1, ... (target_words of them;
+    None: vocab_words) with N(0, scale^2) weights and biases. architecture: ModelConfig's
+    settings (attention, attention_size, num_layers, bidirectional, embed_size, dropout, ...)."""
+    from .seq2seq import Seq2Seq                     # seq2seq.py builds on models.py
+    source = [*SPECIALS, *(f"w{i}" for i in range(vocab_words))]
+    target = [*TARGET_SPECIALS, *(f"t{i}" for i in range(vocab_words if target_words is None else target_words))]
+    return _randomize(Seq2Seq(source, target, hidden, cell, dtype, **architecture), rng, scale)
+
+
 def _randomize(model, rng, scale):
     for array in model.params.values():
         array[...] = rng.normal(0.0, scale, size=array.shape)
@@ -43,16 +54,26 @@ def _randomize(model, rng, scale):
 
 
 def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=6, *, cell="rnn",
-                   task="classify", **architecture):
+                   task="classify", scale=None, **architecture):
     """A small float64 model with random weights and biases, and a padded batch.
 
     Returns (model, ids (B, T), mask (B, T), targets, initial_state (L*D, B, S)); targets
     are (B,) classes, or (B, T) next tokens for task "lm". Row 0 has max_length tokens and
-    the others 1 to max_length - 1, so padding is exercised."""
+    the others 1 to max_length - 1, so padding is exercised. Task "seq2seq" (classes: the
+    number of target words) gives (model, ids, mask, targets (B, T'), None): each target
+    row 1 to max_length tokens, <eos>, then <pad>, the last row the longest, and no initial
+    state (the decoder starts from the encoder). Weights and biases are drawn from
+    N(0, scale^2); scale None: 0.5, and 1 for seq2seq, whose attention scores would otherwise
+    get gradients too small (about 1e-5 for an LSTM's) for the check to tell right from wrong."""
+    if task == "seq2seq":
+        scale = 1.0 if scale is None else scale
+        return _seq2seq_problem(rng, vocab_words, hidden, classes, batch, max_length, scale, cell=cell,
+                                **architecture)
+    scale = 0.5 if scale is None else scale
     if task == "lm":
-        model = random_language_model(rng, vocab_words, hidden, cell=cell, **architecture)
+        model = random_language_model(rng, vocab_words, hidden, scale, cell=cell, **architecture)
     else:
-        model = random_classifier(rng, vocab_words, hidden, classes, cell=cell, **architecture)
+        model = random_classifier(rng, vocab_words, hidden, classes, scale, cell=cell, **architecture)
     shorter = rng.integers(1, max(max_length, 2), size=batch - 1)           # padded when max_length > 1
     lengths = np.concatenate([[max_length], np.minimum(shorter, max_length)])
     ids = rng.integers(len(SPECIALS), len(model.vocab), size=(batch, max_length))
@@ -65,6 +86,29 @@ def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=
     stack = model.stack
     initial_state = rng.normal(0.0, 0.5, size=(stack.num_states, batch, stack.state_size))
     return model, ids, mask, targets, initial_state
+
+
+def _seq2seq_problem(rng, vocab_words, hidden, target_words, batch, max_length, scale, **architecture):
+    model = random_seq2seq(rng, vocab_words, hidden, target_words, scale, **architecture)
+    ids, mask = _padded_rows(rng, batch, max_length, len(SPECIALS), len(model.vocab), longest=0)
+    tokens, target_mask = _padded_rows(rng, batch, max_length, len(TARGET_SPECIALS), len(model.target_vocab),
+                                       longest=batch - 1)
+    lengths = target_mask.sum(axis=1)
+    targets = np.full((batch, max_length + 1), PAD_ID)                 # tokens, <eos>, <pad> ...
+    targets[:, :max_length] = tokens
+    targets[np.arange(batch), lengths] = EOS_ID
+    return model, ids, mask, targets, None
+
+
+def _padded_rows(rng, batch, max_length, low, high, longest):
+    """ids (B, T) drawn from [low, high) and their mask: row `longest` has max_length tokens,
+    the others 1 to max_length - 1 (padded with 0)."""
+    lengths = np.minimum(rng.integers(1, max(max_length, 2), size=batch), max_length)
+    lengths[longest] = max_length
+    ids = rng.integers(low, high, size=(batch, max_length))
+    mask = np.arange(max_length)[None, :] < lengths[:, None]
+    ids[~mask] = PAD_ID
+    return ids, mask
 
 
 def check_gradients(model, ids, mask, targets, initial_state=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,

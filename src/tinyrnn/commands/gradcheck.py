@@ -10,21 +10,24 @@ from ..gradcheck import check_gradients, random_problem
 
 def run(args):
     """One row per tensor (or, with --all, one line per combination); exit status 1 on a mismatch."""
-    sizes = {"vocab_words": args.vocab, "hidden": args.hidden, "classes": args.classes,
-             "batch": args.batch, "max_length": args.max_length}
     options = {"task": args.task, "cell": args.cell, "num_layers": args.layers,
                "bidirectional": args.bidirectional, "embed_size": args.embed,
-               "nonlinearity": args.nonlinearity, "dropout": args.dropout, "pool": args.pool}
+               "nonlinearity": args.nonlinearity, "dropout": args.dropout, "pool": args.pool,
+               "attention": getattr(args, "attention", None)}         # --attention: seq2seq only
+    sizes = {"vocab_words": args.vocab, "hidden": args.hidden, "batch": args.batch, "max_length": args.max_length,
+             "classes": args.vocab if args.task == "seq2seq" else args.classes}   # seq2seq: target words
     seed, eps = args.seed, args.eps
     if args.all:
-        chosen = [_OPTION.get(key, f"--{key}") for key, default in _ALL_DEFAULTS.items() if options[key] != default]
+        chosen = [_OPTION.get(key, f"--{key}") for key, default in _ALL_DEFAULTS.items()
+                  if options[key] != default and not (key == "task" and options[key] == "seq2seq")]
         if chosen:
             raise ConfigError(f"--all checks every combination itself; drop {', '.join(chosen)}")
-        return _check_all(sizes, seed, eps)
+        return _check_all(sizes, seed, eps, ("seq2seq",) if args.task == "seq2seq" else ("classify", "lm"))
     results = _check(sizes, options, seed, eps)
-    print(f"{'tensor':<24}{'max abs error':>16}{'relative error':>16}  result")
+    width = max(24, 2 + max(len(result.name) for result in results))
+    print(f"{'tensor':<{width}}{'max abs error':>16}{'relative error':>16}  result")
     for result in results:
-        print(f"{result.name:<24}{result.max_abs_error:>16.3e}{result.relative_error:>16.3e}  "
+        print(f"{result.name:<{width}}{result.max_abs_error:>16.3e}{result.relative_error:>16.3e}  "
               f"{'ok' if result.passed else 'FAIL'}")
     failed = [result.name for result in results if not result.passed]
     print("gradients match finite differences" if not failed else f"mismatch in {', '.join(failed)}")
@@ -32,21 +35,31 @@ def run(args):
 
 
 _ALL_DEFAULTS = {"task": "classify", "cell": "rnn", "num_layers": 1, "bidirectional": False,
-                 "embed_size": None, "nonlinearity": "tanh", "dropout": 0.0, "pool": "last"}
+                 "embed_size": None, "nonlinearity": "tanh", "dropout": 0.0, "pool": "last", "attention": None}
 _OPTION = {"num_layers": "--layers", "embed_size": "--embed"}
 
 
 def _check(sizes, options, seed, eps):
     """The TensorChecks of one model; an impossible combination is a ConfigError."""
-    if options["bidirectional"] and options["task"] == "lm":
-        raise ConfigError("--bidirectional applies to --task classify: a language model must not see "
-                          "the tokens it predicts")
+    task = options["task"]
+    if options["bidirectional"] and task == "lm":
+        raise ConfigError("--bidirectional applies to --task classify and seq2seq: a language model must not "
+                          "see the tokens it predicts")
+    if options["attention"] is not None and task != "seq2seq":
+        raise ConfigError(f"--attention applies to --task seq2seq, not {task}")
+    if options["pool"] != "last" and task != "classify":
+        raise ConfigError(f"--pool applies to --task classify, not {task}")
+    if options["attention"] == "dot" and options["bidirectional"]:
+        raise ConfigError("--attention dot needs encoder outputs as wide as the decoder's states; a "
+                          "--bidirectional encoder's are twice as wide (use general or additive)")
+    architecture = {key: value for key, value in options.items() if key != "attention" or task == "seq2seq"}
     try:
-        problem = random_problem(np.random.default_rng(seed), **sizes, **options)
+        problem = random_problem(np.random.default_rng(seed), **sizes, **architecture)
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    _refuse_slow(problem, seed if options["dropout"] else None)
-    return check_gradients(*problem, eps=eps, dropout_seed=seed if options["dropout"] else None)
+    dropout_seed = seed if options["dropout"] else None
+    _refuse_slow(problem, dropout_seed)
+    return check_gradients(*problem, eps=eps, dropout_seed=dropout_seed)
 
 
 MAX_SECONDS = 60
@@ -56,7 +69,7 @@ def _refuse_slow(problem, dropout_seed):
     """Finite differences evaluate the loss twice per number checked: time one evaluation
     and refuse, before starting, a check that would take more than MAX_SECONDS."""
     model, ids, mask, targets, initial_state = problem
-    numbers = model.flat.size + initial_state.size
+    numbers = model.flat.size + (0 if initial_state is None else initial_state.size)
     rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
     started = time.perf_counter()
     model.loss_and_gradients(ids, mask, targets, initial_state, rng)
@@ -68,21 +81,32 @@ def _refuse_slow(problem, dropout_seed):
                           f"--batch, --max-length)")
 
 
-def _check_all(sizes, seed, eps):
-    """Every cell x {1, 2} layers x directions x {one-hot, embedding} x task."""
-    failures = 0
+def _combinations(tasks):
+    """(task, cell, layers, bidirectional, embed, attention) of every combination that can be built."""
     for task, cell, layers, bidirectional, embed in itertools.product(
-            ("classify", "lm"), ("rnn", "lstm", "gru"), (1, 2), (False, True), (None, 3)):
+            tasks, ("rnn", "lstm", "gru"), (1, 2), (False, True), (None, 3)):
         if bidirectional and task == "lm":
             continue
+        for attention in ("dot", "general", "additive", "none") if task == "seq2seq" else (None,):
+            if not (attention == "dot" and bidirectional):
+                yield task, cell, layers, bidirectional, embed, attention
+
+
+def _check_all(sizes, seed, eps, tasks):
+    """Every cell x {1, 2} layers x directions x {one-hot, embedding} x task (x attention
+    for seq2seq)."""
+    failures = 0
+    for task, cell, layers, bidirectional, embed, attention in _combinations(tasks):
         options = {"task": task, "cell": cell, "num_layers": layers, "bidirectional": bidirectional,
-                   "embed_size": embed, "nonlinearity": "tanh", "dropout": 0.0, "pool": "last"}
+                   "embed_size": embed, "nonlinearity": "tanh", "dropout": 0.0, "pool": "last",
+                   "attention": attention}
         results = _check(sizes, options, seed, eps)
         worst = max(results, key=lambda result: result.relative_error)
         ok = all(result.passed for result in results)
         failures += not ok
+        reading = f"{f'{attention} attention':<20}" if attention else ""       # seq2seq only
         print(f"{task:<9}{cell:<5}layers {layers}  {'bidirectional' if bidirectional else 'one direction':<14}"
-              f"{'embedding' if embed else 'one-hot':<10}{len(results):>3} tensors  worst relative error "
-              f"{worst.relative_error:.1e} ({worst.name})  {'ok' if ok else 'FAIL'}")
+              f"{'embedding' if embed else 'one-hot':<10}{reading}{len(results):>3} tensors  worst relative "
+              f"error {worst.relative_error:.1e} ({worst.name})  {'ok' if ok else 'FAIL'}")
     print("gradients match finite differences" if not failures else f"{failures} combination(s) failed")
     return 1 if failures else 0
