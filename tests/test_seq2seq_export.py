@@ -29,6 +29,18 @@ except ImportError:
     torch = None
 needs_torch = pytest.mark.skipif(torch is None, reason="needs torch")
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny tensors: one thread is fastest, and waits for no other on a busy machine."""
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 ATOL = 1e-10
 CELLS = ("rnn", "lstm", "gru")
 ATTENTIONS = ("dot", "general", "additive", "none")
