@@ -50,6 +50,8 @@ def search(model, sequences, beam=1, max_length=None):
     a source translates alike alone or in a batch). Returns a Translation per sequence."""
     if type(beam) is not int or beam < 1:
         raise ValueError(f"a beam must be a positive integer, got {beam!r}")
+    if max_length is not None and (type(max_length) is not int or max_length < 1):
+        raise ValueError(f"a maximum length must be a positive integer, got {max_length!r}")
     N, K = len(sequences), beam
     limits = np.array([max_length or default_max_length(len(seq)) for seq in sequences])    # (N,)
     encoded = model.encode_sources(sequences).take(np.repeat(np.arange(N), K))

@@ -144,8 +144,10 @@ def _add_exchange_commands(commands):
     """export and import: to and from PyTorch and ONNX."""
     export = commands.add_parser("export", help="write a model for PyTorch (state_dict) or ONNX runtimes",
                                  description="torch: a safetensors file with PyTorch's state_dict names "
-                                 "(printing the Python lines that load it into tinyrnn.torch_model.TorchRNN); "
-                                 "onnx: an ONNX graph with the RNN / LSTM / GRU operators (needs the onnx extra).")
+                                 "(printing the Python lines that load it into tinyrnn.torch_model.TorchRNN, or TorchSeq2Seq "
+                                 "for a seq2seq model); onnx: an ONNX graph with the RNN / LSTM / GRU operators "
+                                 "(a seq2seq model's: the encoder and a loop of greedy decoder steps; needs the "
+                                 "onnx extra).")
     export.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
     export.add_argument("--format", choices=["torch", "onnx"], required=True)
     export.add_argument("--out", required=True, metavar="FILE", help="the file to write (.safetensors for "
@@ -157,7 +159,8 @@ def _add_exchange_commands(commands):
                                    "embedding; the architecture is read from the tensors' names and shapes.")
     importer.add_argument("--format", choices=["torch"], default="torch", help="(default: torch)")
     importer.add_argument("--state-dict", required=True, metavar="FILE", help="safetensors file of a "
-                          "state_dict named embedding.weight, rnn.*, fc.* (as tinyrnn export writes)")
+                          "state_dict named embedding.weight, rnn.*, fc.* (a seq2seq model's: encoder.*, "
+                          "decoder.*, attention.*, combine.weight, fc.*), as tinyrnn export writes")
     importer.add_argument("--vocab", metavar="FILE", help="the tokens of ids 0, 1, ... (a JSON list, or "
                           "one per line), starting <pad>, <unk> (default: the file's own, if it has one)")
     importer.add_argument("--classes", metavar="FILE", help="the classes of fc's rows (JSON list or one per "
@@ -179,13 +182,18 @@ def _add_gradcheck(commands):
         description="Build a small float64 model with random weights, run a padded batch (rows of "
                     "different lengths) from a random non-zero initial state, and compare the "
                     "hand-written gradient of every parameter and of the initial state (row h0; "
-                    "[h0 | c0] for an LSTM) with central differences. Exit status 1 on a mismatch.")
-    gradcheck.add_argument("--task", choices=["classify", "lm"], default="classify",
-                           help="classify: loss of the final state; lm: loss at every step (default: classify)")
+                    "[h0 | c0] for an LSTM; seq2seq models have none: the decoder starts from the "
+                    "encoder) with central differences. Exit status 1 on a mismatch.")
+    gradcheck.add_argument("--task", choices=["classify", "lm", "seq2seq"], default="classify",
+                           help="classify: loss of the final state; lm: loss at every step; seq2seq: an "
+                           "encoder-decoder's loss per target token (default: classify)")
+    gradcheck.add_argument("--attention", choices=["dot", "general", "additive", "none"],
+                           help="seq2seq: the decoder's attention (default: general)")
     gradcheck.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn", help="(default: rnn)")
     gradcheck.add_argument("--layers", type=integer(1), default=1, metavar="N",
                            help="stacked layers (default: 1)")
-    gradcheck.add_argument("--bidirectional", action="store_true", help="two directions (classify only)")
+    gradcheck.add_argument("--bidirectional", action="store_true", help="two directions (classify; seq2seq: "
+                           "the encoder)")
     gradcheck.add_argument("--embed", type=integer(1), metavar="E", help="a learned E-dimensional "
                            "embedding instead of one-hot inputs")
     gradcheck.add_argument("--nonlinearity", choices=["tanh", "relu"], default="tanh",
@@ -195,10 +203,12 @@ def _add_gradcheck(commands):
     gradcheck.add_argument("--dropout", type=fraction_below_one, default=0.0, metavar="P",
                            help="dropout rate; the same masks are drawn for every evaluation (default: 0)")
     gradcheck.add_argument("--all", action="store_true", help="check every combination of cell, 1 or 2 "
-                           "layers, directions, input and task (tanh, no dropout; one summary line each)")
+                           "layers, directions, input and task (tanh, no dropout; one summary line each; with "
+                           "--task seq2seq: every attention too)")
     gradcheck.add_argument("--seed", type=integer(0), default=0, help="(default: 0)")
     gradcheck.add_argument("--hidden", type=integer(1), default=5, help="(default: 5)")
-    gradcheck.add_argument("--vocab", type=integer(1), default=7, help="number of words (default: 7)")
+    gradcheck.add_argument("--vocab", type=integer(1), default=7, help="number of words (seq2seq: on each "
+                           "side; default: 7)")
     gradcheck.add_argument("--classes", type=integer(2), default=3, help="(default: 3)")
     gradcheck.add_argument("--batch", type=integer(1), default=4, help="(default: 4)")
     gradcheck.add_argument("--max-length", type=integer(1), default=6, help="longest row (default: 6)")
