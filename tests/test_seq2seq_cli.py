@@ -1,20 +1,14 @@
 """`tinyrnn train --task seq2seq` and `tinyrnn gradcheck --task seq2seq` end to end, in a
 temporary folder: every pairs format, the options that choose pairs, the held-out sets, the
 JSON log, keep-best, checkpoints and exact resume, and bad input as one line and exit 2."""
-import argparse
-import contextlib
-import io
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
 
 from test_cli import run
-from tinyrnn.errors import ConfigError
 from tinyrnn.io import load_model
-from tinyrnn.options import build_parser
 
 WORDS = "one two three four five six".split()
 NUMBERS = "un deux trois quatre cinq six".split()

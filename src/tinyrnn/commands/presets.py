@@ -11,8 +11,9 @@ training; its "options" are the architecture and validation options it sets (any
 given on the command line wins).
 Language models (--task lm): "charrnn" (Adam, 32 streams, log points every 30 seconds) and
 "minchar" (the classic min-char-rnn recipe: Adagrad, one stream, gradients of the sum).
-Translation (--task seq2seq): "dates" (the embedded dates -> ISO 8601: a GRU over characters
-with general attention, Adam) and "translate" (sentence pairs of real languages: words, a
+Translation (--task seq2seq): "dates" (the embedded dates -> ISO 8601: a bidirectional GRU
+encoder over characters, so that the output reading a digit knows what follows it, general
+attention, Adam) and "translate" (sentence pairs of real languages: words, a
 larger GRU with additive attention, dropout, keep-best and early stop on a held-out tenth).
 """
 
@@ -38,10 +39,10 @@ PRESETS = {
                     "dtype": "float64", "sum_over_time": True},
     },
     "seq2seq": {
-        "dates": {"epochs": 6, "hidden": 64, "init": "uniform", "optimizer": "adam", "lr": 0.003,
+        "dates": {"epochs": 4, "hidden": 64, "init": "uniform", "optimizer": "adam", "lr": 0.003,
                   "batch_size": 64, "clip_value": None, "log_every": 1, "dtype": "float32",
-                  "options": {"cell": "gru", "embed": 32, "attention": "general", "clip_norm": 5.0,
-                              "lr_decay": 0.7}},
+                  "options": {"cell": "gru", "bidirectional": True, "embed": 32, "attention": "general",
+                              "clip_norm": 5.0, "lr_decay": 0.7}},
         "translate": {"epochs": 30, "hidden": 256, "init": "uniform", "optimizer": "adam", "lr": 0.001,
                       "batch_size": 32, "clip_value": None, "log_every": 1, "dtype": "float32",
                       "options": {"cell": "gru", "embed": 256, "attention": "additive", "dropout": 0.2,

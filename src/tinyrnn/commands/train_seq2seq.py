@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from ..checkpoint import fingerprint
 from ..data.dates import default_date_pairs
-from ..data.pairs import Pairs, filter_pairs, normalize_pairs, read_pairs, split_pairs
+from ..data.pairs import filter_pairs, normalize_pairs, read_pairs, split_pairs
 from ..errors import DataError, TinyRNNError
 from ..io import load_model, save_model
 from ..plots import require_matplotlib
