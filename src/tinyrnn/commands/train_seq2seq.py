@@ -11,7 +11,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from ..checkpoint import fingerprint
 from ..data.dates import default_date_pairs
@@ -217,9 +216,11 @@ def _saved_model(path, args):
 
 
 def _final_test(model, test_data, beam, kept):
-    figures, _ = evaluate_pairs(model, test_data, beam)
-    what = ("kept weights, " if kept else "") + ("greedy" if beam == 1 else f"beam {beam}")
-    print(f"Test ({what}):\t{_figures_line(figures)}")
+    """The test figures of the model saved: greedy translations, and a beam's when one is given."""
+    for width in sorted({1, beam}):
+        figures, _ = evaluate_pairs(model, test_data, width)
+        what = ("kept weights, " if kept else "") + ("greedy" if width == 1 else f"beam {width}")
+        print(f"Test ({what}):\t{_figures_line(figures)}")
 
 
 def _summary(history, config):
@@ -288,11 +289,6 @@ class Seq2SeqReport(RunReport):
 
     def json_record(self, record):
         return _record(record)
-
-    def after_record(self, record):
-        if record.stopped_early:
-            tqdm.write(f"Stopped at epoch {record.epoch}: no lower validation loss in the last "
-                       f"{self.trainer.config.early_stop} epochs", file=sys.stdout)
 
 
 def _record(stats):
