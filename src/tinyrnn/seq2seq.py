@@ -15,14 +15,18 @@ a time (decoding.py). Tensors use the state_dict names of the PyTorch module tha
 `export --format torch` builds: encoder.embedding.weight, encoder.rnn.weight_ih_l0, ...,
 decoder.*, bridge.*, attention.*, combine.weight, fc.weight, fc.bias.
 """
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .data.pairs import normalize
+from .model_config import ModelConfig
 from .models import RecurrentModel, StepResult
 from .nn.attention import attend, attend_backward, attention_keys, attention_shapes
 from .nn.functional import log_softmax
 from .nn.losses import softmax_cross_entropy
+from .nn.params import flat_views, initialize
 from .nn.stack import RecurrentStack
 from .vocab import BOS_ID, EOS_ID, PAD_ID, Vocab, pad_batch, tokenizer_of
 
@@ -31,7 +35,7 @@ def seq2seq_shapes(config, source_size, target_size):
     """((encoder, decoder), {name: shape}) of a seq2seq model of config with vocabularies of
     source_size and target_size tokens; allocates no parameters."""
     encoder = RecurrentStack(config, source_size, prefix="encoder.")
-    decoder = RecurrentStack(_decoder_config(config), target_size, prefix="decoder.")
+    decoder = RecurrentStack(replace(config, bidirectional=False), target_size, prefix="decoder.")   # one direction
     H, S = config.hidden_size, encoder.state_size
     shapes = {**encoder.param_shapes(), **decoder.param_shapes()}
     if encoder.directions == 2:
@@ -40,12 +44,6 @@ def seq2seq_shapes(config, source_size, target_size):
         shapes.update(attention_shapes(config.attention, H, H * encoder.directions, config.attention_size))
     shapes.update({"fc.weight": (target_size, H), "fc.bias": (target_size,)})
     return (encoder, decoder), shapes
-
-
-def _decoder_config(config):
-    """The decoder's settings: the encoder's, in one direction."""
-    from dataclasses import replace
-    return replace(config, bidirectional=False)
 
 
 @dataclass
@@ -72,7 +70,6 @@ class Seq2Seq(RecurrentModel):
     def __init__(self, vocab, target_vocab, hidden_size=128, cell="gru", dtype="float64", **settings):
         """Seq2Seq(vocab, target_vocab, 128, "gru", attention="additive", embed_size=64) is
         build_model(ModelConfig("seq2seq", 128, cell="gru", ...), (vocab, target_vocab))."""
-        from .model_config import ModelConfig
         self._build(ModelConfig(self.task, hidden_size, cell, dtype=dtype, **settings), (vocab, target_vocab), None)
 
     def _build(self, config, vocab, classes, layout=None):
@@ -88,7 +85,6 @@ class Seq2Seq(RecurrentModel):
                                                                         len(self.target_vocab))
         self.stack = self.encoder                    # what reads the source (describe, explain)
         self.output_weight, self.output_bias = "fc.weight", "fc.bias"
-        from .nn.params import flat_views
         self.flat, self.params = flat_views(shapes, self.dtype)
         self.flat_grads, self.grads = flat_views(shapes, self.dtype)
 
@@ -98,7 +94,6 @@ class Seq2Seq(RecurrentModel):
 
     def initialize(self, rng, scheme="uniform", forget_bias=0.0):
         """Draw the weights from rng (nn/params.py); forget_bias starts an LSTM's f gate bias."""
-        from .nn.params import initialize
         if forget_bias and self.config.cell != "lstm":
             raise ValueError(f"a forget-gate bias applies to the lstm cell, not {self.config.cell}")
         roles = {**self.encoder.param_roles(), **self.decoder.param_roles(), "fc.weight": "output_weight",
@@ -110,8 +105,6 @@ class Seq2Seq(RecurrentModel):
 
     def replica(self):
         """A model sharing this one's parameters, with workspaces and gradients of its own."""
-        import copy
-        from .nn.params import flat_views
         twin = copy.copy(self)
         (twin.encoder, twin.decoder), shapes = seq2seq_shapes(self.config, len(self.vocab), len(self.target_vocab))
         twin.stack = twin.encoder
@@ -122,7 +115,6 @@ class Seq2Seq(RecurrentModel):
 
     def normalize(self, text):
         """text as the model reads it (config.normalize: none, accents or letters)."""
-        from .data.pairs import normalize
         return normalize(text, self.config.normalize)
 
     def tokenize(self, text):
