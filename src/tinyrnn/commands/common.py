@@ -182,10 +182,11 @@ def progress_bar(total, unit, forced):
     return tqdm(total=total, unit=unit, file=sys.stderr, disable=not (forced or sys.stderr.isatty()))
 
 
-def stdin_texts():
-    """(line number, text) for each non-blank line of standard input (UTF-8), as it arrives.
-    Memory stays bounded: a line longer than the training data's limit is an error before
-    the rest of it is read."""
+def stdin_texts(blank=False):
+    """(line number, text) for each non-blank line of standard input (UTF-8), as it arrives;
+    with blank, every line (translate answers a blank line with one, so that its output
+    lines pair up with the input's). Memory stays bounded: a line longer than the training
+    data's limit is an error before the rest of it is read."""
     if sys.stdin is None:
         raise TinyRNNError("standard input is closed; give the texts as arguments")
     if sys.stdin.isatty():
@@ -201,7 +202,7 @@ def stdin_texts():
         if len(text) > MAX_TEXT_CHARS or (len(raw) == limit and not raw.endswith(b"\n")):
             raise TinyRNNError(f"<stdin>:{number}: line is longer than the limit of "
                                f"{MAX_TEXT_CHARS:,} characters")
-        if text.strip():
+        if blank or text.strip():
             yield number, text
 
 

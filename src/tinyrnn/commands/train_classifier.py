@@ -19,7 +19,7 @@ from .classifier_setup import Vectors, classes_of, encode_datasets, fingerprint_
 from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoch_record, locked_outputs,
                      model_options, output_may_close)
 from .presets import preset_options, recipe_for
-from .training import RunReport, run_trainer, train_config
+from .training import RunReport, epoch_where, run_trainer, train_config
 
 
 def run(args):
@@ -118,7 +118,7 @@ class Plan:
             data = fingerprint(*(array for part in (train_data, valid_data, test_data) if part
                                  for array in fingerprint_arrays(part)))
             if not checkpoints.start(trainer, run_signature(model, self.config, task, self.seed, data),
-                                     {}, _where):
+                                     {}, epoch_where):
                 model.flat[...] = trainer.final_weights()    # a finished run: its model is saved again
                 return model, trainer.state.history, test_data
         history = run_trainer(trainer, ClassifierReport(len(train_data)), json_log, self.progress, checkpoints)
@@ -228,15 +228,6 @@ def _recipe(preset, overrides, has_test, has_valid):
     if has_valid and "target_accuracy" not in given:
         recipe["target_accuracy"] = None                 # the test set is then only reported
     return recipe, given
-
-
-def _where(state):
-    """Where a classifier's run stands, for the resume messages."""
-    if state.finished:
-        return f"at epoch {state.epoch}"
-    if state.batch:
-        return f"next: epoch {state.epoch}, batch {state.batch + 1}"
-    return f"next: epoch {state.epoch + 1}"
 
 
 class ClassifierReport(RunReport):

@@ -24,7 +24,7 @@ from ..vocab import TARGET_SPECIALS, Vocab, tokenizer_of
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close, warn_unknown
 from .presets import preset_options, recipe_for
-from .training import RunReport, run_trainer, train_config
+from .training import RunReport, epoch_where, run_trainer, train_config
 
 DEFAULT_SPLIT = 0.1                      # of the source sentences, for validation and for test
 
@@ -144,7 +144,7 @@ def _run(args, checkpoints):
     report = Seq2SeqReport(trainer, sum(len(target) for target in train_data.targets), len(train_data))
     if not checkpoints or checkpoints.start(trainer, run_signature(model, config, task, seed, fingerprint(
             *[seq for part in (train_data, valid_data, test_data) if part for seq in part.sources + part.targets])),
-            {}, _where):
+            {}, epoch_where):
         run_trainer(trainer, report, args.json_log, args.progress, checkpoints)
     else:                                            # a finished run: its model is saved again
         model.flat[...] = trainer.final_weights()
@@ -235,14 +235,6 @@ def _summary(history, config):
     best = [stats for stats in history if stats.best]
     if config.keep_best and best:
         print(f"Kept epoch {best[-1].epoch}: lowest validation loss {best[-1].valid_loss:.3f}")
-
-
-def _where(state):
-    if state.finished:
-        return f"at epoch {state.epoch}"
-    if state.batch:
-        return f"next: epoch {state.epoch}, batch {state.batch + 1}"
-    return f"next: epoch {state.epoch + 1}"
 
 
 def _figures_line(figures):

@@ -26,6 +26,15 @@ def train_config(args, recipe, given, **settings):
         **checkpoint_settings(args), **settings)
 
 
+def epoch_where(state):
+    """Where a run counted in epochs stands, for the resume messages."""
+    if state.finished:
+        return f"at epoch {state.epoch}"
+    if state.batch:
+        return f"next: epoch {state.epoch}, batch {state.batch + 1}"
+    return f"next: epoch {state.epoch + 1}"
+
+
 class CommandListener(Listener):
     """A run on the command line: a progress bar on stderr, log blocks on stdout, the JSON
     log. report: the task command's RunReport (how its log blocks and records read)."""

@@ -13,11 +13,10 @@ import sys
 
 import numpy as np
 
-from ..data.loaders import MAX_TEXT_CHARS
 from ..decoding import Translation, translate
 from ..errors import TinyRNNError
 from ..io import load_model
-from .common import warn_unknown
+from .common import stdin_texts, warn_unknown
 
 
 def run(args):
@@ -29,7 +28,7 @@ def run(args):
     if texts:
         _answer(model, texts, beam, max_length, as_json, strict, None)
         return 0
-    for number, text in stdin_lines():
+    for number, text in stdin_texts(blank=True):
         _answer(model, [text], beam, max_length, as_json, strict, f"<stdin>:{number}")
         sys.stdout.flush()                          # an answer as soon as its line has come
     return 0
@@ -79,25 +78,3 @@ def _answer(model, texts, beam, max_length, as_json, strict, line):
             print(json.dumps({"text": text, **translation.as_json(source_tokens)}))
         else:
             print(translation.text.replace("\r", " ").replace("\n", " "))   # one line per text
-
-
-def stdin_lines():
-    """(line number, text) for every line of standard input (UTF-8), blank ones included, as it
-    arrives; a line longer than the data files' limit is an error before the rest of it is
-    read. (commands.common.stdin_texts, which leaves blank lines out, is predict's.)"""
-    if sys.stdin is None:
-        raise TinyRNNError("standard input is closed; give the texts as arguments")
-    if sys.stdin.isatty():
-        print("reading texts from the terminal, one per line; end with Ctrl-D "
-              "(or give them as arguments)", file=sys.stderr)
-    limit = 4 * MAX_TEXT_CHARS + 2                 # bytes: UTF-8 needs at most 4 per character
-    for number, raw in enumerate(iter(lambda: sys.stdin.buffer.readline(limit), b""), start=1):
-        try:
-            text = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
-        except UnicodeDecodeError as error:
-            raise TinyRNNError(f"<stdin>:{number}: cannot decode byte {raw[error.start]:#04x} "
-                               f"as utf-8") from None
-        if len(text) > MAX_TEXT_CHARS or (len(raw) == limit and not raw.endswith(b"\n")):
-            raise TinyRNNError(f"<stdin>:{number}: line is longer than the limit of "
-                               f"{MAX_TEXT_CHARS:,} characters")
-        yield number, text

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..training.loop import Trainer
-from ..training.task import Batch, Task
+from ..training.task import Batch, Task, length_batches
 from ..vocab import UNK_ID, pad_batch
 
 
@@ -70,23 +70,12 @@ class ClassifyTask(Task):
         return {"shuffle": self.shuffle, "bucket": self.bucket, "word_dropout": self.word_dropout}
 
     def epoch_batches(self, config, rng):
-        """The epoch's batches as lists of row indices (an int for batches of one).
-
-        With bucketing, the shuffled examples are sorted by length within windows of 50
-        batches and the batches are then shuffled: little padding, still random batches."""
-        order = rng.permutation(len(self.data)) if self.shuffle else np.arange(len(self.data))
-        size = config.batch_size
-        if size == 1:
-            return order.tolist()
-        if self.bucket:
-            lengths = np.array([len(seq) for seq in self.data.sequences])
-            window = 50 * size
-            order = np.concatenate([chunk[np.argsort(lengths[chunk], kind="stable")]
-                                    for chunk in np.split(order, range(window, len(order), window))])
-        batches = [order[start:start + size] for start in range(0, len(order), size)]
-        if self.bucket and self.shuffle:
-            batches = [batches[i] for i in rng.permutation(len(batches))]
-        return batches
+        """The epoch's batches as arrays of row indices (training.task.length_batches: with
+        bucketing, batches of similar lengths), or row numbers for batches of one."""
+        if config.batch_size == 1:
+            return (rng.permutation(len(self.data)) if self.shuffle else np.arange(len(self.data))).tolist()
+        lengths = np.array([len(seq) for seq in self.data.sequences])
+        return length_batches(lengths, config.batch_size, rng, self.shuffle, self.bucket)
 
     def batch(self, rows, rng):
         """The Batch of rows (an int: an example alone), words dropped as asked."""

@@ -14,7 +14,7 @@ from ..decoding import search
 from ..errors import ConfigError
 from ..metrics import translation_scores
 from ..training.loop import Trainer
-from ..training.task import Batch, Task
+from ..training.task import Batch, Task, length_batches
 from ..vocab import pad_batch
 
 
@@ -100,19 +100,10 @@ class Seq2SeqTask(Task):
         return {"shuffle": self.shuffle, "bucket": self.bucket, "beam": self.beam}
 
     def epoch_batches(self, config, rng):
-        """The epoch's batches as arrays of row indices: shuffled, then (bucket) sorted by
-        source length within windows of 50 batches, and the batches shuffled."""
-        order = rng.permutation(len(self.data)) if self.shuffle else np.arange(len(self.data))
-        size = config.batch_size
-        if self.bucket and size > 1:
-            lengths = np.array([len(seq) for seq in self.data.sources])
-            window = 50 * size
-            order = np.concatenate([chunk[np.argsort(lengths[chunk], kind="stable")]
-                                    for chunk in np.split(order, range(window, len(order), window))])
-        batches = [order[start:start + size] for start in range(0, len(order), size)]
-        if self.bucket and self.shuffle and size > 1:
-            batches = [batches[i] for i in rng.permutation(len(batches))]
-        return batches
+        """The epoch's batches as arrays of row indices (training.task.length_batches: with
+        bucketing, batches of similar source lengths)."""
+        lengths = np.array([len(seq) for seq in self.data.sources])
+        return length_batches(lengths, config.batch_size, rng, self.shuffle, self.bucket and config.batch_size > 1)
 
     def batch(self, rows, rng):
         ids, mask = pad_batch([self.data.sources[i] for i in rows])

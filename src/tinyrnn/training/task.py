@@ -65,3 +65,19 @@ class Task:
     def reaches(self, figures, target_accuracy):
         """Do test figures reach the target (a task without accuracy refuses one in prepare)?"""
         return figures["accuracy"] >= target_accuracy
+
+
+def length_batches(lengths, size, rng, shuffle=True, bucket=True):
+    """An epoch's batches of `size` rows as arrays of row indices, for rows of the given
+    lengths: the rows in a new order drawn from rng (shuffle); with bucket, sorted by length
+    within windows of 50 batches, and the batches then shuffled: little padding, still
+    random batches."""
+    order = rng.permutation(len(lengths)) if shuffle else np.arange(len(lengths))
+    if bucket:
+        window = 50 * size
+        order = np.concatenate([chunk[np.argsort(lengths[chunk], kind="stable")]
+                                for chunk in np.split(order, range(window, len(order), window))])
+    batches = [order[start:start + size] for start in range(0, len(order), size)]
+    if bucket and shuffle:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
