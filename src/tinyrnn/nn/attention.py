@@ -80,7 +80,8 @@ def attend(params, kind, keys, decoder):
     scores_tanh = None
     if kind == "additive":
         query = decoder @ params["attention.query.weight"].T                         # W_q d_t (B, T, A)
-        scores_tanh = np.tanh(query[:, :, None, :] + keys.projected[:, None, :, :])   # (B, T, S, A)
+        scores_tanh = np.add(query[:, :, None, :], keys.projected[:, None, :, :])     # (B, T, S, A)
+        np.tanh(scores_tanh, out=scores_tanh)
         scores = scores_tanh @ params["attention.v.weight"][0]                       # e_ts = v . tanh(.)
     else:
         scores = decoder @ keys.projected.transpose(0, 2, 1)                         # e_ts (B, T, S)
@@ -120,7 +121,10 @@ def attend_backward(params, grads, run, d_attentional):
         v = params["attention.v.weight"]
         U = run.scores_tanh                                                          # (B, T, S, A)
         np.dot(d_scores.reshape(1, -1), U.reshape(B * T * S, -1), out=grads["attention.v.weight"])
-        d_u = d_scores[..., None] * v[0] * (1.0 - U ** 2)                            # (B, T, S, A)
+        d_u = np.multiply(U, U)                                                      # (B, T, S, A)
+        np.subtract(1.0, d_u, out=d_u)
+        d_u *= v[0]
+        d_u *= d_scores[..., None]                                                   # dE v (1 - U^2)
         d_query, d_key = d_u.sum(axis=2), d_u.sum(axis=1)                            # (B, T, A), (B, S, A)
         A = d_query.shape[2]
         W_q, W_k = params["attention.query.weight"], params["attention.key.weight"]
