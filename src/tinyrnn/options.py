@@ -113,11 +113,15 @@ def _add_looking_commands(commands):
         description="Classifier: the class probabilities after each word, each word's contribution "
                     "(leave-one-out occlusion and gradient x input) and the hidden units over the "
                     "words. Language model: the surprisal of every character of --text FILE and the "
-                    "hidden units that follow quotes, line breaks and brackets; --html draws it.")
-    explain.add_argument("text", nargs="?", metavar="TEXT", help="the sentence to explain (classifiers)")
+                    "hidden units that follow quotes, line breaks and brackets; --html draws it. "
+                    "Translator (seq2seq): the greedy translation of TEXT and its attention, each output "
+                    "token's weights over the source tokens.")
+    explain.add_argument("text", nargs="?", metavar="TEXT", help="the sentence to explain (classifiers, "
+                         "translators)")
     explain.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
     explain.add_argument("--png", metavar="FILE.png", help="draw the probabilities over the words above a "
-                         "heatmap of the hidden units (classifiers; needs the plot extra)")
+                         "heatmap of the hidden units (classifiers), or the attention matrix (translators); needs "
+                         "the plot extra")
     explain.add_argument("--text", dest="text_file", metavar="FILE", help="the text a language model reads")
     explain.add_argument("--html", metavar="OUT.html", help="write a self-contained page colouring each "
                          "character by its surprisal or by a chosen hidden unit (language models)")
