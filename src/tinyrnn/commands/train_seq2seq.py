@@ -117,10 +117,11 @@ def _run(args, checkpoints):
         raise TinyRNNError("--test, --valid and --swap read files; give the training pairs with --train")
     prefixes = None if not args.target_prefix else tuple(
         prefix for given in args.target_prefix for prefix in given.split(",") if prefix)
-    tokenizer = tokenizer_of(args.tokenizer or ("chars" if embedded else "words"))
+    saved = _saved_model(args.init_from, args) if args.init_from else None
+    tokenizer = saved.tokenizer if saved else tokenizer_of(args.tokenizer or ("chars" if embedded else "words"))
+    normalization = saved.config.normalize if saved else args.normalize or "none"
     options = PairOptions(args.encoding, args.source_column or "source", args.target_column or "target",
-                          args.skip_bad_rows, args.swap, args.normalize or "none", args.max_length, prefixes,
-                          tokenizer)
+                          args.skip_bad_rows, args.swap, normalization, args.max_length, prefixes, tokenizer)
     seed = args.seed
     train_set, valid_set, test_set = _datasets(args, options, embedded, seed)
 
@@ -128,10 +129,7 @@ def _run(args, checkpoints):
     config = train_config(args, recipe, given)
     config.validate()
     rng = np.random.default_rng(seed)
-    if args.init_from:
-        model = _saved_model(args.init_from, args)
-    else:
-        model = _new_model(args, recipe, options, train_set, rng)
+    model = saved or _new_model(args, recipe, options, train_set, rng)
     print(f"{len(model.vocab.words)} source and {len(model.target_vocab.words)} target "
           f"{model.tokenizer.unit}s; {len(train_set):,} training, {len(valid_set or ())} validation, "
           f"{len(test_set or ())} test pairs")
