@@ -1,10 +1,12 @@
 """French -> English with attention: tinyrnn beside the PyTorch tutorial's network
 (benchmarks/seq2seq_reference.py), on the same pairs, the same split and the same sizes.
 
-    python benchmarks/seq2seq.py speed [--hidden 128] [--repeats 30]
+    python benchmarks/seq2seq.py speed [--hidden 128] [--repeats 30] [--rounds 5]
         training tokens per second of one step (forward, backward, Adam), batch 32, every
-        source and target 10 tokens, both networks side by side in one process, alternating
-        rounds so that a busy machine slows both alike; the ratio is what counts.
+        source and target 10 tokens: each network in a process of its own, 2 threads, in
+        alternating rounds so that a busy machine slows both alike; the ratio is what counts.
+        torch is timed with OMP_WAIT_POLICY=PASSIVE (its threads sleep between operations)
+        and ACTIVE (they spin: faster alone, slower beside anything else).
     python benchmarks/seq2seq.py train [--seed 0] [--hidden 256] [--epochs 30] [--minutes 10]
         tinyrnn's recipe on the reference's split (its vocabularies, its test set): test BLEU
         greedy and with a beam of 5 of the epoch with the lowest validation loss.
@@ -17,10 +19,11 @@ does, so its decoder runs step by step.
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")        # before torch starts its threads
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")        # before torch starts its threads (speed sets it)
 sys.path.insert(0, os.path.dirname(__file__))
 
 import numpy as np  # noqa: E402
@@ -77,22 +80,37 @@ def torch_step(batch=32, length=10, hidden=128, src_vocab=2000, tgt_vocab=1500, 
     return step
 
 
-def speed(hidden, repeats, data):
-    """Both networks' median step time and target tokens per second, measured in alternating rounds."""
+def step_seconds(which, hidden, repeats, data):
+    """Median seconds of one training step of tinyrnn's network or the reference's."""
     sizes = dict(hidden=hidden, src_vocab=len(data.source_vocab), tgt_vocab=len(data.target_vocab))
-    theirs = torch_step(**sizes)
-    ours = tinyrnn_step(**sizes)
-    times = {"tinyrnn": [], "torch": []}
-    for step in (ours, theirs, ours, theirs):               # warm up
+    step = tinyrnn_step(**sizes) if which == "tinyrnn" else torch_step(**sizes)
+    for _ in range(3):                                      # warm up
         step()
+    times = []
     for _ in range(repeats):
-        for name, step in (("tinyrnn", ours), ("torch", theirs)):
-            started = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - started)
-    result = {name: {"seconds": float(np.median(values)), "tokens_per_s": 320 / float(np.median(values))}
-              for name, values in times.items()}
-    result["ratio"] = result["tinyrnn"]["tokens_per_s"] / result["torch"]["tokens_per_s"]
+        started = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def speed(hidden, repeats, rounds, args):
+    """Each network timed in a process of its own (so that one's idle threads never slow the
+    other), in alternating rounds; torch with OMP_WAIT_POLICY PASSIVE and ACTIVE. Returns the
+    medians over rounds and tinyrnn's target tokens per second over each torch's."""
+    runs = {"tinyrnn": {}, "torch PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
+            "torch ACTIVE": {"OMP_WAIT_POLICY": "ACTIVE"}}
+    seconds = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, env in runs.items():
+            command = [sys.executable, __file__, "time", name.split()[0], "--hidden", str(hidden),
+                       "--repeats", str(repeats), "--data", args.data]
+            output = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, check=True)
+            seconds[name].append(float(output.stdout.split()[-1]))
+    result = {name: {"seconds": float(np.median(values)), "tokens_per_s": 320 / float(np.median(values)),
+                     "rounds": values} for name, values in seconds.items()}
+    for name in ("torch PASSIVE", "torch ACTIVE"):
+        result[f"ratio vs {name}"] = result["tinyrnn"]["tokens_per_s"] / result[name]["tokens_per_s"]
     return result
 
 
@@ -127,7 +145,9 @@ def train(data, hidden, seed, epochs, minutes, dropout, lr):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["speed", "train"])
+    parser.add_argument("command", choices=["speed", "train", "time"])
+    parser.add_argument("network", nargs="?", choices=["tinyrnn", "torch"], help="time: which one")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--data", default=reference.DATA)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden", type=int)
@@ -139,9 +159,11 @@ def main():
     args = parser.parse_args()
     data = reference.tutorial_pairs(args.data, args.seed)
     machine = {"cpu": reference.cpu_name(), "threads": THREADS}
-    if args.command == "speed":
+    if args.command == "time":
+        print(step_seconds(args.network, args.hidden or 128, args.repeats, data))
+    elif args.command == "speed":
         print(json.dumps({"batch": 32, "length": 10, "hidden": args.hidden or 128,
-                          **speed(args.hidden or 128, args.repeats, data), **machine}))
+                          **speed(args.hidden or 128, args.repeats, args.rounds, args), **machine}))
     else:
         print(json.dumps({**train(data, args.hidden or 256, args.seed, args.epochs, args.minutes, args.dropout,
                                   args.lr), **machine}))
