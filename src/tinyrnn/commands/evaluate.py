@@ -15,11 +15,9 @@ from ..metrics import class_scores, confusion_matrix, most_confident_errors, tra
 from ..models import Classifier
 from ..tasks import encode_examples, encode_pairs, evaluate, evaluate_pairs
 from .common import DataOptions, warn_unknown
-from .train_seq2seq import PairOptions
+from .train_seq2seq import SACREBLEU_NOTE, PairOptions
 
 SOURCE_LENGTHS = ((1, 5), (6, 10), (11, 20), (21, None))    # buckets of source tokens, last open-ended
-SACREBLEU_NOTE = ("note: BLEU and chrF need sacrebleu: python -m pip install sacrebleu (or the translate "
-                  "extra, '.[translate]' in a checkout of tinyrnn)")
 
 
 def run(args):

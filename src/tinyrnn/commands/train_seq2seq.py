@@ -6,6 +6,7 @@ the direction. Without --train: the embedded dates -> ISO 8601 pairs (data/dates
 characters. Validation: --valid or a --valid-split of the source sentences (default 0.1);
 test: --test or a --test-split (default 0.1), both held out by source sentence."""
 import argparse
+import importlib.util
 import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from .presets import preset_options, recipe_for
 from .training import RunReport, epoch_where, run_trainer, train_config
 
 DEFAULT_SPLIT = 0.1                      # of the source sentences, for validation and for test
+SACREBLEU_NOTE = ("note: BLEU and chrF need sacrebleu: python -m pip install sacrebleu (or the translate "
+                  "extra, '.[translate]' in a checkout of tinyrnn)")
 
 
 def run(args):
@@ -113,6 +116,8 @@ def _run(args, checkpoints):
         raise TinyRNNError("--min-count, --max-vocab, --normalize and --tokenizer make a new model; "
                            "--init-from keeps the saved model's")
     embedded = not args.train
+    if importlib.util.find_spec("sacrebleu") is None:
+        print(SACREBLEU_NOTE, file=sys.stderr)
     if embedded and (args.test or args.valid or args.swap):
         raise TinyRNNError("--test, --valid and --swap read files; give the training pairs with --train")
     prefixes = None if not args.target_prefix else tuple(
