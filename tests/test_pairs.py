@@ -200,3 +200,11 @@ def test_split_by_a_key_and_its_limits():
             split_pairs(pairs, bad, np.random.default_rng(0))
     with pytest.raises(DataError, match="1 distinct source"):
         split_pairs(Pairs(["Go."] * 3, ["a", "b", "c"], ["1", "2", "3"]), 0.5, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("mode", ["accents", "letters"])
+def test_normalising_twice_changes_nothing(mode):
+    """Training normalises the pairs and the model normalises what it reads again."""
+    for text in ["ℌello", "㎒", "Ça été", "I'm tired.", "ǅemal", "ﬁnal", "Straße"]:
+        once = normalize(text, mode)
+        assert normalize(once, mode) == once, (text, once)

@@ -176,7 +176,7 @@ BAD_RUNS = {
     "dot attention of a bidirectional encoder": (None, [], ["--attention", "dot", "--bidirectional"],
                                                  "dot attention needs encoder outputs as wide"),
     "nothing left after filtering": (None, [], ["--max-length", "1"],
-                                     "pairs.tsv: no pairs left after --max-length and --target-prefix"),
+                                     "pairs.tsv: no pairs left after --max-length"),
     "nothing left after the prefix": (None, [], ["--target-prefix", "seven"], "pairs.tsv: no pairs left"),
     "valid and valid split": (None, [], ["--valid", "pairs.tsv", "--valid-split", "0.2"],
                               "give either --valid or --valid-split, not both"),
@@ -259,3 +259,50 @@ def test_gradcheck_of_seq2seq_fails_on_a_wrong_backward(capsys, monkeypatch):
 def test_gradcheck_refuses_what_cannot_be_built(capsys, options, message):
     status, out, err = gradcheck(capsys, *options)
     assert status == 2 and message in err and err.count("\n") == 1 and out == ""
+
+
+# -- presets, empty sources, sentences that read alike ----------------------------------
+
+
+def test_a_presets_settings_give_way_to_the_options_given(folder, capsys):
+    """--dropout 0 and --no-bidirectional win over the translate preset's 0.3 and two directions."""
+    status, _, err = train(capsys, "--train", "pairs.tsv", "--preset", "translate", "--dropout", "0",
+                           "--no-bidirectional", "--attention", "dot", "--hidden", "8", "--embed", "4",
+                           "--epochs", "1", "--steps", "1")
+    assert status == 0, err
+    config = load_model("m.safetensors").config
+    assert (config.dropout, config.bidirectional, config.attention) == (0.0, False, "dot")
+    status, _, err = train(capsys, "--train", "pairs.tsv", "--preset", "translate", "--hidden", "8",
+                           "--embed", "4", "--epochs", "1", "--steps", "1", out="p.safetensors")
+    config = load_model("p.safetensors").config
+    assert status == 0 and (config.dropout, config.bidirectional, config.cell) == (0.3, True, "gru")
+
+
+def test_init_from_keeps_the_saved_models_settings_whatever_the_preset(folder, capsys):
+    status, _, err = train(capsys, "--train", "pairs.tsv", "--cell", "lstm", "--no-bidirectional", "--steps", "1")
+    assert status == 0, err
+    status, _, err = run(capsys, "train", "--task", "seq2seq", "--train", "pairs.tsv", "--init-from", "m.safetensors",
+                         "--epochs", "1", "--steps", "1", "--out", "n.safetensors")
+    assert status == 0, err
+    assert load_model("n.safetensors").config == load_model("m.safetensors").config
+
+
+def test_a_source_with_no_tokens_is_named_with_its_line(folder, capsys):
+    write("odd.tsv", ["one two\tun deux", "12 34\tdouze", "three\ttrois"])
+    status, _, err = train(capsys, "--train", "odd.tsv", "--normalize", "letters", "--valid", "pairs.tsv",
+                           "--test", "pairs.tsv")
+    assert status == 0 and "odd.tsv:2: empty source after letters normalisation" in err, err
+    write("ctrl.tsv", ["one two\tun deux", "\x01\tz", "three\ttrois"])
+    status, _, err = train(capsys, "--train", "ctrl.tsv", "--valid", "pairs.tsv", "--test", "pairs.tsv")
+    assert status == 2 and err.count("\n") == 1 and "ctrl.tsv:2: the source has no words" in err, err
+
+
+def test_sources_that_read_alike_are_held_out_together(folder, capsys):
+    """"Go." and "GO ." are the same tokens: a split by source never puts one in training and
+    the other in the test set."""
+    lines = [f"{case} {WORDS[i % 6]}\t{NUMBERS[i % 6]} {i}" for i in range(60) for case in ("Go", "GO")]
+    write("alike.tsv", lines)
+    status, out, err = train(capsys, "--train", "alike.tsv", "--test-split", "0.25", "--valid-split", "0.25",
+                             "--epochs", "0")
+    assert status == 0, err
+    assert counts(out) == (60, 20, 40)      # 6 sources of 20 pairs: 2 test, 1 validation (as text: 30 test)

@@ -39,6 +39,11 @@ class Translation:
         return result
 
 
+def empty_translation(model):
+    """The translation of a text without tokens: empty, unscored (attention (0, 0))."""
+    return Translation([], "", None, None, None if model.attention == "none" else np.zeros((0, 0)), True)
+
+
 def default_max_length(source_length):
     """The longest translation searched for a source of source_length tokens."""
     return 2 * source_length + 10
@@ -52,6 +57,8 @@ def search(model, sequences, beam=1, max_length=None):
         raise ValueError(f"a beam must be a positive integer, got {beam!r}")
     if max_length is not None and (type(max_length) is not int or max_length < 1):
         raise ValueError(f"a maximum length must be a positive integer, got {max_length!r}")
+    if any(len(seq) == 0 for seq in sequences):
+        raise ValueError("every source needs at least one token")
     N, K = len(sequences), beam
     limits = np.array([max_length or default_max_length(len(seq)) for seq in sequences])    # (N,)
     encoded = model.encode_sources(sequences).take(np.repeat(np.arange(N), K))
@@ -103,8 +110,8 @@ def _backtrack(steps, best):
 
 
 def _best(ranked, K):
-    """The columns of the K highest values of each row of ranked (N, C), best first; ties go
-    to the lower column."""
+    """The columns of the K highest values of each row of ranked (N, C), best first (ties
+    among them by column)."""
     if K == 1:
         return ranked.argmax(axis=1)[:, None]
     top = np.argpartition(-ranked, K - 1, axis=1)[:, :K] if K < ranked.shape[1] else \
@@ -122,11 +129,20 @@ def _translation(model, tokens, score, length, weights, source_length):
                        bool(finished))
 
 
-def translate(model, texts, beam=1, max_length=None, batch_size=64):
-    """Texts -> (a Translation per text, the unknown source tokens of each text)."""
+def search_all(model, sequences, beam=1, max_length=None, batch_size=128):
+    """Translations of any number of id arrays, searched in batches of similar lengths (a
+    source translates alike in any batch); an empty one gets empty_translation."""
+    rows = sorted((i for i, seq in enumerate(sequences) if len(seq)), key=lambda i: len(sequences[i]))
+    results = [empty_translation(model)] * len(sequences)
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start:start + batch_size]
+        for i, translation in zip(batch, search(model, [sequences[i] for i in batch], beam, max_length)):
+            results[i] = translation
+    return results
+
+
+def translate(model, texts, beam=1, max_length=None, batch_size=128):
+    """Texts -> (a Translation per text, the unknown source tokens of each text); a text with no
+    tokens (blank, or nothing left once normalised) gets empty_translation."""
     sequences, unknown = model.encode(texts)
-    results = []
-    for start in range(0, len(sequences), batch_size):
-        batch = [seq if len(seq) else np.array([0], dtype=np.int64) for seq in sequences[start:start + batch_size]]
-        results += search(model, batch, beam, max_length)
-    return results, unknown
+    return search_all(model, sequences, beam, max_length, batch_size), unknown

@@ -3,13 +3,13 @@ vocabulary and the classes). Validated once, here; stored as JSON in every model
 (docs/model-format.md), from which from_json rebuilds it."""
 from dataclasses import asdict, dataclass, fields
 
+from .data.pairs import NORMALIZATIONS                  # seq2seq: how texts are normalised
 from .nn import make_cell
 from .nn.pooling import POOLS
 from .vocab import TOKENIZERS, tokenizer_of
 
 TASKS = ("classify", "lm", "seq2seq")
 ATTENTIONS = ("dot", "general", "additive", "none")     # seq2seq: Luong's dot, general; Bahdanau's additive
-NORMALIZATIONS = ("none", "accents", "letters")         # seq2seq: data/pairs.py normalize()
 SEQ2SEQ = ("attention", "attention_size", "normalize")  # settings of the seq2seq task only
 DTYPES = ("float64", "float32")
 ARCHITECTURE = ("cell", "num_layers", "bidirectional", "nonlinearity", "embed_size", "dropout", "pool",

@@ -3,7 +3,9 @@ example of a many-to-many RNN).
 
     encoder:  o_s, s_S = stack_enc(x_1 .. x_S)              any cell, layers, bidirectional
     bridge:   s_0 = s_S                                     same sizes and one direction
-              s_0 = tanh(W_b [s_S; s'_1] + b_b)             bidirectional encoder (each layer)
+              s_0 = tanh(W_b [s_S; s'_1] + b_b)             bidirectional encoder (each layer;
+                                                            an LSTM's whole state [h | c], so
+                                                            its c_0 starts in (-1, 1))
     decoder:  d_t = stack_dec(y_0 .. y_{T-1}) from s_0      y_0 = <bos>, teacher forcing
     ~h_t = attention(d_t, o_1 .. o_S)                       nn/attention.py (or d_t: "none")
     p_t = softmax(W ~h_t + b),  L = mean over real target steps of -ln p_t[y_t]   (y_T = <eos>)
@@ -44,6 +46,20 @@ def seq2seq_shapes(config, source_size, target_size):
         shapes.update(attention_shapes(config.attention, H, H * encoder.directions, config.attention_size))
     shapes.update({"fc.weight": (target_size, H), "fc.bias": (target_size,)})
     return (encoder, decoder), shapes
+
+
+@dataclass
+class Seq2SeqRun:
+    """What a teacher-forced forward pass keeps for backward."""
+
+    encoder: object                      # the encoder's StackRun
+    bridge_in: np.ndarray | None         # [s; s'] (L, B, 2S) of a bidirectional encoder
+    encoded: "Encoded"
+    decoder: object                      # the decoder's StackRun
+    attention: object                    # nn.attention.AttentionRun, or None
+    features: np.ndarray                 # ~h_t (B*T, H) as the output layer read it (after dropout)
+    keep: np.ndarray | None              # the dropout multiplier of features
+    target_mask: np.ndarray              # (B, T) real target tokens
 
 
 @dataclass
@@ -148,28 +164,29 @@ class Seq2Seq(RecurrentModel):
             raise ValueError(f"targets must be in [0, {len(self.target_vocab)}), got {targets.min()} .. {targets.max()}")
 
     def _encode(self, ids, mask, rng):
-        """(encoder StackRun, Encoded) of a source batch ids (B, S), mask (B, S) or None."""
+        """(encoder StackRun, the bridge's input [s; s'] (L, B, 2S) or None, Encoded) of a
+        source batch ids (B, S), mask (B, S) or None."""
         run = self.encoder.forward(self.params, ids, mask, None, rng)
         finals = self.encoder.final_states(run)                                # (L*D, B, S)
+        bridge_in = None
         if self.encoder.directions == 2:                                       # s_0 = tanh(W_b [s; s'] + b_b)
-            L, _, B, S = self.config.num_layers, 2, ids.shape[0], self.encoder.state_size
-            run.bridge_in = finals.reshape(L, 2, B, S).transpose(0, 2, 1, 3).reshape(L, B, 2 * S)
-            initial = np.tanh(run.bridge_in @ self.params["bridge.weight"].T + self.params["bridge.bias"])
-            run.bridge_out = initial
+            L, B, S = self.config.num_layers, ids.shape[0], self.encoder.state_size
+            bridge_in = finals.reshape(L, 2, B, S).transpose(0, 2, 1, 3).reshape(L, B, 2 * S)
+            initial = np.tanh(bridge_in @ self.params["bridge.weight"].T + self.params["bridge.bias"])
         else:
             initial = finals
         keys = None
         if self.attention != "none":
             outputs = self.encoder.layer_outputs(run, -1).transpose(1, 0, 2)  # o_s (B, S, K)
             keys = attention_keys(self.params, self.attention, outputs, mask)
-        return run, Encoded(keys, initial)
+        return run, bridge_in, Encoded(keys, initial)
 
     def _forward(self, ids, mask, targets, rng):
-        """Teacher-forced forward pass: logits (B*T, V_t) of every target step, and what
-        backward reads."""
+        """Teacher-forced forward pass: logits (B*T, V_t) of every target step, and the
+        Seq2SeqRun that backward reads."""
         self._check_pair(ids, mask, targets)
         B, T = targets.shape
-        enc_run, encoded = self._encode(ids, mask, rng)
+        enc_run, bridge_in, encoded = self._encode(ids, mask, rng)
         inputs = np.empty_like(targets)                                        # y_0 .. y_{T-1}
         inputs[:, 0], inputs[:, 1:] = BOS_ID, targets[:, :-1]
         target_mask = targets != PAD_ID
@@ -181,7 +198,7 @@ class Seq2Seq(RecurrentModel):
         features, keep = self._dropout(features.reshape(B * T, -1), rng)
         logits = features @ self.params["fc.weight"].T                        # y_t = W ~h_t + b
         logits += self.params["fc.bias"]
-        return logits, (enc_run, encoded, dec_run, att, features, keep, target_mask)
+        return logits, Seq2SeqRun(enc_run, bridge_in, encoded, dec_run, att, features, keep, target_mask)
 
     def loss_and_gradients(self, ids, mask, targets, initial_state=None, rng=None):
         """Mean cross-entropy per real target token of source ids (B, S) with mask (B, S) or
@@ -189,40 +206,40 @@ class Seq2Seq(RecurrentModel):
         rng: draw dropout from it (training). Returns a StepResult (predicted: (B, T) ids)."""
         if initial_state is not None:
             raise ValueError("a seq2seq model starts its decoder from the encoder; it takes no initial state")
-        logits, saved = self._forward(ids, mask, targets, rng)
-        enc_run, encoded, dec_run, att, features, keep, target_mask = saved
+        logits, run = self._forward(ids, mask, targets, rng)
         B, T = targets.shape
-        weights = target_mask.reshape(-1).astype(self.dtype)
+        weights = run.target_mask.reshape(-1).astype(self.dtype)
         loss, dlogits = softmax_cross_entropy(logits, targets.reshape(-1), weights)
-        d_features = self._output_backward(dlogits, features)                  # W^T dy_t
-        if keep is not None:
-            d_features *= keep
+        d_features = self._output_backward(dlogits, run.features)              # W^T dy_t
+        if run.keep is not None:
+            d_features *= run.keep
         d_features = d_features.reshape(B, T, -1)
         d_outputs = None
-        if att is not None:
-            d_states, d_outputs = attend_backward(self.params, self.grads, att, d_features)
+        if run.attention is not None:
+            d_states, d_outputs = attend_backward(self.params, self.grads, run.attention, d_features)
         else:
             d_states = d_features
-        d_initial = self.decoder.backward(self.params, self.grads, dec_run, d_states.transpose(1, 0, 2))
-        if self.encoder.directions == 2:                                       # through the bridge
-            d_pre = d_initial * (1.0 - enc_run.bridge_out ** 2)                # (L, B, S)
-            S = self.encoder.state_size
-            np.dot(d_pre.reshape(-1, S).T, enc_run.bridge_in.reshape(-1, 2 * S), out=self.grads["bridge.weight"])
-            np.add.reduce(d_pre.reshape(-1, S), axis=0, out=self.grads["bridge.bias"])
-            d_in = d_pre @ self.params["bridge.weight"]                        # (L, B, 2S)
-            L = self.config.num_layers
-            d_finals = d_in.reshape(L, B, 2, S).transpose(0, 2, 1, 3).reshape(2 * L, B, S)
-        else:
-            d_finals = d_initial
-        self.encoder.backward(self.params, self.grads, enc_run,
+        d_initial = self.decoder.backward(self.params, self.grads, run.decoder, d_states.transpose(1, 0, 2))
+        d_finals = d_initial if run.bridge_in is None else self._bridge_backward(run, d_initial)
+        self.encoder.backward(self.params, self.grads, run.encoder,
                               None if d_outputs is None else d_outputs.transpose(1, 0, 2), d_final_states=d_finals)
         predicted = logits.argmax(axis=1).reshape(B, T)
         return StepResult(loss, None, None, predicted)
 
+    def _bridge_backward(self, run, d_initial):
+        """From dL/ds_0 (L, B, S) of the decoder: the bridge's gradients, and dL/d(final
+        states) of the encoder (L*2, B, S), numbered as final_states numbers them."""
+        L, B, S = d_initial.shape
+        d_pre = d_initial * (1.0 - run.encoded.initial_states ** 2)            # through tanh
+        np.dot(d_pre.reshape(-1, S).T, run.bridge_in.reshape(-1, 2 * S), out=self.grads["bridge.weight"])
+        np.add.reduce(d_pre.reshape(-1, S), axis=0, out=self.grads["bridge.bias"])
+        d_in = d_pre @ self.params["bridge.weight"]                            # (L, B, 2S): [ds; ds']
+        return d_in.reshape(L, B, 2, S).transpose(0, 2, 1, 3).reshape(2 * L, B, S)
+
     def loss_sum(self, ids, mask, targets):
         """Forward only: (summed cross-entropy over real target tokens, tokens, predicted (B, T))."""
-        logits, saved = self._forward(ids, mask, targets, None)
-        target_mask = saved[-1]
+        logits, run = self._forward(ids, mask, targets, None)
+        target_mask = run.target_mask
         B, T = targets.shape
         log_probs = log_softmax(logits)
         picked = log_probs[np.arange(B * T), targets.reshape(-1)]
@@ -235,7 +252,9 @@ class Seq2Seq(RecurrentModel):
         """Id arrays -> Encoded (evaluation: no dropout)."""
         ids, mask = pad_batch(sequences)
         self._check_batch(ids, mask)
-        return self._encode(ids, None if mask.all() else mask, None)[1]
+        if not mask.any(axis=1).all():
+            raise ValueError("every source needs at least one token")
+        return self._encode(ids, None if mask.all() else mask, None)[2]
 
     def decode_step(self, encoded, previous, states):
         """One decoder step for every row: previous target ids (B,), states (L, B, S) ->

@@ -1,4 +1,6 @@
 """The options of `tinyrnn train` (every task), in the groups its --help shows."""
+import argparse
+
 from .argtypes import (average_decay_or_none, checkpoint_interval, finite_float, fraction, fraction_below_one,
                        fraction_or_zero, integer, positive_float, positive_float_or_none)
 
@@ -73,8 +75,9 @@ def _add_model_options(model):
     """The network: cell, layers, directions, input, dropout (train; gradcheck has its own)."""
     model.add_argument("--cell", choices=["rnn", "lstm", "gru"], help="recurrent cell (default: rnn)")
     model.add_argument("--layers", type=integer(1), metavar="N", help="stacked recurrent layers (default: 1)")
-    model.add_argument("--bidirectional", action="store_true", help="a second direction reads each "
-                       "text backwards; the classifier sees both final states (classify only)")
+    model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, help="a second direction "
+                       "reads each text backwards; the classifier sees both final states (classify; seq2seq: "
+                       "the encoder); --no-bidirectional turns off a preset's")
     model.add_argument("--embed", type=integer(1), metavar="E", help="learn an E-dimensional embedding "
                        "of each token (default: none, one-hot inputs as in the walkthrough)")
     model.add_argument("--dropout", type=fraction_below_one, metavar="P", help="inverted dropout with "

@@ -18,6 +18,7 @@ larger bidirectional GRU encoder with additive attention, dropout, keep-best and
 on a held-out tenth; on the PyTorch tutorial's French -> English pairs it beats the
 tutorial's network, docs/benchmarks.md).
 """
+import argparse
 
 PRESETS = {
     "classify": {
@@ -78,6 +79,24 @@ def recipe_for(task, preset, overrides):
 def preset_options(task, preset):
     """The architecture and validation options a preset sets, {option name: value}."""
     return PRESETS[task].get(preset or DEFAULT_PRESET[task], {}).get("options", {})
+
+
+MODEL_SETTINGS = ("cell", "bidirectional", "embed", "dropout", "pool", "embed_dropout", "weight_drop", "attention",
+                  "attention_size", "min_count")          # what a saved model (--init-from) has already
+EXPLICIT_BOOLEANS = ("bidirectional",)                     # --x / --no-x: False was given
+
+
+def with_preset_options(args, task, keep=()):
+    """A copy of train's namespace with the preset's options filled in where the command line
+    gives none (None, or False for a flag that is only ever switched on); keep: options the
+    preset leaves alone. A model started from a saved one (--init-from) keeps its settings."""
+    keep = (*keep, *(MODEL_SETTINGS if args.init_from else ()))
+    values = dict(vars(args))
+    for name, value in preset_options(task, args.preset).items():
+        given = values[name]
+        if name not in keep and (given is None or (given is False and name not in EXPLICIT_BOOLEANS)):
+            values[name] = value
+    return argparse.Namespace(**values)
 
 
 def all_presets():

@@ -1,5 +1,4 @@
 """`tinyrnn train --task classify`: train a classifier on labelled texts and save it."""
-import argparse
 import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from .checkpointing import command_checkpoints
 from .classifier_setup import Vectors, classes_of, encode_datasets, fingerprint_arrays, new_model, saved_model
 from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoch_record, locked_outputs,
                      model_options, output_may_close)
-from .presets import preset_options, recipe_for
+from .presets import recipe_for, with_preset_options
 from .training import RunReport, epoch_where, run_trainer, train_config
 
 
@@ -164,15 +163,9 @@ def _load_train_test(data, train_specs, test_specs):
 
 
 def _with_preset_options(args):
-    """A copy of the namespace with the preset's architecture and validation options filled
-    in where the command line gives none (a given --valid replaces the preset's split, and
-    --init-from keeps the saved vocabulary)."""
-    values = dict(vars(args))
-    for name, value in preset_options("classify", args.preset).items():
-        replaced = (name == "valid_split" and values["valid"]) or (name == "min_count" and values["init_from"])
-        if values[name] in (None, False) and not replaced:
-            values[name] = value
-    return argparse.Namespace(**values)
+    """The preset's architecture and validation options where the command line gives none (a
+    given --valid replaces the preset's split; --init-from keeps the saved model's settings)."""
+    return with_preset_options(args, "classify", keep=("valid_split",) if args.valid else ())
 
 
 def _check_validation_options(valid_specs, valid_split, args, init_from):

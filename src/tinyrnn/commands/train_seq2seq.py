@@ -5,7 +5,6 @@ columns) or --train source=FILE --train target=FILE (two aligned files); --swap 
 the direction. Without --train: the embedded dates -> ISO 8601 pairs (data/dates.py), over
 characters. Validation: --valid or a --valid-split of the source sentences (default 0.1);
 test: --test or a --test-split (default 0.1), both held out by source sentence."""
-import argparse
 import importlib.util
 import sys
 from contextlib import nullcontext
@@ -15,7 +14,7 @@ import numpy as np
 
 from ..checkpoint import fingerprint
 from ..data.dates import default_date_pairs
-from ..data.pairs import filter_pairs, normalize_pairs, read_pairs, split_pairs
+from ..data.pairs import filter_pairs, normalize, normalize_pairs, read_pairs, split_pairs
 from ..errors import DataError, TinyRNNError
 from ..io import load_model, save_model
 from ..plots import require_matplotlib
@@ -24,7 +23,7 @@ from ..training import Trainer, run_signature
 from ..vocab import TARGET_SPECIALS, Vocab, tokenizer_of
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close, warn_unknown
-from .presets import preset_options, recipe_for
+from .presets import recipe_for, with_preset_options
 from .training import RunReport, epoch_where, run_trainer, train_config
 
 DEFAULT_SPLIT = 0.1                      # of the source sentences, for validation and for test
@@ -34,7 +33,7 @@ SACREBLEU_NOTE = ("note: BLEU and chrF need sacrebleu: python -m pip install sac
 
 def run(args):
     """Train on --train (default: the embedded dates), print the log blocks, save --out."""
-    args = _with_preset_options(args)
+    args = with_preset_options(args, "seq2seq")
     outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log"),
                "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
     if args.plot:
@@ -45,16 +44,6 @@ def run(args):
     with locked_outputs(outputs, inputs, args.force), checkpoints.held() if checkpoints else nullcontext(), \
             output_may_close():
         return _run(args, checkpoints)
-
-
-def _with_preset_options(args):
-    """The preset's architecture and training options where the command line gives none (a
-    given --valid replaces the default split)."""
-    values = dict(vars(args))
-    for name, value in preset_options("seq2seq", args.preset).items():
-        if values[name] in (None, False):
-            values[name] = value
-    return argparse.Namespace(**values)
 
 
 @dataclass(frozen=True)
@@ -88,16 +77,33 @@ class PairOptions:
         return pairs.swapped() if self.swap else pairs
 
     def chosen(self, pairs, where):
-        """pairs normalised (so that --max-length and --target-prefix see what the model reads)
-        and filtered; an empty result is an error naming where they came from."""
+        """pairs normalised (so that --max-length and --target-prefix see what the model reads:
+        the prefixes are normalised alike) and filtered, what was left out said on stderr; an
+        empty result is an error naming where they came from."""
+        count = len(pairs)
         if self.normalize != "none":
             pairs = normalize_pairs(pairs, self.normalize)
+            if len(pairs) < count:
+                print(f"warning: {where}: {count - len(pairs)} pair(s) left out, empty once normalised; the "
+                      f"first: {pairs.skipped[-(count - len(pairs))]}", file=sys.stderr)
         if self.max_length or self.target_prefixes:
-            pairs = filter_pairs(pairs, max_length=self.max_length, target_prefixes=self.target_prefixes,
+            prefixes = None if not self.target_prefixes else tuple(
+                normalize(prefix, self.normalize).rstrip() + (" " if prefix.endswith(" ") else "")
+                for prefix in self.target_prefixes)
+            pairs = filter_pairs(pairs, max_length=self.max_length, target_prefixes=prefixes,
                                  tokenize=self.tokenizer.split)
         if not len(pairs):
-            raise DataError(f"{where}: no pairs left after --max-length and --target-prefix")
+            applied = [name for name, used in (("normalisation", self.normalize != "none"),
+                                               ("--max-length", self.max_length),
+                                               ("--target-prefix", self.target_prefixes)) if used]
+            raise DataError(f"{where}: no pairs left after {' and '.join(applied)}")
+        if len(pairs) < count:
+            print(f"{where}: {len(pairs):,} of {count:,} pairs kept", file=sys.stderr)
         return pairs
+
+    def same_source(self, text):
+        """What makes two sources the same sentence: their tokens."""
+        return tuple(self.tokenizer.split(text))
 
 
 def _paths(specs):
@@ -145,9 +151,10 @@ def _run(args, checkpoints):
                        beam=args.beam or 1)
     trainer = Trainer(model, task, config, np.random.default_rng([seed, 1]))
     report = Seq2SeqReport(trainer, sum(len(target) for target in train_data.targets), len(train_data))
-    if not checkpoints or checkpoints.start(trainer, run_signature(model, config, task, seed, fingerprint(
-            *[seq for part in (train_data, valid_data, test_data) if part for seq in part.sources + part.targets])),
-            {}, epoch_where):
+    target_words = np.frombuffer("\n".join(model.target_vocab.tokens).encode(), dtype=np.uint8)
+    data = fingerprint(target_words, *[seq for part in (train_data, valid_data, test_data) if part
+                                       for seq in part.sources + part.targets])
+    if not checkpoints or checkpoints.start(trainer, run_signature(model, config, task, seed, data), {}, epoch_where):
         run_trainer(trainer, report, args.json_log, args.progress, checkpoints)
     else:                                            # a finished run: its model is saved again
         model.flat[...] = trainer.final_weights()
@@ -170,16 +177,17 @@ def _datasets(args, options, embedded, seed):
         pairs = options.chosen(options.read(args.train, "--train"), args.train[0])
     test_set = options.chosen(options.read(args.test, "--test"), args.test[0]) if args.test else None
     if test_set is None:
-        pairs, test_set = _split(pairs, args.test_split or DEFAULT_SPLIT, [seed, 5], "test")
+        pairs, test_set = _split(pairs, args.test_split or DEFAULT_SPLIT, [seed, 5], "test", options.same_source)
     valid_set = options.chosen(options.read(args.valid, "--valid"), args.valid[0]) if args.valid else None
     if valid_set is None:
-        pairs, valid_set = _split(pairs, args.valid_split or DEFAULT_SPLIT, [seed, 3], "validation")
+        pairs, valid_set = _split(pairs, args.valid_split or DEFAULT_SPLIT, [seed, 3], "validation",
+                                  options.same_source)
     return pairs, valid_set, test_set
 
 
-def _split(pairs, fraction, seed, what):
+def _split(pairs, fraction, seed, what, key):
     try:
-        return split_pairs(pairs, fraction, np.random.default_rng(seed))
+        return split_pairs(pairs, fraction, np.random.default_rng(seed), key)
     except DataError as error:
         raise DataError(f"{pairs.origins[0]}: too few pairs to hold out {fraction} for {what} ({error})") from None
 

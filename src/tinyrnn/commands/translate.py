@@ -11,9 +11,8 @@ warning naming them (--strict: an error)."""
 import json
 import sys
 
-import numpy as np
 
-from ..decoding import Translation, translate
+from ..decoding import translate
 from ..errors import TinyRNNError
 from ..io import load_model
 from .common import stdin_texts, warn_unknown
@@ -44,26 +43,9 @@ def load_translator(path):
     return model
 
 
-def translations(model, texts, beam=1, max_length=None):
-    """(a Translation per text, the unknown source tokens of each text), by decoding.translate;
-    a text that is blank or has no tokens gets the empty translation (score None)."""
-    kept = [i for i, text in enumerate(texts) if text.strip() and model.tokenize(text)]
-    found, unknown = translate(model, [texts[i] for i in kept], beam, max_length) if kept else ([], [])
-    results, unknowns = [_nothing(model)] * len(texts), [[] for _ in texts]
-    for i, translation, tokens in zip(kept, found, unknown):
-        results[i], unknowns[i] = translation, tokens
-    return results, unknowns
-
-
-def _nothing(model):
-    """The translation of a text without tokens: empty, unscored."""
-    attention = None if model.attention == "none" else np.zeros((0, 0))
-    return Translation([], "", None, None, attention, True)
-
-
 def _answer(model, texts, beam, max_length, as_json, strict, line):
     """Print one line per text; line: "<stdin>:N" of a text read from stdin, None for arguments."""
-    results, unknown = translations(model, texts, beam, max_length)
+    results, unknown = translate(model, texts, beam, max_length)
     unit = model.tokenizer.unit
     shown = sorted({token for tokens in unknown for token in tokens})
     if unit == "character":

@@ -201,7 +201,7 @@ def _add_aligned(pairs, source, target, source_origin, target_origin):
 
 def _strip_accents(text):
     """Case-folded, NFKD, nonspacing marks (Mn) removed: "Ça été" -> "ca ete"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())  # idempotent
     return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 

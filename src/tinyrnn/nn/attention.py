@@ -22,9 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("dot", "general", "additive")
-
-
 def attention_shapes(kind, hidden_size, key_size, attention_size=None):
     """{name: shape} of the attention's parameters (kind dot, general or additive) and W_c."""
     H, K, A = hidden_size, key_size, attention_size or hidden_size

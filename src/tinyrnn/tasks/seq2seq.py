@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..decoding import search
-from ..errors import ConfigError
+from ..decoding import search_all
+from ..errors import ConfigError, DataError
 from ..metrics import translation_scores
 from ..training.loop import Trainer
 from ..training.task import Batch, Task, length_batches
-from ..vocab import pad_batch
+from ..vocab import PAD_ID, pad_batch
 
 
 @dataclass
@@ -36,22 +36,14 @@ def encode_pairs(model, pairs):
     """Pairs (data/pairs.py) -> (PairedSequences, sorted unknown source tokens, sorted
     unknown target tokens)."""
     sources, unknown_sources = model.encode(pairs.sources)
+    for origin, ids in zip(pairs.origins, sources):
+        if not len(ids):
+            raise DataError(f"{origin}: the source has no {model.tokenizer.unit}s once normalised and tokenised")
     targets, unknown_targets = model.encode_targets(pairs.targets)
     references = ["".join(model.tokenizer.pieces(model.tokenize(text))) for text in pairs.targets]
     return (PairedSequences(sources, targets, references),
             sorted({token for tokens in unknown_sources for token in tokens}),
             sorted({token for tokens in unknown_targets for token in tokens}))
-
-
-def translate_all(model, sources, beam=1, max_length=None, batch_size=128):
-    """Translations (decoding.Translation) of id arrays, in batches of similar lengths."""
-    order = np.argsort([len(seq) for seq in sources], kind="stable")
-    results = [None] * len(sources)
-    for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
-        for row, translation in zip(rows, search(model, [sources[i] for i in rows], beam, max_length)):
-            results[row] = translation
-    return results
 
 
 def evaluate_pairs(model, data, beam=1, batch_size=128, translations=True):
@@ -70,7 +62,7 @@ def evaluate_pairs(model, data, beam=1, batch_size=128, translations=True):
     figures = {"loss": loss / tokens, "token_accuracy": correct / tokens}
     if not translations:
         return figures, None
-    found = translate_all(model, data.sources, beam)
+    found = search_all(model, data.sources, beam)
     hypotheses = [translation.text for translation in found]
     figures["exact_match"] = float(np.mean([h == r for h, r in zip(hypotheses, data.references)]))
     figures.update(translation_scores(hypotheses, data.references))
@@ -115,7 +107,7 @@ class Seq2SeqTask(Task):
             running.update(loss=0.0, count=0, correct=0)
         running["loss"] += result.loss * batch.count
         running["count"] += batch.count
-        running["correct"] += int(np.count_nonzero((result.predicted == batch.targets) & (batch.targets != 0)))
+        running["correct"] += int(np.count_nonzero((result.predicted == batch.targets) & (batch.targets != PAD_ID)))
 
     def means(self, running):
         return {"loss": running["loss"] / running["count"], "token_accuracy": running["correct"] / running["count"]}
