@@ -122,8 +122,6 @@ def _run(args, checkpoints):
         raise TinyRNNError("--min-count, --max-vocab, --normalize and --tokenizer make a new model; "
                            "--init-from keeps the saved model's")
     embedded = not args.train
-    if importlib.util.find_spec("sacrebleu") is None:
-        print(SACREBLEU_NOTE, file=sys.stderr)
     if embedded and (args.test or args.valid or args.swap):
         raise TinyRNNError("--test, --valid and --swap read files; give the training pairs with --train")
     prefixes = None if not args.target_prefix else tuple(
@@ -149,6 +147,8 @@ def _run(args, checkpoints):
     test_data = _encoded(model, test_set, "test")
     task = Seq2SeqTask(train_data, valid_data, test_data, shuffle=not args.no_shuffle, bucket=not args.no_bucket,
                        beam=args.beam or 1)
+    if importlib.util.find_spec("sacrebleu") is None:
+        print(SACREBLEU_NOTE, file=sys.stderr)                 # once the run is sure to start
     trainer = Trainer(model, task, config, np.random.default_rng([seed, 1]))
     report = Seq2SeqReport(trainer, sum(len(target) for target in train_data.targets), len(train_data))
     target_words = np.frombuffer("\n".join(model.target_vocab.tokens).encode(), dtype=np.uint8)
