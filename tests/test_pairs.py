@@ -208,3 +208,10 @@ def test_normalising_twice_changes_nothing(mode):
     for text in ["ℌello", "㎒", "Ça été", "I'm tired.", "ǅemal", "ﬁnal", "Straße"]:
         once = normalize(text, mode)
         assert normalize(once, mode) == once, (text, once)
+
+
+def test_a_classifiers_tab_separated_file_is_not_read_as_pairs(tmp_path):
+    path = tmp_path / "reviews.tsv"
+    path.write_text("text\tlabel\ngood film\tpos\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"reviews.tsv:1: a header text<TAB>label: a classifier's data"):
+        read_pairs(str(path))

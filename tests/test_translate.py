@@ -246,7 +246,7 @@ def test_edit_distance_and_the_worst_translations(model_file, pairs_file, capsys
     assert status == 0 and lines[0].startswith("Loss ") and "| BLEU " in lines[0] and "(30 pairs, greedy)" in lines[0]
     assert lines[1] == "By source length:" and lines[2].split() == ["tokens", "pairs", "exact", "match", "BLEU"]
     assert [line.split()[0] for line in lines[3:7]] == ["1-5", "6-10", "11-20", "21+"]
-    assert lines[7] == "Worst translations (2 of at most 2):" and lines[9].startswith("  source:      ")
+    assert lines[7] == "The 2 worst translation(s), by token error rate:" and lines[9].startswith("  source:      ")
 
 
 def test_eval_reads_pairs_as_train_does(model_file, pairs_file, tmp_path, capsys):
@@ -388,3 +388,10 @@ def test_translation_curves_show_loss_exact_match_bleu_and_the_kept_epoch():
     assert labels[2] == ["validation BLEU", "test BLEU"]
     assert list(bleu_axes.get_lines()[0].get_ydata()) == [5.0, 10.0, 15.0, 20.0, 25.0]
     assert bleu_axes.get_ylim()[1] > 100 and match_axes.get_ylim()[1] < 1.1
+
+
+def test_info_takes_the_model_as_the_other_commands_do(model_file, capsys):
+    status, by_option, _ = run(capsys, "info", "--model", model_file)
+    assert status == 0 and "encoder-decoder" in by_option
+    status, by_position, _ = run(capsys, "info", model_file)
+    assert status == 0 and by_position == by_option

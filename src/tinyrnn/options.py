@@ -101,6 +101,8 @@ def _add_looking_commands(commands):
                                "classes, format, checksum")
     info.add_argument("model", metavar="MODEL", nargs="?", default="model.safetensors",
                       help="a tinyrnn model file (default: model.safetensors)")
+    info.add_argument("--model", dest="model_option", metavar="MODEL", help="the same, as the other commands "
+                      "name it")
     info.add_argument("--json", action="store_true", help="print one JSON object")
 
     plot = commands.add_parser("plot", help="draw a JSON log's curves (train --json-log) into a PNG")

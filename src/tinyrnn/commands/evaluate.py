@@ -195,7 +195,8 @@ def _print_translation_report(report, error_count):
               + (f"{row['bleu']:>8.1f}" if with_bleu else ""))
     if error_count:
         errors = report["errors"]
-        print(f"Worst translations ({len(errors)} of at most {error_count}):")
+        print(f"The {len(errors)} worst translation(s), by token error rate:" if errors else
+              "No translation differs from its reference")
         for error in errors:
             print(f"{error['origin']}\ttoken error rate {error['token_error_rate']:.2f}\n"
                   f"  source:      {error['source']}\n  reference:   {error['reference']}\n"

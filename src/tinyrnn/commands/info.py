@@ -7,7 +7,7 @@ from ..io import read_tinyrnn_file
 
 def run(args):
     """Print the model's task, architecture, sizes, vocabulary, classes, format and checksum."""
-    path, as_json = args.model, args.json
+    path, as_json = args.model_option or args.model, args.json
 
     model, _, metadata = read_tinyrnn_file(path)
     facts = {"file": path, "bytes": os.path.getsize(path), "format": metadata["format"], **model.summary(),

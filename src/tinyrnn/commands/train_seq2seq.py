@@ -140,8 +140,8 @@ def _run(args, checkpoints):
     rng = np.random.default_rng(seed)
     model = saved or _new_model(args, recipe, options, train_set, rng)
     print(f"{len(model.vocab.words)} source and {len(model.target_vocab.words)} target "
-          f"{model.tokenizer.unit}s; {len(train_set):,} training, {len(valid_set or ())} validation, "
-          f"{len(test_set or ())} test pairs")
+          f"{model.tokenizer.unit}s; {len(train_set):,} training, {len(valid_set or ()):,} validation, "
+          f"{len(test_set or ()):,} test pairs")
     train_data, unknown, _ = encode_pairs(model, train_set)
     valid_data = _encoded(model, valid_set, "validation")
     test_data = _encoded(model, test_set, "test")

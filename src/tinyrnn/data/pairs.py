@@ -110,6 +110,9 @@ def _read_tabbed(path, text, source_column, target_column, skip_bad):
     for line_number, line in _lines(text):
         if not pairs and not pairs.skipped and (line == header or line.startswith(header + "\t")):
             continue                                # a header row names the columns: not a pair
+        if not pairs and not pairs.skipped and line.strip().lower().split("\t")[:2] == ["text", "label"]:
+            raise DataError(f"{path}:{line_number}: a header text<TAB>label: a classifier's data, not sentence "
+                            f"pairs (source<TAB>target lines)")
         if line.strip():
             _keep_or_skip(pairs, skip_bad, _add_tabbed, pairs, line, f"{path}:{line_number}")
     return pairs
