@@ -166,7 +166,7 @@ def test_greedy_search_is_the_argmax_path_and_a_beam_of_one():
             finished.add(found.finished)
             assert (found.ids, found.finished) == (ids, done)
             assert found.score == pytest.approx(score, abs=1e-12)
-            assert found.normalized == pytest.approx(score / (len(ids) + done), abs=1e-12)
+            assert found.normalized_score == pytest.approx(score / (len(ids) + done), abs=1e-12)
             assert found.text == model.detokenize(ids)
             if model.attention == "none":
                 assert found.attention is None
@@ -192,7 +192,7 @@ def test_every_beam_returns_its_hypothesis_with_that_hypothesis_own_score_and_at
             for source, found in zip(SOURCES, search(model, SOURCES, beam=beam, max_length=6)):
                 score, rows = rescored(model, source, found.ids, found.finished)
                 assert found.score == pytest.approx(score, abs=1e-12)
-                assert found.normalized == pytest.approx(score / (len(found.ids) + found.finished), abs=1e-12)
+                assert found.normalized_score == pytest.approx(score / (len(found.ids) + found.finished), abs=1e-12)
                 if found.attention is not None:
                     np.testing.assert_allclose(found.attention, np.array(rows), rtol=0, atol=1e-13)
 
@@ -224,8 +224,8 @@ def test_a_beam_wide_enough_to_keep_every_hypothesis_finds_the_best_one():
             normalized, ids, finished = exhaustive_best(model, source, 3)
             found = search(model, [source], beam=40, max_length=3)[0]
             assert (found.ids, found.finished) == (ids, finished)
-            assert found.normalized == pytest.approx(normalized, abs=1e-12)
-            assert found.normalized >= search(model, [source], beam=1, max_length=3)[0].normalized - 1e-12
+            assert found.normalized_score == pytest.approx(normalized, abs=1e-12)
+            assert found.normalized_score >= search(model, [source], beam=1, max_length=3)[0].normalized_score - 1e-12
 
 
 def test_a_batch_translates_as_each_source_alone():

@@ -82,7 +82,7 @@ def test_explain_json_text_and_png(files, tmp_path, capsys):
     assert main(["explain", "--model", path, LONG]) == 0
     lines = capsys.readouterr().out.splitlines()
     (greedy,), _ = translate(model, [LONG])
-    assert lines[0].split("\t") == [greedy.text, f"{greedy.normalized:.3f}", LONG]
+    assert lines[0].split("\t") == [greedy.text, f"{greedy.normalized_score:.3f}", LONG]
     assert lines[2][8:].startswith(LONG + "   most attended")           # the source across
     rows = lines[3:3 + len(greedy.ids)]
     assert [row[0] for row in rows] == list(greedy.text)                 # no <eos>: it ran to the limit

@@ -86,7 +86,7 @@ def test_translate_json_has_scores_source_tokens_and_attention(model_file, capsy
         assert record["text"] == text and record["translation"] == translation.text
         assert record["tokens"] == len(translation.ids) and record["finished"] == translation.finished
         assert record["score"] == pytest.approx(translation.score, abs=1e-12)
-        assert record["normalized_score"] == pytest.approx(translation.normalized, abs=1e-12)
+        assert record["normalized_score"] == pytest.approx(translation.normalized_score, abs=1e-12)
         assert record["source_tokens"] == text.lower().split()
         weights = np.array(record["attention"])              # a row per output step (and <eos>)
         assert weights.shape == (len(translation.ids) + translation.finished, len(record["source_tokens"]))

@@ -18,20 +18,20 @@ from .vocab import BOS_ID, EOS_ID, PAD_ID
 @dataclass
 class Translation:
     """One source's best hypothesis: ids (without <eos>), its text, score (sum of ln p over
-    its tokens and <eos>), normalized (score per token), attention (tokens + 1, S): each
+    its tokens and <eos>), normalized_score (score per token), attention (tokens + 1, S): each
     output step's weights over the source tokens (None for a model without attention), and
     whether it ended with <eos> (else it reached the maximum length)."""
 
     ids: list
     text: str
     score: float
-    normalized: float
+    normalized_score: float
     attention: np.ndarray | None
     finished: bool
 
     def as_json(self, source_tokens=None):
         result = {"translation": self.text, "tokens": len(self.ids), "score": self.score,
-                  "normalized_score": self.normalized, "finished": self.finished}
+                  "normalized_score": self.normalized_score, "finished": self.finished}
         if self.attention is not None:
             result["attention"] = np.round(self.attention.astype(np.float64), 6).tolist()
         if source_tokens is not None:

@@ -151,7 +151,7 @@ def _translation(model, text, png, as_json, model_path):
         print(json.dumps({"text": text, **explanation.to_json()}))
         return 0
     translation = explanation.translation
-    print(f"{translation.text}\t{translation.normalized + 0.0:.3f}\t{text}")      # + 0.0: no -0.000
+    print(f"{translation.text}\t{translation.normalized_score + 0.0:.3f}\t{text}")      # + 0.0: no -0.000
     if explanation.attention is None:
         print(f"this model has no attention (attention none): the decoder reads the source only through "
               f"the encoder's final state, so no output {unit} is aligned with a source {unit}")
