@@ -88,17 +88,22 @@ def test_model_format_pytorch_loader_runs_a_gated_model(tmp_path, monkeypatch):
     np.testing.assert_allclose(logits, model.forward(ids, None)[0], rtol=0, atol=1e-12)
 
 
-def test_readme_library_snippet_runs(capsys):
+def test_readme_library_snippet_runs(capsys, tmp_path, monkeypatch):
     """The README's library example runs: a two-layer bidirectional LSTM's loss, predictions
-    and initial-state gradient of shape (layers * directions, batch, 2H)."""
+    and initial-state gradient of shape (layers * directions, batch, 2H); a classifier's
+    training; a translator trained on pairs.tsv that translates a sentence it saw."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pairs.tsv").write_text("je suis fatigue .\ti m tired .\nil est grand .\the is tall .\n"
+                                        "je suis grand .\ti m tall .\nil est fatigue .\the is tired .\n")
     readme = (TUTORIAL.parent.parent / "README.md").read_text()
     code = re.findall(r"## Using the library\n\n```python\n(.*?)```", readme, re.S)[0]
     exec(compile(code, "README.md", "exec"), {})
-    step_line, train_line = capsys.readouterr().out.splitlines()
+    step_line, train_line, translation_line = capsys.readouterr().out.splitlines()
     loss, rest = step_line.split(" ", 1)
     assert 0 < float(loss) < 5 and rest.strip().endswith("(4, 2, 64)")
     epoch, train_loss, test_accuracy = train_line.split()
     assert epoch == "20" and 0 < float(train_loss) < 1 and 0 <= float(test_accuracy) <= 1
+    assert translation_line.startswith("i m tired . -") and translation_line.endswith("(5, 4)")
 
 
 def test_every_test_named_in_the_reliability_document_exists():
