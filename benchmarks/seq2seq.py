@@ -61,29 +61,10 @@ def tinyrnn_step(batch=32, length=10, hidden=128, src_vocab=2000, tgt_vocab=1500
     return step
 
 
-def torch_step(batch=32, length=10, hidden=128, src_vocab=2000, tgt_vocab=1500, seed=0):
-    """One training step of the reference network on random ids (a function to time)."""
-    torch = reference._torch()
-    torch.manual_seed(seed)
-    model = reference.torch_model(src_vocab, tgt_vocab, hidden)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    generator = np.random.default_rng(seed)
-    source = torch.from_numpy(generator.integers(2, src_vocab, (batch, length)))
-    target = torch.from_numpy(generator.integers(4, tgt_vocab, (batch, length)))
-    source_mask, target_mask = torch.ones_like(source, dtype=torch.bool), torch.ones(batch, length)
-
-    def step():
-        loss = model(source, source_mask, target, target_mask)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return step
-
-
 def step_seconds(which, hidden, repeats, data):
     """Median seconds of one training step of tinyrnn's network or the reference's."""
     sizes = dict(hidden=hidden, src_vocab=len(data.source_vocab), tgt_vocab=len(data.target_vocab))
-    step = tinyrnn_step(**sizes) if which == "tinyrnn" else torch_step(**sizes)
+    step = tinyrnn_step(**sizes) if which == "tinyrnn" else reference.torch_step(**sizes)
     for _ in range(3):                                      # warm up
         step()
     times = []

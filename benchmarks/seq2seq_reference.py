@@ -356,10 +356,10 @@ def test_bleu(model, data, beam=1):
     return bleu(translate(model, sources, data.target_vocab, beam), [english for _, english in data.test])
 
 
-def torch_step_seconds(batch=32, length=10, hidden=128, src_vocab=3333, tgt_vocab=2143, repeats=30, seed=0):
-    """Median seconds of one training step (forward, backward, Adam update) of the network on
-    random ids, every source and target `length` long, and target tokens (B * T) per second.
-    The vocabulary sizes default to those of tutorial_pairs(seed=0)."""
+def torch_step(batch=32, length=10, hidden=128, src_vocab=3333, tgt_vocab=2143, seed=0):
+    """One training step (forward, backward, Adam update) of the network on random ids, every
+    source and target `length` long, as a function to time. The vocabulary sizes default to
+    those of tutorial_pairs(seed=0)."""
     torch = _torch()
     torch.manual_seed(seed)
     model = torch_model(src_vocab, tgt_vocab, hidden)
@@ -374,7 +374,12 @@ def torch_step_seconds(batch=32, length=10, hidden=128, src_vocab=3333, tgt_voca
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    return step
 
+
+def torch_step_seconds(batch=32, length=10, hidden=128, src_vocab=3333, tgt_vocab=2143, repeats=30, seed=0):
+    """Median seconds of one torch_step, and target tokens (B * T) per second."""
+    step = torch_step(batch, length, hidden, src_vocab, tgt_vocab, seed)
     times = []
     for _ in range(repeats + 3):                    # the first three warm up
         started = time.perf_counter()
