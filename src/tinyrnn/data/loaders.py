@@ -181,16 +181,27 @@ def _json_type(value):
 
 
 def _read_delimited(path, text, delimiter, text_column, label_column, skip_bad):
+    dataset = Dataset()
+    read_columns(path, text, delimiter, (text_column, label_column), dataset, _add_checked, skip_bad)
+    if not dataset.texts:
+        raise DataError(f"{path}: no examples after the header" + _skipped_note(dataset))
+    return dataset
+
+
+def read_columns(path, text, delimiter, names, into, add, skip_bad=False):
+    """A delimited file with a header (CSV, TSV): add(into, first, second, "file:line") with the
+    values of the two columns named for every row; every problem a DataError naming file:line
+    (with skip_bad, a bad row is left out and noted in into.skipped)."""
     csv.field_size_limit(MAX_TEXT_CHARS + 1)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    dataset, start = Dataset(), 1
+    start = 1
     try:
         header = next(reader, None)
         if header is None:
             raise DataError(f"{path}: file is empty")
         header = [name.strip() for name in header]
         columns = []
-        for name in (text_column, label_column):
+        for name in names:
             if name not in header:
                 raise DataError(f"{path}:1: no column {name!r} in the header (columns: {', '.join(header)})")
             columns.append(header.index(name))
@@ -200,22 +211,19 @@ def _read_delimited(path, text, delimiter, text_column, label_column, skip_bad):
             start = reader.line_num + 1
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue                              # a blank line
-            _keep_or_skip(dataset, skip_bad, _add_row, dataset, row, len(header), columns, f"{path}:{line}")
+            _keep_or_skip(into, skip_bad, _add_row, into, row, len(header), columns, add, f"{path}:{line}")
     except csv.Error as error:                      # the line where the unreadable row starts
         if "field larger than field limit" in str(error):
             raise DataError(f"{path}:{start}: a field is longer than the limit of {MAX_TEXT_CHARS:,} "
                             f"characters") from None
         hint = " (a quote that is never closed?)" if "end of data" in str(error) else ""
         raise DataError(f"{path}:{start}: {error}{hint}") from None
-    if not dataset.texts:
-        raise DataError(f"{path}: no examples after the header" + _skipped_note(dataset))
-    return dataset
 
 
-def _add_row(dataset, row, fields, columns, source):
+def _add_row(into, row, fields, columns, add, source):
     if len(row) != fields:
         raise DataError(f"{source}: expected {fields} fields, found {len(row)}")
-    _add_checked(dataset, row[columns[0]], row[columns[1]], source)
+    add(into, row[columns[0]], row[columns[1]], source)
 
 
 def _read_jsonl(path, text, text_column, label_column, skip_bad):

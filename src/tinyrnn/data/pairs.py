@@ -20,8 +20,6 @@ kept for letters of every script):
             not a letter (digits, apostrophes, commas, ...) a space; runs of spaces become
             one: "I'm tired." -> "i m tired .", "J'ai 3 chats." -> "j ai chats ."
 """
-import csv
-import io
 import json
 import os
 import unicodedata
@@ -30,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .loaders import MAX_TEXT_CHARS, _json_type, _keep_or_skip, _lines, _skipped_note, read_text
+from .loaders import MAX_TEXT_CHARS, _json_type, _keep_or_skip, _lines, _skipped_note, read_columns, read_text
 
 NORMALIZATIONS = ("none", "accents", "letters")
 _SENTENCE_ENDS = ".!?"
@@ -141,34 +139,9 @@ def _read_jsonl(path, text, source_column, target_column, skip_bad):
     return pairs
 
 
-def _add_row(pairs, row, fields, columns, origin):
-    if len(row) != fields:
-        raise DataError(f"{origin}: expected {fields} fields, found {len(row)}")
-    _add_checked(pairs, row[columns[0]], row[columns[1]], origin)
-
-
 def _read_csv(path, text, source_column, target_column, skip_bad):
-    csv.field_size_limit(MAX_TEXT_CHARS + 1)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    pairs, start = Pairs(), 1
-    try:
-        header = [name.strip() for name in next(reader, [])]
-        columns = []
-        for name in (source_column, target_column):
-            if name not in header:
-                raise DataError(f"{path}:1: no column {name!r} in the header (columns: {', '.join(header)})")
-            columns.append(header.index(name))
-        start = reader.line_num + 1
-        for row in reader:
-            line, start = start, reader.line_num + 1
-            if row and (len(row) > 1 or row[0].strip()):      # not a blank line
-                _keep_or_skip(pairs, skip_bad, _add_row, pairs, row, len(header), columns, f"{path}:{line}")
-    except csv.Error as error:                      # the line where the unreadable row starts
-        if "field larger than field limit" in str(error):
-            raise DataError(f"{path}:{start}: a field is longer than the limit of {MAX_TEXT_CHARS:,} "
-                            f"characters") from None
-        hint = " (a quote that is never closed?)" if "end of data" in str(error) else ""
-        raise DataError(f"{path}:{start}: {error}{hint}") from None
+    pairs = Pairs()
+    read_columns(path, text, ",", (source_column, target_column), pairs, _add_checked, skip_bad)
     return pairs
 
 
