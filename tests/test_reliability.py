@@ -26,6 +26,7 @@ from tinyrnn.training import RunState, TrainConfig
 @pytest.mark.parametrize("task_args,where", [
     (("--epochs", "5"), "at epoch 1:"),                                              # walkthrough recipe, float64 SGD
     (("--task", "lm", "--text", "TEXT", "--steps", "200", "--log-every", "20"), " (epoch 1): "),
+    (("--task", "seq2seq", "--dtype", "float64", "--epochs", "1", "--steps", "30"), "at epoch 1:"),   # embedded dates
 ])
 def test_a_huge_learning_rate_stops_with_one_line_exit_3_and_nothing_saved(tmp_path, capsys, task_args, where):
     text = tmp_path / "text.txt"
