@@ -106,17 +106,17 @@ def read_tinyrnn_file(path, fmt=FORMAT, extra_prefixes=()):
     header, data_start = _parse_header(path, raw)
     metadata = header.pop("__metadata__", None)
     stored, vocab, classes = _parse_metadata(path, metadata, fmt)
-    outputs = len(vocab) if classes is None else len(classes)
+    inputs, outputs = len(vocab), len(vocab) if classes is None else len(classes)
     if stored.get("task") == "seq2seq":
-        vocab = (vocab, _target_vocab(path, metadata, stored))          # (source, target)
-        outputs = len(vocab[1])
+        target_vocab = _target_vocab(path, metadata, stored)
+        vocab, outputs = (vocab, target_vocab), len(target_vocab)      # build_model's (source, target)
     extra = {name: header.pop(name) for name in list(header) if name.startswith(tuple(extra_prefixes))}
     layers = stored.get("num_layers", 1)
     if type(layers) is int and layers > len(header):
         raise ModelFileError(f"{path}: config says {layers} layers but the file has {len(header)} tensors")
     try:
         config = ModelConfig.from_json(stored)
-        layout = parameter_shapes(config, len(vocab if config.task != "seq2seq" else vocab[0]), outputs)
+        layout = parameter_shapes(config, inputs, outputs)
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{path}: unsupported model config ({error})") from None
     _check_tensors(path, header, layout[1], config.dtype)

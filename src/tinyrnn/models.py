@@ -70,7 +70,8 @@ class RecurrentModel:
         self.config, self.vocab = config, vocab if isinstance(vocab, Vocab) else Vocab(vocab)
         self.dtype, self.tokenizer = np.dtype(config.dtype), tokenizer_of(config.tokenizer)
         outputs = len(self.vocab) if classes is None else len(classes)
-        self.stack, shapes = layout or parameter_shapes(config, len(self.vocab), outputs)
+        layers, shapes = layout or parameter_shapes(config, len(self.vocab), outputs)
+        self._use_layers(layers)
         self.output_weight, self.output_bias = list(shapes)[-2:]
         self.flat, self.params = flat_views(shapes, self.dtype)
         self.flat_grads, self.grads = flat_views(shapes, self.dtype)
@@ -124,9 +125,14 @@ class RecurrentModel:
         """A model that shares this one's parameters (to read, not to train) with workspaces and
         gradients of its own: one per thread or request, so concurrent users share no buffer."""
         twin = copy.copy(self)
-        twin.stack, shapes = parameter_shapes(self.config, len(self.vocab), len(self.params[self.output_bias]))
+        layers, shapes = parameter_shapes(self.config, len(self.vocab), len(self.params[self.output_bias]))
+        twin._use_layers(layers)
         twin.flat_grads, twin.grads = flat_views(shapes, self.dtype)
         return twin
+
+    def _use_layers(self, stack):
+        """Take the recurrent layers (with their workspaces) that parameter_shapes built."""
+        self.stack = stack
 
     def _check_batch(self, ids, mask):
         """ids (B, T) integers in [0, V), B and T at least 1; mask None or bool (B, T)."""

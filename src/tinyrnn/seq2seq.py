@@ -17,7 +17,6 @@ a time (decoding.py). Tensors use the state_dict names of the PyTorch module tha
 `export --format torch` builds: encoder.embedding.weight, encoder.rnn.weight_ih_l0, ...,
 decoder.*, bridge.*, attention.*, combine.weight, fc.weight, fc.bias.
 """
-import copy
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -97,9 +96,8 @@ class Seq2Seq(RecurrentModel):
         if not self.target_vocab.is_target:
             raise ValueError("a seq2seq target vocabulary must start with <pad>, <unk>, <bos>, <eos>")
         self.dtype, self.tokenizer = np.dtype(config.dtype), tokenizer_of(config.tokenizer)
-        (self.encoder, self.decoder), shapes = layout or seq2seq_shapes(config, len(self.vocab),
-                                                                        len(self.target_vocab))
-        self.stack = self.encoder                    # what reads the source (describe, explain)
+        layers, shapes = layout or seq2seq_shapes(config, len(self.vocab), len(self.target_vocab))
+        self._use_layers(layers)
         self.output_weight, self.output_bias = "fc.weight", "fc.bias"
         self.flat, self.params = flat_views(shapes, self.dtype)
         self.flat_grads, self.grads = flat_views(shapes, self.dtype)
@@ -119,13 +117,9 @@ class Seq2Seq(RecurrentModel):
         initialize(self.params, roles, rng, scheme, self.hidden_size, forget_bias)
         return self
 
-    def replica(self):
-        """A model sharing this one's parameters, with workspaces and gradients of its own."""
-        twin = copy.copy(self)
-        (twin.encoder, twin.decoder), shapes = seq2seq_shapes(self.config, len(self.vocab), len(self.target_vocab))
-        twin.stack = twin.encoder
-        twin.flat_grads, twin.grads = flat_views(shapes, self.dtype)
-        return twin
+    def _use_layers(self, layers):
+        self.encoder, self.decoder = layers
+        self.stack = self.encoder                    # what reads the source (describe, explain)
 
     # -- texts -------------------------------------------------------------------------
 
