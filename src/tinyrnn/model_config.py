@@ -8,13 +8,17 @@ from .nn import make_cell
 from .nn.pooling import POOLS
 from .vocab import TOKENIZERS, tokenizer_of
 
-TASKS = ("classify", "lm", "seq2seq")
+TASKS = ("classify", "lm", "seq2seq", "regress", "forecast")
 ATTENTIONS = ("dot", "general", "additive", "none")     # seq2seq: Luong's dot, general; Bahdanau's additive
 SEQ2SEQ = ("attention", "attention_size", "normalize")  # settings of the seq2seq task only
+FORECAST = ("horizon", "window", "scaling")             # settings of the forecast task only
+SCALINGS = ("window", "global")                         # forecast: each window by its own mean and spread,
+                                                        # or every value by the training series'
+NUMERIC_TASKS = ("classify", "regress", "forecast")     # the tasks that read vectors of numbers
 DTYPES = ("float64", "float32")
 ARCHITECTURE = ("cell", "num_layers", "bidirectional", "nonlinearity", "embed_size", "dropout", "pool",
                 "embed_dropout", "weight_drop")                 # the settings of the recurrent body
-DEFAULT_TOKENIZER = {"classify": "words", "lm": "chars", "seq2seq": "words"}
+DEFAULT_TOKENIZER = {"classify": "words", "lm": "chars", "seq2seq": "words", "regress": "words", "forecast": None}
 DERIVED = ("input", "vocab_size", "num_classes", "target_vocab_size")  # stored in files, not settings
 
 
@@ -42,6 +46,11 @@ class ModelConfig:
     attention: str | None = None         # seq2seq: dot, general, additive or none (None: general)
     attention_size: int | None = None    # seq2seq, additive attention: A (None: H)
     normalize: str = "none"              # seq2seq: how texts are normalised before tokenizing
+    features: int | None = None          # F numbers per step (numeric input); None: tokens
+    horizon: int | None = None           # forecast: the H future steps predicted at once
+    window: int | None = None            # forecast: the W past steps it reads
+    scaling: str | None = None           # forecast: "window" (each window by its own mean and
+                                         # standard deviation) or "global" (None: window)
 
     def __post_init__(self):
         _choose("task", self.task, TASKS)
@@ -66,22 +75,50 @@ class ModelConfig:
                 raise ValueError(f"{name} must be a name, got {getattr(self, name)!r}")
         make_cell(self.cell, self.hidden_size, self.nonlinearity)   # names the cell or nonlinearity
         _choose("dtype", self.dtype, DTYPES)
-        object.__setattr__(self, "tokenizer", self.tokenizer or DEFAULT_TOKENIZER[self.task])
-        _choose("tokenizer", self.tokenizer, TOKENIZERS)
+        self._check_input()
         self._check_task()
 
+    def _check_input(self):
+        """Tokens (a tokenizer) or F numbers per step (no tokenizer, no embedding)."""
+        if self.features is None:
+            if self.task == "forecast":
+                raise ValueError("a forecaster reads numbers: it needs features (the series' columns)")
+            object.__setattr__(self, "tokenizer", self.tokenizer or DEFAULT_TOKENIZER[self.task])
+            _choose("tokenizer", self.tokenizer, TOKENIZERS)
+            return
+        if type(self.features) is not int or self.features < 1:
+            raise ValueError(f"features must be a positive integer or None, got {self.features!r}")
+        if self.task not in NUMERIC_TASKS:
+            raise ValueError(f"numeric input is for {', '.join(NUMERIC_TASKS)} models, not {self.task}")
+        if self.embed_size is not None or self.tokenizer is not None:
+            raise ValueError("numeric input has no tokenizer and no embedding")
+
     def _check_task(self):
+        if self.task == "forecast":
+            self._check_forecast()
+        elif any(getattr(self, key) is not None for key in FORECAST):
+            raise ValueError(f"horizon, window and scaling are settings of forecasters, not {self.task}")
         if self.task == "seq2seq":
             self._check_seq2seq()
         elif self.attention is not None or self.attention_size is not None or self.normalize != "none":
             raise ValueError(f"attention and text normalisation are settings of seq2seq models, not {self.task}")
-        if self.task == "classify" and self.tokenizer != "words":
+        if self.task in ("classify", "regress") and self.features is None and self.tokenizer != "words":
             raise ValueError(f"a classifier reads words; its config names tokenizer {self.tokenizer!r}")
         if self.task == "lm" and self.bidirectional:
             raise ValueError("a language model cannot be bidirectional: the reverse direction "
                              "would see the tokens it has to predict")
         if self.task == "lm" and self.pool != "last":
             raise ValueError("pooling applies to classifiers; a language model reads h_t at every step")
+
+    def _check_forecast(self):
+        for name in ("horizon", "window"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise ValueError(f"a forecaster's {name} must be a positive integer, got {value!r}")
+        object.__setattr__(self, "scaling", self.scaling or "window")
+        _choose("scaling", self.scaling, SCALINGS)
+        if self.pool != "last":
+            raise ValueError("a forecaster reads the last state (the direct strategy); it has no pooling")
 
     def _check_seq2seq(self):
         object.__setattr__(self, "attention", self.attention or "general")
@@ -107,12 +144,22 @@ class ModelConfig:
         """The JSON object model files store (without the data's sizes, which io adds):
         "input" says onehot or embedding, "tokenizer" is the tokenizer's own config."""
         settings = asdict(self)
-        settings["tokenizer"] = tokenizer_of(self.tokenizer).config()
-        if self.task != "seq2seq":
-            for key in SEQ2SEQ:
-                del settings[key]
-        return {"task": self.task, "cell": self.cell, "input": "embedding" if self.embed_size else "onehot",
+        if self.features is None:
+            settings["tokenizer"] = tokenizer_of(self.tokenizer).config()
+            del settings["features"]
+        else:
+            del settings["tokenizer"], settings["embed_size"]
+        for task, keys in (("seq2seq", SEQ2SEQ), ("forecast", FORECAST)):
+            if self.task != task:
+                for key in keys:
+                    del settings[key]
+        return {"task": self.task, "cell": self.cell, "input": self.input_kind,
                 **{key: value for key, value in settings.items() if key not in ("task", "cell")}}
+
+    @property
+    def input_kind(self):
+        """What a step reads: "onehot" or "embedding" (token ids) or "numeric" (F numbers)."""
+        return "numeric" if self.features else "embedding" if self.embed_size else "onehot"
 
     @classmethod
     def from_json(cls, stored):
@@ -133,8 +180,8 @@ class ModelConfig:
             if required not in settings:
                 raise ValueError(f"a model config needs {required!r}")
         config = cls(**settings)
-        if stored.get("input", config.to_json()["input"]) != config.to_json()["input"]:
-            raise ValueError(f"config input {stored['input']!r} disagrees with its embed_size")
+        if stored.get("input", config.input_kind) != config.input_kind:
+            raise ValueError(f"config input {stored['input']!r} disagrees with its embed_size and features")
         return config
 
 
@@ -142,7 +189,8 @@ def uses_walkthrough_names(config):
     """The walkthrough's own model (one one-hot, one-direction tanh RNN layer read at h_n)
     keeps its names (Wxh, Whh, bh, Why, by)."""
     return config.cell == "rnn" and config.nonlinearity == "tanh" and config.num_layers == 1 \
-        and not config.bidirectional and not config.embed_size and config.pool == "last"
+        and not config.bidirectional and not config.embed_size and config.pool == "last" \
+        and config.task in ("classify", "lm") and config.features is None
 
 
 def _choose(name, value, choices):

@@ -7,6 +7,11 @@ Classifier (many-to-one, the walkthrough's sentiment model):
                                                 or the mean / max of h_t over the words: pool)
     p   = softmax(y),   L = -ln p_c
 
+Numeric input (task classify, regress or forecast with config.features = F): x_t is the step's F
+numbers, standardised with the training data's mean and std (buffers input_mean, input_std),
+and layer 0's W_ih is [G*H, F]. Regressor and Forecaster (regression.py) put a linear output
+on the same pooled states.
+
 LanguageModel (many-to-many): the same recurrence with an output at every step,
 
     y_t = W h_t + b,   L = mean over real steps of -ln softmax(y_t)[x_{t+1}]
@@ -29,6 +34,7 @@ from .nn.losses import softmax_cross_entropy
 from .nn.params import flat_views, initialize
 from .nn.pooling import pool_backward, pool_forward
 from .nn.stack import RecurrentStack
+from .numeric import fit_standardization, pad_values
 from .vocab import Vocab, pad_batch, tokenizer_of
 
 
@@ -51,10 +57,22 @@ def parameter_shapes(config, vocab_size, output_size):
         from .seq2seq import seq2seq_shapes          # seq2seq.py builds on this module
         return seq2seq_shapes(config, vocab_size, output_size)
     legacy = uses_walkthrough_names(config)
-    stack = RecurrentStack(config, vocab_size, legacy)
+    stack = RecurrentStack(config, None if config.features else vocab_size, legacy)
     weight, bias = ("Why", "by") if legacy else ("fc.weight", "fc.bias")
     features = config.hidden_size * stack.directions
     return stack, {**stack.param_shapes(), weight: (output_size, features), bias: (output_size,)}
+
+
+def buffer_shapes(config, output_size):
+    """{name: shape} of the numbers a model stores beside its parameters, fitted on the training
+    data and never trained: a numeric model's input standardisation (F,), a regressor's
+    target standardisation (R,)."""
+    shapes = {}
+    if config.features:
+        shapes.update(input_mean=(config.features,), input_std=(config.features,))
+    if config.task == "regress":
+        shapes.update(target_mean=(output_size,), target_std=(output_size,))
+    return shapes
 
 
 class RecurrentModel:
@@ -66,21 +84,41 @@ class RecurrentModel:
 
     def _build(self, config, vocab, classes, layout=None):
         """layout: parameter_shapes(config, ...) when the caller has it already."""
+        self.config, self.dtype = config, np.dtype(config.dtype)
         self._check_classes(classes)
-        self.config, self.vocab = config, vocab if isinstance(vocab, Vocab) else Vocab(vocab)
-        self.dtype, self.tokenizer = np.dtype(config.dtype), tokenizer_of(config.tokenizer)
-        outputs = len(self.vocab) if classes is None else len(classes)
-        layers, shapes = layout or parameter_shapes(config, len(self.vocab), outputs)
+        if config.features:                              # numbers in: no vocabulary, no tokenizer
+            self.vocab, self.tokenizer = None, None
+        else:
+            self.vocab = vocab if isinstance(vocab, Vocab) else Vocab(vocab)
+            self.tokenizer = tokenizer_of(config.tokenizer)
+        outputs = len(self.vocab) if classes is None else len(self.classes)
+        layers, shapes = layout or parameter_shapes(config, self.input_size, outputs)
         self._use_layers(layers)
         self.output_weight, self.output_bias = list(shapes)[-2:]
         self.flat, self.params = flat_views(shapes, self.dtype)
         self.flat_grads, self.grads = flat_views(shapes, self.dtype)
+        self.buffers = {name: np.zeros(shape, self.dtype) if name.endswith("mean") else np.ones(shape, self.dtype)
+                        for name, shape in buffer_shapes(config, outputs).items()}
 
     __repr__, summary, describe = representation, summary, describe      # for people: describe.py
 
     @property
     def hidden_size(self):
         return self.config.hidden_size
+
+    @property
+    def input_size(self):
+        """What a step reads: V token ids, or F numbers (numeric input)."""
+        return self.config.features or len(self.vocab)
+
+    def standardize_inputs(self, sequences):
+        """Fit the numeric input's standardisation to training sequences ((T_i, F) each)."""
+        mean, std = fit_standardization(sequences)
+        self.buffers["input_mean"][...], self.buffers["input_std"][...] = mean, std
+
+    def pad(self, sequences):
+        """Sequences as one batch: (ids (B, T) or values (B, T, F), mask (B, T))."""
+        return pad_values(sequences, self.dtype) if self.config.features else pad_batch(sequences)
 
     def initialize(self, rng, scheme="walkthrough", forget_bias=0.0):
         """Draw the weights from rng (nn/params.py); forget_bias starts an LSTM's f gate bias."""
@@ -105,7 +143,16 @@ class RecurrentModel:
             expected = (self.stack.num_states, ids.shape[0], self.stack.state_size)
             if initial_state.shape != expected:
                 raise ValueError(f"initial state must have shape {expected}, got {initial_state.shape}")
+        if self.config.features:
+            ids = self._scaled_inputs(ids, mask)
         return self.stack.forward(self.params, ids, mask, initial_state, rng)
+
+    def _scaled_inputs(self, values, mask):
+        """x' = (x - mean) / std per feature, zero at padding: what the stack reads."""
+        scaled = (values - self.buffers["input_mean"]) / self.buffers["input_std"]
+        if mask is not None:
+            scaled[~mask] = 0.0
+        return scaled
 
     def forward(self, ids, mask=None, initial_state=None):
         """ids (B, T), mask (B, T) bool or None (no padding) -> (logits, final states (L*D, B, S)).
@@ -125,7 +172,7 @@ class RecurrentModel:
         """A model that shares this one's parameters (to read, not to train) with workspaces and
         gradients of its own: one per thread or request, so concurrent users share no buffer."""
         twin = copy.copy(self)
-        layers, shapes = parameter_shapes(self.config, len(self.vocab), len(self.params[self.output_bias]))
+        layers, shapes = parameter_shapes(self.config, self.input_size, len(self.params[self.output_bias]))
         twin._use_layers(layers)
         twin.flat_grads, twin.grads = flat_views(shapes, self.dtype)
         return twin
@@ -135,16 +182,28 @@ class RecurrentModel:
         self.stack = stack
 
     def _check_batch(self, ids, mask):
-        """ids (B, T) integers in [0, V), B and T at least 1; mask None or bool (B, T)."""
-        if not (isinstance(ids, np.ndarray) and ids.ndim == 2 and ids.dtype.kind in "iu" and ids.size):
+        """ids (B, T) integers in [0, V) (numeric input: finite numbers (B, T, F)), B and T at
+        least 1; mask None or bool (B, T)."""
+        if self.config.features:
+            self._check_values(ids)
+        elif not (isinstance(ids, np.ndarray) and ids.ndim == 2 and ids.dtype.kind in "iu" and ids.size):
             raise ValueError(f"ids must be a non-empty (B, T) integer array, got "
                              f"{getattr(ids, 'shape', type(ids).__name__)} {getattr(ids, 'dtype', '')}")
-        if ids.min() < 0 or ids.max() >= len(self.vocab):
+        elif ids.min() < 0 or ids.max() >= len(self.vocab):
             raise ValueError(f"ids must be in [0, {len(self.vocab)}), got {ids.min()} .. {ids.max()}")
         if mask is not None and not (isinstance(mask, np.ndarray) and mask.dtype == bool
-                                     and mask.shape == ids.shape):
+                                     and mask.shape == ids.shape[:2]):
             raise ValueError(f"mask must be a bool array shaped like ids {ids.shape}, got "
                              f"{getattr(mask, 'shape', type(mask).__name__)} {getattr(mask, 'dtype', '')}")
+
+    def _check_values(self, values):
+        F = self.config.features
+        if not (isinstance(values, np.ndarray) and values.ndim == 3 and values.dtype.kind == "f"
+                and values.shape[2] == F and values.size):
+            raise ValueError(f"numbers must be a non-empty (B, T, {F}) float array, got "
+                             f"{getattr(values, 'shape', type(values).__name__)} {getattr(values, 'dtype', '')}")
+        if not np.isfinite(values).all():
+            raise ValueError("numbers must be finite (no NaN or infinity)")
 
     def _dropout(self, features, rng):
         """features and the multiplier of the dropout before the output layer (None: off)."""
@@ -215,23 +274,24 @@ class Classifier(RecurrentModel):
         pool = self.config.pool
         if pool == "last":
             return self.stack.backward(self.params, self.grads, run, None, d_features)
-        T, B = run.ids.shape
+        T, B = run.ids.shape[:2]
         d_outputs = pool_backward(pool, d_features, run.pool_cache, (T, B, len(features[0])))
         return self.stack.backward(self.params, self.grads, run, d_outputs)
 
     def input_relevance(self, ids, target):
         """Gradient x input of ln p_target for one text of ids (T,): x_t . d ln p_target / d x_t
-        at every step, (T,) (RecurrentStack.input_relevance). Overwrites self.grads."""
+        at every step, (T,) (RecurrentStack.input_relevance); for numbers (T, F), of each
+        standardised number, (T, F). Overwrites self.grads."""
         logits, run, features, keep = self._forward(np.asarray(ids)[None], None, None, None)
         _, dlogits = softmax_cross_entropy(logits, np.array([target]))        # of L = -ln p_target
         self._backward(run, dlogits, features, keep)
-        return -self.stack.input_relevance(self.params, run)[:, 0]
+        return -self.stack.input_relevance(self.params, run, bool(self.config.features))[:, 0]
 
     def predict_proba(self, sequences, batch_size=256):
         """Id arrays -> class probabilities (N, C), in batches."""
         out = np.empty((len(sequences), len(self.classes)), dtype=self.dtype)
         for start in range(0, len(sequences), batch_size):
-            ids, mask = pad_batch(sequences[start:start + batch_size])
+            ids, mask = self.pad(sequences[start:start + batch_size])
             logits, _ = self.forward(ids, mask)
             out[start:start + batch_size] = softmax(logits)
         return out
@@ -297,7 +357,8 @@ class LanguageModel(RecurrentModel):
 
 def build_model(config, vocab, classes=None, layout=None):
     """The one model factory: a Classifier (config.task "classify", with its classes), a
-    LanguageModel ("lm") or a Seq2Seq ("seq2seq"; vocab is the pair (source vocabulary,
+    Regressor ("regress", classes: the names of its targets), a Forecaster ("forecast",
+    classes: the series' column names; vocab None), a LanguageModel ("lm") or a Seq2Seq ("seq2seq"; vocab is the pair (source vocabulary,
     target vocabulary)) of config (a ModelConfig) over vocab. layout: parameter_shapes of
     the same config and sizes, when the caller has it already (a file's loader), so the
     stack is built once."""
@@ -306,6 +367,9 @@ def build_model(config, vocab, classes=None, layout=None):
     if config.task == "seq2seq":
         from .seq2seq import Seq2Seq
         kind = Seq2Seq
+    elif config.task in ("regress", "forecast"):
+        from .regression import Forecaster, Regressor     # regression.py builds on this module
+        kind = Regressor if config.task == "regress" else Forecaster
     else:
         kind = Classifier if config.task == "classify" else LanguageModel
     model = object.__new__(kind)

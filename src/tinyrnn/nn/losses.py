@@ -1,4 +1,5 @@
-"""Softmax cross-entropy: the loss of the walkthrough, L = -ln(p_c), for a batch of rows."""
+"""Losses: softmax cross-entropy (the walkthrough's L = -ln p_c) for classes and tokens; mean
+squared error and Huber's loss for real targets."""
 import numpy as np
 
 
@@ -30,3 +31,24 @@ def softmax_cross_entropy(logits, targets, weights=None):
         dlogits *= weights[:, None]
     dlogits *= 1.0 / count
     return float(np.add.reduce(losses)) / count, dlogits
+
+
+REGRESSION_LOSSES = ("mse", "huber")
+
+
+def regression_loss(outputs, targets, kind="mse", delta=1.0):
+    """Mean over rows and outputs of the error e = y - t, and its gradient (N, R):
+
+        mse:    L = mean e^2                               dL/dy = 2 e / (N R)
+        huber:  L = mean (e^2 / 2 if |e| <= delta else delta (|e| - delta / 2))
+                                                           dL/dy = clip(e, -delta, delta) / (N R)
+    """
+    error = outputs - targets
+    count = error.size
+    if kind == "mse":
+        return float(np.vdot(error, error)) / count, error * (2.0 / count)
+    if kind != "huber":
+        raise ValueError(f"unknown regression loss {kind!r}; expected one of {list(REGRESSION_LOSSES)}")
+    size = np.abs(error)
+    losses = np.where(size <= delta, 0.5 * error * error, delta * (size - 0.5 * delta))
+    return float(losses.sum()) / count, np.clip(error, -delta, delta) / count

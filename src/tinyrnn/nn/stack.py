@@ -1,7 +1,7 @@
 """The recurrent body of every model: an input (one-hot or a learned embedding), then
 L layers of one or two directions, with dropout between layers.
 
-    x_t^0 = onehot(id_t)  or  E[id_t]                          embedding.weight E [V, E]
+    x_t^0 = onehot(id_t)  or  E[id_t]  or  the F numbers of step t      embedding.weight E [V, E]
     layer k, forward:   s_t  = cell(x_t^k, s_{t-1}),  t = 1 .. T
     layer k, reverse:   s'_t = cell(x_t^k, s'_{t+1}), t = T .. 1     (bidirectional)
     x_t^{k+1} = dropout([h_t | h'_t])                          training only (and dropout of
@@ -27,7 +27,8 @@ LEGACY_NAMES = {"weight_ih": "Wxh", "weight_hh": "Whh", "bias_ih": "bh", "bias_h
 
 @dataclass
 class StackRun:
-    """What a forward pass keeps for backward: ids and mask (time-major), each layer's
+    """What a forward pass keeps for backward: ids (T, B) or numbers (T, B, F) and mask
+    (time-major), each layer's
     LayerRun (its workspace, checked for reuse), and the dropout multipliers applied to
     each layer's input."""
 
@@ -42,7 +43,8 @@ class StackRun:
 class RecurrentStack:
     """Input, L layers x D directions, as config says (a tinyrnn.ModelConfig: cell, hidden_size,
     num_layers, bidirectional, nonlinearity, embed_size, dropout, embed_dropout, weight_drop,
-    dtype), over a vocabulary of vocab_size. legacy_names: the walkthrough's Wxh, Whh, bh
+    dtype, features), over a vocabulary of vocab_size (numeric input: config.features numbers
+    per step, and vocab_size is None). legacy_names: the walkthrough's Wxh, Whh, bh
     (only for one one-hot, one-direction vanilla layer). prefix: before every parameter name
     (a seq2seq model's "encoder." and "decoder.")."""
 
@@ -52,17 +54,18 @@ class RecurrentStack:
         self.directions = 2 if config.bidirectional else 1
         self.num_layers, self.hidden_size, self.dropout = num_layers, hidden_size, config.dropout
         self.embed_dropout, self.weight_drop = config.embed_dropout, config.weight_drop
-        self.embed_size, self.vocab_size = embed_size, vocab_size
+        self.embed_size, self.vocab_size, self.features = embed_size, vocab_size, config.features
         self.embedding_name = f"{prefix}embedding.weight" if embed_size else None
         self.layers = []
         for k in range(num_layers):
-            input_size = (embed_size or vocab_size) if k == 0 else hidden_size * self.directions
+            input_size = (self.features or embed_size or vocab_size) if k == 0 else hidden_size * self.directions
+            onehot = k == 0 and not (embed_size or self.features)
             directions = []
             for d in range(self.directions):
                 suffix = f"_l{k}" + ("_reverse" if d else "")
                 names = LEGACY_NAMES if legacy_names else {role: f"{prefix}rnn.{role}{suffix}" for role in LEGACY_NAMES}
                 directions.append(RecurrentLayer(make_cell(cell, hidden_size, nonlinearity), input_size,
-                                                 k == 0 and not embed_size, names, dtype))
+                                                 onehot, names, dtype))
             self.layers.append(directions)
         self.cell = self.layers[0][0].cell
         self.state_size = self.cell.state_factor * hidden_size
@@ -88,9 +91,10 @@ class RecurrentStack:
         return roles
 
     def forward(self, params, ids, mask, initial_state=None, rng=None):
-        """ids (B, T), mask (B, T) bool or None, initial_state (L*D, B, S) or None (zeros);
-        rng: a numpy Generator to draw dropout from (training), or None. Returns a StackRun."""
-        ids_tm = ids.T                                                    # (T, B)
+        """ids (B, T) (numeric input: numbers (B, T, F)), mask (B, T) bool or None, initial_state
+        (L*D, B, S) or None (zeros); rng: a numpy Generator to draw dropout from (training), or
+        None. Returns a StackRun."""
+        ids_tm = ids.T if not self.features else np.ascontiguousarray(ids.transpose(1, 0, 2))  # (T, B[, F])
         run = StackRun(ids_tm, None if mask is None else mask.T)
         inputs = ids_tm if not self.embed_size else params[self.embedding_name][ids_tm]   # (T, B, E)
         for k, directions in enumerate(self.layers):
@@ -146,7 +150,7 @@ class RecurrentStack:
         d_initial = np.empty((self.num_states, run.ids.shape[1], self.state_size), grads_dtype(grads))
         for k in range(self.num_layers - 1, -1, -1):
             d_inputs = None
-            want_inputs = k > 0 or bool(self.embed_size)
+            want_inputs = k > 0 or bool(self.embed_size)          # (numbers need no gradient)
             for d, layer in enumerate(self.layers[k]):
                 d_out = None if d_outputs is None else d_outputs[:, :, d * H:(d + 1) * H]
                 d_out = d_out[::-1] if d == 1 and d_out is not None else d_out
@@ -168,16 +172,20 @@ class RecurrentStack:
             embedding_backward(run.ids.reshape(-1), d_outputs.reshape(-1, E), grads[self.embedding_name])
         return d_initial
 
-    def input_relevance(self, params, run):
+    def input_relevance(self, params, run, per_feature=False):
         """Gradient x input at the network's input, after the run's backward: x_t^0 . dL/dx_t^0
-        for every step, (T, B). With dL/dx_t = W_ih^T d gx_t of each direction of layer 0,
-        x_t . dL/dx_t = (W_ih x_t) . d gx_t: W_ih x_t is column id_t of W_ih for one-hot input,
+        for every step, (T, B); per_feature (numeric input): x_t,f dL/dx_t,f, (T, B, F). With
+        dL/dx_t = W_ih^T d gx_t of each direction of layer 0, x_t . dL/dx_t = (W_ih x_t) . d gx_t: W_ih x_t is column id_t of W_ih for one-hot input,
         E[id_t] W_ih^T for an embedding (x_t as layer 0 read it, after any dropout). Raises
         StaleRunError if the run has had no backward or a later pass overwrote it."""
         relevance = 0.0
         for d, (layer, layer_run) in enumerate(zip(self.layers[0], run.layer_runs[0])):
             d_gx = layer_run.gradients().d_gx                                     # (T, B, G)
             W_ih = params[layer.names["weight_ih"]]
+            if per_feature:                                               # x * (W_ih^T d gx), (T, B, F)
+                per_step = layer_run.inputs * (d_gx @ W_ih)
+                relevance = relevance + (per_step[::-1] if d == 1 else per_step)
+                continue
             projected = W_ih.T[layer_run.inputs] if layer.onehot else layer_run.inputs @ W_ih.T   # (T, B, G)
             per_step = np.einsum("tbg,tbg->tb", projected, d_gx)
             relevance = relevance + (per_step[::-1] if d == 1 else per_step)      # time order
