@@ -14,15 +14,17 @@ import safetensors.numpy
 
 from .errors import ModelFileError
 from .files import atomic_write_bytes
-from .model_config import DTYPES, ModelConfig
-from .models import build_model, parameter_shapes
+from .model_config import DTYPES, TASKS, ModelConfig
+from .models import buffer_shapes, build_model, parameter_shapes
 from .safetensors_header import HeaderError, parse_header
 from .vocab import SPECIALS, TARGET_SPECIALS, TOKENIZERS
 
 FORMAT = "tinyrnn/1"
 CONFIG_KEYS = ("task", "cell", "input", "vocab_size", "hidden_size", "num_layers", "bidirectional", "nonlinearity",
                "embed_size", "dropout", "pool", "embed_dropout", "weight_drop", "dtype", "num_classes", "tokenizer",
-               "attention", "attention_size", "normalize", "target_vocab_size")
+               "attention", "attention_size", "normalize", "target_vocab_size", "features", "num_targets", "horizon",
+               "window", "scaling")
+NAMED_OUTPUTS = {"classify": "classes", "regress": "targets", "forecast": "series"}   # metadata of each output
 _ITEMSIZE = {"F32": 4, "F64": 8}
 _NUMPY_DTYPE = {"F32": "float32", "F64": "float64"}
 
@@ -35,7 +37,7 @@ def save_model(model, path):
 def save_tinyrnn_file(path, model, fmt=FORMAT, extra_tensors=None, extra_metadata=None):
     """A model file (fmt FORMAT) or, with more tensors and metadata, a checkpoint: atomic,
     checksummed, refusing non-finite numbers."""
-    tensors = {**model.params, **(extra_tensors or {})}
+    tensors = {**model.params, **model.buffers, **(extra_tensors or {})}
     bad = [name for name, array in tensors.items() if not np.isfinite(array).all()]
     if bad:
         raise ModelFileError(f"refusing to save non-finite weights (in {', '.join(bad)})")
@@ -44,11 +46,16 @@ def save_tinyrnn_file(path, model, fmt=FORMAT, extra_tensors=None, extra_metadat
 
 def model_metadata(model, fmt):
     """What a file needs to become a tinyrnn model again (every file format tinyrnn writes):
-    format, config, vocab and, for a classifier, classes, for a seq2seq model target_vocab;
-    JSON strings."""
-    metadata = {"format": fmt, "config": json.dumps(stored_config(model)), "vocab": json.dumps(model.vocab.tokens)}
-    if model.task == "classify":
-        metadata["classes"] = json.dumps(model.classes)
+    format, config, vocab (token input) or features (the names of numeric input's F columns)
+    and, for a classifier, classes, for a regressor targets, for a forecaster series (its C
+    column names), for a seq2seq model target_vocab; JSON strings."""
+    metadata = {"format": fmt, "config": json.dumps(stored_config(model))}
+    if model.config.features:
+        metadata["features"] = json.dumps(model.feature_names)
+    else:
+        metadata["vocab"] = json.dumps(model.vocab.tokens)
+    if model.task in NAMED_OUTPUTS:
+        metadata[NAMED_OUTPUTS[model.task]] = json.dumps(output_names(model))
     if model.task == "seq2seq":
         metadata["target_vocab"] = json.dumps(model.target_vocab.tokens)
     return metadata
@@ -57,12 +64,22 @@ def model_metadata(model, fmt):
 def stored_config(model):
     """The config object a file stores: the ModelConfig's JSON with the data's sizes (vocab_size;
     num_classes of a classifier), in CONFIG_KEYS order (the same model, the same bytes)."""
-    fields = {**model.config.to_json(), "vocab_size": len(model.vocab)}
+    fields = model.config.to_json()
+    if not model.config.features:
+        fields["vocab_size"] = len(model.vocab)
     if model.task == "classify":
         fields["num_classes"] = len(model.classes)
+    if model.task == "regress":
+        fields["num_targets"] = len(model.classes)
     if model.task == "seq2seq":
         fields["target_vocab_size"] = len(model.target_vocab)
     return {key: fields[key] for key in CONFIG_KEYS if key in fields}
+
+
+def output_names(model):
+    """The names a file stores of a model's outputs: a classifier's classes, a regressor's targets,
+    a forecaster's series."""
+    return model.series_names if model.task == "forecast" else model.classes
 
 
 def serialize(tensors, metadata):
@@ -110,6 +127,8 @@ def read_tinyrnn_file(path, fmt=FORMAT, extra_prefixes=()):
     if stored.get("task") == "seq2seq":
         target_vocab = _target_vocab(path, metadata, stored)
         vocab, outputs = (vocab, target_vocab), len(target_vocab)      # build_model's (source, target)
+    if stored.get("task") == "forecast" and type(stored.get("horizon")) is int:
+        outputs *= stored["horizon"]                                   # H steps of each series
     extra = {name: header.pop(name) for name in list(header) if name.startswith(tuple(extra_prefixes))}
     layers = stored.get("num_layers", 1)
     if type(layers) is int and layers > len(header):
@@ -119,7 +138,7 @@ def read_tinyrnn_file(path, fmt=FORMAT, extra_prefixes=()):
         layout = parameter_shapes(config, inputs, outputs)
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{path}: unsupported model config ({error})") from None
-    _check_tensors(path, header, layout[1], config.dtype)
+    _check_tensors(path, header, {**layout[1], **buffer_shapes(config, outputs)}, config.dtype)
     _verify_checksum(path, {**header, **extra}, metadata, memoryview(raw)[data_start:])
     try:                                            # sizes are now known to match the file
         model = build_model(config, vocab, classes, layout)
@@ -132,8 +151,11 @@ def read_tinyrnn_file(path, fmt=FORMAT, extra_prefixes=()):
     for name, array in tensors.items():
         if not np.isfinite(array).all():
             raise ModelFileError(f"{path}: tensor {name} has NaN or infinite values")
-        if name in model.params:
-            model.params[name][...] = array
+        if name.endswith("_std") and name in model.buffers and not (array > 0).all():
+            raise ModelFileError(f"{path}: tensor {name} (a standard deviation) must be positive")
+        target = model.params if name in model.params else model.buffers
+        if name in target:
+            target[name][...] = array
     return model, {name: tensors[name] for name in extra}, metadata
 
 
@@ -210,24 +232,31 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
                              f"expected {fmt!r}")
     try:
         config = json.loads(metadata["config"])
-        vocab = json.loads(metadata["vocab"])
-        is_classifier = isinstance(config, dict) and config.get("task") == "classify"
-        classes = json.loads(metadata["classes"]) if is_classifier else None
-    except (KeyError, TypeError, json.JSONDecodeError, RecursionError) as error:
+        numeric = isinstance(config, dict) and config.get("input") == "numeric"
+        vocab = json.loads(metadata["features" if numeric else "vocab"])
+        outputs_key = NAMED_OUTPUTS.get(config.get("task")) if isinstance(config, dict) else None
+        classes = json.loads(metadata[outputs_key]) if outputs_key else None
+    except (KeyError, TypeError, json.JSONDecodeError, RecursionError, AttributeError) as error:
         raise ModelFileError(f"{path}: metadata is incomplete or not JSON ({error})") from None
-    if not (isinstance(config, dict) and config.get("task") in ("classify", "lm", "seq2seq")
-            and config.get("input") in ("onehot", "embedding") and config.get("dtype") in DTYPES
+    if not (isinstance(config, dict) and config.get("task") in TASKS
+            and config.get("input") in ("onehot", "embedding", "numeric") and config.get("dtype") in DTYPES
             and type(config.get("hidden_size")) is int and isinstance(config.get("cell"), str)
-            and isinstance(config.get("tokenizer"), dict)
-            and config["tokenizer"].get("kind") in TOKENIZERS):
+            and (numeric or isinstance(config.get("tokenizer"), dict)
+                 and config["tokenizer"].get("kind") in TOKENIZERS)):
         raise ModelFileError(f"{path}: config metadata is not a tinyrnn model config")
-    for name, value in (("vocab", vocab), ("classes", classes if is_classifier else [])):
+    for name, value in (("features" if numeric else "vocab", vocab), (outputs_key or "classes", classes or [])):
         if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise ModelFileError(f"{path}: {name} metadata must be a JSON list of strings")
-    if vocab[:len(SPECIALS)] != list(SPECIALS) or len(set(vocab)) != len(vocab):
+    if numeric:
+        if config.get("features") != len(vocab):
+            raise ModelFileError(f"{path}: config features disagree with the features metadata")
+    elif vocab[:len(SPECIALS)] != list(SPECIALS) or len(set(vocab)) != len(vocab):
         raise ModelFileError(f"{path}: vocab metadata must start with {list(SPECIALS)} and have no duplicates")
-    if config.get("vocab_size") != len(vocab) or (is_classifier and config.get("num_classes") != len(classes)):
-        raise ModelFileError(f"{path}: config sizes disagree with the vocab and classes metadata")
+    elif config.get("vocab_size") != len(vocab):
+        raise ModelFileError(f"{path}: config sizes disagree with the vocab metadata")
+    count_key = {"classify": "num_classes", "regress": "num_targets"}.get(config["task"])
+    if count_key and config.get(count_key) != len(classes):
+        raise ModelFileError(f"{path}: config sizes disagree with the {outputs_key} metadata")
     return config, vocab, classes
 
 

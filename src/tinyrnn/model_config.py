@@ -19,7 +19,7 @@ DTYPES = ("float64", "float32")
 ARCHITECTURE = ("cell", "num_layers", "bidirectional", "nonlinearity", "embed_size", "dropout", "pool",
                 "embed_dropout", "weight_drop")                 # the settings of the recurrent body
 DEFAULT_TOKENIZER = {"classify": "words", "lm": "chars", "seq2seq": "words", "regress": "words", "forecast": None}
-DERIVED = ("input", "vocab_size", "num_classes", "target_vocab_size")  # stored in files, not settings
+DERIVED = ("input", "vocab_size", "num_classes", "target_vocab_size", "num_targets")  # stored in files, not settings
 
 
 @dataclass(frozen=True)

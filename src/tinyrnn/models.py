@@ -87,7 +87,10 @@ class RecurrentModel:
         self.config, self.dtype = config, np.dtype(config.dtype)
         self._check_classes(classes)
         if config.features:                              # numbers in: no vocabulary, no tokenizer
-            self.vocab, self.tokenizer = None, None
+            self.vocab, self.tokenizer = None, None      # vocab: the F features' names (or None)
+            self.feature_names = [f"x{i}" for i in range(config.features)] if vocab is None else list(vocab)
+            if len(self.feature_names) != config.features:
+                raise ValueError(f"{config.features} features need {config.features} names, got {vocab}")
         else:
             self.vocab = vocab if isinstance(vocab, Vocab) else Vocab(vocab)
             self.tokenizer = tokenizer_of(config.tokenizer)
