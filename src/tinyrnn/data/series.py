@@ -1,0 +1,397 @@
+"""Read numeric sequences: UEA/UCR .ts, NumPy .npz, long CSV/TSV (one row per time step), and
+a CSV of long series in time order for forecasting. Shapes: N examples, T_i steps, F features,
+R real targets, C value columns. Every problem is a one-line DataError starting with file:line
+(or file:); text positions count from 1 (line, dimension, step), .npz rows and steps from 0."""
+import csv
+import io
+import math
+import os
+import zipfile
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError
+from .loaders import check_path, read_text
+
+TASKS = ("classify", "regress")
+_TS_FLAGS = ("timestamps", "missing", "univariate", "equallength", "targetlabel")
+_TS_KEYWORDS = ("@problemName", "@timeStamps", "@missing", "@univariate", "@dimensions", "@equalLength",
+                "@seriesLength", "@classLabel", "@targetLabel", "@data")
+
+
+@dataclass
+class NumericSet:
+    """Numeric sequences: series[i] (T_i, F) float64, finite, with label labels[i] (classification)
+    or real targets targets[i] (regression); read at sources[i] ("file:line")."""
+
+    series: list                    # of (T_i, F) float64 arrays, T_i >= 1, all finite
+    labels: list | None             # class labels as strings (classification), else None
+    targets: np.ndarray | None      # (N, R) float64 (regression), else None
+    sources: list                   # "file:line" of each example (npz: "file:row i")
+    feature_names: list             # F names
+    target_names: list | None       # R names of the real targets, else None
+
+    def __len__(self):
+        return len(self.series)
+
+    def subset(self, rows):
+        """The examples at rows, in that order."""
+        rows = np.asarray(rows, dtype=np.intp).reshape(-1)
+        return NumericSet([self.series[i] for i in rows],
+                          None if self.labels is None else [self.labels[i] for i in rows],
+                          None if self.targets is None else self.targets[rows],
+                          [self.sources[i] for i in rows], list(self.feature_names), self.target_names)
+
+    @property
+    def num_features(self):
+        return len(self.feature_names)
+
+
+@dataclass
+class Series:
+    """One or more long series in time order, for forecasting."""
+
+    values: np.ndarray              # (T, C) float64, finite
+    names: list                     # C column names
+    times: list | None              # the time column's strings (e.g. "1949-01"), or None
+    source: str                     # the path
+
+
+def read_numeric(path, *, encoding="utf-8", id_column=None, time_column=None, target_column=None,
+                 feature_columns=None, task="classify"):
+    """Dispatch on extension: .ts -> read_ts, .npz -> read_npz, .csv/.tsv -> read_long_csv. task
+    "classify" (targets as string labels), "regress" (targets as floats), or None: for .ts as
+    its header says, else "classify". The column options (None: the defaults) are for CSV only."""
+    path, extension = str(path), os.path.splitext(str(path))[1].lower()
+    given = {key: value for key, value in dict(id_column=id_column, time_column=time_column,
+             target_column=target_column, feature_columns=feature_columns).items() if value is not None}
+    if extension in (".csv", ".tsv", ".tab"):
+        return read_long_csv(path, encoding=encoding, task=task, **given)
+    if extension not in (".ts", ".npz"):
+        raise DataError(f"{path}: cannot tell the format from the file name (.ts, .npz, .csv or .tsv)",
+                        remedy="format")
+    if given:
+        raise DataError(f"{path}: {', '.join(given)} apply only to long CSV/TSV files")
+    return read_ts(path, encoding, task) if extension == ".ts" else read_npz(path, task)
+
+
+def _check_task(task):
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be 'classify' or 'regress', got {task!r}")
+
+
+def _number(text, where, what):
+    """text as a finite float, or a DataError naming where and what."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{where}: {what} is not a number ({text.strip()!r})") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {what} is not a finite number ({text.strip()!r})")
+    return value
+
+
+def _is_number(text):
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+# --- .ts (UEA/UCR archive, as sktime and aeon write it) ---
+def read_ts(path, encoding="utf-8", task=None):
+    """A .ts file. task None: regression if @targetLabel true, else classification if
+    @classLabel true; "regress" also reads class labels as numbers."""
+    _check_task(task)
+    path = str(path)
+    lines = read_text(path, encoding).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    header, data_line = _ts_header(path, lines)
+    allowed, regress = header["classlabel"], task == "regress" or header["targetlabel"]
+    if allowed is None and not header["targetlabel"]:
+        raise DataError(f"{path}: no labels or targets (neither @classLabel true nor @targetLabel true)")
+    if header["targetlabel"] and task == "classify":
+        raise DataError(f"{path}: real targets (@targetLabel true), not class labels", remedy="task")
+    dimensions = header["dimensions"] or (1 if header["univariate"] else None)
+    length = header["serieslength"] if header["equallength"] else None
+    series, answers, sources = [], [], []
+    for number, line in enumerate(lines[data_line:], start=data_line + 1):
+        line, where = line.strip(), f"{path}:{number}"
+        if not line or line.startswith("#"):
+            continue
+        *fields, answer = line.split(":")
+        answer = answer.strip()
+        if not fields:
+            raise DataError(f"{where}: no label; expected the values, ':', then the label")
+        if not regress and answer not in allowed:
+            raise DataError(f"{where}: label {answer!r} is not one of @classLabel's: {' '.join(allowed)}")
+        dimensions = dimensions or len(fields)
+        if len(fields) != dimensions:
+            raise DataError(f"{where}: {len(fields)} dimensions, expected {dimensions}")
+        answers.append(_number(answer, where, "the target") if regress else answer)
+        series.append(_ts_example(fields, where, length))
+        sources.append(where)
+    if not series:
+        raise DataError(f"{path}:{data_line}: no examples after @data")
+    targets = np.array(answers, dtype=np.float64).reshape(-1, 1) if regress else None   # (N, 1)
+    return NumericSet(series, None if regress else answers, targets, sources,
+                      [f"dim_{d}" for d in range(dimensions)], ["target"] if regress else None)
+
+
+def _ts_header(path, lines):
+    """The header as {lowercase keyword: value}, and the line number of @data."""
+    header = dict.fromkeys(_TS_FLAGS, False) | dict(dimensions=None, serieslength=None, classlabel=None)
+    for number, line in enumerate(lines, start=1):
+        words, where = line.split(), f"{path}:{number}"
+        if not words or words[0].startswith("#"):
+            continue
+        if not words[0].startswith("@"):
+            raise DataError(f"{where}: data before the @data line")
+        keyword = words.pop(0)[1:].lower()
+        if keyword == "data":
+            return header, number
+        if keyword in _TS_FLAGS:
+            header[keyword] = _ts_flag(words, where, keyword)
+        elif keyword == "classlabel":
+            header[keyword] = words[1:] if _ts_flag(words[:1], where, keyword) else None
+        elif keyword in ("dimensions", "serieslength"):
+            if len(words) != 1 or not words[0].isdigit() or int(words[0]) < 1:
+                raise DataError(f"{where}: @{keyword} expects a whole number >= 1, got {' '.join(words)!r}")
+            header[keyword] = int(words[0])
+        elif keyword != "problemname":
+            raise DataError(f"{where}: unknown header @{keyword} (known: {', '.join(_TS_KEYWORDS)})")
+        if header["timestamps"]:
+            raise DataError(f"{where}: @timeStamps true is not supported")
+        if header["classlabel"] == []:
+            raise DataError(f"{where}: @classLabel true lists no labels")
+    raise DataError(f"{path}: no @data line")
+
+
+def _ts_flag(words, where, keyword):
+    if len(words) != 1 or words[0].lower() not in ("true", "false"):
+        raise DataError(f"{where}: @{keyword} expects true or false, got {' '.join(words)!r}")
+    return words[0].lower() == "true"
+
+
+def _ts_example(fields, where, length):
+    """One example's dimensions as (T_i, F), trailing missing values dropped."""
+    dimensions = [_ts_values(field, where, d) for d, field in enumerate(fields, start=1)]
+    wrong = [len(values) for values in dimensions if length not in (None, len(values))]
+    if wrong:
+        raise DataError(f"{where}: {wrong[0]} steps; @seriesLength is {length}")
+    padded = np.full((max(map(len, dimensions)), len(dimensions)), np.nan)  # (longest, F)
+    for d, values in enumerate(dimensions):
+        padded[:len(values), d] = values
+    example, inside = _trim(padded)
+    if not len(example):
+        raise DataError(f"{where}: every value is missing")
+    if inside is not None:
+        raise DataError(f"{where}: a missing value inside the series (dimension {inside[1] + 1}, step "
+                        f"{inside[0] + 1}); tinyrnn masks only missing values at the end")
+    return example
+
+
+def _ts_values(field, where, dimension):
+    """One dimension's comma-separated values as float64, missing ones ('?', NaN) as NaN."""
+    texts = field.split(",")
+    try:
+        values = np.array(texts, dtype=np.float64)
+        if np.isinf(values).any():
+            raise ValueError                        # found and named below
+    except ValueError:
+        values = np.array([math.nan if text.strip().lower() in ("?", "nan") else
+                           _number(text, where, f"dimension {dimension}, step {step}")
+                           for step, text in enumerate(texts, start=1)])
+    return values
+
+
+def _trim(values):
+    """values (T, F) without its trailing all-NaN steps, and (step, feature) of the first NaN left."""
+    missing = np.isnan(values)                                              # (T, F)
+    present = np.flatnonzero(~missing.all(axis=1))
+    length = int(present[-1]) + 1 if present.size else 0
+    inside = np.argwhere(missing[:length])
+    return values[:length].copy(), (tuple(int(i) for i in inside[0]) if len(inside) else None)
+
+
+# --- .npz ---
+def read_npz(path, task="classify"):
+    """An .npz archive: X (N, T, F) or (N, T) numbers, each series NaN-padded at its end or cut at
+    lengths (N,) whole numbers; y (N,) labels, or for task "regress" (N,) or (N, R) numbers."""
+    _check_task(task)
+    path = str(path)
+    arrays = _npz_arrays(path)
+    X, lengths = arrays["X"], arrays.get("lengths")
+    if X.dtype.kind not in "iuf" or X.ndim not in (2, 3) or 0 in X.shape:
+        raise DataError(f"{path}: X is {X.dtype} of shape {X.shape}; expected numbers of shape "
+                        "(N, T, F) or (N, T), none of them 0")
+    X = X.astype(np.float64).reshape(X.shape[0], X.shape[1], -1)           # (N, T, F)
+    rows, steps = X.shape[:2]
+    if np.isinf(X).any():
+        row, step = np.argwhere(np.isinf(X))[0][:2]
+        raise DataError(f"{path}: row {row}, step {step}: an infinite value in X")
+    if lengths is not None and (lengths.dtype.kind not in "iu" or lengths.shape != (rows,)
+                                or not ((lengths >= 1) & (lengths <= steps)).all()):
+        raise DataError(f"{path}: lengths must be ({rows},) whole numbers from 1 to {steps}")
+    series = []
+    for row in range(rows):
+        values, inside = _trim(X[row] if lengths is None else X[row, :lengths[row]])
+        if not len(values):
+            raise DataError(f"{path}: row {row}: every step is missing (NaN)")
+        if lengths is not None and len(values) < lengths[row]:
+            inside = (len(values), 0)               # within lengths, a missing step is inside
+        if inside is not None:
+            raise DataError(f"{path}: row {row}, step {inside[0]}: a missing value (NaN) inside the "
+                            "series; tinyrnn masks only whole missing steps at the end")
+        series.append(values)                                               # (T_i, F)
+    labels, targets, target_names = _npz_answers(path, arrays["y"], rows, task)
+    return NumericSet(series, labels, targets, [f"{path}:row {row}" for row in range(rows)],
+                      [f"x{f}" for f in range(X.shape[2])], target_names)
+
+
+def _npz_arrays(path):
+    """{name: array} of X, y and (if there) lengths in an .npz archive; never unpickles."""
+    check_path(path)
+    with open(path, "rb") as stream:
+        magic = stream.read(2)
+    if magic != b"PK":                              # a zip of .npy files, as numpy.savez writes
+        raise DataError(f"{path}: not a NumPy .npz archive" + (", but a pickle, which tinyrnn does not "
+                        "load (loading one can run code)" if magic[:1] == b"\x80" else ""))
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files if name in ("X", "y", "lengths")}
+            names = archive.files
+    except ValueError:                              # an array of Python objects, pickled
+        raise DataError(f"{path}: holds an array of Python objects, which tinyrnn does not unpickle; "
+                        "save numbers or strings") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
+        raise DataError(f"{path}: a damaged .npz archive") from None
+    for name in ("X", "y"):
+        if name not in arrays:
+            raise DataError(f"{path}: no array {name!r} in the archive (arrays: {', '.join(names) or 'none'})")
+    return arrays
+
+
+def _npz_answers(path, y, rows, task):
+    """(labels, targets (N, R), target_names) from y; labels as strings, 1.0 as "1"."""
+    if task != "regress":
+        if y.shape != (rows,) or (y.dtype.kind == "f" and not np.isfinite(y).all()):
+            raise DataError(f"{path}: y is {y.dtype} of shape {y.shape}; expected ({rows},) labels, "
+                            "one per row of X, finite if numbers")
+        labels = [(value.decode("utf-8", "replace") if isinstance(value, bytes) else
+                   str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)).strip()
+                  for value in y.tolist()]
+        if "" in labels:
+            raise DataError(f"{path}: row {labels.index('')}: empty label")
+        return labels, None, None
+    if y.dtype.kind not in "iuf" or y.ndim not in (1, 2) or len(y) != rows:
+        raise DataError(f"{path}: y is {y.dtype} of shape {y.shape}; regression targets must be "
+                        f"numbers of shape ({rows},) or ({rows}, R)")
+    targets = y.astype(np.float64).reshape(rows, -1)                        # (N, R)
+    if not np.isfinite(targets).all():
+        raise DataError(f"{path}: row {np.argwhere(~np.isfinite(targets))[0][0]}: y is not a finite number")
+    return None, targets, ["y"] if y.ndim == 1 else [f"y{r}" for r in range(targets.shape[1])]
+
+
+# --- CSV / TSV with a header ---
+def read_long_csv(path, *, encoding="utf-8", id_column="series", time_column=None, target_column="label",
+                  feature_columns=None, task="classify"):
+    """A CSV/TSV, one row per time step: the series' id, a time (rows sorted by it, as numbers if
+    all are, else as strings; without one, file order), features (default: every other column),
+    and a target, the same on every row of a series (target_column None: no targets). Series
+    keep the order of their first row, which is their source."""
+    _check_task(task)
+    path = str(path)
+    header, rows = _csv_rows(path, encoding)
+    named = [name for name in (id_column, time_column, target_column) if name is not None]
+    features = [n for n in header if n not in named] if feature_columns is None else list(feature_columns)
+    index = _column_index(path, header, named + features)
+    if not features:
+        raise DataError(f"{path}:1: no feature columns (columns: {', '.join(header)})")
+    groups = {}                 # id -> ("file:line" of its first row, target, [(time, "file:line", values)])
+    for line, row in rows:
+        where = f"{path}:{line}"
+        empty = [name for name in named if not row[index[name]].strip()]
+        if empty:
+            raise DataError(f"{where}: column {empty[0]!r} is empty")
+        key, time, answer = (row[index[name]].strip() if name is not None else None
+                             for name in (id_column, time_column, target_column))
+        source, first, steps = groups.setdefault(key, (where, answer, []))
+        if answer != first:
+            raise DataError(f"{where}: series {key!r} has {target_column} {answer!r} here but {first!r} "
+                            f"at {source}")
+        steps.append((time, where, [_number(row[index[name]], where, f"column {name!r}") for name in features]))
+    numeric = time_column is not None and all(_is_number(time) for _, _, steps in groups.values()
+                                              for time, _, _ in steps)
+    regress = target_column is not None and task == "regress"
+    answers = [_number(answer, source, f"column {target_column!r}") if regress else answer
+               for source, answer, _ in groups.values()]
+    return NumericSet([_in_time_order(key, steps, time_column, numeric) for key, (_, _, steps) in groups.items()],
+                      None if regress or target_column is None else answers,
+                      np.array(answers, dtype=np.float64).reshape(-1, 1) if regress else None,   # (N, 1)
+                      [source for source, _, _ in groups.values()], features, [target_column] if regress else None)
+
+
+def _in_time_order(key, steps, time_column, numeric):
+    """(T_i, F) values of one series' rows [(time, "file:line", values)], sorted by time."""
+    if time_column is not None:
+        steps.sort(key=lambda step: float(step[0]) if numeric else step[0])
+        for (time, _, _), (later, where, _) in zip(steps, steps[1:]):
+            if (float(time) == float(later)) if numeric else time == later:
+                raise DataError(f"{where}: series {key!r} has {time_column} {later!r} twice")
+    return np.array([values for _, _, values in steps], dtype=np.float64)
+
+
+def read_series(path, *, encoding="utf-8", columns=None, time_column=None):
+    """A CSV/TSV with a header, one row per time step in time order. time_column default: the
+    first column if its first value is not a number; columns default: every other column whose
+    first value is a number. Every value must be a finite number."""
+    path = str(path)
+    header, rows = _csv_rows(path, encoding)
+    if len(rows) < 2:
+        raise DataError(f"{path}: {len(rows)} row of values; a series needs at least 2")
+    first_line, first = rows[0]
+    if time_column is None and not _is_number(first[0]) and len(header) > 1:
+        time_column = header[0]
+    names = list(columns) if columns is not None else \
+        [name for name, text in zip(header, first) if name != time_column and _is_number(text)]
+    if not names:
+        raise DataError(f"{path}:{first_line}: no numeric columns (columns: {', '.join(header)})")
+    index = _column_index(path, header, names + ([time_column] if time_column is not None else []))
+    values = np.array([[_number(row[index[name]], f"{path}:{line}", f"column {name!r}") for name in names]
+                       for line, row in rows], dtype=np.float64)               # (T, C)
+    times = [row[index[time_column]].strip() for _, row in rows] if time_column is not None else None
+    return Series(values, names, times, path)
+
+
+def _column_index(path, header, names):
+    """{name: its position in the header}; a DataError for a name not there."""
+    missing = [name for name in names if name not in header]
+    if missing:
+        raise DataError(f"{path}:1: no column {missing[0]!r} in the header (columns: {', '.join(header)})")
+    return {name: header.index(name) for name in names}
+
+
+def _csv_rows(path, encoding):
+    """The header (stripped names) and [(line number, fields)] of the non-blank rows."""
+    text = read_text(path, encoding)
+    delimiter = "\t" if os.path.splitext(path)[1].lower() in (".tsv", ".tab") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows, start = [], 1
+    try:
+        header = [name.strip() for name in next(reader)]
+        twice = [name for number, name in enumerate(header) if name in header[:number]]
+        if twice:
+            raise DataError(f"{path}:1: column {twice[0]!r} appears twice in the header")
+        start = reader.line_num + 1
+        for row in reader:
+            line, start = start, reader.line_num + 1
+            if len(row) != len(header) and any(field.strip() for field in row):
+                raise DataError(f"{path}:{line}: expected {len(header)} fields, found {len(row)}")
+            rows += [(line, row)] if any(field.strip() for field in row) else []
+    except csv.Error as error:
+        raise DataError(f"{path}:{start}: {error}") from None
+    if not rows:
+        raise DataError(f"{path}: no rows after the header")
+    return header, rows
