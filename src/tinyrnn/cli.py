@@ -54,32 +54,51 @@ def _saved(paths):
 
 def _command(args):
     """The module whose run(args) does the command; for train, the task's, once its options fit it."""
-    from .commands import evaluate, explain, export, generate, gradcheck, import_model, info, plot, predict, serve, \
-        train_classifier, train_lm, train_seq2seq, translate
+    from .commands import evaluate, explain, export, forecast, generate, gradcheck, import_model, info, plot, \
+        predict, serve, train_classifier, train_forecast, train_lm, train_numeric, train_seq2seq, translate
     if args.command == "train":
-        _check_task_options(args)
-        return {"classify": train_classifier, "lm": train_lm, "seq2seq": train_seq2seq}[args.task]
+        from .commands.numeric_data import is_numeric
+        numeric = args.task == "regress" or args.task == "classify" and is_numeric(args.train, args.format)
+        _check_task_options(args, numeric)
+        if numeric:
+            return train_numeric
+        return {"classify": train_classifier, "lm": train_lm, "seq2seq": train_seq2seq,
+                "forecast": train_forecast}[args.task]
     return {"predict": predict, "eval": evaluate, "generate": generate, "gradcheck": gradcheck, "info": info,
             "plot": plot, "explain": explain, "serve": serve, "export": export, "import": import_model,
-            "translate": translate}[args.command]
+            "translate": translate, "forecast": forecast}[args.command]
 
 
-_CLASSIFY, _LM, _SEQ2SEQ = "classify", "lm", "seq2seq"
-_ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "min_count", "max_vocab", "bidirectional", "no_shuffle",
-                              "no_bucket", "skip_bad_rows", "target_accuracy"], (_CLASSIFY, _SEQ2SEQ)),
-             **dict.fromkeys(["folds", "pool", "embeddings", "freeze_embeddings", "word_dropout"], (_CLASSIFY,)),
+_CLASSIFY, _LM, _SEQ2SEQ, _REGRESS, _FORECAST = "classify", "lm", "seq2seq", "regress", "forecast"
+_ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional", "no_shuffle", "target_accuracy"],
+                             (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
+             **dict.fromkeys(["min_count", "max_vocab", "skip_bad_rows"], (_CLASSIFY, _SEQ2SEQ)),
+             **dict.fromkeys(["no_bucket", "pool"], (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
+             **dict.fromkeys(["folds", "embeddings", "freeze_embeddings", "word_dropout"], (_CLASSIFY,)),
              **dict.fromkeys(["text", "seq_length", "sample_every"], (_LM,)),
              **dict.fromkeys(["attention", "attention_size", "normalize", "swap", "max_length", "target_prefix",
-                              "source_column", "target_column", "test_split", "beam"], (_SEQ2SEQ,))}
+                              "source_column", "target_column", "test_split", "beam"], (_SEQ2SEQ,)),
+             **dict.fromkeys(["id_column", "feature_columns"], (_CLASSIFY, _REGRESS)),
+             "loss": (_REGRESS, _FORECAST),
+             **dict.fromkeys(["series", "columns", "window", "horizon", "holdout", "scaling", "season"], (_FORECAST,))}
+_TEXT_ONLY = ("min_count", "max_vocab", "skip_bad_rows", "folds", "embeddings", "freeze_embeddings", "word_dropout",
+              "embed", "embed_dropout", "tokenizer")          # options numeric sequences have no use for
+_NUMERIC_ONLY = ("id_column", "feature_columns", "time_column")
 
 
-def _check_task_options(args):
-    """Refuse options and presets of another task (train --task classify, lm or seq2seq)."""
+def _check_task_options(args, numeric):
+    """Refuse options and presets of another task (train --task classify, lm, seq2seq, regress or
+    forecast), and options of texts for numbers and the reverse."""
     from .commands.presets import PRESETS
 
     for name, tasks in _ONLY_FOR.items():
         if args.task not in tasks and getattr(args, name) not in (None, False):
             raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {' and '.join(tasks)}, not {args.task}")
+    for names, kind, other in ((_TEXT_ONLY, numeric or args.task == _FORECAST, "texts"),
+                               (_NUMERIC_ONLY, not numeric and args.task != _FORECAST, "numeric sequences")):
+        given = [name for name in names if kind and getattr(args, name, None) not in (None, False)]
+        if given:
+            raise TinyRNNError(f"--{given[0].replace('_', '-')} applies to {other}, not to this run's data")
     presets = PRESETS[args.task]
     if args.preset is not None and args.preset not in presets:
         raise TinyRNNError(f"preset {args.preset!r} is for another task; --task {args.task} has "

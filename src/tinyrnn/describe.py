@@ -11,21 +11,41 @@ def summary(model):
     config = model.config
     if config.task == "seq2seq":
         return _seq2seq_summary(model)
-    facts = {"task": config.task, **_recurrent_facts(config),
-             "vocabulary": len(model.vocab), "parameters": int(model.flat.size), "dtype": config.dtype,
-             "tokenizer": model.tokenizer.describe()}
+    facts = {"task": config.task, **_recurrent_facts(config)}
+    if config.features:
+        facts.update(features=list(model.feature_names), normalisation=_normalisation(model))
+    else:
+        facts.update(vocabulary=len(model.vocab))
+    facts.update(parameters=int(model.flat.size), dtype=config.dtype)
+    if not config.features:
+        facts["tokenizer"] = model.tokenizer.describe()
     if config.cell == "rnn":
         facts["nonlinearity"] = config.nonlinearity
     if config.task == "classify":
         facts.update(classes=list(model.classes), pool=config.pool)
+    if config.task == "regress":
+        facts.update(targets=list(model.target_names), pool=config.pool)
+    if config.task == "forecast":
+        facts.update(series=list(model.series_names), window=config.window, horizon=config.horizon,
+                     scaling=config.scaling)
     return _with_training_settings(facts, model)
+
+
+def _normalisation(model):
+    """How numbers are standardised before the network reads them (and its outputs read back)."""
+    stats = {name: [round(float(value), 6) for value in array] for name, array in model.buffers.items()}
+    if model.config.task == "forecast" and model.config.scaling == "window":
+        return {"inputs and outputs": "x' = (x - m_w) / s_w, m_w and s_w each window's own mean and "
+                                      "standard deviation", **stats}
+    return {"inputs": "x' = (x - input_mean) / input_std per feature", **stats}
 
 
 def _recurrent_facts(config, directions=None):
     return {"cell": config.cell, "layers": config.num_layers,
             "directions": config.directions if directions is None else directions,
             "hidden_size": config.hidden_size,
-            "input": f"embedding of size {config.embed_size}" if config.embed_size else "one-hot"}
+            "input": numbers_per_step(config.features) if config.features else
+            f"embedding of size {config.embed_size}" if config.embed_size else "one-hot"}
 
 
 def _with_training_settings(facts, model):
@@ -74,6 +94,10 @@ def bridge_facts(model):
             "input_size": 2 * S, "output_size": S}
 
 
+def numbers_per_step(count):
+    return f"{count} number{'s' * (count != 1)} per step"
+
+
 def _cell_name(config):
     return {"rnn": f"{config.nonlinearity} RNN", "lstm": "LSTM", "gru": "GRU"}[config.cell]
 
@@ -87,12 +111,20 @@ def describe(model, short=False):
         attention = "without attention" if config.attention == "none" else f"with {config.attention} attention"
         what = f"encoder-decoder {attention}"
     else:
-        what = "classifier" if config.task == "classify" else "language model"
+        what = {"classify": "classifier", "lm": "language model", "regress": "regressor",
+                "forecast": "forecaster"}[config.task]
     parts = [f"a {config.num_layers}-layer {_cell_name(config)} {what}", f"{config.hidden_size} hidden units"]
     if short:
         return ", ".join(parts)
     if config.bidirectional:
         parts.append("bidirectional" + (" encoder" if config.task == "seq2seq" else ""))
+    if config.features:
+        parts.append(numbers_per_step(config.features))
+        if config.task == "forecast":
+            parts.append(f"{config.window} steps -> the next {config.horizon} of {', '.join(model.series_names)}")
+        else:
+            parts.append(f"{'classes' if config.task == 'classify' else 'targets'} {', '.join(model.classes)}")
+        return ", ".join(parts) + f" ({model.flat.size:,} parameters)"
     unit = model.tokenizer.unit
     if config.task == "seq2seq":
         parts.append(f"{len(model.vocab.words):,} source and {len(model.target_vocab.words):,} target {unit}s")
@@ -105,12 +137,16 @@ def describe(model, short=False):
 
 def representation(model):
     """repr(model): the cell, the settings that differ from their defaults, the sizes."""
-    config, defaults = model.config, ModelConfig(model.config.task, model.config.hidden_size)
+    config = model.config
+    defaults = ModelConfig(config.task, config.hidden_size, features=config.features, horizon=config.horizon,
+                           window=config.window)
     keys = ARCHITECTURE + (("attention", "attention_size", "normalize") if config.task == "seq2seq" else ())
     settings = ", ".join(f"{key}={getattr(config, key)!r}" for key in keys
                          if key in ("cell", "attention") or getattr(config, key) != getattr(defaults, key))
     if config.task == "seq2seq":
         sizes = f"vocab={len(model.vocab)}, target_vocab={len(model.target_vocab)}"
+    elif config.features:
+        sizes = f"features={config.features}, outputs={model.params[model.output_bias].shape[0]}"
     else:
         sizes = f"vocab={len(model.vocab)}, outputs={model.params[model.output_bias].shape[0]}"
     return (f"{type(model).__name__}({settings}, hidden_size={config.hidden_size}, {sizes}, "

@@ -152,7 +152,7 @@ class RecurrentModel:
 
     def _scaled_inputs(self, values, mask):
         """x' = (x - mean) / std per feature, zero at padding: what the stack reads."""
-        scaled = (values - self.buffers["input_mean"]) / self.buffers["input_std"]
+        scaled = ((values - self.buffers["input_mean"]) / self.buffers["input_std"]).astype(self.dtype, copy=False)
         if mask is not None:
             scaled[~mask] = 0.0
         return scaled

@@ -16,14 +16,23 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_data_options(parser):
-    parser.add_argument("--format", choices=["csv", "tsv", "jsonl"],
-                        help="file format (default: from the extension: .csv, .tsv, .jsonl)")
+    parser.add_argument("--format", choices=["csv", "tsv", "jsonl", "ts", "npz", "long"],
+                        help="file format (default: from the extension: .csv, .tsv, .jsonl for texts; "
+                        ".ts (the UEA/UCR archive's) and .npz for numeric sequences; long: a CSV of "
+                        "numeric sequences, one row per time step)")
     parser.add_argument("--encoding", default="utf-8", help="text encoding of data files (default: utf-8)")
     parser.add_argument("--text-column", default="text", help="column/key holding the text (default: text)")
     parser.add_argument("--label-column", default="label", help="column/key holding the label (default: label)")
     parser.add_argument("--skip-bad-rows", action="store_true", help="leave out rows with a bad field "
                         "(empty text, missing label, wrong number of fields, invalid JSON), counted in "
                         "a warning, instead of stopping at the first")
+    numeric = parser.add_argument_group("numeric sequences in a long CSV (one row per time step)")
+    numeric.add_argument("--id-column", metavar="NAME", help="the column naming each row's sequence "
+                         "(default: series)")
+    numeric.add_argument("--time-column", metavar="NAME", help="the column that orders a sequence's rows "
+                         "(default: file order; forecast --series: a first column that is not numbers)")
+    numeric.add_argument("--feature-columns", metavar="A,B,..", help="the columns of numbers read at each "
+                         "step (default: every column but the id, time and label ones)")
 
 
 def build_parser():
@@ -32,7 +41,26 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     add_train(commands, _add_data_options)
     _add_use_commands(commands)
+    _add_forecast(commands)
     return parser
+
+
+def _add_forecast(commands):
+    forecast = commands.add_parser("forecast", help="forecast the next values of a series with a saved "
+                                   "forecaster", description="Print the next values after the end of --series "
+                                   "(one line per step; --json: {\"forecast\": [...]}).")
+    forecast.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    forecast.add_argument("--series", required=True, metavar="FILE", help="the history: a CSV with a header "
+                          "and the model's value columns, in time order (its last --window values are read)")
+    forecast.add_argument("--horizon", type=integer(1), metavar="H", help="steps to forecast (default: the "
+                          "model's; more are forecast by feeding forecasts back as history)")
+    forecast.add_argument("--columns", metavar="A,B,..", help="the value columns (default: the model's series)")
+    forecast.add_argument("--time-column", metavar="NAME", help="(default: a first column that is not numbers)")
+    forecast.add_argument("--encoding", default="utf-8", help="(default: utf-8)")
+    forecast.add_argument("--json", action="store_true", help='print {"forecast": [...]} (several series: '
+                          'a list of values per step)')
+    forecast.add_argument("--plot", metavar="FILE.png", help="draw the history and the forecast")
+    forecast.add_argument("--force", action="store_true", help="replace an existing --plot that tinyrnn did not write")
 
 
 def _add_use_commands(commands):
@@ -54,6 +82,13 @@ def _add_use_commands(commands):
     evaluate.add_argument("--errors", type=integer(1), metavar="N", help="also list the N most "
                           "confidently wrong examples (file:line, label, prediction, probability, text); "
                           "seq2seq: the N worst translations (highest token error rate)")
+    forecasts = evaluate.add_argument_group("forecasters (--series FILE --holdout N)")
+    forecasts.add_argument("--series", metavar="FILE", help="the series, as train --task forecast reads it")
+    forecasts.add_argument("--holdout", type=integer(1), metavar="N", help="forecast the last N values from "
+                           "the ones before them (every horizon's steps while N last) and measure them")
+    forecasts.add_argument("--season", type=integer(1), metavar="M", help="MASE's season: its error is "
+                           "divided by that of repeating the value M steps back (default: 1)")
+    forecasts.add_argument("--columns", metavar="A,B,..", help="the series' value columns (default: the model's)")
     pairs = evaluate.add_argument_group("seq2seq models (--data FILE of pairs, or source=FILE and target=FILE)")
     pairs.add_argument("--swap", action="store_true", help="translate the second column into the first")
     pairs.add_argument("--source-column", help="column/key of the source text in .csv/.jsonl pairs "

@@ -44,10 +44,12 @@ def log_kind(records):
         return "classify"
     if records and all("epoch" in record and "train_token_accuracy" in record for record in records):
         return "seq2seq"
+    if records and all("epoch" in record and "train_loss" in record for record in records):
+        return "regress"
     return None
 
 
-NOTHING_TO_PLOT = "no classifier epochs, translation epochs, language-model steps or folds to plot"
+NOTHING_TO_PLOT = "no classifier, regression or translation epochs, language-model steps or folds to plot"
 
 
 def training_plot(records, path, title=None, unit="character"):
@@ -64,7 +66,7 @@ def training_plot(records, path, title=None, unit="character"):
         drawn = _lm_curves(figure, records, unit)
     else:
         drawn = {"classify": _classifier_curves, "seq2seq": _translation_curves,
-                 "folds": _fold_bars}[kind](figure, records)
+                 "folds": _fold_bars, "regress": _regression_curves}[kind](figure, records)
     if not drawn:
         pyplot.close(figure)
         raise TinyRNNError("no numbers to plot (losses, accuracies, steps and epochs must be finite "
@@ -149,6 +151,22 @@ def _translation_curves(figure, records):
     if handles or more_handles:
         match_axes.legend(handles + more_handles, labels + more_labels)
     return drawn
+
+
+def _regression_curves(figure, records):
+    """Loss per epoch (train, validation, test) beside RMSE (or sMAPE, for forecasts)."""
+    loss_axes, figure_axes = figure.subplots(1, 2)
+    drawn = [_epoch_curve(loss_axes, records, f"{part}_loss", part) for part in ("train", "valid", "test")]
+    key = "smape" if any("test_smape" in record for record in records) else "rmse"
+    drawn += [_epoch_curve(figure_axes, records, f"{part}_{key}", part) for part in ("valid", "test")]
+    loss_axes.set_ylabel("loss (standardised)")
+    figure_axes.set_ylabel("sMAPE (%)" if key == "smape" else "RMSE")
+    for axes in (loss_axes, figure_axes):
+        axes.set_xlabel("epoch")
+        axes.grid(alpha=0.3)
+        _legend(axes)
+    _mark_best(records, loss_axes, figure_axes)
+    return any(drawn)
 
 
 def _lm_curves(figure, records, unit):

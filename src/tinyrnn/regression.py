@@ -54,13 +54,22 @@ class Regressor(Classifier):
 
     def predict(self, sequences, batch_size=256):
         """Sequences -> predictions in the data's units, (N, R)."""
+        return self.predict_with_loss(sequences, None, batch_size)[0]
+
+    def predict_with_loss(self, sequences, targets, batch_size=256, loss="mse"):
+        """(predictions (N, R) in the data's units, mean loss of the standardised outputs against
+        targets (N, R) as training measures it; None without targets)."""
         out = np.empty((len(sequences), len(self.classes)), dtype=self.dtype)
+        total = 0.0
         for start in range(0, len(sequences), batch_size):
             ids, mask = self.pad(sequences[start:start + batch_size])
             outputs, run, _, _ = self._forward(ids, mask, None, None)
             mean, std = self._target_scale(run)
             out[start:start + batch_size] = outputs * std + mean
-        return out
+            if targets is not None:
+                wanted = (targets[start:start + batch_size] - mean) / std
+                total += regression_loss(outputs, wanted, loss)[0] * len(outputs)
+        return out, None if targets is None else total / len(sequences)
 
     def input_relevance(self, ids, output=0):
         """Gradient x input of output `output` (standardised) for one sequence: (T,) for ids,
@@ -101,7 +110,7 @@ class Forecaster(Regressor):
         else:
             self._scale = window_scale(values, 1e-3 * self.buffers["input_std"])
         mean, spread = self._scale
-        return (values - mean) / spread
+        return ((values - mean) / spread).astype(self.dtype, copy=False)
 
     def _target_scale(self, run):
         mean, spread = run.scale

@@ -13,10 +13,11 @@ def add_train(commands, add_data_options):
                                 "with --task lm a language model on a text file, or with --task seq2seq "
                                 "a translator on sentence pairs (source<TAB>target lines, .csv/.jsonl "
                                 "with source and target columns, or source=FILE target=FILE).")
-    train.add_argument("--task", choices=["classify", "lm", "seq2seq"], default="classify",
-                       help="classify: one label per text (default); lm: predict the next character "
-                       "(or word) of a text; seq2seq: translate a text into another (an encoder-decoder "
-                       "with attention; default data: dates in many forms -> ISO 8601)")
+    train.add_argument("--task", choices=["classify", "lm", "seq2seq", "regress", "forecast"], default="classify",
+                       help="classify: one label per text or numeric sequence (default); lm: predict the "
+                       "next character (or word) of a text; seq2seq: translate a text into another (an "
+                       "encoder-decoder with attention; default data: dates in many forms -> ISO 8601); "
+                       "regress: real targets of numeric sequences; forecast: the next values of a series")
     train.add_argument("--train", action="append", metavar="DATA", help="training data (default: embedded)")
     train.add_argument("--test", action="append", metavar="DATA", help="test data (default: embedded, "
                        "when --train is not given); only reported, never used to choose anything")
@@ -41,7 +42,27 @@ def add_train(commands, add_data_options):
                                                 "walkthrough's one-layer tanh RNN over one-hot words)"))
     _add_lm_options(train.add_argument_group("language models (--task lm)"))
     _add_seq2seq_options(train.add_argument_group("translation (--task seq2seq)"))
+    _add_numeric_options(train.add_argument_group("numeric sequences (--task regress, forecast; classify "
+                                                  "on .ts, .npz or --format long)"))
     _add_training_options(train)
+
+
+def _add_numeric_options(numeric):
+    numeric.add_argument("--loss", choices=["mse", "huber"], help="of regression and forecasting, on "
+                         "standardised targets (default: mse)")
+    numeric.add_argument("--series", metavar="FILE", help="forecast: a CSV with a header, one row per time "
+                         "step, one or more value columns (all are forecast)")
+    numeric.add_argument("--columns", metavar="A,B,..", help="forecast: the value columns (default: every "
+                         "numeric one)")
+    numeric.add_argument("--window", type=integer(1), metavar="W", help="forecast: past steps read (default: 24)")
+    numeric.add_argument("--horizon", type=integer(1), metavar="H", help="forecast: future steps predicted "
+                         "at once from the last state (default: 24)")
+    numeric.add_argument("--holdout", type=integer(1), metavar="N", help="forecast: keep the last N values "
+                         "out of training and test forecasts of them")
+    numeric.add_argument("--scaling", choices=["window", "global"], help="forecast: read each window "
+                         "relative to its own mean and standard deviation (window, the default) or "
+                         "standardise with the training series' (global)")
+    numeric.add_argument("--season", type=integer(1), metavar="M", help="forecast: MASE's season (default: 1)")
 
 
 def _add_seq2seq_options(seq2seq):

@@ -25,6 +25,11 @@ def run(args):
     model = load_model(args.model)
     if model.task == "seq2seq":
         return _evaluate_translator(model, args)
+    if model.config.features:
+        from .evaluate_numeric import evaluate_numeric
+        return evaluate_numeric(model, args, _print_report, _print_errors)
+    if args.series or args.holdout:
+        raise TinyRNNError(f"--series and --holdout apply to forecasters; {args.model} is a {model.task} model")
     _refuse(args.model, "a " + ("classifier" if model.task == "classify" else "language model"),
             {"--swap": args.swap, "--source-column": args.source_column, "--target-column": args.target_column,
              "--beam": args.beam}, "seq2seq models")

@@ -31,7 +31,9 @@ _LABELS = {"normalize": "normalisation", "source_vocabulary": "source vocabulary
 
 def _text(key, value, model):
     """A fact as a person reads it."""
-    unit = model.tokenizer.unit
+    if key == "normalisation":
+        return "; ".join(f"{name}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for name, v in value.items())
+    unit = model.tokenizer.unit if model.tokenizer else None
     if key in ("vocabulary", "source_vocabulary"):
         return f"{value} entries ({len(model.vocab.words)} {unit}s + <pad>, <unk>)"
     if key == "target_vocabulary":

@@ -17,9 +17,19 @@ attention, Adam) and "translate" (sentence pairs of real languages: words, a
 larger bidirectional GRU encoder with additive attention, dropout, keep-best and early stop
 on a held-out tenth; on the PyTorch tutorial's French -> English pairs it beats the
 tutorial's network, docs/benchmarks.md).
+Numeric sequences (classify on .ts/.npz/long CSV, --task regress): "timeseries" (the default
+for numbers: a bidirectional GRU read by the max of its states over time, Adam on batches of
+16, 200 epochs; one setting for the UEA/UCR archive's JapaneseVowels, BasicMotions, GunPoint
+and ItalyPowerDemand, docs/benchmarks.md). Forecasting (--task forecast): "forecast" (a GRU
+over windows of 24 steps, each read relative to its own mean and spread, the next 24 values
+at once from its last state, 600 epochs of Adam).
 """
 import argparse
 
+TIMESERIES = {"epochs": 200, "hidden": 64, "init": "orthogonal", "optimizer": "adam", "lr": 0.003,
+                       "batch_size": 16, "clip_value": None, "log_every": 20, "target_accuracy": None,
+                       "dtype": "float32",
+                       "options": {"cell": "gru", "bidirectional": True, "pool": "max", "clip_norm": 5.0}}
 PRESETS = {
     "classify": {
         "walkthrough": {"epochs": 1000, "hidden": 64, "init": "walkthrough", "optimizer": "sgd",
@@ -32,6 +42,7 @@ PRESETS = {
                  "options": {"cell": "gru", "bidirectional": True, "embed": 128, "embed_dropout": 0.3,
                              "dropout": 0.5, "pool": "mean", "valid_split": 0.1, "early_stop": 3,
                              "keep_best": True, "clip_norm": 5.0, "min_count": 2}},
+        "timeseries": TIMESERIES,
     },
     "lm": {
         "charrnn": {"epochs": 10, "hidden": 128, "init": "xavier", "optimizer": "adam", "lr": 0.005,
@@ -51,8 +62,15 @@ PRESETS = {
                       "options": {"cell": "gru", "bidirectional": True, "embed": 256, "attention": "additive",
                                   "dropout": 0.3, "clip_norm": 5.0, "keep_best": True, "early_stop": 4}},
     },
+    "regress": {"timeseries": TIMESERIES},
+    "forecast": {
+        "forecast": {"epochs": 600, "hidden": 64, "init": "orthogonal", "optimizer": "adam", "lr": 0.001,
+                     "batch_size": 16, "clip_value": None, "log_every": 100, "dtype": "float64",
+                     "window": 24, "horizon": 24, "options": {"cell": "gru", "clip_norm": 5.0}},
+    },
 }
-DEFAULT_PRESET = {"classify": "walkthrough", "lm": "charrnn", "seq2seq": "dates"}
+DEFAULT_PRESET = {"classify": "walkthrough", "lm": "charrnn", "seq2seq": "dates", "regress": "timeseries",
+                  "forecast": "forecast"}
 
 OFF = "none"                             # --clip-value none, --clip-norm none, --ema none, ...
 

@@ -10,12 +10,14 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..training.loop import Trainer
 from ..training.task import Batch, Task, length_batches
+from ..numeric import pad_values
 from ..vocab import UNK_ID, pad_batch
 
 
 @dataclass
 class LabelledSequences:
-    """Encoded examples: sequences[i] (T_i,) int ids, targets (N,) int class indices."""
+    """Encoded examples: sequences[i] (T_i,) int ids or (T_i, F) numbers, targets (N,) int
+    class indices."""
 
     sequences: list
     targets: np.ndarray
@@ -59,6 +61,8 @@ class ClassifyTask(Task):
     def prepare(self, config):
         if not len(self.data):
             raise ConfigError("no training examples")
+        if self.word_dropout and self.data.sequences[0].ndim == 2:
+            raise ConfigError("word dropout applies to words, not to numeric sequences")
         if not (isinstance(self.word_dropout, (int, float)) and 0 <= self.word_dropout < 1):
             raise ConfigError(f"word dropout must be in [0, 1), got {self.word_dropout}")
         if config.target_accuracy is not None and self.test is None:
@@ -86,7 +90,7 @@ class ClassifyTask(Task):
                                        for i, seq in enumerate(data.sequences)]
             batch = data.batches_of_one[rows]
         else:
-            ids, mask = pad_batch([data.sequences[i] for i in rows])
+            ids, mask = pad_sequences([data.sequences[i] for i in rows])
             batch = Batch(ids, mask, data.targets[rows], len(rows))
         if self.word_dropout:
             batch = Batch(drop_words(batch.ids, batch.mask, self.word_dropout, rng), batch.mask,
@@ -109,6 +113,11 @@ class ClassifyTask(Task):
 
     def score(self, figures):
         return [figures["accuracy"], -figures["loss"]]            # accuracy, ties by loss
+
+
+def pad_sequences(sequences):
+    """Id arrays (T_i,) or numbers (T_i, F) as one batch and its mask (B, T)."""
+    return pad_values(sequences) if sequences[0].ndim == 2 else pad_batch(sequences)
 
 
 def drop_words(ids, mask, rate, rng):

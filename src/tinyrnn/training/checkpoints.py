@@ -100,7 +100,7 @@ def _differences(saved, current):
 
 def _check_same_model(saved, model, path):
     """The weights can only continue in a model of the same task and shapes."""
-    if saved.task != model.task or saved.dtype != model.dtype or saved.vocab.tokens != model.vocab.tokens \
+    if saved.task != model.task or saved.dtype != model.dtype or _inputs(saved) != _inputs(model) \
             or {name: a.shape for name, a in saved.params.items()} != {name: a.shape for name, a in model.params.items()}:
         raise TinyRNNError(f"{path} holds another model ({saved!r}) than this run's ({model!r}); it cannot "
                            f"continue with these options or data")
@@ -109,3 +109,8 @@ def _check_same_model(saved, model, path):
 def _plain(value):
     """JSON's view of a value (tuples are lists), so saved and current compare equal."""
     return list(value) if isinstance(value, tuple) else value
+
+
+def _inputs(model):
+    """What a model reads: its vocabulary's tokens, or its numeric features' names."""
+    return model.feature_names if model.config.features else model.vocab.tokens

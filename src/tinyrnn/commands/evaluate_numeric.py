@@ -1,0 +1,94 @@
+"""`tinyrnn eval` of models that read numbers: a numeric classifier (accuracy, confusion matrix,
+per-class figures and its most confident mistakes, as for texts), a regressor (loss, RMSE, MAE,
+R^2 per target and over all) and a forecaster (sMAPE, MASE, MAE of forecasts of held-out values)."""
+import json
+
+from ..errors import TinyRNNError
+from ..metrics import class_scores, confusion_matrix, most_confident_errors
+from ..tasks import evaluate
+from ..tasks.regress import evaluate_regression, holdout_windows, regression_figures, seasonal_scale
+from .numeric_data import encode, read_sets
+
+
+def evaluate_numeric(model, args, print_report, print_errors):
+    """eval of a numeric classifier or regressor on --data; a forecaster on --series --holdout."""
+    if model.task == "forecast":
+        return _evaluate_forecaster(model, args)
+    if args.series or args.holdout:
+        raise TinyRNNError(f"--series and --holdout apply to forecasters; {args.model} is a {model.task} model")
+    if not args.data:
+        raise TinyRNNError(f"{args.model} reads numeric sequences: give --data FILE (.ts, .npz or long CSV)")
+    dataset = read_sets(args.data, args, model.task)
+    if dataset.num_features != model.config.features:
+        raise TinyRNNError(f"{args.data[0]}: {dataset.num_features} features per step; {args.model} reads "
+                           f"{model.config.features}")
+    examples = encode(model, dataset)
+    if model.task == "classify":
+        return _report_classifier(model, dataset, examples, args, print_report, print_errors)
+    if examples.targets.shape[1] != len(model.target_names):
+        raise TinyRNNError(f"{args.data[0]}: {examples.targets.shape[1]} targets; {args.model} predicts "
+                           f"{len(model.target_names)}")
+    figures = evaluate_regression(model, examples)
+    predicted = model.predict(examples.sequences)
+    per_target = {name: regression_figures(predicted[:, [i]], examples.targets[:, [i]])
+                  for i, name in enumerate(model.target_names)}
+    if args.json:
+        print(json.dumps({"examples": len(examples), **figures, "targets": per_target}))
+        return 0
+    print(f"Loss {figures['loss']:.4f} | RMSE {figures['rmse']:.4g} | MAE {figures['mae']:.4g} | "
+          f"R^2 {figures['r2']:.3f} ({len(examples)} examples)")
+    if len(per_target) > 1:
+        for name, values in per_target.items():
+            print(f"{name}\tRMSE {values['rmse']:.4g} | MAE {values['mae']:.4g} | R^2 {values['r2']:.3f}")
+    return 0
+
+
+def _report_classifier(model, dataset, examples, args, print_report, print_errors):
+    loss, accuracy, probs = evaluate(model, examples)
+    classes = model.classes
+    confusion = confusion_matrix(examples.targets, probs.argmax(axis=1), len(classes))
+    scores = class_scores(confusion)
+    errors = []
+    for row in most_confident_errors(probs, examples.targets, args.errors or 0):
+        predicted = int(probs[row].argmax())
+        errors.append({"source": dataset.sources[row], "label": classes[examples.targets[row]],
+                       "predicted": classes[predicted], "probability": float(probs[row, predicted]),
+                       "text": f"({len(examples.sequences[row])} steps)"})
+    if args.json:
+        print(json.dumps({"examples": len(examples), "loss": loss, "accuracy": accuracy, "classes": classes,
+                          "confusion": confusion.tolist(), "precision": scores.precision.tolist(),
+                          "recall": scores.recall.tolist(), "f1": scores.f1.tolist(),
+                          "support": scores.support.tolist(), **({"errors": errors} if args.errors else {})}))
+        return 0
+    print_report(loss, accuracy, len(examples), classes, confusion, scores)
+    if args.errors:
+        print_errors(errors, args.errors)
+    return 0
+
+
+def _evaluate_forecaster(model, args):
+    from .forecast import read_model_series
+    if args.data:
+        raise TinyRNNError(f"{args.model} is a forecaster: give --series FILE --holdout N, not --data")
+    if not (args.series and args.holdout):
+        raise TinyRNNError(f"{args.model} is a forecaster: give --series FILE and --holdout N (the last N "
+                           f"values are forecast from the ones before them)")
+    series = read_model_series(model, args.series, args)
+    if args.holdout >= len(series.values):
+        raise TinyRNNError(f"--holdout {args.holdout} leaves no history of the {len(series.values)} values")
+    history, held_out = series.values[:-args.holdout], series.values[-args.holdout:]
+    data = holdout_windows(history, held_out, model.window, model.horizon, seasonal_scale(history, args.season or 1))
+    figures = evaluate_regression(model, data)
+    predicted = model.predict(data.sequences)
+    report = {"forecasts": len(data), "horizon": model.horizon, "values": int(data.targets.size),
+              **{key: figures[key] for key in ("smape", "mase", "mae", "rmse")},
+              "forecast": predicted.reshape(-1, len(model.series_names)).tolist(),
+              "actual": data.targets.reshape(-1, len(model.series_names)).tolist()}
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"sMAPE {figures['smape']:.2f} % | MASE {figures['mase']:.3f} (season {args.season or 1}) | "
+          f"MAE {figures['mae']:.4g} | RMSE {figures['rmse']:.4g} ({len(data)} forecast(s) of "
+          f"{model.horizon} steps, {data.targets.size} values)")
+    return 0
+

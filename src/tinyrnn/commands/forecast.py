@@ -1,0 +1,67 @@
+"""`tinyrnn forecast --model M --series FILE`: the next values after the end of a series, from
+a saved forecaster. Beyond the model's horizon the forecasts are fed back as history (the
+recursive strategy) to reach --horizon."""
+import json
+from argparse import Namespace
+
+import numpy as np
+
+from ..errors import TinyRNNError
+from ..io import load_model
+from ..plots import require_matplotlib
+from .common import locked_outputs
+from .numeric_data import read_forecast_series
+
+
+def run(args):
+    model = load_forecaster(args.model, "forecast")
+    if args.plot:
+        require_matplotlib()
+    series = read_model_series(model, args.series, args)
+    steps = args.horizon or model.horizon
+    forecast = forecast_steps(model, series.values, steps)
+    names = model.series_names
+    if args.json:
+        values = forecast[:, 0].tolist() if len(names) == 1 else forecast.tolist()
+        print(json.dumps({"forecast": values, "series": names}))
+    else:
+        print("step\t" + "\t".join(names))
+        for step, row in enumerate(forecast, start=1):
+            print(f"t+{step}\t" + "\t".join(f"{value:.6g}" for value in row))
+    if args.plot:
+        with locked_outputs({"--plot": (args.plot, "png")}, [("--series", args.series)], args.force):
+            from ..plots_series import plot_forecast
+            plot_forecast(args.plot, series.values, forecast, names, f"{args.model}: {steps} steps ahead")
+    return 0
+
+
+def load_forecaster(path, command):
+    model = load_model(path)
+    if model.task != "forecast":
+        raise TinyRNNError(f"{path} is a {model.task} model; {command} needs a forecaster "
+                           f"(train one with tinyrnn train --task forecast)")
+    return model
+
+
+def read_model_series(model, path, args):
+    """The series at path with the model's columns (or --columns), as many as the model reads."""
+    columns = args.columns or ",".join(model.series_names)
+    series = read_forecast_series(path, Namespace(columns=columns, encoding=args.encoding,
+                                                  time_column=getattr(args, "time_column", None)))
+    if len(series.names) != len(model.series_names):
+        raise TinyRNNError(f"{path}: {len(series.names)} value columns; {args.model} forecasts "
+                           f"{len(model.series_names)} ({', '.join(model.series_names)})")
+    if len(series.values) < model.window:
+        raise TinyRNNError(f"{path}: {len(series.values)} values; {args.model} reads the last {model.window}")
+    return series
+
+
+def forecast_steps(model, history, steps):
+    """The next `steps` values after history (T, C), (steps, C): H at a time, each block read
+    from the history extended by the ones before it."""
+    blocks, known = [], np.asarray(history, dtype=model.dtype)
+    while sum(len(block) for block in blocks) < steps:
+        block = model.forecast(known)
+        blocks.append(block)
+        known = np.concatenate([known, block])
+    return np.concatenate(blocks)[:steps]

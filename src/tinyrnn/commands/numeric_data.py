@@ -1,0 +1,92 @@
+"""Numeric data on the command line: which files are numeric sequences (.ts, .npz, or long
+CSV with --format long), reading them with the options given, and the splits a run validates on."""
+import numpy as np
+
+from ..data.series import read_long_csv, read_numeric, read_series
+from ..data.split import stratified_split
+from ..errors import DataError, TinyRNNError
+from ..tasks.classify import LabelledSequences
+from ..tasks.regress import RealTargets
+
+NUMERIC_FORMATS = ("ts", "npz", "long")
+_EXTENSIONS = (".ts", ".npz")
+
+
+def is_numeric(paths, data_format):
+    """Are these data files numeric sequences (by --format, else by their extension)?"""
+    if data_format:
+        return data_format in NUMERIC_FORMATS
+    numeric = [str(path).lower().endswith(_EXTENSIONS) for path in paths or []]
+    if any(numeric) and not all(numeric):
+        raise TinyRNNError("mixing numeric sequences (.ts, .npz) with texts in one run; give one kind")
+    return bool(numeric) and all(numeric)
+
+
+def read_sets(paths, args, task):
+    """The NumericSet of one or more files (their examples together), read as args say."""
+    if args.format in ("csv", "tsv", "jsonl"):
+        raise TinyRNNError(f"--format {args.format} is for texts; numeric sequences are ts, npz or long")
+    sets = []
+    for path in paths:
+        is_long = args.format == "long" or str(path).lower().endswith((".csv", ".tsv"))
+        columns = args.feature_columns.split(",") if args.feature_columns else None
+        if is_long:
+            sets.append(read_long_csv(path, encoding=args.encoding, id_column=args.id_column or "series",
+                                      time_column=args.time_column, target_column=args.label_column,
+                                      feature_columns=columns, task=task))
+        else:
+            sets.append(read_numeric(path, encoding=args.encoding, task=task))
+    first = sets[0]
+    for other, path in zip(sets[1:], paths[1:]):
+        if other.num_features != first.num_features:
+            raise DataError(f"{path}: {other.num_features} features per step, but {paths[0]} has {first.num_features}")
+        first.series += other.series
+        first.sources += other.sources
+        if first.labels is not None:
+            first.labels += other.labels
+        else:
+            first.targets = np.concatenate([first.targets, other.targets])
+    return first
+
+
+def check_compatible(train_set, other, what):
+    """A test or validation set must have the training set's features (and target count)."""
+    if other.num_features != train_set.num_features:
+        raise DataError(f"{other.sources[0]}: {what} has {other.num_features} features per step; the "
+                        f"training data has {train_set.num_features}")
+    if train_set.targets is not None and other.targets.shape[1] != train_set.targets.shape[1]:
+        raise DataError(f"{other.sources[0]}: {what} has {other.targets.shape[1]} targets; the training "
+                        f"data has {train_set.targets.shape[1]}")
+
+
+def validation_split(train_set, fraction, seed):
+    """(training, validation) NumericSets: a held-out fraction drawn from the seed (stratified
+    by label for classes)."""
+    rng = np.random.default_rng([seed, 3])
+    if train_set.labels is not None:
+        train_rows, valid_rows = stratified_split(train_set.labels, fraction, rng)
+    else:
+        order = rng.permutation(len(train_set))
+        held = int(round(fraction * len(order)))
+        train_rows, valid_rows = np.sort(order[held:]), np.sort(order[:held])
+    if len(valid_rows) == 0 or len(train_rows) == 0:
+        raise DataError(f"{train_set.sources[0]}: too few examples to hold out {fraction} for validation")
+    return train_set.subset(train_rows), train_set.subset(valid_rows)
+
+
+def encode(model, numeric_set):
+    """A NumericSet as the model's examples: LabelledSequences (classes) or RealTargets."""
+    series = [np.asarray(values, dtype=model.dtype) for values in numeric_set.series]
+    if model.task == "classify":
+        index = {label: i for i, label in enumerate(model.classes)}
+        for label, source in zip(numeric_set.labels, numeric_set.sources):
+            if label not in index:
+                raise DataError(f"{source}: label {label!r} is not one of the classes {model.classes}")
+        return LabelledSequences(series, np.array([index[label] for label in numeric_set.labels]))
+    return RealTargets(series, numeric_set.targets)
+
+
+def read_forecast_series(path, args):
+    """The Series of --series (value columns: --columns, else every numeric one)."""
+    columns = args.columns.split(",") if args.columns else None
+    return read_series(path, encoding=args.encoding, columns=columns, time_column=args.time_column)

@@ -1,0 +1,100 @@
+"""`tinyrnn train --task forecast --series FILE`: a forecaster of one or more series (the
+file's value columns) from windows of --window past steps to the next --horizon values, all at
+once from the last state. --holdout N keeps the last N values out of training and tests on
+them; --valid-split F validates on the last windows in time order."""
+import sys
+from contextlib import nullcontext
+
+import numpy as np
+
+from ..checkpoint import fingerprint
+from ..errors import TinyRNNError
+from ..io import save_model
+from ..plots import require_matplotlib
+from ..tasks.regress import RealTargets, RegressTask, holdout_windows, make_windows, seasonal_scale, split_windows
+from ..training import Trainer, run_signature
+from .checkpointing import command_checkpoints
+from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close
+from .numeric_data import read_forecast_series
+from .presets import recipe_for, with_preset_options
+from .train_numeric import RegressionReport
+from .training import epoch_where, run_trainer, train_config
+
+
+def run(args):
+    args = with_preset_options(args, "forecast")
+    if not args.series:
+        raise TinyRNNError("--task forecast needs --series FILE (a CSV with a header and one or more value columns)")
+    if args.plot:
+        require_matplotlib()
+    outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log"),
+               "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
+    checkpoints = command_checkpoints(args)
+    with locked_outputs(outputs, data_inputs(series=args.series, init_from=args.init_from), args.force), \
+            checkpoints.held() if checkpoints else nullcontext(), output_may_close():
+        return _run(args, checkpoints)
+
+
+def _run(args, checkpoints):
+    series = read_forecast_series(args.series, args)
+    overrides = {name: getattr(args, name) for name in ("epochs", "hidden", "init", "optimizer", "lr", "batch_size",
+                                                        "clip_value", "log_every", "window", "horizon")}
+    recipe, given = recipe_for("forecast", args.preset, overrides)
+    window, horizon, held = recipe["window"], recipe["horizon"], args.holdout or 0
+    if held >= len(series.values):
+        raise TinyRNNError(f"--holdout {held} leaves no training values of the {len(series.values)} in {args.series}")
+    history = series.values[:len(series.values) - held]
+    scale = seasonal_scale(history, args.season or 1)
+    inputs, targets = make_windows(history, window, horizon)
+    if args.valid_split:
+        train_data, valid_data = split_windows(inputs, targets, horizon, args.valid_split)
+    else:
+        train_data, valid_data = RealTargets(list(inputs), targets), None
+    test_data = holdout_windows(history, series.values[len(history):], window, horizon, scale) if held else None
+    config = train_config(args, recipe, given)
+    rng = np.random.default_rng(args.seed)
+    model = _model(args, recipe, series, history, rng)
+    task = RegressTask(train_data, valid_data, test_data, shuffle=not args.no_shuffle, bucket=False,
+                       loss=args.loss or "mse")
+    print(f"{len(series.values)} steps of {len(series.names)} series ({', '.join(series.names)}); "
+          f"{len(train_data)} training windows of {window} steps -> {horizon}"
+          + (f"; {len(valid_data)} validation windows" if valid_data else "")
+          + (f"; the last {held} values held out for testing" if held else ""))
+    trainer = Trainer(model, task, config, rng)
+    history_records = _train(trainer, task, args, checkpoints, (train_data, valid_data, test_data))
+    report = RegressionReport(len(train_data))
+    if config.keep_best and test_data is not None and any(record.best for record in history_records):
+        print(f"Test (kept weights):\t{report.figures_line(task.evaluate(model, test_data))}")
+    save_model(model, args.out)
+    print(f"saved {args.out}", file=sys.stderr)
+    draw_training_plot(args.plot, [report.json_record(record) for record in history_records],
+                       f"{args.out}: {model.describe(short=True)}")
+    return 0
+
+
+def _model(args, recipe, series, history, rng):
+    if args.init_from:
+        from ..io import load_model
+        model = load_model(args.init_from)
+        if model.task != "forecast" or model.series_names != series.names or model.window != recipe["window"] \
+                or model.horizon != recipe["horizon"]:
+            raise TinyRNNError(f"{args.init_from} is not a forecaster of {', '.join(series.names)} with window "
+                               f"{recipe['window']} and horizon {recipe['horizon']}")
+        return model
+    settings = {"task": "forecast", "hidden_size": recipe["hidden"], "dtype": args.dtype or recipe.get("dtype", "float64"),
+                "features": len(series.names), "input": "numeric", "horizon": recipe["horizon"],
+                "window": recipe["window"], "scaling": args.scaling or "window"}
+    model = model_options(args).build(settings, series.names, series.names, rng, recipe["init"])
+    model.standardize_inputs([history])
+    return model
+
+
+def _train(trainer, task, args, checkpoints, parts):
+    if checkpoints:
+        arrays = [np.asarray(part.sequences).ravel() for part in parts if part is not None] + \
+                 [part.targets for part in parts if part is not None]
+        signature = run_signature(trainer.model, trainer.config, task, args.seed, fingerprint(*arrays))
+        if not checkpoints.start(trainer, signature, {}, epoch_where):
+            trainer.model.flat[...] = trainer.final_weights()
+            return trainer.state.history
+    return run_trainer(trainer, RegressionReport(len(task.data)), args.json_log, args.progress, checkpoints)

@@ -1,0 +1,190 @@
+"""`tinyrnn train` on numeric sequences (.ts, .npz, long CSV): --task classify (one label per
+sequence) or --task regress (one or more real targets per sequence)."""
+import sys
+from contextlib import nullcontext
+
+import numpy as np
+
+from ..checkpoint import fingerprint
+from ..describe import numbers_per_step
+from ..errors import TinyRNNError
+from ..io import load_model
+from ..plots import require_matplotlib
+from ..tasks import ClassifyTask
+from ..tasks.regress import RegressTask
+from ..training import Trainer, run_signature
+from .checkpointing import command_checkpoints
+from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close
+from .numeric_data import check_compatible, encode, read_sets, validation_split
+from .presets import recipe_for, with_preset_options
+from .train_classifier import ClassifierReport
+from .training import RunReport, epoch_where, run_trainer, train_config
+
+PRESET = "timeseries"
+
+
+def run(args):
+    """Train on --train's numeric sequences, print the log blocks, save --out."""
+    args = with_preset_options(_with_default_preset(args), args.task, keep=("valid_split",) if args.valid else ())
+    if args.folds:
+        raise TinyRNNError("--folds is for texts; give numeric sequences --test or --valid-split")
+    if args.plot:
+        require_matplotlib()
+    outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log"),
+               "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
+    inputs = data_inputs(train=args.train, test=args.test, valid=args.valid, init_from=args.init_from)
+    checkpoints = command_checkpoints(args)
+    with locked_outputs(outputs, inputs, args.force), checkpoints.held() if checkpoints else nullcontext(), \
+            output_may_close():
+        return _run(args, checkpoints)
+
+
+def _with_default_preset(args):
+    """Numeric sequences train with the timeseries recipe unless --preset names another."""
+    if args.preset is None:
+        args.preset = PRESET
+    elif args.preset != PRESET:
+        raise TinyRNNError(f"--preset {args.preset} is for texts; numeric sequences train with --preset {PRESET}")
+    return args
+
+
+def _run(args, checkpoints):
+    if not args.train:
+        raise TinyRNNError(f"--task {args.task} on numeric sequences needs --train FILE (.ts, .npz or long CSV)")
+    if args.valid and args.valid_split:
+        raise TinyRNNError("give either --valid or --valid-split, not both")
+    task_name = args.task
+    train_set = read_sets(args.train, args, task_name)
+    test_set = read_sets(args.test, args, task_name) if args.test else None
+    if args.valid:
+        valid_set = read_sets(args.valid, args, task_name)
+    elif args.valid_split:
+        train_set, valid_set = validation_split(train_set, args.valid_split, args.seed)
+    else:
+        valid_set = None
+    for other, what in ((test_set, "the test data"), (valid_set, "the validation data")):
+        if other is not None:
+            check_compatible(train_set, other, what)
+    overrides = {name: getattr(args, option) for name, option in
+                 (("epochs", "epochs"), ("hidden", "hidden"), ("init", "init"), ("optimizer", "optimizer"),
+                  ("lr", "lr"), ("batch_size", "batch_size"), ("clip_value", "clip_value"),
+                  ("log_every", "log_every"), ("target_accuracy", "target_accuracy"))}
+    recipe, given = recipe_for(task_name, args.preset, overrides)
+    config = train_config(args, recipe, given)
+    rng = np.random.default_rng(args.seed)
+    model = _model(args, recipe, train_set, rng)
+    train_data = encode(model, train_set)
+    test_data, valid_data = (encode(model, part) if part is not None else None for part in (test_set, valid_set))
+    shuffle = {"shuffle": not args.no_shuffle, "bucket": not args.no_bucket}
+    if task_name == "classify":
+        task, report = ClassifyTask(train_data, valid_data, test_data, **shuffle), ClassifierReport(len(train_data))
+    else:
+        task = RegressTask(train_data, valid_data, test_data, loss=args.loss or "mse", **shuffle)
+        report = RegressionReport(len(train_data))
+    print(f"{len(train_data)} training sequences of {numbers_per_step(model.config.features)}, "
+          f"{_lengths(train_set.series)}")
+    trainer = Trainer(model, task, config, rng)
+    history = _train(trainer, task, report, args, checkpoints, (train_data, valid_data, test_data))
+    if config.keep_best and test_data is not None and any(record.best for record in history):
+        print(f"Test (kept weights):\t{_figures_line(model, task, test_data)}")
+    from ..io import save_model
+    save_model(model, args.out)
+    print(f"saved {args.out}", file=sys.stderr)
+    draw_training_plot(args.plot, [report.json_record(record) for record in history],
+                       f"{args.out}: {model.describe(short=True)}")
+    return 0
+
+
+def _model(args, recipe, train_set, rng):
+    """A new model over the training data's features (standardised with its statistics), or
+    --init-from's saved one (its own standardisation kept)."""
+    if args.init_from:
+        model = load_model(args.init_from)
+        if model.task != args.task or not model.config.features:
+            raise TinyRNNError(f"{args.init_from} is not a numeric {args.task} model")
+        model_options(args).check_agrees(model, args.init_from)
+        if model.config.features != train_set.num_features:
+            raise TinyRNNError(f"{args.init_from} reads {model.config.features} features; the data has "
+                               f"{train_set.num_features}")
+        return model
+    outputs = sorted(set(train_set.labels)) if args.task == "classify" else train_set.target_names
+    if args.task == "classify" and len(outputs) < 2:
+        raise TinyRNNError(f"{train_set.sources[0]}: the training data has only one class ({outputs[0]!r})")
+    settings = {"task": args.task, "hidden_size": recipe["hidden"], "dtype": args.dtype or recipe.get("dtype", "float64"),
+                "features": train_set.num_features, "input": "numeric"}
+    model = model_options(args).build(settings, train_set.feature_names, outputs, rng, recipe["init"])
+    model.standardize_inputs(train_set.series)
+    if args.task == "regress":
+        model.standardize_targets(train_set.targets)
+    return model
+
+
+def _train(trainer, task, report, args, checkpoints, parts):
+    """Run (or resume) the training with its log; returns the history."""
+    if checkpoints:
+        arrays = [array for part in parts if part is not None for array in _fingerprint_arrays(part)]
+        signature = run_signature(trainer.model, trainer.config, task, args.seed, fingerprint(*arrays))
+        if not checkpoints.start(trainer, signature, {}, epoch_where):
+            trainer.model.flat[...] = trainer.final_weights()
+            return trainer.state.history
+    return run_trainer(trainer, report, args.json_log, args.progress, checkpoints)
+
+
+def _fingerprint_arrays(data):
+    return [np.concatenate([np.ravel(seq) for seq in data.sequences]),
+            np.array([len(seq) for seq in data.sequences]), np.asarray(data.targets)]
+
+
+def _lengths(series):
+    lengths = [len(values) for values in series]
+    low, high = min(lengths), max(lengths)
+    return f"{low} steps each" if low == high else f"{low} to {high} steps"
+
+
+def _figures_line(model, task, data):
+    figures = task.evaluate(model, data)
+    if model.task == "classify":
+        return f"Loss {figures['loss']:.3f} | Accuracy: {figures['accuracy']:.3f}"
+    return regression_line(figures)
+
+
+def regression_line(figures):
+    """Loss | RMSE | MAE | R^2 of a figures dict."""
+    return (f"Loss {figures['loss']:.4f} | RMSE {figures['rmse']:.4g} | MAE {figures['mae']:.4g} | "
+            f"R^2 {figures['r2']:.3f}")
+
+
+class RegressionReport(RunReport):
+    """A regressor's log: loss per epoch, and RMSE, MAE, R^2 of validation and test data."""
+
+    def __init__(self, examples):
+        self.examples = examples
+
+    def total_updates(self, trainer):
+        config = trainer.config
+        batches = -(-self.examples // config.batch_size)
+        totals = [n for n in (config.steps, config.epochs and config.epochs * batches) if n]
+        return min(totals, default=None)
+
+    def log_block(self, record):
+        lines = [f"--- Epoch {record.epoch}", f"Train:\tLoss {record.train_loss:.4f}"]
+        for name, figures in (("Valid", record.valid), ("Test", record.test)):
+            if figures:
+                lines.append(f"{name}:\t{self.figures_line(figures)}"
+                             + ("  (best so far)" if name == "Valid" and record.best else ""))
+        return "\n".join(lines)
+
+    def figures_line(self, figures):
+        if "smape" in figures:            # forecasts: no R^2 (one forecast has no spread of its own)
+            return (f"Loss {figures['loss']:.4f} | sMAPE {figures['smape']:.2f} % | MASE {figures['mase']:.3f} | "
+                    f"MAE {figures['mae']:.4g}")
+        return regression_line(figures)
+
+    def json_record(self, record):
+        entry = {"epoch": record.epoch, "train_loss": record.train_loss}
+        for name, figures in (("valid", record.valid), ("test", record.test)):
+            entry.update({f"{name}_{key}": value for key, value in (figures or {}).items()})
+        if record.valid:
+            entry["best"] = record.best
+        return {**entry, "train_seconds": record.train_seconds}
+
