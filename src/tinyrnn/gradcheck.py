@@ -65,6 +65,9 @@ def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=
     state (the decoder starts from the encoder). Weights and biases are drawn from
     N(0, scale^2); scale None: 0.5, and 1 for seq2seq, whose attention scores would otherwise
     get gradients too small (about 1e-5 for an LSTM's) for the check to tell right from wrong."""
+    if task in ("regress", "forecast") or architecture.get("features"):
+        return _numeric_problem(rng, hidden, classes, batch, max_length, 0.5 if scale is None else scale,
+                                task=task, cell=cell, **architecture)
     if task == "seq2seq":
         scale = 1.0 if scale is None else scale
         return _seq2seq_problem(rng, vocab_words, hidden, classes, batch, max_length, scale, cell=cell,
@@ -86,6 +89,37 @@ def random_problem(rng, vocab_words=7, hidden=5, classes=3, batch=4, max_length=
     stack = model.stack
     initial_state = rng.normal(0.0, 0.5, size=(stack.num_states, batch, stack.state_size))
     return model, ids, mask, targets, initial_state
+
+
+def _numeric_problem(rng, hidden, outputs, batch, max_length, scale, *, task, features=None, **architecture):
+    """A model reading numbers (features F, default 3) with non-trivial standardisation, and a
+    batch of them: (model, values (B, T, F), mask, targets, initial state). Task "forecast":
+    windows of max_length steps -> 2 steps ahead of F series, scaling as architecture says,
+    no padding and no initial state; "regress": `outputs` real targets; "classify": classes."""
+    from .model_config import ModelConfig
+    from .models import build_model
+    F = features or 3
+    settings = {"features": F, "cell": architecture.pop("cell", "rnn"), **architecture}
+    if task == "forecast":
+        settings.update(horizon=2, window=max_length)
+    names = [f"x{i}" for i in range(F)] if task == "forecast" else \
+        [f"c{i}" for i in range(outputs)] if task == "classify" else [f"y{i}" for i in range(outputs)]
+    model = _randomize(build_model(ModelConfig(task, hidden, **settings), None, names), rng, scale)
+    model.buffers["input_mean"][...] = rng.normal(0.0, 2.0, size=F)
+    model.buffers["input_std"][...] = rng.uniform(0.5, 3.0, size=F)
+    values = rng.normal(0.0, 2.0, size=(batch, max_length, F)) * model.buffers["input_std"] + model.buffers["input_mean"]
+    if task == "forecast":
+        return model, values, None, rng.normal(size=(batch, len(model.classes))) * 2.0 + 1.0, None
+    _, mask = _padded_rows(rng, batch, max_length, 0, 1, longest=0)
+    values[~mask] = 0.0
+    if task == "regress":
+        model.buffers["target_mean"][...] = rng.normal(size=outputs)
+        model.buffers["target_std"][...] = rng.uniform(0.5, 2.0, size=outputs)
+        targets = rng.normal(size=(batch, outputs)) * 1.5
+    else:
+        targets = rng.integers(0, outputs, size=batch)
+    stack = model.stack
+    return model, values, mask, targets, rng.normal(0.0, 0.5, size=(stack.num_states, batch, stack.state_size))
 
 
 def _seq2seq_problem(rng, vocab_words, hidden, target_words, batch, max_length, scale, **architecture):

@@ -156,6 +156,10 @@ def _add_looking_commands(commands):
     explain.add_argument("text", nargs="?", metavar="TEXT", help="the sentence to explain (classifiers, "
                          "translators)")
     explain.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    explain.add_argument("--data", metavar="FILE", help="numeric models: the file (.ts, .npz or long CSV) "
+                         "holding the sequence to explain")
+    explain.add_argument("--example", type=integer(1), metavar="N", help="numeric models: explain the "
+                         "file's N-th sequence (default: 1)")
     explain.add_argument("--png", metavar="FILE.png", help="draw the probabilities over the words above a "
                          "heatmap of the hidden units (classifiers), or the attention matrix (translators); needs "
                          "the plot extra")
@@ -225,9 +229,13 @@ def _add_gradcheck(commands):
                     "hand-written gradient of every parameter and of the initial state (row h0; "
                     "[h0 | c0] for an LSTM; seq2seq models have none: the decoder starts from the "
                     "encoder) with central differences. Exit status 1 on a mismatch.")
-    gradcheck.add_argument("--task", choices=["classify", "lm", "seq2seq"], default="classify",
-                           help="classify: loss of the final state; lm: loss at every step; seq2seq: an "
-                           "encoder-decoder's loss per target token (default: classify)")
+    gradcheck.add_argument("--task", choices=["classify", "lm", "seq2seq", "regress", "forecast"],
+                           default="classify", help="classify: loss of the final state; lm: loss at every step; "
+                           "seq2seq: an encoder-decoder's loss per target token; regress: the mean squared "
+                           "error of real targets; forecast: of the next values of windows of numbers "
+                           "(default: classify)")
+    gradcheck.add_argument("--features", type=integer(1), metavar="F", help="read F numbers per step instead "
+                           "of words (classify; regress and forecast always read numbers: default 3)")
     gradcheck.add_argument("--attention", choices=["dot", "general", "additive", "none"],
                            help="seq2seq: the decoder's attention (default: general)")
     gradcheck.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn", help="(default: rnn)")

@@ -29,6 +29,11 @@ def run(args):
     inputs = [("--model", model_path)] + ([("--text", text_file)] if text_file else [])
     with locked_outputs(outputs, inputs, args.force):
         model = load_model(model_path)
+        if model.config.features:
+            from .explain_numeric import explain_numeric
+            return explain_numeric(model, args)
+        if args.data or args.example:
+            raise TinyRNNError(f"--data and --example are for models that read numbers; {model_path} reads text")
         if model.task == "seq2seq":
             if text_file or html:
                 raise TinyRNNError(f"{model_path} is a translation model: explain a text given as TEXT "

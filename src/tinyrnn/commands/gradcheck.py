@@ -13,16 +13,18 @@ def run(args):
     options = {"task": args.task, "cell": args.cell, "num_layers": args.layers,
                "bidirectional": args.bidirectional, "embed_size": args.embed,
                "nonlinearity": args.nonlinearity, "dropout": args.dropout, "pool": args.pool,
-               "attention": getattr(args, "attention", None)}         # --attention: seq2seq only
+               "attention": getattr(args, "attention", None),          # --attention: seq2seq only
+               "features": getattr(args, "features", None)}            # numbers in: classify, regress, forecast
     sizes = {"vocab_words": args.vocab, "hidden": args.hidden, "batch": args.batch, "max_length": args.max_length,
              "classes": args.vocab if args.task == "seq2seq" else args.classes}   # seq2seq: target words
     seed, eps = args.seed, args.eps
     if args.all:
         chosen = [_OPTION.get(key, f"--{key}") for key, default in _ALL_DEFAULTS.items()
-                  if options[key] != default and not (key == "task" and options[key] == "seq2seq")]
+                  if options[key] != default and not (key == "task" and options[key] in ("seq2seq", "regress", "forecast"))]
         if chosen:
             raise ConfigError(f"--all checks every combination itself; drop {', '.join(chosen)}")
-        return _check_all(sizes, seed, eps, ("seq2seq",) if args.task == "seq2seq" else ("classify", "lm"))
+        own = args.task in ("seq2seq", "regress", "forecast")
+        return _check_all(sizes, seed, eps, (args.task,) if own else ("classify", "lm"))
     results = _check(sizes, options, seed, eps)
     width = max(24, 2 + max(len(result.name) for result in results))
     print(f"{'tensor':<{width}}{'max abs error':>16}{'relative error':>16}  result")
@@ -35,7 +37,8 @@ def run(args):
 
 
 _ALL_DEFAULTS = {"task": "classify", "cell": "rnn", "num_layers": 1, "bidirectional": False,
-                 "embed_size": None, "nonlinearity": "tanh", "dropout": 0.0, "pool": "last", "attention": None}
+                 "embed_size": None, "nonlinearity": "tanh", "dropout": 0.0, "pool": "last", "attention": None,
+                 "features": None}
 _OPTION = {"num_layers": "--layers", "embed_size": "--embed"}
 
 
@@ -47,12 +50,18 @@ def _check(sizes, options, seed, eps):
                           "see the tokens it predicts")
     if options["attention"] is not None and task != "seq2seq":
         raise ConfigError(f"--attention applies to --task seq2seq, not {task}")
-    if options["pool"] != "last" and task != "classify":
-        raise ConfigError(f"--pool applies to --task classify, not {task}")
+    if options["pool"] != "last" and task not in ("classify", "regress"):
+        raise ConfigError(f"--pool applies to --task classify and regress, not {task}")
     if options["attention"] == "dot" and options["bidirectional"]:
         raise ConfigError("--attention dot needs encoder outputs as wide as the decoder's states; a "
                           "--bidirectional encoder's are twice as wide (use general or additive)")
-    architecture = {key: value for key, value in options.items() if key != "attention" or task == "seq2seq"}
+    numeric = task in ("regress", "forecast") or options["features"]
+    if options["features"] and task not in ("classify", "regress", "forecast"):
+        raise ConfigError(f"--features applies to --task classify, regress and forecast, not {task}")
+    if numeric and options["embed_size"]:
+        raise ConfigError("--embed applies to words; a model that reads numbers has no embedding")
+    architecture = {key: value for key, value in options.items() if (key != "attention" or task == "seq2seq")
+                    and (key != "features" or numeric)}
     try:
         problem = random_problem(np.random.default_rng(seed), **sizes, **architecture)
     except ValueError as error:
@@ -85,7 +94,7 @@ def _combinations(tasks):
     """(task, cell, layers, bidirectional, embed, attention) of every combination that can be built."""
     for task, cell, layers, bidirectional, embed in itertools.product(
             tasks, ("rnn", "lstm", "gru"), (1, 2), (False, True), (None, 3)):
-        if bidirectional and task == "lm":
+        if bidirectional and task == "lm" or embed and task in ("regress", "forecast"):
             continue
         for attention in ("dot", "general", "additive", "none") if task == "seq2seq" else (None,):
             if not (attention == "dot" and bidirectional):
@@ -99,14 +108,14 @@ def _check_all(sizes, seed, eps, tasks):
     for task, cell, layers, bidirectional, embed, attention in _combinations(tasks):
         options = {"task": task, "cell": cell, "num_layers": layers, "bidirectional": bidirectional,
                    "embed_size": embed, "nonlinearity": "tanh", "dropout": 0.0, "pool": "last",
-                   "attention": attention}
+                   "attention": attention, "features": None}
         results = _check(sizes, options, seed, eps)
         worst = max(results, key=lambda result: result.relative_error)
         ok = all(result.passed for result in results)
         failures += not ok
         reading = f"{f'{attention} attention':<20}" if attention else ""       # seq2seq only
         print(f"{task:<9}{cell:<5}layers {layers}  {'bidirectional' if bidirectional else 'one direction':<14}"
-              f"{'embedding' if embed else 'one-hot':<10}{reading}{len(results):>3} tensors  worst relative "
+              f"{'embedding' if embed else 'numbers' if task in ('regress', 'forecast') else 'one-hot':<10}{reading}{len(results):>3} tensors  worst relative "
               f"error {worst.relative_error:.1e} ({worst.name})  {'ok' if ok else 'FAIL'}")
     print("gradients match finite differences" if not failures else f"{failures} combination(s) failed")
     return 1 if failures else 0

@@ -24,15 +24,17 @@ def is_numeric(paths, data_format):
 
 def read_sets(paths, args, task):
     """The NumericSet of one or more files (their examples together), read as args say."""
-    if args.format in ("csv", "tsv", "jsonl"):
-        raise TinyRNNError(f"--format {args.format} is for texts; numeric sequences are ts, npz or long")
+    data_format, feature_columns = getattr(args, "format", None), getattr(args, "feature_columns", None)
+    if data_format in ("csv", "tsv", "jsonl"):
+        raise TinyRNNError(f"--format {data_format} is for texts; numeric sequences are ts, npz or long")
     sets = []
     for path in paths:
-        is_long = args.format == "long" or str(path).lower().endswith((".csv", ".tsv"))
-        columns = args.feature_columns.split(",") if args.feature_columns else None
+        is_long = data_format == "long" or str(path).lower().endswith((".csv", ".tsv"))
+        columns = feature_columns.split(",") if feature_columns else None
         if is_long:
-            sets.append(read_long_csv(path, encoding=args.encoding, id_column=args.id_column or "series",
-                                      time_column=args.time_column, target_column=args.label_column,
+            sets.append(read_long_csv(path, encoding=args.encoding, id_column=getattr(args, "id_column", None)
+                                      or "series", time_column=getattr(args, "time_column", None),
+                                      target_column=getattr(args, "label_column", None) or "label",
                                       feature_columns=columns, task=task))
         else:
             sets.append(read_numeric(path, encoding=args.encoding, task=task))
