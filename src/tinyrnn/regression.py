@@ -48,7 +48,8 @@ class Regressor(Classifier):
         targets (B, R) given in the data's units; fills self.grads. Returns a StepResult."""
         outputs, run, features, keep = self._forward(ids, mask, initial_state, rng)
         mean, std = self._target_scale(run)
-        value, d_outputs = regression_loss(outputs, (targets.reshape(outputs.shape) - mean) / std, loss)
+        wanted = ((targets.reshape(outputs.shape) - mean) / std).astype(self.dtype, copy=False)
+        value, d_outputs = regression_loss(outputs, wanted, loss)
         d_initial = self._backward(run, d_outputs, features, keep)
         return StepResult(value, self.stack.final_states(run), d_initial)
 

@@ -1,0 +1,188 @@
+"""The command line on numeric sequences: train / eval / explain / info on .ts and .npz files,
+--task regress, --task forecast with tinyrnn forecast, and one clear line for bad input."""
+import json
+
+import numpy as np
+import pytest
+
+from test_cli import run
+from tinyrnn.io import load_model
+
+QUICK = ["--epochs", "25", "--log-every", "25", "--hidden", "12"]
+
+
+def write_ts(path, sequences, labels, classes):
+    """A multivariate, unequal-length .ts file (the UEA/UCR archive's format)."""
+    lines = ["# generated", "@problemName Generated", "@timeStamps false", "@missing false",
+             "@univariate false", f"@dimensions {sequences[0].shape[1]}", "@equalLength false",
+             f"@classLabel true {' '.join(classes)}", "@data"]
+    for seq, label in zip(sequences, labels):
+        dims = [",".join(f"{v:.5f}" for v in seq[:, d]) for d in range(seq.shape[1])]
+        lines.append(":".join(dims) + f":{label}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def memory_sequences(rng, count):
+    """Class 'up' when feature 0 starts positive: the rest of each sequence is noise."""
+    sequences = [rng.normal(size=(int(rng.integers(4, 9)), 2)) * [1.0, 5.0] + [0.0, 20.0] for _ in range(count)]
+    return sequences, ["up" if seq[0, 0] > 0 else "down" for seq in sequences]
+
+
+@pytest.fixture(scope="module")
+def ts_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ts")
+    rng = np.random.default_rng(0)
+    for name, count in (("train", 240), ("test", 100)):
+        write_ts(folder / f"{name}.ts", *memory_sequences(rng, count), ["down", "up"])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def classifier(ts_files, tmp_path_factory):
+    from tinyrnn.cli import main
+    out = tmp_path_factory.mktemp("model") / "m.safetensors"
+    status = main(["train", "--train", str(ts_files / "train.ts"), "--test", str(ts_files / "test.ts"),
+                   "--out", str(out), "--bidirectional", "--lr", "0.01", *QUICK])
+    assert status == 0
+    return out
+
+
+def test_train_eval_info_and_explain_a_numeric_classifier(ts_files, classifier, capsys):
+    model = load_model(classifier)
+    assert model.config.features == 2 and model.classes == ["down", "up"]
+    assert model.buffers["input_mean"][1] == pytest.approx(20.0, abs=1.0)      # fitted on the training data
+    status, out, _ = run(capsys, "eval", "--model", classifier, "--data", ts_files / "test.ts", "--json")
+    report = json.loads(out)
+    assert status == 0 and report["examples"] == 100 and report["accuracy"] >= 0.85
+    assert sum(map(sum, report["confusion"])) == 100 and len(report["f1"]) == 2
+    status, out, _ = run(capsys, "info", classifier)
+    assert status == 0 and "2 numbers per step" in out and "input_mean" in out and "rnn.weight_ih_l0 " in out
+    status, out, _ = run(capsys, "explain", "--model", classifier, "--data", ts_files / "test.ts",
+                         "--example", "2", "--json")
+    facts = json.loads(out)
+    length = len(open(ts_files / "test.ts").read().splitlines()[10].split(":")[0].split(","))
+    assert status == 0 and np.array(facts["relevance"]).shape == (length, 2)
+    assert facts["source"].endswith("test.ts:11") and facts["label"] in ("down", "up")
+
+
+def test_numeric_training_prints_the_walkthrough_blocks(ts_files, tmp_path, capsys):
+    status, out, _ = run(capsys, "train", "--train", ts_files / "train.ts", "--out", tmp_path / "m.safetensors",
+                         "--epochs", "2", "--log-every", "1", "--hidden", "4", "--valid-split", "0.2", "--keep-best")
+    assert status == 0
+    assert "192 training sequences of 2 numbers per step, 4 to 8 steps" in out
+    assert "--- Epoch 2" in out and "Valid:\tLoss" in out
+
+
+def test_regression_from_npz(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    X = np.full((200, 6, 1), np.nan)
+    targets = np.zeros(200)
+    for row in range(200):
+        length = int(rng.integers(3, 7))
+        X[row, :length, 0] = rng.normal(2.0, 1.0, size=length)
+        targets[row] = 100 + 10 * np.nanmean(X[row, :, 0])
+    np.savez(tmp_path / "train.npz", X=X[:150], y=targets[:150])
+    np.savez(tmp_path / "test.npz", X=X[150:], y=targets[150:])
+    status, out, err = run(capsys, "train", "--task", "regress", "--train", tmp_path / "train.npz", "--test",
+                           tmp_path / "test.npz", "--out", tmp_path / "r.safetensors", "--pool", "mean",
+                           "--lr", "0.01", "--epochs", "40", "--log-every", "40", "--hidden", "12")
+    assert status == 0, err
+    assert "Test:\tLoss" in out and "R^2" in out
+    status, out, _ = run(capsys, "eval", "--model", tmp_path / "r.safetensors", "--data", tmp_path / "test.npz",
+                         "--json")
+    report = json.loads(out)
+    assert status == 0 and report["r2"] > 0.8 and report["examples"] == 50
+    model = load_model(tmp_path / "r.safetensors")
+    assert model.task == "regress" and model.buffers["target_mean"][0] == pytest.approx(120, abs=3)
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("series")
+    steps = np.arange(96)
+    values = 50 + 0.5 * steps + 8 * np.sin(2 * np.pi * steps / 12)
+    rows = [f"{1990 + step // 12}-{step % 12 + 1:02d},{value:.4f}" for step, value in zip(steps, values)]
+    (folder / "series.csv").write_text("month,sales\n" + "\n".join(rows) + "\n")
+    return folder / "series.csv"
+
+
+def test_forecast_train_eval_and_forecast(series, tmp_path, capsys):
+    model_path = tmp_path / "f.safetensors"
+    status, out, err = run(capsys, "train", "--task", "forecast", "--series", series, "--window", "24",
+                           "--horizon", "12", "--holdout", "12", "--season", "12", "--epochs", "60",
+                           "--log-every", "60", "--hidden", "16", "--lr", "0.005", "--out", model_path)
+    assert status == 0, err
+    assert "49 training windows of 24 steps -> 12" in out and "sMAPE" in out
+    status, out, _ = run(capsys, "eval", "--model", model_path, "--series", series, "--holdout", "12",
+                         "--season", "12", "--json")
+    report = json.loads(out)
+    actual = np.array(report["actual"])[:, 0]
+    naive = np.mean(np.abs(actual - np.array([float(line.split(",")[1]) for line in
+                                              open(series).read().splitlines()[-24:-12]])))
+    assert status == 0 and report["values"] == 12 and report["mae"] < naive     # beats seasonal naive
+    status, out, _ = run(capsys, "forecast", "--model", model_path, "--series", series, "--json")
+    forecast = json.loads(out)["forecast"]
+    assert status == 0 and len(forecast) == 12 and all(isinstance(value, float) for value in forecast)
+    status, out, _ = run(capsys, "forecast", "--model", model_path, "--series", series, "--horizon", "20")
+    lines = out.splitlines()
+    assert status == 0 and lines[0] == "step\tsales" and len(lines) == 21 and lines[-1].startswith("t+20\t")
+    assert [line.split("\t")[1] for line in lines[1:13]] == [f"{value:.6g}" for value in forecast]
+
+
+def test_forecast_resumes_bit_for_bit(series, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    options = ["train", "--task", "forecast", "--series", series, "--window", "12", "--horizon", "6",
+               "--valid-split", "0.2", "--keep-best", "--epochs", "8", "--log-every", "2", "--hidden", "6"]
+    assert run(capsys, *options, "--out", "whole.safetensors")[0] == 0
+    assert run(capsys, *options[:-6], "--epochs", "4", "--log-every", "2", "--hidden", "6", "--checkpoint-dir",
+               "c", "--checkpoint-every", "1", "--out", "part.safetensors")[0] == 0
+    status, out, err = run(capsys, *options, "--checkpoint-dir", "c", "--resume", "--force", "--out",
+                           "resumed.safetensors")
+    assert status == 0, err
+    np.testing.assert_array_equal(load_model("resumed.safetensors").flat, load_model("whole.safetensors").flat)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("@problemName x\n@univariate true\n@classLabel true a b\n@data\n1,2,nan3:a\n", "f.ts:5"),
+    ("@problemName x\n@univariate true\n@classLabel true a b\n@data\n1,2,3:c\n", "f.ts:5"),
+    ("@problemName x\n@dimensions two\n@data\n1,2:a\n", "f.ts:2"),
+    ("@problemName x\n@dimensions 2\n@classLabel true a b\n@data\n1,2,3:a\n", "f.ts:5"),
+    ("@problemName x\n@univariate true\n@classLabel true a b\n@data\n1,?,3:a\n", "f.ts:5"),
+])
+def test_bad_ts_files_get_one_line_with_file_and_line(tmp_path, capsys, content, message):
+    (tmp_path / "f.ts").write_text(content)
+    status, out, err = run(capsys, "train", "--train", tmp_path / "f.ts", "--out", tmp_path / "m.safetensors")
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--task", "forecast"], "needs --series"),
+    (["train", "--task", "forecast", "--series", "{series}", "--window", "90"], "no window of 90 steps"),
+    (["train", "--task", "forecast", "--series", "{series}", "--holdout", "96"], "leaves no training values"),
+    (["train", "--task", "forecast", "--series", "{series}", "--embed", "4"], "--embed applies to texts"),
+    (["train", "--train", "{train}", "--loss", "huber"], "--loss applies to --task regress"),
+    (["train", "--train", "{train}", "--preset", "fast"], "is for texts"),
+    (["train", "--train", "{train}", "--min-count", "2"], "--min-count applies to texts"),
+    (["train", "--series", "{series}"], "--series applies to --task forecast"),
+    (["train", "--train", "{train}", "--test", "{series}"], "no column 'series'"),
+])
+def test_bad_numeric_options_are_one_line(ts_files, series, tmp_path, capsys, argv, message):
+    argv = [arg.format(series=series, train=ts_files / "train.ts") for arg in argv]
+    status, _, err = run(capsys, *argv, "--out", tmp_path / "m.safetensors")
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_numeric_models_refuse_the_wrong_data(ts_files, classifier, series, tmp_path, capsys):
+    status, _, err = run(capsys, "eval", "--model", classifier)
+    assert status == 2 and "give --data FILE" in err
+    status, _, err = run(capsys, "eval", "--model", classifier, "--series", series, "--holdout", "3")
+    assert status == 2 and "apply to forecasters" in err
+    status, _, err = run(capsys, "forecast", "--model", classifier, "--series", series)
+    assert status == 2 and "needs a forecaster" in err
+    status, _, err = run(capsys, "explain", "--model", classifier, "some text")
+    assert status == 2 and "give --data FILE" in err
+    np.savez(tmp_path / "three.npz", X=np.ones((2, 4, 3)), y=np.array(["up", "down"]))
+    status, _, err = run(capsys, "eval", "--model", classifier, "--data", tmp_path / "three.npz")
+    assert status == 2 and "3 features per step" in err
