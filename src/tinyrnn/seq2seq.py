@@ -101,6 +101,7 @@ class Seq2Seq(RecurrentModel):
         self.output_weight, self.output_bias = "fc.weight", "fc.bias"
         self.flat, self.params = flat_views(shapes, self.dtype)
         self.flat_grads, self.grads = flat_views(shapes, self.dtype)
+        self.buffers = {}                                # no statistics: it reads tokens
 
     @property
     def attention(self):
