@@ -10,7 +10,8 @@ ONNX runtime. onnx is the optional `onnx` extra, imported only here.
              the mean / max of its Y over the real steps; language model: Softmax(fc(Y_t)) at
              every step (B, T, V) (steps past a row's length are padding: ignore them)
 
-A seq2seq model is one graph that translates greedily: export_onnx_seq2seq.py.
+A seq2seq model is one graph that translates greedily: export_onnx_seq2seq.py. A model that
+reads numbers (a classifier, regressor or forecaster) takes float values: export_onnx_numeric.py.
 
 Weights are PyTorch's (docs/model-format.md), regrouped for ONNX: W [D, G*H, in],
 R [D, G*H, H], B [D, 2*G*H] = [W_b | R_b]; the gate blocks reordered from the cell's GATES
@@ -52,16 +53,20 @@ def onnx_model(model):
 
     state = {name: array.astype(np.float32) for name, array in torch_state_dict(model).items()}
     graph = _Graph(helper, numpy_helper)
-    graph.node("Cast", ["lengths"], ["lengths32"], to=TensorProto.INT32)
-    if model.task == "seq2seq":
-        from .export_onnx_seq2seq import translation_graph   # it builds on this module's layers
-        outputs = [translation_graph(graph, state, model)]
+    if model.config.features:
+        from .export_onnx_numeric import numeric_graph       # it builds on this module's layers
+        inputs, outputs = numeric_graph(graph, state, model)
     else:
-        outputs = [_network_graph(graph, state, model)]
-    inputs = [helper.make_tensor_value_info("ids", TensorProto.INT64, ["B", "T"]),
-              helper.make_tensor_value_info("lengths", TensorProto.INT64, ["B"])]
-    if model.task == "seq2seq":
-        inputs.append(helper.make_tensor_value_info("max_length", TensorProto.INT64, []))
+        graph.node("Cast", ["lengths"], ["lengths32"], to=TensorProto.INT32)
+        if model.task == "seq2seq":
+            from .export_onnx_seq2seq import translation_graph   # it builds on this module's layers
+            outputs = [translation_graph(graph, state, model)]
+        else:
+            outputs = [_network_graph(graph, state, model)]
+        inputs = [helper.make_tensor_value_info("ids", TensorProto.INT64, ["B", "T"]),
+                  helper.make_tensor_value_info("lengths", TensorProto.INT64, ["B"])]
+        if model.task == "seq2seq":
+            inputs.append(helper.make_tensor_value_info("max_length", TensorProto.INT64, []))
     proto = helper.make_model(helper.make_graph(graph.nodes, "tinyrnn", inputs, outputs, graph.constants),
                               producer_name="tinyrnn", opset_imports=[helper.make_opsetid("", OPSET)])
     proto.ir_version = 8                                    # what runtimes of ONNX 1.13 and later read
@@ -108,11 +113,11 @@ def _embedded(graph, state, arch, prefix, vocab_size, ids, out):
     return out
 
 
-def _recurrent_layer(graph, state, arch, k, x, prefix="", tag="", directions=None, initial=()):
+def _recurrent_layer(graph, state, arch, k, x, prefix="", tag="", directions=None, initial=(), lengths="lengths32"):
     """Layer k of the stack of arch (its ModelConfig) whose tensors start with prefix, over x
     (T, B, in): returns (its outputs (T, B, D*H), Y_h (D, B, H)); Y_c{k} (with tag) holds an
     LSTM's c. tag prefixes the graph's names; initial: [initial_h, initial_c] names (else
-    zeros); without initial states the real steps are `lengths32`."""
+    zeros); without initial states the real steps are `lengths` (int32; "": every step)."""
     cell, H, D = arch.cell, arch.hidden_size, directions or arch.directions
     gates = CELLS[cell].GATES
     blocks = [gates.index(gate) for gate in ONNX_GATES.get(cell, gates)]     # the cell's blocks, ONNX's order
@@ -130,7 +135,7 @@ def _recurrent_layer(graph, state, arch, k, x, prefix="", tag="", directions=Non
         attributes["linear_before_reset"] = 1
     if cell == "rnn":
         attributes["activations"] = ["Relu" if arch.nonlinearity == "relu" else "Tanh"] * D
-    lengths = "" if initial else "lengths32"
+    lengths = "" if initial else lengths
     graph.node(OPERATOR[cell], [x, W, R, B, lengths, *initial],
                [Y, Y_h] + ([f"{tag}Y_c{k}"] if cell == "lstm" else []), **attributes)
     graph.node("Transpose", [Y], [f"{Y}_tbdh"], perm=[0, 2, 1, 3])                         # (T, B, D, H)

@@ -9,6 +9,13 @@ model). What the weights cannot tell (the rnn's nonlinearity, the pooling, the t
 dropout rates) comes from the file's own tinyrnn config when it has one, else from the
 caller. The walkthrough's architecture gets its own names back, with bh = bias_ih + bias_hh.
 
+A numeric state_dict (torch_numeric.py's modules: rnn.*, fc.* and the buffers input_mean,
+input_std (F,), a regressor's target_mean, target_std (R,)) reads F from weight_ih_l0's columns;
+its task comes from the file's config (as tinyrnn export writes it; a state_dict from elsewhere
+may carry a config naming only what its tensors cannot tell, such as {"task": "forecast",
+"window": 24, "scaling": "global"}), else target_mean makes a regressor and classes a
+classifier; a forecaster's horizon is fc's rows / F.
+
 A seq2seq state_dict (torch_model.TorchSeq2Seq's names: encoder.*, decoder.*, bridge.*,
 attention.*, combine.weight, fc.*) is read the same way, its attention from the tensors it
 has: attention.v.weight additive (A = its columns), attention.weight general, combine.weight
@@ -30,6 +37,7 @@ SEQ2SEQ_TENSORS = ("encoder.embedding.weight", "decoder.embedding.weight", "brid
                    "attention.weight", "attention.query.weight", "attention.key.weight", "attention.key.bias",
                    "attention.v.weight", "combine.weight", "fc.weight", "fc.bias")
 CELL_OF_GATES = {len(cell.GATES): kind for kind, cell in CELLS.items()}     # 1 rnn, 3 gru, 4 lstm
+BUFFERS = ("input_mean", "input_std", "target_mean", "target_std")        # numeric models' statistics
 
 
 def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, *, nonlinearity=None, pool=None,
@@ -120,6 +128,106 @@ def seq2seq_from_state_dict(tensors, vocab, target_vocab, saved_config=None, *, 
     return _filled(model, dict(tensors), sizes, where)
 
 
+def is_numeric_state(tensors, saved_config=None):
+    """Does a state_dict hold a model that reads numbers (standardisation buffers, or a config
+    that says so)?"""
+    saved = saved_config or {}
+    return "input_mean" in tensors or "input_std" in tensors or saved.get("input") == "numeric" \
+        or bool(saved.get("features"))
+
+
+def numeric_task(tensors, saved_config=None, named_outputs=False, where="the state_dict"):
+    """The task of a numeric state_dict: its config's, else regress with target_mean, else
+    classify when its outputs are named (classes)."""
+    task = (saved_config or {}).get("task")
+    if task is None and "target_mean" in tensors:
+        return "regress"
+    if task is None and named_outputs:
+        return "classify"
+    if task is None:
+        raise ModelFileError(f"{where}: a numeric state_dict without target_mean and target_std is a classifier "
+                             f"or a forecaster, and no config metadata says which (a forecaster's config names "
+                             f"task forecast, window and scaling)", remedy="classes")
+    if task not in ("classify", "regress", "forecast"):
+        raise ModelFileError(f"{where}: its config says task {task!r}, but its tensors read numbers "
+                             f"(classify, regress or forecast)")
+    return task
+
+
+def numeric_from_state_dict(tensors, feature_names=None, names=None, saved_config=None, *, task=None,
+                            nonlinearity=None, pool=None, where="the state_dict"):
+    """A Classifier, Regressor or Forecaster reading numbers, holding tensors ({name: array}:
+    torch_numeric.py's state_dict, buffers included). feature_names: the F inputs' names (None:
+    x0, x1, ...); names: the outputs' (classes; a regressor's targets, None: y or y0, y1, ...;
+    a forecaster's series, None: the features'). Raises ModelFileError naming what does not fit."""
+    saved = saved_config or {}
+    layers = _recurrent_layers(tensors, where)
+    unknown = sorted(set(tensors) - {"fc.weight", "fc.bias", *BUFFERS} -
+                     {name for layer in layers.values() for name in layer.values()})
+    if unknown:
+        raise ModelFileError(f"{where}: tensors tinyrnn does not know: {', '.join(unknown[:5])} (expected "
+                             f"rnn.weight_ih_l0, ..., fc.weight, fc.bias, input_mean, input_std)")
+    for name in ("input_mean", "input_std"):
+        if name not in tensors:
+            raise ModelFileError(f"{where}: no {name} (a model that reads numbers holds its inputs' "
+                                 f"standardisation, input_mean and input_std)")
+    dtype = _check_tensors(tensors, where)
+    cell, H = _cell_of(tensors, "rnn.weight_hh_l0", where)
+    F, outputs = int(tensors["rnn.weight_ih_l0"].shape[1]), len(tensors["fc.bias"])
+    task = task or numeric_task(tensors, saved, names is not None, where)
+    for value, key in ((nonlinearity, "nonlinearity"), (pool, "pool")):
+        if value and key in saved and saved[key] != value:
+            raise ModelFileError(f"{where}: {key} {value} disagrees with the file's config ({saved[key]})")
+    settings = {"task": task, "cell": cell, "hidden_size": H, "num_layers": max(k for k, _ in layers) + 1,
+                "bidirectional": any(d for _, d in layers), "features": F,
+                "nonlinearity": nonlinearity or saved.get("nonlinearity", "tanh"),
+                **{key: saved.get(key, 0.0) for key in ("dropout", "embed_dropout", "weight_drop")},
+                "pool": pool or saved.get("pool", "last"), "dtype": dtype}
+    if task == "forecast":
+        if outputs % F:
+            raise ModelFileError(f"{where}: fc has {outputs} outputs, not a horizon's steps of the {F} series")
+        if "window" not in saved:
+            raise ModelFileError(f"{where}: a forecaster's config metadata must name its window (the past steps "
+                                 f"it reads)")
+        settings.update(horizon=saved.get("horizon", outputs // F), window=saved["window"],
+                        scaling=saved.get("scaling"))
+    _check_agrees_with_saved(settings, saved, where)
+    if names is None and task == "regress":
+        names = ["y"] if outputs == 1 else [f"y{r}" for r in range(outputs)]
+    elif names is None and task == "forecast":
+        names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(F)]
+    elif names is None:
+        raise ModelFileError(f"{where}: a classifier's state_dict needs its classes", remedy="classes")
+    try:
+        model = build_model(ModelConfig.from_json(settings), feature_names, names)
+    except (ValueError, TypeError) as error:
+        raise ModelFileError(f"{where}: {error}") from None
+    sizes = f"features {F}, hidden {H}, outputs {len(model.classes)}"
+    state = {name: array for name, array in tensors.items() if name not in BUFFERS}
+    return _with_buffers(_filled(model, state, sizes, where), tensors, where)
+
+
+def _with_buffers(model, tensors, where):
+    """model with its standardisation statistics from tensors: every one it has, of its shape,
+    finite, the standard deviations positive."""
+    present = {name for name in BUFFERS if name in tensors}
+    missing, extra = sorted(set(model.buffers) - present), sorted(present - set(model.buffers))
+    if missing:
+        raise ModelFileError(f"{where}: no {missing[0]} (a {model.task} model's standardisation)")
+    if extra:
+        raise ModelFileError(f"{where}: a {model.task} model has no place for {extra[0]}")
+    for name, buffer in model.buffers.items():
+        array = tensors[name]
+        if array.shape != buffer.shape:
+            raise ModelFileError(f"{where}: {name} is {list(array.shape)}, expected {list(buffer.shape)}")
+        if not np.isfinite(array).all():
+            raise ModelFileError(f"{where}: {name} has NaN or infinite values")
+        if name.endswith("_std") and not (array > 0).all():
+            raise ModelFileError(f"{where}: {name} (a standard deviation) must be positive")
+        buffer[...] = array
+    return model
+
+
 def is_seq2seq_state(tensors):
     """Does a state_dict hold a seq2seq model's tensors (encoder.*, decoder.*, no rnn.*)?"""
     return "rnn.weight_ih_l0" not in tensors and any(name.startswith(("encoder.", "decoder.")) for name in tensors)
@@ -173,7 +281,7 @@ def _torch_name(name):
 def _check_ranks(tensors, where):
     """Weights are matrices, biases vectors, none of them empty."""
     for name, array in tensors.items():
-        rank = 1 if name.endswith("bias") or ".bias_" in name else 2
+        rank = 1 if name.endswith("bias") or ".bias_" in name or name in BUFFERS else 2
         if array.ndim != rank or array.size == 0:
             raise ModelFileError(f"{where}: {name} has shape {list(array.shape)}; expected a non-empty "
                                  f"{'vector' if rank == 1 else 'matrix'}")
@@ -207,7 +315,7 @@ def _recurrent_layers(tensors, where, prefix=""):
 
 def _check_agrees_with_saved(config, saved, where):
     for key in ("task", "cell", "num_layers", "bidirectional", "embed_size", "hidden_size", "dtype", "attention",
-                "attention_size"):
+                "attention_size", "features"):
         if key in saved and key in config and saved[key] != config[key]:
             raise ModelFileError(f"{where}: its config says {key} {saved[key]!r}, its tensors {config[key]!r}")
 

@@ -13,7 +13,8 @@ tinyrnn. Build it from the "config" metadata of a file written by
     model.load_state_dict(load_file("model.torch.safetensors"))
 
 build(config) is TorchRNN(config) for a classifier or language model and TorchSeq2Seq(config)
-for a seq2seq model (config["task"] == "seq2seq").
+for a seq2seq model (config["task"] == "seq2seq"); a model that reads numbers (config["features"])
+is built by torch_numeric.py (a classifier, regressor or forecaster).
 
 The tensors load as they are: each tinyrnn cell declares PyTorch's gate order as its own
 (GATES in tinyrnn/nn/lstm.py and gru.py: i, f, g, o and r, z, n), which tinyrnn's tests hold
@@ -94,7 +95,11 @@ PAD_ID, BOS_ID, EOS_ID = 0, 2, 3                       # a target vocabulary: <p
 
 
 def build(config):
-    """The module of a tinyrnn file's config: TorchSeq2Seq for task "seq2seq", else TorchRNN."""
+    """The module of a tinyrnn file's config: TorchSeq2Seq for task "seq2seq", a module of
+    torch_numeric.py for a model that reads numbers (config "features"), else TorchRNN."""
+    if config.get("features"):
+        from .torch_numeric import build as build_numeric     # copy that file too for these
+        return build_numeric(config)
     return TorchSeq2Seq(config) if config["task"] == "seq2seq" else TorchRNN(config)
 
 

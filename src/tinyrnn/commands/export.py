@@ -26,6 +26,13 @@ def run(args):
 
 
 def _onnx_signature(model):
+    F = model.config.features
+    if model.task == "forecast":
+        return (f"input windows (B, W, {F}) float32 (W = {model.config.window}, the last steps of each series); "
+                f"output forecasts (B, {model.config.horizon}, {F}) in the data's units")
+    if F:
+        output = "probabilities (B, C)" if model.task == "classify" else "predictions (B, R) in the data's units"
+        return f"inputs values (B, T, {F}) float32 and lengths (B,) int64; output {output}"
     if model.task == "seq2seq":
         return ("inputs ids (B, S) int64, lengths (B,) int64 and optionally max_length () int64; output "
                 "target_ids (B, steps) int64, the greedy translation (each row's tokens, <eos> (3), then <pad> (0))")

@@ -4,8 +4,9 @@ import sys
 from collections import Counter
 
 from ..errors import ModelFileError
-from ..import_torch import is_seq2seq_state, model_from_state_dict, read_token_list, seq2seq_from_state_dict
-from ..io import save_model
+from ..import_torch import (is_numeric_state, is_seq2seq_state, model_from_state_dict, numeric_from_state_dict,
+                            numeric_task, read_token_list, seq2seq_from_state_dict)
+from ..io import NAMED_OUTPUTS, save_model
 from ..safetensors_header import parse_header
 from ..vocab import SPECIALS, TARGET_SPECIALS
 from .common import locked_outputs
@@ -21,25 +22,57 @@ def run(args):
         if str(metadata.get("format", "")).startswith(("tinyrnn/", "tinyrnn-checkpoint/")):
             raise ModelFileError(f"{path} is a tinyrnn model already (tinyrnn export --format torch makes "
                                  f"a state_dict of it)")
-        vocab = read_token_list(vocab_path, "vocabulary") if vocab_path else _from_metadata(metadata, "vocab", path, list)
-        _check_vocabulary(vocab, vocab_path or f"{path}'s vocab metadata")
-        classes = read_token_list(classes_path, "classes") if classes_path else \
-            (_from_metadata(metadata, "classes", path, list) if "classes" in metadata else None)
         saved = _from_metadata(metadata, "config", path, dict) if "config" in metadata else None
-        for option, value, key in (("--nonlinearity", args.nonlinearity, "nonlinearity"), ("--pool", args.pool, "pool")):
-            if value and key in (saved or {}) and saved[key] != value:
-                raise ModelFileError(f"{path}: {option} {value} disagrees with the file's config ({saved[key]})")
-        if is_seq2seq_state(tensors) or (saved or {}).get("task") == "seq2seq":
-            model = _seq2seq_model(args, path, tensors, metadata, vocab, classes, saved)
+        if is_numeric_state(tensors, saved):
+            model = _numeric_model(args, path, tensors, metadata, saved)
         else:
-            model = model_from_state_dict(tensors, vocab, classes, saved, nonlinearity=args.nonlinearity,
-                                          pool=args.pool, tokenizer=args.tokenizer, where=path)
+            model = _token_model(args, path, tensors, metadata, saved)
         save_model(model, out)
-    if classes is None and saved is None and model.task == "lm":
+    if saved is None and model.task == "lm":
         print("note: read as a language model (fc has one output per vocabulary entry); a classifier "
               "needs --classes", file=sys.stderr)
     print(f"saved {out}: {model.describe()}", file=sys.stderr)
     return 0
+
+
+def _token_model(args, path, tensors, metadata, saved):
+    """A state_dict of a model that reads tokens: its vocabulary and classes from the options or
+    its metadata."""
+    vocab_path, classes_path = args.vocab, args.classes
+    vocab = read_token_list(vocab_path, "vocabulary") if vocab_path else _from_metadata(metadata, "vocab", path, list)
+    _check_vocabulary(vocab, vocab_path or f"{path}'s vocab metadata")
+    classes = read_token_list(classes_path, "classes") if classes_path else \
+        (_from_metadata(metadata, "classes", path, list) if "classes" in metadata else None)
+    _check_options_agree(args, path, saved)
+    if is_seq2seq_state(tensors) or (saved or {}).get("task") == "seq2seq":
+        return _seq2seq_model(args, path, tensors, metadata, vocab, classes, saved)
+    return model_from_state_dict(tensors, vocab, classes, saved, nonlinearity=args.nonlinearity, pool=args.pool,
+                                 tokenizer=args.tokenizer, where=path)
+
+
+def _check_options_agree(args, path, saved):
+    for option, value, key in (("--nonlinearity", args.nonlinearity, "nonlinearity"), ("--pool", args.pool, "pool")):
+        if value and key in (saved or {}) and saved[key] != value:
+            raise ModelFileError(f"{path}: {option} {value} disagrees with the file's config ({saved[key]})")
+
+
+def _numeric_model(args, path, tensors, metadata, saved):
+    """A state_dict of a model that reads numbers (torch_numeric.py's): the features' names from
+    its features metadata (else x0, x1, ...), its outputs' from --classes or its classes, targets or
+    series metadata, its task from its config (else target_mean: a regressor; --classes: a classifier)."""
+    for option, value in (("--vocab", args.vocab), ("--tokenizer", args.tokenizer)):
+        if value:
+            raise ModelFileError(f"{path}: a model that reads numbers has no vocabulary or tokenizer ({option}); "
+                                 f"its features are named by its features metadata")
+    _check_options_agree(args, path, saved)
+    features = _from_metadata(metadata, "features", path, list) if "features" in metadata else None
+    named = args.classes is not None or any(key in metadata for key in NAMED_OUTPUTS.values())
+    task = numeric_task(tensors, saved, named, path)
+    key = NAMED_OUTPUTS[task]
+    names = read_token_list(args.classes, key) if args.classes else \
+        (_from_metadata(metadata, key, path, list) if key in metadata else None)
+    return numeric_from_state_dict(tensors, features, names, saved, task=task, nonlinearity=args.nonlinearity,
+                                   pool=args.pool, where=path)
 
 
 def _seq2seq_model(args, path, tensors, metadata, vocab, classes, saved):
