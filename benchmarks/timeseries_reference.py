@@ -310,14 +310,18 @@ def windows(values, window=WINDOW, horizon=HORIZON):
 def gru_forecast(history, seed=0, window=WINDOW, horizon=HORIZON, valid_windows=FORECAST_VALID_WINDOWS,
                  epochs=500, patience=50, batch=16, lr=1e-3, hidden=HIDDEN):
     """Train the direct GRU forecaster on `history` (validation: its last `valid_windows`
-    windows), then forecast the `horizon` values after it. Returns (forecast float64, info)."""
+    windows; 0: every window trains, for all the epochs, and the last weights are kept, as
+    tinyrnn's forecast preset does), then forecast the `horizon` values after it. Returns
+    (forecast float64, info)."""
     torch = _torch()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     history = np.asarray(history, dtype=np.float64)
     inputs, targets = windows(history, window, horizon)
-    fit_x, fit_y = torch.from_numpy(inputs[:-valid_windows]), torch.from_numpy(targets[:-valid_windows])
-    valid_x, valid_y = torch.from_numpy(inputs[-valid_windows:]), torch.from_numpy(targets[-valid_windows:])
+    held = valid_windows or len(inputs)                 # no validation: score on the training windows
+    fit_x, fit_y = torch.from_numpy(inputs[:len(inputs) - valid_windows]), \
+        torch.from_numpy(targets[:len(inputs) - valid_windows])
+    valid_x, valid_y = torch.from_numpy(inputs[-held:]), torch.from_numpy(targets[-held:])
     model = forecaster(hidden, horizon)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     best_loss, best_epoch, best_state, epoch = math.inf, 0, None, 0
@@ -332,9 +336,9 @@ def gru_forecast(history, seed=0, window=WINDOW, horizon=HORIZON, valid_windows=
         model.eval()
         with torch.no_grad():
             valid_loss = float(torch.nn.functional.mse_loss(model(valid_x), valid_y))
-        if valid_loss < best_loss:
+        if valid_loss < best_loss or not valid_windows:
             best_loss, best_epoch, best_state = valid_loss, epoch, {k: v.clone() for k, v in model.state_dict().items()}
-        if epoch - best_epoch >= patience:
+        if valid_windows and epoch - best_epoch >= patience:
             break
     model.load_state_dict(best_state)
     model.eval()
@@ -353,7 +357,8 @@ def seasonal_naive(history, horizon=HORIZON, season=SEASON):
     return np.resize(history[-season:], horizon)
 
 
-def forecast_airline(folder, seeds=(0, 1, 2), epochs=500, patience=50, log=print):
+def forecast_airline(folder, seeds=(0, 1, 2), epochs=500, patience=50, log=print,
+                     valid_windows=FORECAST_VALID_WINDOWS):
     """Seasonal naive and the GRU direct forecaster on Airline's last 24 months: a dict of results."""
     values = read_airline(folder)
     history, actual = values[:-HORIZON], values[-HORIZON:]
@@ -365,7 +370,7 @@ def forecast_airline(folder, seeds=(0, 1, 2), epochs=500, patience=50, log=print
     runs = []
     for seed in seeds:
         started = time.perf_counter()
-        forecast, info = gru_forecast(history, seed, epochs=epochs, patience=patience)
+        forecast, info = gru_forecast(history, seed, epochs=epochs, patience=patience, valid_windows=valid_windows)
         run = {"seed": seed, **scores(forecast), **info, "seconds": time.perf_counter() - started}
         runs.append(run)
         if log:

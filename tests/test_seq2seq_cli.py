@@ -170,7 +170,7 @@ BAD_RUNS = {
     "missing JSON key": ("bad.jsonl", ['{"source": "a"}'], [], "bad.jsonl:1: missing key 'target'"),
     "CSV without the column": ("bad.csv", ["source,label", "a,b"], [], "bad.csv:1: no column 'target' in the header"),
     "CSV row of 3 fields": ("bad.csv", ["source,target", "a,b", "a,b,c"], [], "bad.csv:3: expected 2 fields, found 3"),
-    "pool": (None, [], ["--pool", "mean"], "--pool applies to --task classify, not seq2seq"),
+    "pool": (None, [], ["--pool", "mean"], "--pool applies to --task classify and regress, not seq2seq"),
     "text": (None, [], ["--text", "pairs.tsv"], "--text applies to --task lm, not seq2seq"),
     "folds": (None, [], ["--folds", "3"], "--folds applies to --task classify, not seq2seq"),
     "dot attention of a bidirectional encoder": (None, [], ["--attention", "dot", "--bidirectional"],
@@ -253,7 +253,7 @@ def test_gradcheck_of_seq2seq_fails_on_a_wrong_backward(capsys, monkeypatch):
 
 @pytest.mark.parametrize("options,message", [
     (["--task", "seq2seq", "--attention", "dot", "--bidirectional"], "--attention dot needs encoder outputs"),
-    (["--task", "seq2seq", "--pool", "mean"], "--pool applies to --task classify, not seq2seq"),
+    (["--task", "seq2seq", "--pool", "mean"], "--pool applies to --task classify and regress, not seq2seq"),
     (["--attention", "general"], "--attention applies to --task seq2seq, not classify"),
     (["--task", "seq2seq", "--all", "--cell", "gru"], "--all checks every combination itself; drop --cell")])
 def test_gradcheck_refuses_what_cannot_be_built(capsys, options, message):

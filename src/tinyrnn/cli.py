@@ -73,7 +73,7 @@ _CLASSIFY, _LM, _SEQ2SEQ, _REGRESS, _FORECAST = "classify", "lm", "seq2seq", "re
 _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional", "no_shuffle", "target_accuracy"],
                              (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
              **dict.fromkeys(["min_count", "max_vocab", "skip_bad_rows"], (_CLASSIFY, _SEQ2SEQ)),
-             **dict.fromkeys(["no_bucket", "pool"], (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
+             "no_bucket": (_CLASSIFY, _SEQ2SEQ, _REGRESS), "pool": (_CLASSIFY, _REGRESS),
              **dict.fromkeys(["folds", "embeddings", "freeze_embeddings", "word_dropout"], (_CLASSIFY,)),
              **dict.fromkeys(["text", "seq_length", "sample_every"], (_LM,)),
              **dict.fromkeys(["attention", "attention_size", "normalize", "swap", "max_length", "target_prefix",

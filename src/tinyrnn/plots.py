@@ -49,7 +49,7 @@ def log_kind(records):
     return None
 
 
-NOTHING_TO_PLOT = "no classifier, regression or translation epochs, language-model steps or folds to plot"
+NOTHING_TO_PLOT = "no classifier epochs, regression or translation epochs, language-model steps or folds to plot"
 
 
 def training_plot(records, path, title=None, unit="character"):

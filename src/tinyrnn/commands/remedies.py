@@ -10,6 +10,7 @@ _SUFFIXES = {
     "resume anyway": "add --force to resume anyway",
     "resume": "continue its run with train --checkpoint-dir and --resume",
     "classes": "a classifier? give its classes with --classes FILE",
+    "task": "train a regressor on it with --task regress",
 }
 _PREFIXES = {
     "checkpoint folder": "--checkpoint-dir ",
