@@ -69,6 +69,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+from seq2seq_reference import cpu_name  # noqa: E402
 
 DATASETS = ("JapaneseVowels", "BasicMotions", "GunPoint", "ItalyPowerDemand")
 HIDDEN = 64
@@ -420,14 +421,6 @@ def _table(rows):
     rule = "|" + "|".join((":" if i == 0 else "-") + "-" * w + ("-" if i == 0 else ":")
                           for i, w in enumerate(widths)) + "|"
     return "\n".join([line(rows[0]), rule, *map(line, rows[1:])])
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown"
 
 
 def main():

@@ -230,12 +230,6 @@ class ClassifierReport(RunReport):
     def __init__(self, examples):
         self.examples = examples
 
-    def total_updates(self, trainer):
-        config = trainer.config
-        batches = -(-self.examples // config.batch_size)                 # updates per epoch
-        totals = [n for n in (config.steps, config.epochs and config.epochs * batches) if n]
-        return min(totals, default=None)
-
     def progress_line(self, progress):
         return (f"    epoch {progress.epoch}, batch {progress.batch}/{progress.batches}: train loss "
                 f"{progress.train['loss']:.3f}, accuracy {progress.train['accuracy']:.3f} "

@@ -2,22 +2,20 @@
 file's value columns) from windows of --window past steps to the next --horizon values, all at
 once from the last state. --holdout N keeps the last N values out of training and tests on
 them; --valid-split F validates on the last windows in time order."""
-import sys
 from contextlib import nullcontext
 
 import numpy as np
 
 from ..checkpoint import fingerprint
 from ..errors import TinyRNNError
-from ..io import save_model
 from ..plots import require_matplotlib
 from ..tasks.regress import RealTargets, RegressTask, holdout_windows, make_windows, seasonal_scale, split_windows
 from ..training import Trainer, run_signature
 from .checkpointing import command_checkpoints
-from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close
+from .common import data_inputs, locked_outputs, model_options, output_may_close
 from .numeric_data import read_forecast_series
 from .presets import recipe_for, with_preset_options
-from .train_numeric import RegressionReport
+from .train_numeric import RegressionReport, finish
 from .training import epoch_where, run_trainer, train_config
 
 
@@ -61,14 +59,9 @@ def _run(args, checkpoints):
           + (f"; {len(valid_data)} validation windows" if valid_data else "")
           + (f"; the last {held} values held out for testing" if held else ""))
     trainer = Trainer(model, task, config, rng)
-    history_records = _train(trainer, task, args, checkpoints, (train_data, valid_data, test_data))
     report = RegressionReport(len(train_data))
-    if config.keep_best and test_data is not None and any(record.best for record in history_records):
-        print(f"Test (kept weights):\t{report.figures_line(task.evaluate(model, test_data))}")
-    save_model(model, args.out)
-    print(f"saved {args.out}", file=sys.stderr)
-    draw_training_plot(args.plot, [report.json_record(record) for record in history_records],
-                       f"{args.out}: {model.describe(short=True)}")
+    history = _train(trainer, task, report, args, checkpoints, (train_data, valid_data, test_data))
+    finish(trainer, report, history, args, report.figures_line)
     return 0
 
 
@@ -89,7 +82,7 @@ def _model(args, recipe, series, history, rng):
     return model
 
 
-def _train(trainer, task, args, checkpoints, parts):
+def _train(trainer, task, report, args, checkpoints, parts):
     if checkpoints:
         arrays = [np.asarray(part.sequences).ravel() for part in parts if part is not None] + \
                  [part.targets for part in parts if part is not None]
@@ -97,4 +90,4 @@ def _train(trainer, task, args, checkpoints, parts):
         if not checkpoints.start(trainer, signature, {}, epoch_where):
             trainer.model.flat[...] = trainer.final_weights()
             return trainer.state.history
-    return run_trainer(trainer, RegressionReport(len(task.data)), args.json_log, args.progress, checkpoints)
+    return run_trainer(trainer, report, args.json_log, args.progress, checkpoints)

@@ -128,11 +128,8 @@ class LanguageModelReport(RunReport):
         self.trainer, self.sample_rng, self.outputs, self.tokens = trainer, sample_rng, outputs, tokens
         self.model = trainer.model
 
-    def total_updates(self, trainer):
-        config, task = trainer.config, trainer.task
-        per_epoch = -(-((self.tokens - 1) // config.batch_size) // task.seq_length)
-        totals = [n for n in (config.steps, config.epochs and config.epochs * per_epoch) if n]
-        return min(totals, default=None)
+    def updates_per_epoch(self, trainer):
+        return -(-((self.tokens - 1) // trainer.config.batch_size) // trainer.task.seq_length)
 
     def postfix(self, record):
         return {"step": record.step, "loss": f"{record.train_loss:.3f}"}

@@ -8,7 +8,7 @@ import numpy as np
 from ..checkpoint import fingerprint
 from ..describe import numbers_per_step
 from ..errors import TinyRNNError
-from ..io import load_model
+from ..io import load_model, save_model
 from ..plots import require_matplotlib
 from ..tasks import ClassifyTask
 from ..tasks.regress import RegressTask
@@ -85,14 +85,20 @@ def _run(args, checkpoints):
           f"{_lengths(train_set.series)}")
     trainer = Trainer(model, task, config, rng)
     history = _train(trainer, task, report, args, checkpoints, (train_data, valid_data, test_data))
-    if config.keep_best and test_data is not None and any(record.best for record in history):
-        print(f"Test (kept weights):\t{_figures_line(model, task, test_data)}")
-    from ..io import save_model
+    finish(trainer, report, history, args, lambda figures: _figures_line(model, figures))
+    return 0
+
+
+def finish(trainer, report, history, args, figures_line):
+    """After training: the test figures of the kept weights (with --keep-best), the model saved,
+    the plot drawn."""
+    model, task = trainer.model, trainer.task
+    if trainer.config.keep_best and task.test is not None and any(record.best for record in history):
+        print(f"Test (kept weights):\t{figures_line(task.evaluate(model, task.test))}")
     save_model(model, args.out)
     print(f"saved {args.out}", file=sys.stderr)
     draw_training_plot(args.plot, [report.json_record(record) for record in history],
                        f"{args.out}: {model.describe(short=True)}")
-    return 0
 
 
 def _model(args, recipe, train_set, rng):
@@ -141,8 +147,7 @@ def _lengths(series):
     return f"{low} steps each" if low == high else f"{low} to {high} steps"
 
 
-def _figures_line(model, task, data):
-    figures = task.evaluate(model, data)
+def _figures_line(model, figures):
     if model.task == "classify":
         return f"Loss {figures['loss']:.3f} | Accuracy: {figures['accuracy']:.3f}"
     return regression_line(figures)
@@ -159,12 +164,6 @@ class RegressionReport(RunReport):
 
     def __init__(self, examples):
         self.examples = examples
-
-    def total_updates(self, trainer):
-        config = trainer.config
-        batches = -(-self.examples // config.batch_size)
-        totals = [n for n in (config.steps, config.epochs and config.epochs * batches) if n]
-        return min(totals, default=None)
 
     def log_block(self, record):
         lines = [f"--- Epoch {record.epoch}", f"Train:\tLoss {record.train_loss:.4f}"]

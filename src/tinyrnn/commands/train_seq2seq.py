@@ -262,13 +262,7 @@ class Seq2SeqReport(RunReport):
     line per --log-every-seconds within a long epoch, a JSON record per logged epoch."""
 
     def __init__(self, trainer, tokens, pairs):
-        self.trainer, self.tokens, self.pairs = trainer, tokens, pairs
-
-    def total_updates(self, trainer):
-        config = trainer.config
-        batches = -(-self.pairs // config.batch_size)
-        totals = [n for n in (config.steps, config.epochs and config.epochs * batches) if n]
-        return min(totals, default=None)
+        self.trainer, self.tokens, self.examples = trainer, tokens, pairs
 
     def progress_line(self, progress):
         return (f"    epoch {progress.epoch}, batch {progress.batch}/{progress.batches}: train loss "

@@ -60,10 +60,17 @@ class RunReport:
     """How a task's run reads on the command line (every method may be replaced)."""
 
     unit = "batch"                           # what the progress bar counts
+    examples = None                          # what an epoch trains on, counted in rows of a batch
+
+    def updates_per_epoch(self, trainer):
+        """Updates in one pass over the data (None: unknown)."""
+        return None if self.examples is None else -(-self.examples // trainer.config.batch_size)
 
     def total_updates(self, trainer):
         """Updates the run makes at most, for the progress bar (None: unknown)."""
-        return None
+        config, per_epoch = trainer.config, self.updates_per_epoch(trainer)
+        totals = [n for n in (config.steps, config.epochs and per_epoch and config.epochs * per_epoch) if n]
+        return min(totals, default=None)
 
     def progress_line(self, progress):
         return (f"    epoch {progress.epoch}, batch {progress.batch}/{progress.batches}: train loss "
