@@ -186,3 +186,23 @@ def test_numeric_models_refuse_the_wrong_data(ts_files, classifier, series, tmp_
     np.savez(tmp_path / "three.npz", X=np.ones((2, 4, 3)), y=np.array(["up", "down"]))
     status, _, err = run(capsys, "eval", "--model", classifier, "--data", tmp_path / "three.npz")
     assert status == 2 and "3 features per step" in err
+
+
+def test_predict_numeric_sequences_with_or_without_labels(ts_files, classifier, tmp_path, capsys):
+    status, out, _ = run(capsys, "predict", "--model", classifier, "--data", ts_files / "test.ts", "--json")
+    answers = [json.loads(line) for line in out.splitlines()]
+    status_eval, report, _ = run(capsys, "eval", "--model", classifier, "--data", ts_files / "test.ts", "--json")
+    truth = [line.rsplit(":", 1)[1] for line in open(ts_files / "test.ts").read().splitlines()[9:]]
+    accuracy = np.mean([answer["label"] == label for answer, label in zip(answers, truth)])
+    assert status == 0 and len(answers) == 100 and accuracy == pytest.approx(json.loads(report)["accuracy"])
+    assert answers[0]["source"].endswith("test.ts:10") and sum(answers[0]["probabilities"].values()) == \
+        pytest.approx(1.0)
+    unlabelled = [line.rsplit(":", 1)[0] if line[:1] not in "#@" else
+                  "@classLabel false" if line.startswith("@classLabel") else line
+                  for line in open(ts_files / "test.ts").read().splitlines()]
+    (tmp_path / "unlabelled.ts").write_text("\n".join(unlabelled) + "\n")
+    status, out, err = run(capsys, "predict", "--model", classifier, "--data", tmp_path / "unlabelled.ts", "--json")
+    assert status == 0, err
+    assert [json.loads(line)["label"] for line in out.splitlines()] == [answer["label"] for answer in answers]
+    status, _, err = run(capsys, "train", "--train", tmp_path / "unlabelled.ts", "--out", tmp_path / "m.safetensors")
+    assert status == 2 and "no labels or targets" in err

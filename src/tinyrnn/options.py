@@ -70,6 +70,8 @@ def _add_use_commands(commands):
     predict.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
     predict.add_argument("--json", action="store_true", help="one JSON object per text")
     predict.add_argument("--strict", action="store_true", help="unknown words are an error, not a warning")
+    predict.add_argument("--data", metavar="FILE", help="models that read numbers: predict every sequence of "
+                         "FILE (.ts, .npz or long CSV; its labels or targets, if any, are not read)")
 
     evaluate = commands.add_parser("eval", help="loss, accuracy, confusion matrix and per-class "
                                    "precision, recall and F1 on a dataset (seq2seq: loss, token accuracy, "

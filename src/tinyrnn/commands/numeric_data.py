@@ -22,8 +22,9 @@ def is_numeric(paths, data_format):
     return bool(numeric) and all(numeric)
 
 
-def read_sets(paths, args, task):
-    """The NumericSet of one or more files (their examples together), read as args say."""
+def read_sets(paths, args, task, labels_optional=False):
+    """The NumericSet of one or more files (their examples together), read as args say
+    (labels_optional: .ts and .npz files without labels or targets are sequences alone)."""
     data_format, feature_columns = getattr(args, "format", None), getattr(args, "feature_columns", None)
     if data_format in ("csv", "tsv", "jsonl"):
         raise TinyRNNError(f"--format {data_format} is for texts; numeric sequences are ts, npz or long")
@@ -32,12 +33,13 @@ def read_sets(paths, args, task):
         is_long = data_format == "long" or str(path).lower().endswith((".csv", ".tsv"))
         columns = feature_columns.split(",") if feature_columns else None
         if is_long:
-            sets.append(read_long_csv(path, encoding=args.encoding, id_column=getattr(args, "id_column", None)
+            sets.append(read_long_csv(path, encoding=getattr(args, "encoding", "utf-8"), id_column=getattr(args, "id_column", None)
                                       or "series", time_column=getattr(args, "time_column", None),
                                       target_column=getattr(args, "label_column", None) or "label",
                                       feature_columns=columns, task=task))
         else:
-            sets.append(read_numeric(path, encoding=args.encoding, task=task))
+            sets.append(read_numeric(path, encoding=getattr(args, "encoding", "utf-8"), task=task,
+                                     labels_optional=labels_optional))
     first = sets[0]
     for other, path in zip(sets[1:], paths[1:]):
         if other.num_features != first.num_features:

@@ -1,8 +1,10 @@
-"""`tinyrnn predict`: classify texts with a saved classifier."""
+"""`tinyrnn predict`: classify texts with a saved classifier; with --data, classify (or
+regress) every numeric sequence of a file with a model that reads numbers."""
 import json
 import sys
 
 from ..errors import TinyRNNError
+from ..io import load_model
 from .common import load_classifier, stdin_texts, warn_unknown
 
 
@@ -11,7 +13,11 @@ def run(args):
     of stdin as it arrives."""
     model_path, texts, as_json, strict = args.model, args.texts, args.json, args.strict
 
+    if args.data:
+        return _numeric(load_model(model_path), args)
     model = load_classifier(model_path, "predict")
+    if model.config.features:
+        raise TinyRNNError(f"{model_path} reads numeric sequences: give them as --data FILE")
     if texts:
         named = [(f"text {number}", text) for number, text in enumerate(texts, start=1)]
         _answer(model, named, as_json, strict, "input")
@@ -40,3 +46,31 @@ def _answer(model, named_texts, as_json, strict, where):
                               "probabilities": dict(zip(model.classes, map(float, row)))}))
         else:
             print(f"{model.classes[best]}\t{row[best]:.3f}\t{text}")
+
+
+def _numeric(model, args):
+    """One line per sequence of --data: label and probability (or the predicted targets) and
+    where it was read; --json: one object each."""
+    from .numeric_data import read_sets
+    if not model.config.features or model.task == "forecast":
+        raise TinyRNNError(f"--data is for classifiers and regressors that read numbers; {args.model} is "
+                           f"{model.describe(short=True)} (forecasters: tinyrnn forecast)")
+    if args.texts:
+        raise TinyRNNError("give either TEXT or --data FILE, not both")
+    dataset = read_sets([args.data], args, None, labels_optional=True)
+    if dataset.num_features != model.config.features:
+        raise TinyRNNError(f"{args.data}: {dataset.num_features} features per step; {args.model} reads "
+                           f"{model.config.features}")
+    sequences = [values.astype(model.dtype) for values in dataset.series]
+    if model.task == "regress":
+        for source, row in zip(dataset.sources, model.predict(sequences)):
+            values = dict(zip(model.target_names, map(float, row)))
+            print(json.dumps({"source": source, "prediction": values}) if args.json else
+                  "\t".join(f"{value:.6g}" for value in values.values()) + f"\t{source}")
+        return 0
+    for source, row in zip(dataset.sources, model.predict_proba(sequences)):
+        best = int(row.argmax())
+        print(json.dumps({"source": source, "label": model.classes[best],
+                          "probabilities": dict(zip(model.classes, map(float, row)))}) if args.json else
+              f"{model.classes[best]}\t{row[best]:.3f}\t{source}")
+    return 0

@@ -60,10 +60,11 @@ class Series:
 
 
 def read_numeric(path, *, encoding="utf-8", id_column=None, time_column=None, target_column=None,
-                 feature_columns=None, task="classify"):
+                 feature_columns=None, task="classify", labels_optional=False):
     """Dispatch on extension: .ts -> read_ts, .npz -> read_npz, .csv/.tsv -> read_long_csv. task
     "classify" (targets as string labels), "regress" (targets as floats), or None: for .ts as
-    its header says, else "classify". The column options (None: the defaults) are for CSV only."""
+    its header says, else "classify". The column options (None: the defaults) are for CSV only.
+    labels_optional: a .ts or .npz file without labels or targets reads as sequences alone."""
     path, extension = str(path), os.path.splitext(str(path))[1].lower()
     given = {key: value for key, value in dict(id_column=id_column, time_column=time_column,
              target_column=target_column, feature_columns=feature_columns).items() if value is not None}
@@ -74,7 +75,9 @@ def read_numeric(path, *, encoding="utf-8", id_column=None, time_column=None, ta
                         remedy="format")
     if given:
         raise DataError(f"{path}: {', '.join(given)} apply only to long CSV/TSV files")
-    return read_ts(path, encoding, task) if extension == ".ts" else read_npz(path, task)
+    if extension == ".ts":
+        return read_ts(path, encoding, task, labels_optional)
+    return read_npz(path, task, labels_optional)
 
 
 def _check_task(task):
@@ -101,15 +104,17 @@ def _is_number(text):
 
 
 # --- .ts (UEA/UCR archive, as sktime and aeon write it) ---
-def read_ts(path, encoding="utf-8", task=None):
+def read_ts(path, encoding="utf-8", task=None, labels_optional=False):
     """A .ts file. task None: regression if @targetLabel true, else classification if
-    @classLabel true; "regress" also reads class labels as numbers."""
+    @classLabel true; "regress" also reads class labels as numbers. labels_optional: a file with
+    neither reads as sequences alone (labels and targets None)."""
     _check_task(task)
     path = str(path)
     lines = read_text(path, encoding).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     header, data_line = _ts_header(path, lines)
     allowed, regress = header["classlabel"], task == "regress" or header["targetlabel"]
-    if allowed is None and not header["targetlabel"]:
+    unlabelled = allowed is None and not header["targetlabel"]
+    if unlabelled and not labels_optional:
         raise DataError(f"{path}: no labels or targets (neither @classLabel true nor @targetLabel true)")
     if header["targetlabel"] and task == "classify":
         raise DataError(f"{path}: real targets (@targetLabel true), not class labels", remedy="task")
@@ -120,20 +125,22 @@ def read_ts(path, encoding="utf-8", task=None):
         line, where = line.strip(), f"{path}:{number}"
         if not line or line.startswith("#"):
             continue
-        *fields, answer = line.split(":")
+        *fields, answer = line.split(":") + ([""] if unlabelled else [])
         answer = answer.strip()
         if not fields:
             raise DataError(f"{where}: no label; expected the values, ':', then the label")
-        if not regress and answer not in allowed:
+        if not (unlabelled or regress) and answer not in allowed:
             raise DataError(f"{where}: label {answer!r} is not one of @classLabel's: {' '.join(allowed)}")
         dimensions = dimensions or len(fields)
         if len(fields) != dimensions:
             raise DataError(f"{where}: {len(fields)} dimensions, expected {dimensions}")
-        answers.append(_number(answer, where, "the target") if regress else answer)
+        answers.append(None if unlabelled else _number(answer, where, "the target") if regress else answer)
         series.append(_ts_example(fields, where, length))
         sources.append(where)
     if not series:
         raise DataError(f"{path}:{data_line}: no examples after @data")
+    if unlabelled:
+        return NumericSet(series, None, None, sources, [f"dim_{d}" for d in range(dimensions)], None)
     targets = np.array(answers, dtype=np.float64).reshape(-1, 1) if regress else None   # (N, 1)
     return NumericSet(series, None if regress else answers, targets, sources,
                       [f"dim_{d}" for d in range(dimensions)], ["target"] if regress else None)
@@ -216,12 +223,13 @@ def _trim(values):
 
 
 # --- .npz ---
-def read_npz(path, task="classify"):
+def read_npz(path, task="classify", labels_optional=False):
     """An .npz archive: X (N, T, F) or (N, T) numbers, each series NaN-padded at its end or cut at
-    lengths (N,) whole numbers; y (N,) labels, or for task "regress" (N,) or (N, R) numbers."""
+    lengths (N,) whole numbers; y (N,) labels, or for task "regress" (N,) or (N, R) numbers
+    (labels_optional: y may be missing)."""
     _check_task(task)
     path = str(path)
-    arrays = _npz_arrays(path)
+    arrays = _npz_arrays(path, labels_optional)
     X, lengths = arrays["X"], arrays.get("lengths")
     if X.dtype.kind not in "iuf" or X.ndim not in (2, 3) or 0 in X.shape:
         raise DataError(f"{path}: X is {X.dtype} of shape {X.shape}; expected numbers of shape "
@@ -245,12 +253,13 @@ def read_npz(path, task="classify"):
             raise DataError(f"{path}: row {row}, step {inside[0]}: a missing value (NaN) inside the "
                             "series; tinyrnn masks only whole missing steps at the end")
         series.append(values)                                               # (T_i, F)
-    labels, targets, target_names = _npz_answers(path, arrays["y"], rows, task)
+    labels, targets, target_names = _npz_answers(path, arrays["y"], rows, task) if "y" in arrays else \
+        (None, None, None)
     return NumericSet(series, labels, targets, [f"{path}:row {row}" for row in range(rows)],
                       [f"x{f}" for f in range(X.shape[2])], target_names)
 
 
-def _npz_arrays(path):
+def _npz_arrays(path, labels_optional=False):
     """{name: array} of X, y and (if there) lengths in an .npz archive; never unpickles."""
     check_path(path)
     with open(path, "rb") as stream:
@@ -267,7 +276,7 @@ def _npz_arrays(path):
                         "save numbers or strings") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
         raise DataError(f"{path}: a damaged .npz archive") from None
-    for name in ("X", "y"):
+    for name in ("X",) if labels_optional else ("X", "y"):
         if name not in arrays:
             raise DataError(f"{path}: no array {name!r} in the archive (arrays: {', '.join(names) or 'none'})")
     return arrays
