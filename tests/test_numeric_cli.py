@@ -206,3 +206,18 @@ def test_predict_numeric_sequences_with_or_without_labels(ts_files, classifier, 
     assert [json.loads(line)["label"] for line in out.splitlines()] == [answer["label"] for answer in answers]
     status, _, err = run(capsys, "train", "--train", tmp_path / "unlabelled.ts", "--out", tmp_path / "m.safetensors")
     assert status == 2 and "no labels or targets" in err
+
+
+def test_cross_validation_of_numeric_sequences(ts_files, tmp_path, capsys):
+    status, out, err = run(capsys, "train", "--train", ts_files / "train.ts", "--folds", "3", "--epochs", "3",
+                           "--log-every", "3", "--hidden", "4", "--json-log", tmp_path / "folds.jsonl",
+                           "--out", tmp_path / "m.safetensors")
+    assert status == 0, err
+    records = [json.loads(line) for line in open(tmp_path / "folds.jsonl")]
+    assert [record.get("fold") for record in records[:3]] == [1, 2, 3] and len(records[-1]["accuracies"]) == 3
+    assert records[-1]["mean_accuracy"] == pytest.approx(np.mean(records[-1]["accuracies"]))
+    assert out.count("=== Fold") == 3 and "Cross-validation over 3 folds: accuracy" in out
+    assert not (tmp_path / "m.safetensors").exists()
+    status, _, err = run(capsys, "train", "--train", ts_files / "train.ts", "--folds", "3", "--test",
+                         ts_files / "test.ts", "--out", tmp_path / "m.safetensors")
+    assert status == 2 and "--folds makes each fold the test set" in err

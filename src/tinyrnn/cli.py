@@ -74,14 +74,15 @@ _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional", "no_shu
                              (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
              **dict.fromkeys(["min_count", "max_vocab", "skip_bad_rows"], (_CLASSIFY, _SEQ2SEQ)),
              "no_bucket": (_CLASSIFY, _SEQ2SEQ, _REGRESS), "pool": (_CLASSIFY, _REGRESS),
-             **dict.fromkeys(["folds", "embeddings", "freeze_embeddings", "word_dropout"], (_CLASSIFY,)),
+             "folds": (_CLASSIFY, _REGRESS),
+             **dict.fromkeys(["embeddings", "freeze_embeddings", "word_dropout"], (_CLASSIFY,)),
              **dict.fromkeys(["text", "seq_length", "sample_every"], (_LM,)),
              **dict.fromkeys(["attention", "attention_size", "normalize", "swap", "max_length", "target_prefix",
                               "source_column", "target_column", "test_split", "beam"], (_SEQ2SEQ,)),
              **dict.fromkeys(["id_column", "feature_columns"], (_CLASSIFY, _REGRESS)),
              "loss": (_REGRESS, _FORECAST),
              **dict.fromkeys(["series", "columns", "window", "horizon", "holdout", "scaling", "season"], (_FORECAST,))}
-_TEXT_ONLY = ("min_count", "max_vocab", "skip_bad_rows", "folds", "embeddings", "freeze_embeddings", "word_dropout",
+_TEXT_ONLY = ("min_count", "max_vocab", "skip_bad_rows", "embeddings", "freeze_embeddings", "word_dropout",
               "embed", "embed_dropout", "tokenizer")          # options numeric sequences have no use for
 _NUMERIC_ONLY = ("id_column", "feature_columns", "time_column")
 

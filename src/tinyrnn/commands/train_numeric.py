@@ -26,11 +26,14 @@ PRESET = "timeseries"
 def run(args):
     """Train on --train's numeric sequences, print the log blocks, save --out."""
     args = with_preset_options(_with_default_preset(args), args.task, keep=("valid_split",) if args.valid else ())
-    if args.folds:
-        raise TinyRNNError("--folds is for texts; give numeric sequences --test or --valid-split")
+    if args.folds and (args.test or args.valid or args.init_from or args.checkpoint_dir):
+        raise TinyRNNError("--folds makes each fold the test set in turn; it takes no --test, --valid, "
+                           "--init-from or --checkpoint-dir (use --valid-split for validation within each fold)")
+    if args.folds and args.plot and args.task == "regress":
+        raise TinyRNNError("--plot draws a classifier's folds; a regressor's are printed and logged (--json-log)")
     if args.plot:
         require_matplotlib()
-    outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log"),
+    outputs = {"--out": (None if args.folds else args.out, "model"), "--json-log": (args.json_log, "log"),
                "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
     inputs = data_inputs(train=args.train, test=args.test, valid=args.valid, init_from=args.init_from)
     checkpoints = command_checkpoints(args)
@@ -58,7 +61,7 @@ def _run(args, checkpoints):
     test_set = read_sets(args.test, args, task_name) if args.test else None
     if args.valid:
         valid_set = read_sets(args.valid, args, task_name)
-    elif args.valid_split:
+    elif args.valid_split and not args.folds:
         train_set, valid_set = validation_split(train_set, args.valid_split, args.seed)
     else:
         valid_set = None
@@ -71,12 +74,22 @@ def _run(args, checkpoints):
                   ("log_every", "log_every"), ("target_accuracy", "target_accuracy"))}
     recipe, given = recipe_for(task_name, args.preset, overrides)
     config = train_config(args, recipe, given)
+    if args.folds:
+        from .numeric_folds import cross_validate
+        return cross_validate(args, train_set, lambda *parts: _fit(args, recipe, config, *parts))
+    trainer, report, history = _fit(args, recipe, config, train_set, valid_set, test_set, args.json_log, checkpoints)
+    finish(trainer, report, history, args, lambda figures: _figures_line(trainer.model, figures))
+    return 0
+
+
+def _fit(args, recipe, config, train_set, valid_set, test_set, json_log, checkpoints=None):
+    """A model trained (or resumed) on train_set: (trainer, report, history)."""
     rng = np.random.default_rng(args.seed)
     model = _model(args, recipe, train_set, rng)
     train_data = encode(model, train_set)
     test_data, valid_data = (encode(model, part) if part is not None else None for part in (test_set, valid_set))
     shuffle = {"shuffle": not args.no_shuffle, "bucket": not args.no_bucket}
-    if task_name == "classify":
+    if args.task == "classify":
         task, report = ClassifyTask(train_data, valid_data, test_data, **shuffle), ClassifierReport(len(train_data))
     else:
         task = RegressTask(train_data, valid_data, test_data, loss=args.loss or "mse", **shuffle)
@@ -84,9 +97,8 @@ def _run(args, checkpoints):
     print(f"{len(train_data)} training sequences of {numbers_per_step(model.config.features)}, "
           f"{_lengths(train_set.series)}")
     trainer = Trainer(model, task, config, rng)
-    history = _train(trainer, task, report, args, checkpoints, (train_data, valid_data, test_data))
-    finish(trainer, report, history, args, lambda figures: _figures_line(model, figures))
-    return 0
+    return trainer, report, _train(trainer, task, report, args, json_log, checkpoints,
+                                   (train_data, valid_data, test_data))
 
 
 def finish(trainer, report, history, args, figures_line):
@@ -125,7 +137,7 @@ def _model(args, recipe, train_set, rng):
     return model
 
 
-def _train(trainer, task, report, args, checkpoints, parts):
+def _train(trainer, task, report, args, json_log, checkpoints, parts):
     """Run (or resume) the training with its log; returns the history."""
     if checkpoints:
         arrays = [array for part in parts if part is not None for array in _fingerprint_arrays(part)]
@@ -133,7 +145,7 @@ def _train(trainer, task, report, args, checkpoints, parts):
         if not checkpoints.start(trainer, signature, {}, epoch_where):
             trainer.model.flat[...] = trainer.final_weights()
             return trainer.state.history
-    return run_trainer(trainer, report, args.json_log, args.progress, checkpoints)
+    return run_trainer(trainer, report, json_log, args.progress, checkpoints)
 
 
 def _fingerprint_arrays(data):
