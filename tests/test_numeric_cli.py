@@ -221,3 +221,33 @@ def test_cross_validation_of_numeric_sequences(ts_files, tmp_path, capsys):
     status, _, err = run(capsys, "train", "--train", ts_files / "train.ts", "--folds", "3", "--test",
                          ts_files / "test.ts", "--out", tmp_path / "m.safetensors")
     assert status == 2 and "--folds makes each fold the test set" in err
+
+
+def test_regression_of_texts(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    worth = {"good": 1.0, "great": 2.0, "bad": -1.0, "awful": -2.0, "the": 0.0, "movie": 0.0, "plot": 0.0}
+    rows = []
+    for _ in range(300):
+        words = list(rng.choice(list(worth), size=int(rng.integers(2, 7))))
+        rows.append(f"{' '.join(words)},{sum(worth[word] for word in words)}")
+    (tmp_path / "train.csv").write_text("text,score\n" + "\n".join(rows[:240]) + "\n")
+    (tmp_path / "test.csv").write_text("text,score\n" + "\n".join(rows[240:]) + "\n")
+    model = tmp_path / "r.safetensors"
+    status, out, err = run(capsys, "train", "--task", "regress", "--train", tmp_path / "train.csv", "--test",
+                           tmp_path / "test.csv", "--label-column", "score", "--embed", "8", "--pool", "mean",
+                           "--lr", "0.01", "--epochs", "30", "--log-every", "30", "--hidden", "16", "--out", model)
+    assert status == 0, err
+    assert "240 training texts, 2 to 6 words; 7 words in the vocabulary" in out
+    status, out, _ = run(capsys, "eval", "--model", model, "--data", tmp_path / "test.csv", "--label-column",
+                         "score", "--json")
+    assert status == 0 and json.loads(out)["r2"] > 0.9
+    status, out, _ = run(capsys, "predict", "--model", model, "great great movie", "awful plot", "--json")
+    predictions = [json.loads(line)["prediction"]["score"] for line in out.splitlines()]
+    assert status == 0 and predictions[0] > 2.5 and predictions[1] < -1.0
+    (tmp_path / "bad.csv").write_text("text,score\ngood movie,1\nbad movie,lots\n")
+    status, _, err = run(capsys, "train", "--task", "regress", "--train", tmp_path / "bad.csv", "--label-column",
+                         "score", "--out", tmp_path / "bad.safetensors")
+    assert status == 2 and "bad.csv:3: score 'lots' is not a number" in err
+    for command in (["export", "--format", "torch", "--out", tmp_path / "x.safetensors"], ["serve"], ["explain", "good"]):
+        status, _, err = run(capsys, command[0], "--model", model, *command[1:])
+        assert status == 2 and "regressor" in err, command

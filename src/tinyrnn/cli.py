@@ -58,9 +58,9 @@ def _command(args):
         predict, serve, train_classifier, train_forecast, train_lm, train_numeric, train_seq2seq, translate
     if args.command == "train":
         from .commands.numeric_data import is_numeric
-        numeric = args.task == "regress" or args.task == "classify" and is_numeric(args.train, args.format)
+        numeric = args.task in ("classify", "regress") and is_numeric(args.train, args.format)
         _check_task_options(args, numeric)
-        if numeric:
+        if numeric or args.task == "regress":             # regress: numbers, or texts with numbers
             return train_numeric
         return {"classify": train_classifier, "lm": train_lm, "seq2seq": train_seq2seq,
                 "forecast": train_forecast}[args.task]
@@ -72,7 +72,7 @@ def _command(args):
 _CLASSIFY, _LM, _SEQ2SEQ, _REGRESS, _FORECAST = "classify", "lm", "seq2seq", "regress", "forecast"
 _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional", "no_shuffle", "target_accuracy"],
                              (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
-             **dict.fromkeys(["min_count", "max_vocab", "skip_bad_rows"], (_CLASSIFY, _SEQ2SEQ)),
+             **dict.fromkeys(["min_count", "max_vocab", "skip_bad_rows"], (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
              "no_bucket": (_CLASSIFY, _SEQ2SEQ, _REGRESS), "pool": (_CLASSIFY, _REGRESS),
              "folds": (_CLASSIFY, _REGRESS),
              **dict.fromkeys(["embeddings", "freeze_embeddings", "word_dropout"], (_CLASSIFY,)),

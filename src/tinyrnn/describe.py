@@ -130,8 +130,8 @@ def describe(model, short=False):
         parts.append(f"{len(model.vocab.words):,} source and {len(model.target_vocab.words):,} target {unit}s")
     else:
         parts.append(f"{len(model.vocab.words):,} {unit}s in the vocabulary")
-    if config.task == "classify":
-        parts.append(f"classes {', '.join(model.classes)}")
+    if config.task in ("classify", "regress"):
+        parts.append(f"{'classes' if config.task == 'classify' else 'targets'} {', '.join(model.classes)}")
     return ", ".join(parts) + f" ({model.flat.size:,} parameters)"
 
 

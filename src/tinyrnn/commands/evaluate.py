@@ -25,7 +25,7 @@ def run(args):
     model = load_model(args.model)
     if model.task == "seq2seq":
         return _evaluate_translator(model, args)
-    if model.config.features:
+    if model.config.features or model.task == "regress":
         from .evaluate_numeric import evaluate_numeric
         return evaluate_numeric(model, args, _print_report, _print_errors)
     if args.series or args.holdout:

@@ -16,6 +16,13 @@ def evaluate_numeric(model, args, print_report, print_errors):
         return _evaluate_forecaster(model, args)
     if args.series or args.holdout:
         raise TinyRNNError(f"--series and --holdout apply to forecasters; {args.model} is a {model.task} model")
+    if not model.config.features:                          # a regressor of texts
+        if not args.data:
+            raise TinyRNNError(f"{args.model} is a regressor of texts: give --data FILE with a text column and "
+                               f"a number in --label-column")
+        from .text_regression import read_texts
+        dataset = read_texts(args.data, args)
+        return _report_regressor(model, encode(model, dataset), args)
     if not args.data:
         raise TinyRNNError(f"{args.model} reads numeric sequences: give --data FILE (.ts, .npz or long CSV)")
     dataset = read_sets(args.data, args, model.task)
@@ -25,6 +32,11 @@ def evaluate_numeric(model, args, print_report, print_errors):
     examples = encode(model, dataset)
     if model.task == "classify":
         return _report_classifier(model, dataset, examples, args, print_report, print_errors)
+    return _report_regressor(model, examples, args)
+
+
+def _report_regressor(model, examples, args):
+    """Loss, RMSE, MAE and R^2 over all targets, then per target when there are several."""
     if examples.targets.shape[1] != len(model.target_names):
         raise TinyRNNError(f"{args.data[0]}: {examples.targets.shape[1]} targets; {args.model} predicts "
                            f"{len(model.target_names)}")

@@ -34,6 +34,9 @@ def run(args):
             return explain_numeric(model, args)
         if args.data or args.example:
             raise TinyRNNError(f"--data and --example are for models that read numbers; {model_path} reads text")
+        if model.task == "regress":
+            raise TinyRNNError(f"{model_path} is a regressor of texts; explain reads classifiers, language "
+                               f"models, translators and models of numbers")
         if model.task == "seq2seq":
             if text_file or html:
                 raise TinyRNNError(f"{model_path} is a translation model: explain a text given as TEXT "

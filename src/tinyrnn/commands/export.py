@@ -1,6 +1,7 @@
 """`tinyrnn export`: a saved model for PyTorch (a state_dict file) or ONNX runtimes."""
 import sys
 
+from ..errors import TinyRNNError
 from ..io import load_model
 from .common import locked_outputs
 
@@ -13,6 +14,9 @@ def run(args):
         require_onnx()
     with locked_outputs({"--out": (out, fmt)}, [("--model", model_path)], force):
         model = load_model(model_path)
+        if model.task == "regress" and not model.config.features:
+            raise TinyRNNError(f"{model_path} is a regressor of texts; export takes classifiers and language models "
+                               f"of texts, translators, and every model of numbers")
         if fmt == "torch":
             from ..export_torch import loading_code, write_torch_file
             write_torch_file(model, out)

@@ -79,7 +79,11 @@ def validation_split(train_set, fraction, seed):
 
 
 def encode(model, numeric_set):
-    """A NumericSet as the model's examples: LabelledSequences (classes) or RealTargets."""
+    """A NumericSet (or text_regression.TextTargets) as the model's examples: LabelledSequences
+    (classes) or RealTargets."""
+    if not model.config.features:
+        from .text_regression import encode_texts
+        return encode_texts(model, numeric_set)
     series = [np.asarray(values, dtype=model.dtype) for values in numeric_set.series]
     if model.task == "classify":
         index = {label: i for i, label in enumerate(model.classes)}

@@ -18,6 +18,8 @@ def run(args):
     model = load_classifier(model_path, "predict")
     if model.config.features:
         raise TinyRNNError(f"{model_path} reads numeric sequences: give them as --data FILE")
+    if model.task == "forecast":
+        raise TinyRNNError(f"{model_path} is a forecaster: use tinyrnn forecast")
     if texts:
         named = [(f"text {number}", text) for number, text in enumerate(texts, start=1)]
         _answer(model, named, as_json, strict, "input")
@@ -39,6 +41,12 @@ def _answer(model, named_texts, as_json, strict, where):
     if unknown_words and strict:
         raise TinyRNNError(f"words not in the model's vocabulary: {', '.join(unknown_words)}")
     warn_unknown(unknown_words, where)
+    if model.task == "regress":                        # a regressor of texts: its targets' values
+        for text, row in zip(texts, model.predict(sequences)):
+            values = dict(zip(model.target_names, map(float, row)))
+            print(json.dumps({"text": text, "prediction": values}) if as_json else
+                  "\t".join(f"{value:.6g}" for value in values.values()) + f"\t{text}")
+        return
     for text, row in zip(texts, model.predict_proba(sequences)):
         best = int(row.argmax())
         if as_json:

@@ -20,6 +20,10 @@ def run(args):
         raise TinyRNNError("serve needs Starlette and uvicorn: python -m pip install starlette uvicorn (or "
                            "the serve extra, '.[serve]' in a checkout of tinyrnn)") from None
     model = load_model(model_path)
+    if model.config.features or model.task in ("regress", "forecast"):
+        raise TinyRNNError(f"{model_path} is {model.describe(short=True)}; the playground serves classifiers "
+                           f"of texts, language models and translators (see tinyrnn predict, eval, explain "
+                           f"and forecast)")
     listener = _listen(host, port)
     port = listener.getsockname()[1]
     for name in allow_host:

@@ -1,5 +1,6 @@
 """`tinyrnn train` on numeric sequences (.ts, .npz, long CSV): --task classify (one label per
-sequence) or --task regress (one or more real targets per sequence)."""
+sequence) or --task regress (one or more real targets per sequence; also of texts, one number
+in --label-column each: text_regression.py)."""
 import sys
 from contextlib import nullcontext
 
@@ -15,7 +16,7 @@ from ..tasks.regress import RegressTask
 from ..training import Trainer, run_signature
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close
-from .numeric_data import check_compatible, encode, read_sets, validation_split
+from .numeric_data import check_compatible, encode, is_numeric, read_sets, validation_split
 from .presets import recipe_for, with_preset_options
 from .train_classifier import ClassifierReport
 from .training import RunReport, epoch_where, run_trainer, train_config
@@ -57,10 +58,11 @@ def _run(args, checkpoints):
     if args.valid and args.valid_split:
         raise TinyRNNError("give either --valid or --valid-split, not both")
     task_name = args.task
-    train_set = read_sets(args.train, args, task_name)
-    test_set = read_sets(args.test, args, task_name) if args.test else None
+    read = _reader(args)
+    train_set = read(args.train)
+    test_set = read(args.test) if args.test else None
     if args.valid:
-        valid_set = read_sets(args.valid, args, task_name)
+        valid_set = read(args.valid)
     elif args.valid_split and not args.folds:
         train_set, valid_set = validation_split(train_set, args.valid_split, args.seed)
     else:
@@ -82,6 +84,14 @@ def _run(args, checkpoints):
     return 0
 
 
+def _reader(args):
+    """How this run reads its files: numeric sequences, or (--task regress) texts with numbers."""
+    if is_numeric(args.train, args.format):
+        return lambda specs: read_sets(specs, args, args.task)
+    from .text_regression import read_texts
+    return lambda specs: read_texts(specs, args)
+
+
 def _fit(args, recipe, config, train_set, valid_set, test_set, json_log, checkpoints=None):
     """A model trained (or resumed) on train_set: (trainer, report, history)."""
     rng = np.random.default_rng(args.seed)
@@ -94,8 +104,11 @@ def _fit(args, recipe, config, train_set, valid_set, test_set, json_log, checkpo
     else:
         task = RegressTask(train_data, valid_data, test_data, loss=args.loss or "mse", **shuffle)
         report = RegressionReport(len(train_data))
-    print(f"{len(train_data)} training sequences of {numbers_per_step(model.config.features)}, "
-          f"{_lengths(train_set.series)}")
+    lengths = _lengths([len(sequence) for sequence in train_data.sequences])
+    if model.config.features:
+        print(f"{len(train_data)} training sequences of {numbers_per_step(model.config.features)}, {lengths} steps")
+    else:
+        print(f"{len(train_data)} training texts, {lengths} words; {len(model.vocab.words)} words in the vocabulary")
     trainer = Trainer(model, task, config, rng)
     return trainer, report, _train(trainer, task, report, args, json_log, checkpoints,
                                    (train_data, valid_data, test_data))
@@ -118,8 +131,8 @@ def _model(args, recipe, train_set, rng):
     --init-from's saved one (its own standardisation kept)."""
     if args.init_from:
         model = load_model(args.init_from)
-        if model.task != args.task or not model.config.features:
-            raise TinyRNNError(f"{args.init_from} is not a numeric {args.task} model")
+        if model.task != args.task or model.config.features is None and train_set.num_features:
+            raise TinyRNNError(f"{args.init_from} is not a {args.task} model of this data")
         model_options(args).check_agrees(model, args.init_from)
         if model.config.features != train_set.num_features:
             raise TinyRNNError(f"{args.init_from} reads {model.config.features} features; the data has "
@@ -128,10 +141,14 @@ def _model(args, recipe, train_set, rng):
     outputs = sorted(set(train_set.labels)) if args.task == "classify" else train_set.target_names
     if args.task == "classify" and len(outputs) < 2:
         raise TinyRNNError(f"{train_set.sources[0]}: the training data has only one class ({outputs[0]!r})")
-    settings = {"task": args.task, "hidden_size": recipe["hidden"], "dtype": args.dtype or recipe.get("dtype", "float64"),
-                "features": train_set.num_features, "input": "numeric"}
-    model = model_options(args).build(settings, train_set.feature_names, outputs, rng, recipe["init"])
-    model.standardize_inputs(train_set.series)
+    settings = {"task": args.task, "hidden_size": recipe["hidden"], "dtype": args.dtype or recipe.get("dtype", "float64")}
+    if train_set.num_features is None:                    # texts: a vocabulary of their words
+        from .text_regression import new_vocab
+        model = model_options(args).build(settings, new_vocab(train_set, args), outputs, rng, recipe["init"])
+    else:
+        settings.update(features=train_set.num_features, input="numeric")
+        model = model_options(args).build(settings, train_set.feature_names, outputs, rng, recipe["init"])
+        model.standardize_inputs(train_set.series)
     if args.task == "regress":
         model.standardize_targets(train_set.targets)
     return model
@@ -153,10 +170,9 @@ def _fingerprint_arrays(data):
             np.array([len(seq) for seq in data.sequences]), np.asarray(data.targets)]
 
 
-def _lengths(series):
-    lengths = [len(values) for values in series]
+def _lengths(lengths):
     low, high = min(lengths), max(lengths)
-    return f"{low} steps each" if low == high else f"{low} to {high} steps"
+    return f"{low} each" if low == high else f"{low} to {high}"
 
 
 def _figures_line(model, figures):
