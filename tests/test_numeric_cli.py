@@ -251,3 +251,27 @@ def test_regression_of_texts(tmp_path, capsys):
     for command in (["export", "--format", "torch", "--out", tmp_path / "x.safetensors"], ["serve"], ["explain", "good"]):
         status, _, err = run(capsys, command[0], "--model", model, *command[1:])
         assert status == 2 and "regressor" in err, command
+
+
+def test_import_a_forecaster_state_dict_without_metadata(series, tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+    from tinyrnn.export_torch import torch_state_dict
+    model_path = tmp_path / "f.safetensors"
+    assert run(capsys, "train", "--task", "forecast", "--series", series, "--window", "12", "--horizon", "6",
+               "--epochs", "2", "--hidden", "4", "--out", model_path)[0] == 0
+    state = {name: torch.from_numpy(np.ascontiguousarray(array))
+             for name, array in torch_state_dict(load_model(model_path)).items()}
+    save_file(state, tmp_path / "plain.safetensors")                     # as PyTorch saves it: no metadata
+    status, _, err = run(capsys, "import", "--state-dict", tmp_path / "plain.safetensors", "--out", tmp_path / "i")
+    assert status == 2 and "forecaster" in err
+    status, _, err = run(capsys, "import", "--state-dict", tmp_path / "plain.safetensors", "--task", "forecast",
+                         "--window", "12", "--out", tmp_path / "i.safetensors")
+    assert status == 0, err
+    imported, original = load_model(tmp_path / "i.safetensors"), load_model(model_path)
+    history = np.linspace(10.0, 40.0, 20)[:, None]
+    np.testing.assert_array_equal(imported.forecast(history), original.forecast(history))
+    assert imported.window == 12 and imported.horizon == 6
+    status, _, err = run(capsys, "import", "--state-dict", tmp_path / "plain.safetensors", "--window", "12",
+                         "--out", tmp_path / "j.safetensors")
+    assert status == 2 and "--task forecast" in err

@@ -212,6 +212,13 @@ def _add_exchange_commands(commands):
                           "one per line), starting <pad>, <unk> (default: the file's own, if it has one)")
     importer.add_argument("--classes", metavar="FILE", help="the classes of fc's rows (JSON list or one per "
                           "line): a classifier (default: the file's own; none: a language model)")
+    importer.add_argument("--task", choices=["classify", "regress", "forecast"], help="models that read numbers "
+                          "(input_mean, input_std): what fc gives (default: the file's config, else regress "
+                          "with target_mean, classify with --classes)")
+    importer.add_argument("--window", type=integer(1), metavar="W", help="a forecaster's past steps (default: "
+                          "the file's config)")
+    importer.add_argument("--scaling", choices=["window", "global"], help="a forecaster's scaling (default: the "
+                          "file's config, else window)")
     importer.add_argument("--nonlinearity", choices=["tanh", "relu"], help="of an rnn cell (default: the "
                           "file's own, else tanh)")
     importer.add_argument("--pool", choices=["last", "mean", "max"], help="what fc reads (default: the "

@@ -38,6 +38,10 @@ def run(args):
 def _token_model(args, path, tensors, metadata, saved):
     """A state_dict of a model that reads tokens: its vocabulary and classes from the options or
     its metadata."""
+    for option in ("task", "window", "scaling"):
+        if getattr(args, option):
+            raise ModelFileError(f"{path}: --{option} is for models that read numbers (with input_mean and "
+                                 f"input_std)")
     vocab_path, classes_path = args.vocab, args.classes
     vocab = read_token_list(vocab_path, "vocabulary") if vocab_path else _from_metadata(metadata, "vocab", path, list)
     _check_vocabulary(vocab, vocab_path or f"{path}'s vocab metadata")
@@ -65,6 +69,14 @@ def _numeric_model(args, path, tensors, metadata, saved):
             raise ModelFileError(f"{path}: a model that reads numbers has no vocabulary or tokenizer ({option}); "
                                  f"its features are named by its features metadata")
     _check_options_agree(args, path, saved)
+    given = {key: value for key, value in (("task", args.task), ("window", args.window), ("scaling", args.scaling))
+             if value is not None}
+    for key, value in given.items():
+        if key in (saved or {}) and saved[key] != value:
+            raise ModelFileError(f"{path}: --{key} {value} disagrees with the file's config ({saved[key]})")
+    if (args.window or args.scaling) and given.get("task", (saved or {}).get("task")) != "forecast":
+        raise ModelFileError(f"{path}: --window and --scaling are a forecaster's (give --task forecast)")
+    saved = {**(saved or {}), **given} or None
     features = _from_metadata(metadata, "features", path, list) if "features" in metadata else None
     named = args.classes is not None or any(key in metadata for key in NAMED_OUTPUTS.values())
     task = numeric_task(tensors, saved, named, path)
