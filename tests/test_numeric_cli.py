@@ -116,7 +116,7 @@ def test_forecast_train_eval_and_forecast(series, tmp_path, capsys):
     status, out, _ = run(capsys, "eval", "--model", model_path, "--series", series, "--holdout", "12",
                          "--season", "12", "--json")
     report = json.loads(out)
-    actual = np.array(report["actual"])[:, 0]
+    actual = np.array(report["actual"])
     naive = np.mean(np.abs(actual - np.array([float(line.split(",")[1]) for line in
                                               open(series).read().splitlines()[-24:-12]])))
     assert status == 0 and report["values"] == 12 and report["mae"] < naive     # beats seasonal naive
@@ -185,7 +185,7 @@ def test_numeric_models_refuse_the_wrong_data(ts_files, classifier, series, tmp_
     assert status == 2 and "give --data FILE" in err
     np.savez(tmp_path / "three.npz", X=np.ones((2, 4, 3)), y=np.array(["up", "down"]))
     status, _, err = run(capsys, "eval", "--model", classifier, "--data", tmp_path / "three.npz")
-    assert status == 2 and "3 features per step" in err
+    assert status == 2 and "3 numbers per step" in err
 
 
 def test_predict_numeric_sequences_with_or_without_labels(ts_files, classifier, tmp_path, capsys):
@@ -275,3 +275,56 @@ def test_import_a_forecaster_state_dict_without_metadata(series, tmp_path, capsy
     status, _, err = run(capsys, "import", "--state-dict", tmp_path / "plain.safetensors", "--window", "12",
                          "--out", tmp_path / "j.safetensors")
     assert status == 2 and "--task forecast" in err
+
+
+def long_csv(path, sequences, labels, shuffle_rng=None, label=True, extra=True):
+    """One row per step: series, step, the two features (and a column the model never reads)."""
+    rows = [(f"s{i}", step, *values, label_of) for i, (seq, label_of) in enumerate(zip(sequences, labels))
+            for step, values in enumerate(seq)]
+    if shuffle_rng is not None:
+        rows = [rows[i] for i in shuffle_rng.permutation(len(rows))]
+    header = "series,step,a,b" + (",note" if extra else "") + (",label" if label else "")
+    lines = [f"{name},{step},{a:.5f},{b:.5f}" + (",x" if extra else "") + (f",{lab}" if label else "")
+             for name, step, a, b, lab in rows]
+    path.write_text(header + "\n" + "\n".join(lines) + "\n")
+
+
+def test_long_csv_train_eval_and_predict_with_the_models_features(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    sequences, labels = memory_sequences(rng, 200)
+    long_csv(tmp_path / "train.csv", sequences[:150], labels[:150], rng)
+    long_csv(tmp_path / "test.csv", sequences[150:], labels[150:], rng)
+    long_csv(tmp_path / "new.csv", sequences[150:], labels[150:], None, label=False, extra=False)
+    model = tmp_path / "m.safetensors"
+    status, _, err = run(capsys, "train", "--format", "long", "--train", tmp_path / "train.csv", "--test",
+                         tmp_path / "test.csv", "--time-column", "step", "--feature-columns", "a,b", "--lr", "0.01",
+                         *QUICK, "--out", model)
+    assert status == 0, err
+    assert load_model(model).feature_names == ["a", "b"]
+    status, out, err = run(capsys, "eval", "--model", model, "--data", tmp_path / "test.csv", "--time-column", "step",
+                           "--json")                          # the features default to the model's a, b
+    assert status == 0, err
+    accuracy = json.loads(out)["accuracy"]
+    status, out, err = run(capsys, "predict", "--model", model, "--data", tmp_path / "new.csv", "--time-column",
+                           "step", "--json")                  # no label column, no note column
+    assert status == 0, err
+    predicted = [json.loads(line)["label"] for line in out.splitlines()]
+    assert len(predicted) == 50 and np.mean([p == t for p, t in zip(predicted, labels[150:])]) == accuracy
+
+
+def test_numbers_as_labels_and_unnamed_index_columns(series, tmp_path, capsys):
+    np.savez(tmp_path / "real.npz", X=np.random.default_rng(0).normal(size=(60, 5, 1)),
+             y=np.random.default_rng(1).normal(size=60))
+    status, _, err = run(capsys, "train", "--train", tmp_path / "real.npz", "--out", tmp_path / "m.safetensors")
+    assert status == 2 and "60 different labels for 60 sequences, all of them numbers" in err and "--task regress" in err
+    lines = open(series).read().splitlines()
+    (tmp_path / "indexed.csv").write_text("\n".join([f",{lines[0]}"] + [f"{i},{line}" for i, line in
+                                                                           enumerate(lines[1:])]) + "\n")
+    status, out, err = run(capsys, "train", "--task", "forecast", "--series", tmp_path / "indexed.csv", "--window",
+                           "12", "--horizon", "6", "--epochs", "1", "--time-column", "month",
+                           "--out", tmp_path / "f.safetensors")
+    assert status == 0, err
+    assert "of 1 series (sales)" in out
+    status, out, err = run(capsys, "forecast", "--model", tmp_path / "f.safetensors", "--series", series,
+                           "--plot", tmp_path / "f.jpg")
+    assert status == 2 and "ending .png" in err and out == ""

@@ -26,6 +26,10 @@ def _add_data_options(parser):
     parser.add_argument("--skip-bad-rows", action="store_true", help="leave out rows with a bad field "
                         "(empty text, missing label, wrong number of fields, invalid JSON), counted in "
                         "a warning, instead of stopping at the first")
+    _add_long_csv_options(parser)
+
+
+def _add_long_csv_options(parser):
     numeric = parser.add_argument_group("numeric sequences in a long CSV (one row per time step)")
     numeric.add_argument("--id-column", metavar="NAME", help="the column naming each row's sequence "
                          "(default: series)")
@@ -72,6 +76,10 @@ def _add_use_commands(commands):
     predict.add_argument("--strict", action="store_true", help="unknown words are an error, not a warning")
     predict.add_argument("--data", metavar="FILE", help="models that read numbers: predict every sequence of "
                          "FILE (.ts, .npz or long CSV; its labels or targets, if any, are not read)")
+    predict.add_argument("--format", choices=["ts", "npz", "long"], help="of --data (default: from the extension; "
+                         "a CSV of numeric sequences: long)")
+    predict.add_argument("--encoding", default="utf-8", help="of --data (default: utf-8)")
+    _add_long_csv_options(predict)
 
     evaluate = commands.add_parser("eval", help="loss, accuracy, confusion matrix and per-class "
                                    "precision, recall and F1 on a dataset (seq2seq: loss, token accuracy, "
@@ -162,6 +170,9 @@ def _add_looking_commands(commands):
                          "holding the sequence to explain")
     explain.add_argument("--example", type=integer(1), metavar="N", help="numeric models: explain the "
                          "file's N-th sequence (default: 1)")
+    explain.add_argument("--format", choices=["ts", "npz", "long"], help="of --data (default: from the "
+                         "extension; a CSV of numeric sequences: long)")
+    _add_long_csv_options(explain)
     explain.add_argument("--png", metavar="FILE.png", help="draw the probabilities over the words above a "
                          "heatmap of the hidden units (classifiers), or the attention matrix (translators); needs "
                          "the plot extra")

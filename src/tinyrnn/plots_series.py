@@ -30,7 +30,7 @@ def plot_relevance(path, values, relevance, feature_names, title):
     pyplot = require_matplotlib()
     figure = pyplot.figure(figsize=(10, 7), layout="constrained")
     top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 1.2]})
-    steps = np.arange(len(values))
+    steps = np.arange(1, len(values) + 1)                  # steps counted from 1, as explain prints them
     for column, name in enumerate(feature_names[:12]):
         top.plot(steps, values[:, column], label=name, linewidth=1)
     top.set_ylabel("standardised value")
@@ -39,7 +39,8 @@ def plot_relevance(path, values, relevance, feature_names, title):
         top.legend(loc="upper right", fontsize="small", ncol=min(len(feature_names), 4))
     top.set_title(title)
     limit = max(float(np.abs(relevance).max()), 1e-12)
-    image = bottom.imshow(relevance.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+    image = bottom.imshow(relevance.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest",
+                          extent=(0.5, len(values) + 0.5, len(feature_names) - 0.5, -0.5))
     bottom.set_yticks(np.arange(len(feature_names)))
     bottom.set_yticklabels(feature_names, fontsize="small")
     bottom.set_xlabel("time step")

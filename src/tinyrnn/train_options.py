@@ -134,7 +134,9 @@ def _add_recipe_options(preset):
                         "fast (Adam on minibatches, stopping at 100%% test accuracy) or text (real "
                         "sentences: bidirectional GRU, embeddings, dropout, validation, early stop); "
                         "lm: charrnn "
-                        "(default; Adam, 32 streams) or minchar (the classic min-char-rnn recipe)")
+                        "(default; Adam, 32 streams) or minchar (the classic min-char-rnn recipe); seq2seq: "
+                        "dates (default) or translate; numeric sequences (classify, regress): timeseries "
+                        "(the default for them); forecast: forecast (the default)")
     preset.add_argument("--epochs", type=integer(0), help="passes over the data (walkthrough: 1000; "
                         "0 saves the initialised model)")
     preset.add_argument("--steps", type=integer(1), help="stop after N updates (alone, without "

@@ -7,7 +7,7 @@ from ..errors import TinyRNNError
 from ..metrics import class_scores, confusion_matrix, most_confident_errors
 from ..tasks import evaluate
 from ..tasks.regress import evaluate_regression, holdout_windows, regression_figures, seasonal_scale
-from .numeric_data import encode, read_sets
+from .numeric_data import encode, read_for_model
 
 
 def evaluate_numeric(model, args, print_report, print_errors):
@@ -25,10 +25,7 @@ def evaluate_numeric(model, args, print_report, print_errors):
         return _report_regressor(model, encode(model, dataset), args)
     if not args.data:
         raise TinyRNNError(f"{args.model} reads numeric sequences: give --data FILE (.ts, .npz or long CSV)")
-    dataset = read_sets(args.data, args, model.task)
-    if dataset.num_features != model.config.features:
-        raise TinyRNNError(f"{args.data[0]}: {dataset.num_features} features per step; {args.model} reads "
-                           f"{model.config.features}")
+    dataset = read_for_model(model, args.data, args)
     examples = encode(model, dataset)
     if model.task == "classify":
         return _report_classifier(model, dataset, examples, args, print_report, print_errors)
@@ -94,8 +91,9 @@ def _evaluate_forecaster(model, args):
     predicted = model.predict(data.sequences)
     report = {"forecasts": len(data), "horizon": model.horizon, "values": int(data.targets.size),
               **{key: figures[key] for key in ("smape", "mase", "mae", "rmse")},
-              "forecast": predicted.reshape(-1, len(model.series_names)).tolist(),
-              "actual": data.targets.reshape(-1, len(model.series_names)).tolist()}
+              **{key: (values[:, 0] if values.shape[1] == 1 else values).tolist() for key, values in
+                 (("forecast", predicted.reshape(-1, len(model.series_names))),
+                  ("actual", data.targets.reshape(-1, len(model.series_names))))}}
     if args.json:
         print(json.dumps(report))
         return 0

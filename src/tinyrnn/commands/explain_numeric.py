@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import TinyRNNError
 from ..nn.functional import softmax
-from .numeric_data import read_sets
+from .numeric_data import read_for_model
 
 
 def explain_numeric(model, args):
@@ -22,14 +22,11 @@ def explain_numeric(model, args):
     if not args.data:
         raise TinyRNNError(f"{args.model} reads numeric sequences: give --data FILE (.ts, .npz or long CSV) "
                            f"and --example N (default: 1, the first)")
-    dataset = read_sets([args.data], args, model.task if model.task == "regress" else None)
+    dataset = read_for_model(model, [args.data], args, labels_optional=True)
     number = args.example or 1
     if number > len(dataset):
         raise TinyRNNError(f"{args.data}: --example {number}, but the file has {len(dataset)} sequences")
     values = np.asarray(dataset.series[number - 1], dtype=model.dtype)
-    if values.shape[1] != model.config.features:
-        raise TinyRNNError(f"{args.data}: {values.shape[1]} features per step; {args.model} reads "
-                           f"{model.config.features}")
     facts = _explanation(model, values)
     facts["source"] = dataset.sources[number - 1]
     if args.png:
@@ -74,6 +71,6 @@ def _print(facts, names):
     print(f"\n{'step':>6}{'relevance':>12}  most relevant feature")
     for step, row in enumerate(relevance, start=1):
         top = int(np.abs(row).argmax())
-        print(f"{step:>6}{row.sum():>+12.4f}  {names[top]} ({row[top]:+.4f})")
+        print(f"{step:>6}{row.sum():>+12.3g}  {names[top]} ({row[top]:+.3g})")
     print(f"\nrelevance: gradient x input of {facts['explained']} for the standardised numbers of each step "
           f"(summed over features; the feature whose share is largest beside it).")

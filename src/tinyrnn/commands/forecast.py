@@ -14,9 +14,15 @@ from .numeric_data import read_forecast_series
 
 
 def run(args):
-    model = load_forecaster(args.model, "forecast")
     if args.plot:
         require_matplotlib()
+    with locked_outputs({"--plot": (args.plot, "png")}, [("--series", args.series), ("--model", args.model)],
+                        args.force):
+        return _run(args)
+
+
+def _run(args):
+    model = load_forecaster(args.model, "forecast")
     series = read_model_series(model, args.series, args)
     steps = args.horizon or model.horizon
     forecast = forecast_steps(model, series.values, steps)
@@ -29,9 +35,8 @@ def run(args):
         for step, row in enumerate(forecast, start=1):
             print(f"t+{step}\t" + "\t".join(f"{value:.6g}" for value in row))
     if args.plot:
-        with locked_outputs({"--plot": (args.plot, "png")}, [("--series", args.series)], args.force):
-            from ..plots_series import plot_forecast
-            plot_forecast(args.plot, series.values, forecast, names, f"{args.model}: {steps} steps ahead")
+        from ..plots_series import plot_forecast
+        plot_forecast(args.plot, series.values, forecast, names, f"{args.model}: {steps} steps ahead")
     return 0
 
 

@@ -30,12 +30,12 @@ def read_sets(paths, args, task, labels_optional=False):
         raise TinyRNNError(f"--format {data_format} is for texts; numeric sequences are ts, npz or long")
     sets = []
     for path in paths:
-        is_long = data_format == "long" or str(path).lower().endswith((".csv", ".tsv"))
+        is_long = _is_long(path, data_format)
         columns = feature_columns.split(",") if feature_columns else None
         if is_long:
             sets.append(read_long_csv(path, encoding=getattr(args, "encoding", "utf-8"), id_column=getattr(args, "id_column", None)
                                       or "series", time_column=getattr(args, "time_column", None),
-                                      target_column=getattr(args, "label_column", None) or "label",
+                                      target_column=getattr(args, "label_column", "label"),
                                       feature_columns=columns, task=task))
         else:
             sets.append(read_numeric(path, encoding=getattr(args, "encoding", "utf-8"), task=task,
@@ -51,6 +51,36 @@ def read_sets(paths, args, task, labels_optional=False):
         else:
             first.targets = np.concatenate([first.targets, other.targets])
     return first
+
+
+def read_for_model(model, paths, args, labels_optional=False):
+    """A model's data (eval, predict, explain): a long CSV's feature columns default to the model's
+    features; the file must have as many numbers per step as the model reads."""
+    from ..describe import numbers_per_step
+    if not getattr(args, "feature_columns", None) and _is_long(paths[0], getattr(args, "format", None)):
+        args.feature_columns = ",".join(model.feature_names)
+    if labels_optional and _is_long(paths[0], getattr(args, "format", None)):
+        args.label_column = _present(paths[0], args, getattr(args, "label_column", None) or "label")
+    dataset = read_sets(paths, args, None if labels_optional else model.task, labels_optional)
+    if dataset.num_features != model.config.features:
+        raise TinyRNNError(f"{paths[0]}: {numbers_per_step(dataset.num_features)}; {args.model} reads "
+                           f"{model.config.features}")
+    return dataset
+
+
+def _is_long(path, data_format):
+    return data_format == "long" or str(path).lower().endswith((".csv", ".tsv"))
+
+
+def _present(path, args, column):
+    """column if the CSV's header has it, else None (a file to predict may have no labels)."""
+    import csv
+    try:
+        with open(path, encoding=getattr(args, "encoding", "utf-8"), newline="") as stream:
+            header = next(csv.reader(stream, delimiter="\t" if str(path).lower().endswith(".tsv") else ","), [])
+    except (OSError, UnicodeDecodeError):
+        return column                                  # the reader says what is wrong with the file
+    return column if column in [name.strip() for name in header] else None
 
 
 def check_compatible(train_set, other, what):

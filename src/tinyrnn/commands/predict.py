@@ -59,16 +59,13 @@ def _answer(model, named_texts, as_json, strict, where):
 def _numeric(model, args):
     """One line per sequence of --data: label and probability (or the predicted targets) and
     where it was read; --json: one object each."""
-    from .numeric_data import read_sets
+    from .numeric_data import read_for_model
     if not model.config.features or model.task == "forecast":
         raise TinyRNNError(f"--data is for classifiers and regressors that read numbers; {args.model} is "
                            f"{model.describe(short=True)} (forecasters: tinyrnn forecast)")
     if args.texts:
         raise TinyRNNError("give either TEXT or --data FILE, not both")
-    dataset = read_sets([args.data], args, None, labels_optional=True)
-    if dataset.num_features != model.config.features:
-        raise TinyRNNError(f"{args.data}: {dataset.num_features} features per step; {args.model} reads "
-                           f"{model.config.features}")
+    dataset = read_for_model(model, [args.data], args, labels_optional=True)
     sequences = [values.astype(model.dtype) for values in dataset.series]
     if model.task == "regress":
         for source, row in zip(dataset.sources, model.predict(sequences)):

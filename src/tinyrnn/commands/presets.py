@@ -118,4 +118,4 @@ def with_preset_options(args, task, keep=()):
 
 
 def all_presets():
-    return sorted(name for recipes in PRESETS.values() for name in recipes)
+    return sorted({name for recipes in PRESETS.values() for name in recipes})

@@ -46,6 +46,7 @@ def _run(args, checkpoints):
     inputs, targets = make_windows(history, window, horizon)
     if args.valid_split:
         train_data, valid_data = split_windows(inputs, targets, horizon, args.valid_split)
+        valid_data.scale = scale                           # its figures as the test's: sMAPE, MASE
     else:
         train_data, valid_data = RealTargets(list(inputs), targets), None
     test_data = holdout_windows(history, series.values[len(history):], window, horizon, scale) if held else None

@@ -141,6 +141,9 @@ def _model(args, recipe, train_set, rng):
     outputs = sorted(set(train_set.labels)) if args.task == "classify" else train_set.target_names
     if args.task == "classify" and len(outputs) < 2:
         raise TinyRNNError(f"{train_set.sources[0]}: the training data has only one class ({outputs[0]!r})")
+    if args.task == "classify" and len(outputs) > max(20, len(train_set) // 2) and all(map(_is_number, outputs)):
+        raise TinyRNNError(f"{train_set.sources[0]}: {len(outputs)} different labels for {len(train_set)} sequences, "
+                           f"all of them numbers: real targets, not classes", remedy="task")
     settings = {"task": args.task, "hidden_size": recipe["hidden"], "dtype": args.dtype or recipe.get("dtype", "float64")}
     if train_set.num_features is None:                    # texts: a vocabulary of their words
         from .text_regression import new_vocab
@@ -215,3 +218,10 @@ class RegressionReport(RunReport):
             entry["best"] = record.best
         return {**entry, "train_seconds": record.train_seconds}
 
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

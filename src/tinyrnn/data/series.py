@@ -355,7 +355,8 @@ def _in_time_order(key, steps, time_column, numeric):
 def read_series(path, *, encoding="utf-8", columns=None, time_column=None):
     """A CSV/TSV with a header, one row per time step in time order. time_column default: the
     first column if its first value is not a number; columns default: every other column whose
-    first value is a number. Every value must be a finite number."""
+    first value is a number, but for one without a name (a written-out index, as pandas writes
+    it). Every value must be a finite number."""
     path = str(path)
     header, rows = _csv_rows(path, encoding)
     if len(rows) < 2:
@@ -364,7 +365,7 @@ def read_series(path, *, encoding="utf-8", columns=None, time_column=None):
     if time_column is None and not _is_number(first[0]) and len(header) > 1:
         time_column = header[0]
     names = list(columns) if columns is not None else \
-        [name for name, text in zip(header, first) if name != time_column and _is_number(text)]
+        [name for name, text in zip(header, first) if name != time_column and name.strip() and _is_number(text)]
     if not names:
         raise DataError(f"{path}:{first_line}: no numeric columns (columns: {', '.join(header)})")
     index = _column_index(path, header, names + ([time_column] if time_column is not None else []))
