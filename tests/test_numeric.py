@@ -173,3 +173,56 @@ def test_a_sine_forecaster_beats_seasonal_naive():
     mine = forecast_figures(model.forecast(history), held_out, scale)
     naive = forecast_figures(history[-12:], held_out, scale)
     assert mine["mae"] < 0.5 * naive["mae"] and mine["smape"] < naive["smape"]
+
+
+def test_huber_gradients_match_finite_differences():
+    from tinyrnn.gradcheck import check_loss_gradients
+    model, values, mask, targets, h0 = random_problem(np.random.default_rng(8), hidden=3, classes=2, batch=3,
+                                                      max_length=4, task="regress", cell="gru")
+    targets = targets * 4.0                                      # errors on both sides of delta = 1
+
+    def loss(initial):
+        result = model.loss_and_gradients(values, mask, targets, initial, loss="huber")
+        return result.loss, result.initial_state_grad
+    for result in check_loss_gradients(model, loss, h0):
+        assert result.passed, result
+
+
+def test_figures_by_hand():
+    from tinyrnn.tasks.regress import regression_figures
+    actual, predicted = np.array([[1.0], [2.0], [3.0]]), np.array([[1.0], [2.0], [5.0]])
+    figures = regression_figures(predicted, actual)
+    assert figures["rmse"] == pytest.approx(np.sqrt(4 / 3)) and figures["mae"] == pytest.approx(2 / 3)
+    assert figures["r2"] == pytest.approx(1 - 4 / 2) and regression_figures(actual[:1], actual[:1])["r2"] is None
+    history = np.array([[1.0, 100.0], [2.0, 300.0], [4.0, 200.0]])               # two series, other scales
+    scale = seasonal_scale(history, 1)
+    np.testing.assert_allclose(scale, [1.5, 150.0])
+    forecast, truth = np.array([[5.0, 200.0], [6.0, 200.0]]), np.array([[4.0, 260.0], [8.0, 200.0]])
+    figures = forecast_figures(forecast, truth, scale)
+    assert figures["mase"] == pytest.approx(((1 + 2) / 2 / 1.5 + (60 + 0) / 2 / 150.0) / 2)   # mean of the series'
+    expected_smape = np.mean([200 * 1 / 9, 200 * 60 / 460, 200 * 2 / 14, 0.0])
+    assert figures["smape"] == pytest.approx(expected_smape) and figures["mae"] == pytest.approx(63 / 4)
+    assert forecast_figures(forecast, truth, np.array([0.0, 1.0]))["mase"] is None
+    with pytest.raises(Exception, match="season of 3 steps"):
+        seasonal_scale(history, 3)
+
+
+def test_held_out_values_are_forecast_from_rolling_origins():
+    from tinyrnn.tasks.regress import holdout_windows
+    values = np.arange(20.0)[:, None]
+    data = holdout_windows(values[:14], values[14:], window=4, horizon=3, scale=np.ones(1))
+    np.testing.assert_array_equal(data.targets, [[14, 15, 16], [17, 18, 19]])
+    np.testing.assert_array_equal(data.sequences[1][:, 0], [13, 14, 15, 16])     # the second origin sees 14-16
+    with pytest.raises(Exception, match="multiple of 3"):
+        holdout_windows(values[:13], values[13:], window=4, horizon=3, scale=np.ones(1))
+
+
+def test_a_flat_window_before_a_step_stays_within_a_few_units():
+    """The window scaling's floor (0.1 of the series' std) keeps a flat window's targets small."""
+    model = numeric_model("forecast", np.random.default_rng(9), features=1, horizon=2, window=4, cell="gru")
+    model.buffers["input_mean"][...], model.buffers["input_std"][...] = 0.0, 1.0
+    windows, targets = np.zeros((1, 4, 1)), np.array([[1.0, 1.0]])              # flat, then a step of one std
+    result = model.loss_and_gradients(windows, None, targets)
+    assert result.loss < 2 * (1 / 0.1) ** 2 and np.isfinite(model.flat_grads).all()
+    with pytest.raises(ValueError, match="windows of 4 steps"):
+        model.predict([np.zeros((3, 1))])

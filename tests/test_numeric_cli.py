@@ -328,3 +328,25 @@ def test_numbers_as_labels_and_unnamed_index_columns(series, tmp_path, capsys):
     status, out, err = run(capsys, "forecast", "--model", tmp_path / "f.safetensors", "--series", series,
                            "--plot", tmp_path / "f.jpg")
     assert status == 2 and "ending .png" in err and out == ""
+
+
+def test_what_regressors_and_mixed_files_cannot_do(ts_files, classifier, tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    np.savez(tmp_path / "two.npz", X=rng.normal(size=(40, 5, 2)), y=rng.normal(size=(40, 2)))
+    np.savez(tmp_path / "one.npz", X=rng.normal(size=(40, 5, 2)), y=rng.normal(size=40))
+    model = tmp_path / "r.safetensors"
+    assert run(capsys, "train", "--task", "regress", "--train", tmp_path / "two.npz", "--epochs", "1",
+               "--hidden", "4", "--out", model)[0] == 0
+    status, out, _ = run(capsys, "predict", "--model", model, "--data", tmp_path / "two.npz", "--json")
+    assert status == 0 and len(out.splitlines()) == 40 and set(json.loads(out.splitlines()[0])["prediction"]) == \
+        {"y0", "y1"}
+    status, _, err = run(capsys, "train", "--task", "regress", "--train", tmp_path / "two.npz", "--train",
+                         tmp_path / "one.npz", "--out", tmp_path / "x.safetensors")
+    assert status == 2 and "1 targets" in err and "Traceback" not in err
+    status, _, err = run(capsys, "train", "--task", "regress", "--train", tmp_path / "one.npz", "--init-from", model,
+                         "--out", tmp_path / "x.safetensors")
+    assert status == 2 and "predicts 2 targets; the data has 1" in err
+    status, _, err = run(capsys, "serve", "--model", classifier)
+    assert status == 2 and "the playground serves" in err
+    status, _, err = run(capsys, "train", "--preset", "timeseries", "--out", tmp_path / "x.safetensors")
+    assert status == 2 and "is for numeric sequences" in err

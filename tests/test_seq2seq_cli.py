@@ -172,7 +172,7 @@ BAD_RUNS = {
     "CSV row of 3 fields": ("bad.csv", ["source,target", "a,b", "a,b,c"], [], "bad.csv:3: expected 2 fields, found 3"),
     "pool": (None, [], ["--pool", "mean"], "--pool applies to --task classify and regress, not seq2seq"),
     "text": (None, [], ["--text", "pairs.tsv"], "--text applies to --task lm, not seq2seq"),
-    "folds": (None, [], ["--folds", "3"], "--folds applies to --task classify, not seq2seq"),
+    "folds": (None, [], ["--folds", "3"], "--folds applies to --task classify and regress, not seq2seq"),
     "dot attention of a bidirectional encoder": (None, [], ["--attention", "dot", "--bidirectional"],
                                                  "dot attention needs encoder outputs as wide"),
     "nothing left after filtering": (None, [], ["--max-length", "1"],

@@ -70,8 +70,8 @@ def _command(args):
 
 
 _CLASSIFY, _LM, _SEQ2SEQ, _REGRESS, _FORECAST = "classify", "lm", "seq2seq", "regress", "forecast"
-_ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional", "no_shuffle", "target_accuracy"],
-                             (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
+_ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional"], (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
+             "target_accuracy": (_CLASSIFY, _SEQ2SEQ), "no_shuffle": (_CLASSIFY, _SEQ2SEQ, _REGRESS, _FORECAST),
              **dict.fromkeys(["min_count", "max_vocab", "skip_bad_rows"], (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
              "no_bucket": (_CLASSIFY, _SEQ2SEQ, _REGRESS), "pool": (_CLASSIFY, _REGRESS),
              "folds": (_CLASSIFY, _REGRESS),

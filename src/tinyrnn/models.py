@@ -146,16 +146,19 @@ class RecurrentModel:
             expected = (self.stack.num_states, ids.shape[0], self.stack.state_size)
             if initial_state.shape != expected:
                 raise ValueError(f"initial state must have shape {expected}, got {initial_state.shape}")
-        if self.config.features:
-            ids = self._scaled_inputs(ids, mask)
-        return self.stack.forward(self.params, ids, mask, initial_state, rng)
+        scale = None
+        if self.config.features:                       # x' = (x - mean) / std, zero at padding
+            scale = self.input_scale(ids, mask)
+            ids = ((ids - scale[0]) / scale[1]).astype(self.dtype, copy=False)
+            if mask is not None:
+                ids[~mask] = 0.0
+        run = self.stack.forward(self.params, ids, mask, initial_state, rng)
+        run.scale = scale
+        return run
 
-    def _scaled_inputs(self, values, mask):
-        """x' = (x - mean) / std per feature, zero at padding: what the stack reads."""
-        scaled = ((values - self.buffers["input_mean"]) / self.buffers["input_std"]).astype(self.dtype, copy=False)
-        if mask is not None:
-            scaled[~mask] = 0.0
-        return scaled
+    def input_scale(self, values, mask):
+        """(mean, std) that numbers (B, T, F) are standardised with: the training data's, per feature."""
+        return self.buffers["input_mean"], self.buffers["input_std"]
 
     def forward(self, ids, mask=None, initial_state=None):
         """ids (B, T), mask (B, T) bool or None (no padding) -> (logits, final states (L*D, B, S)).

@@ -3,11 +3,14 @@ and the standardisation fitted on training data that a model stores and applies.
 
     x'_t = (x_t - mean) / std          per feature, mean and std of the training data
     forecast, window scaling:  x'_t = (x_t - m_w) / s_w,  y = y' s_w + m_w
-                               m_w, s_w the mean and standard deviation of the window itself
+                               m_w, s_w the mean and standard deviation of the window itself,
+                               s_w = sqrt(var_w + (WINDOW_FLOOR std)^2)
 """
 import numpy as np
 
 TINY_SPREAD = 1e-8        # a feature that never varies keeps std 1 (its values are then only shifted)
+WINDOW_FLOOR = 0.1        # a window's spread is at least this much of the training series' std: a flat
+                          # window is read as flat, and the step after it stays a few units, not thousands
 
 
 def pad_values(sequences, dtype=np.float64):

@@ -5,7 +5,8 @@ pooled states of the one stack, like the Classifier, through a linear output:
     z = W h_n + b                          z in standardised units, (B, R) or (B, H*C)
     L = mean (z - z*)^2  (or Huber's loss)  z* the targets standardised:
         regress:  z* = (y - target_mean) / target_std           (buffers, fitted on training targets)
-        forecast: z* = (y - m) / s      m, s: the window's own mean and spread (scaling "window"),
+        forecast: z* = (y - m) / s      m, s: the window's own mean and spread, s floored at 0.1 of the
+                                        training series' std (scaling "window"),
                                         or the training series' (scaling "global")
     prediction y = z std + mean        back in the data's units
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from .models import Classifier, StepResult
 from .nn.losses import regression_loss
-from .numeric import fit_standardization, window_scale
+from .numeric import WINDOW_FLOOR, fit_standardization, window_scale
 
 
 class Regressor(Classifier):
@@ -105,23 +106,20 @@ class Forecaster(Regressor):
         self.series_names = self.classes                               # C names; outputs: H*C
         self.classes = [f"{name}[t+{step}]" for step in range(1, self.horizon + 1) for name in names]
 
-    def _scaled_inputs(self, values, mask):
+    def input_scale(self, values, mask):
+        """Windows (B, W, C) of W steps exactly: (m, s) of each window (B, 1, C) (scaling "window",
+        s floored at WINDOW_FLOOR input_std), or the training series' (scaling "global")."""
+        if values.shape[1] != self.window or not (mask is None or mask.all()):
+            raise ValueError(f"a forecaster reads windows of {self.window} steps, got {values.shape[1]} "
+                             f"{'with padding' if mask is not None and not mask.all() else 'steps'}")
         if self.config.scaling == "global":
-            self._scale = (self.buffers["input_mean"], self.buffers["input_std"])
-        else:
-            self._scale = window_scale(values, 1e-3 * self.buffers["input_std"])
-        mean, spread = self._scale
-        return ((values - mean) / spread).astype(self.dtype, copy=False)
+            return self.buffers["input_mean"], self.buffers["input_std"]
+        return window_scale(values, WINDOW_FLOOR * self.buffers["input_std"])
 
     def _target_scale(self, run):
         mean, spread = run.scale
         H, C = self.config.horizon, self.config.features
         return np.tile(mean.reshape(-1, C), H), np.tile(spread.reshape(-1, C), H)   # (B or 1, H*C)
-
-    def _run(self, ids, mask, initial_state, rng):
-        run = super()._run(ids, mask, initial_state, rng)
-        run.scale = self._scale
-        return run
 
     def forecast(self, history):
         """The next H values after history (T, C) in the data's units, (H, C): reads its last W steps."""

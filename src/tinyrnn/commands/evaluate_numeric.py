@@ -7,7 +7,7 @@ from ..errors import TinyRNNError
 from ..metrics import class_scores, confusion_matrix, most_confident_errors
 from ..tasks import evaluate
 from ..tasks.regress import evaluate_regression, holdout_windows, regression_figures, seasonal_scale
-from .numeric_data import encode, read_for_model
+from .numeric_data import encode, read_for_model, shown
 
 
 def evaluate_numeric(model, args, print_report, print_errors):
@@ -45,10 +45,10 @@ def _report_regressor(model, examples, args):
         print(json.dumps({"examples": len(examples), **figures, "targets": per_target}))
         return 0
     print(f"Loss {figures['loss']:.4f} | RMSE {figures['rmse']:.4g} | MAE {figures['mae']:.4g} | "
-          f"R^2 {figures['r2']:.3f} ({len(examples)} examples)")
+          f"R^2 {shown(figures['r2'], '.3f')} ({len(examples)} examples)")
     if len(per_target) > 1:
         for name, values in per_target.items():
-            print(f"{name}\tRMSE {values['rmse']:.4g} | MAE {values['mae']:.4g} | R^2 {values['r2']:.3f}")
+            print(f"{name}\tRMSE {values['rmse']:.4g} | MAE {values['mae']:.4g} | R^2 {shown(values['r2'], '.3f')}")
     return 0
 
 
@@ -97,7 +97,7 @@ def _evaluate_forecaster(model, args):
     if args.json:
         print(json.dumps(report))
         return 0
-    print(f"sMAPE {figures['smape']:.2f} % | MASE {figures['mase']:.3f} (season {args.season or 1}) | "
+    print(f"sMAPE {figures['smape']:.2f} % | MASE {shown(figures['mase'], '.3f')} (season {args.season or 1}) | "
           f"MAE {figures['mae']:.4g} | RMSE {figures['rmse']:.4g} ({len(data)} forecast(s) of "
           f"{model.horizon} steps, {data.targets.size} values)")
     return 0

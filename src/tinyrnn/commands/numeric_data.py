@@ -42,8 +42,7 @@ def read_sets(paths, args, task, labels_optional=False):
                                      labels_optional=labels_optional))
     first = sets[0]
     for other, path in zip(sets[1:], paths[1:]):
-        if other.num_features != first.num_features:
-            raise DataError(f"{path}: {other.num_features} features per step, but {paths[0]} has {first.num_features}")
+        check_compatible(first, other, f"it (beside {paths[0]})")
         first.series += other.series
         first.sources += other.sources
         if first.labels is not None:
@@ -61,7 +60,7 @@ def read_for_model(model, paths, args, labels_optional=False):
         args.feature_columns = ",".join(model.feature_names)
     if labels_optional and _is_long(paths[0], getattr(args, "format", None)):
         args.label_column = _present(paths[0], args, getattr(args, "label_column", None) or "label")
-    dataset = read_sets(paths, args, None if labels_optional else model.task, labels_optional)
+    dataset = read_sets(paths, args, model.task, labels_optional)
     if dataset.num_features != model.config.features:
         raise TinyRNNError(f"{paths[0]}: {numbers_per_step(dataset.num_features)}; {args.model} reads "
                            f"{model.config.features}")
@@ -84,7 +83,11 @@ def _present(path, args, column):
 
 
 def check_compatible(train_set, other, what):
-    """A test or validation set must have the training set's features (and target count)."""
+    """A test or validation set (or a second training file) must have the training set's
+    features, and labels or the same number of targets."""
+    if _answers(other) != _answers(train_set):
+        raise DataError(f"{other.sources[0]}: {what} has {_answers(other)}; the training data has "
+                        f"{_answers(train_set)}")
     if other.num_features != train_set.num_features:
         raise DataError(f"{other.sources[0]}: {what} has {other.num_features} features per step; the "
                         f"training data has {train_set.num_features}")
@@ -115,6 +118,9 @@ def encode(model, numeric_set):
         from .text_regression import encode_texts
         return encode_texts(model, numeric_set)
     series = [np.asarray(values, dtype=model.dtype) for values in numeric_set.series]
+    for values, source in zip(series, numeric_set.sources):
+        if not np.isfinite(values).all():
+            raise DataError(f"{source}: a number too large for {model.dtype.name} (try --dtype float64)")
     if model.task == "classify":
         index = {label: i for i, label in enumerate(model.classes)}
         for label, source in zip(numeric_set.labels, numeric_set.sources):
@@ -128,3 +134,13 @@ def read_forecast_series(path, args):
     """The Series of --series (value columns: --columns, else every numeric one)."""
     columns = args.columns.split(",") if args.columns else None
     return read_series(path, encoding=args.encoding, columns=columns, time_column=args.time_column)
+
+
+def shown(value, spec):
+    """A figure as printed: formatted, or "n/a" where it is not defined (None)."""
+    return "n/a" if value is None else format(value, spec)
+
+
+def _answers(dataset):
+    return "class labels" if dataset.labels is not None else "real targets" if dataset.targets is not None \
+        else "no labels"

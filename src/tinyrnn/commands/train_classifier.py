@@ -23,6 +23,9 @@ from .training import RunReport, epoch_where, run_trainer, train_config
 
 def run(args):
     """Train on --train (default: the embedded dataset), print the log blocks, save --out."""
+    if args.preset == "timeseries":
+        raise TinyRNNError("--preset timeseries is for numeric sequences (.ts, .npz, --format long); texts "
+                           "train with walkthrough, fast or text")
     args = _with_preset_options(args)
     outputs = {"--out": (None if args.folds else args.out, "model"), "--json-log": (args.json_log, "log"),
                "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}

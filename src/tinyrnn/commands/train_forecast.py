@@ -52,7 +52,8 @@ def _run(args, checkpoints):
     test_data = holdout_windows(history, series.values[len(history):], window, horizon, scale) if held else None
     config = train_config(args, recipe, given)
     rng = np.random.default_rng(args.seed)
-    model = _model(args, recipe, series, history, rng)
+    trained_on = history[:len(train_data) + window + horizon - 1]     # the values training windows read
+    model = _model(args, recipe, series, trained_on, rng)
     task = RegressTask(train_data, valid_data, test_data, shuffle=not args.no_shuffle, bucket=False,
                        loss=args.loss or "mse")
     print(f"{len(series.values)} steps of {len(series.names)} series ({', '.join(series.names)}); "
@@ -74,6 +75,9 @@ def _model(args, recipe, series, history, rng):
                 or model.horizon != recipe["horizon"]:
             raise TinyRNNError(f"{args.init_from} is not a forecaster of {', '.join(series.names)} with window "
                                f"{recipe['window']} and horizon {recipe['horizon']}")
+        model_options(args).check_agrees(model, args.init_from)
+        if args.scaling and args.scaling != model.config.scaling:
+            raise TinyRNNError(f"--scaling {args.scaling} disagrees with {args.init_from} ({model.config.scaling})")
         return model
     settings = {"task": "forecast", "hidden_size": recipe["hidden"], "dtype": args.dtype or recipe.get("dtype", "float64"),
                 "features": len(series.names), "input": "numeric", "horizon": recipe["horizon"],

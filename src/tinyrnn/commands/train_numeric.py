@@ -16,7 +16,7 @@ from ..tasks.regress import RegressTask
 from ..training import Trainer, run_signature
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close
-from .numeric_data import check_compatible, encode, is_numeric, read_sets, validation_split
+from .numeric_data import check_compatible, encode, is_numeric, read_sets, shown, validation_split
 from .presets import recipe_for, with_preset_options
 from .train_classifier import ClassifierReport
 from .training import RunReport, epoch_where, run_trainer, train_config
@@ -137,6 +137,9 @@ def _model(args, recipe, train_set, rng):
         if model.config.features != train_set.num_features:
             raise TinyRNNError(f"{args.init_from} reads {model.config.features} features; the data has "
                                f"{train_set.num_features}")
+        if args.task == "regress" and len(model.target_names) != train_set.targets.shape[1]:
+            raise TinyRNNError(f"{args.init_from} predicts {len(model.target_names)} targets; the data has "
+                               f"{train_set.targets.shape[1]}")
         return model
     outputs = sorted(set(train_set.labels)) if args.task == "classify" else train_set.target_names
     if args.task == "classify" and len(outputs) < 2:
@@ -187,7 +190,7 @@ def _figures_line(model, figures):
 def regression_line(figures):
     """Loss | RMSE | MAE | R^2 of a figures dict."""
     return (f"Loss {figures['loss']:.4f} | RMSE {figures['rmse']:.4g} | MAE {figures['mae']:.4g} | "
-            f"R^2 {figures['r2']:.3f}")
+            f"R^2 {shown(figures['r2'], '.3f')}")
 
 
 class RegressionReport(RunReport):
@@ -206,7 +209,7 @@ class RegressionReport(RunReport):
 
     def figures_line(self, figures):
         if "smape" in figures:            # forecasts: no R^2 (one forecast has no spread of its own)
-            return (f"Loss {figures['loss']:.4f} | sMAPE {figures['smape']:.2f} % | MASE {figures['mase']:.3f} | "
+            return (f"Loss {figures['loss']:.4f} | sMAPE {figures['smape']:.2f} % | MASE {shown(figures['mase'], '.3f')} | "
                     f"MAE {figures['mae']:.4g}")
         return regression_line(figures)
 

@@ -37,9 +37,9 @@ def load_translator(path):
     """The seq2seq model saved at path; another kind of model is an error naming its command."""
     model = load_model(path)
     if model.task != "seq2seq":
-        kind, command = ("classifier", "predict") if model.task == "classify" else ("language model", "generate")
-        raise TinyRNNError(f"{path} is a {kind}; translate needs a seq2seq model (tinyrnn train --task seq2seq); "
-                           f"use tinyrnn {command} with this one")
+        command = {"lm": "generate", "forecast": "forecast"}.get(model.task, "predict")
+        raise TinyRNNError(f"{path} is {model.describe(short=True)}; translate needs a seq2seq model (tinyrnn train "
+                           f"--task seq2seq); use tinyrnn {command} with this one")
     return model
 
 

@@ -38,6 +38,7 @@ class StackRun:
     keeps: list = field(default_factory=list)        # keeps[k]: dropout multiplier or None
     pooled: np.ndarray | None = None                  # a classifier's features, and what the
     pool_cache: object = None                         # pooling's backward needs
+    scale: object = None                              # numbers: the (mean, std) they were read with
 
 
 class RecurrentStack:

@@ -117,7 +117,7 @@ class ClassifyTask(Task):
 
 def pad_sequences(sequences):
     """Id arrays (T_i,) or numbers (T_i, F) as one batch and its mask (B, T)."""
-    return pad_values(sequences) if sequences[0].ndim == 2 else pad_batch(sequences)
+    return pad_values(sequences, sequences[0].dtype) if sequences[0].ndim == 2 else pad_batch(sequences)
 
 
 def drop_words(ids, mask, rate, rng):

@@ -30,28 +30,32 @@ class RealTargets:
 
 
 def regression_figures(predicted, actual):
-    """RMSE, MAE and R^2 (over all outputs together) of predictions against actual values."""
+    """RMSE, MAE and R^2 (over all outputs together; None where the actual values do not vary)
+    of predictions against actual values (N, R)."""
     error = predicted - actual
     spread = float(((actual - actual.mean(axis=0)) ** 2).sum())
     return {"rmse": float(np.sqrt(np.mean(error ** 2))), "mae": float(np.mean(np.abs(error))),
-            "r2": 1.0 - float((error ** 2).sum()) / spread if spread > 0 else float("nan")}
+            "r2": 1.0 - float((error ** 2).sum()) / spread if spread > 0 else None}
 
 
 def forecast_figures(predicted, actual, scale):
-    """sMAPE (%), MASE and MAE of forecasts against the actual values; scale: the MASE's
-    denominator (the training series' mean absolute seasonal difference)."""
-    error = np.abs(predicted - actual)
-    both = np.abs(actual) + np.abs(predicted)
+    """sMAPE (%), MASE and MAE of forecasts against the actual values, both (..., C) or (N, H*C)
+    step by step (the last axis runs through the C series). scale (C,): each series' MASE
+    denominator; MASE is the mean over the series of their MAE / scale (None if a scale is 0)."""
+    scale = np.atleast_1d(np.asarray(scale, dtype=np.float64))
+    error = np.abs(predicted - actual).reshape(-1, len(scale))                 # (values per series, C)
+    both = (np.abs(actual) + np.abs(predicted)).reshape(error.shape)
     smape = float(np.mean(np.where(both > 0, 200.0 * error / np.where(both > 0, both, 1.0), 0.0)))
-    mae = float(error.mean())
-    return {"smape": smape, "mase": mae / scale if scale > 0 else float("nan"), "mae": mae}
+    mase = float(np.mean(error.mean(axis=0) / scale)) if (scale > 0).all() else None
+    return {"smape": smape, "mase": mase, "mae": float(error.mean())}
 
 
 def seasonal_scale(values, season):
-    """The MASE's denominator: mean |x_t - x_{t-m}| over the training series (T, C)."""
+    """Each series' MASE denominator: mean |x_t - x_{t-m}| over the training series (T, C), (C,)."""
     if len(values) <= season:
-        return float("nan")
-    return float(np.mean(np.abs(values[season:] - values[:-season])))
+        raise DataError(f"a season of {season} steps needs more than {season} values before the held-out "
+                        f"ones; there are {len(values)}")
+    return np.mean(np.abs(values[season:] - values[:-season]), axis=0)
 
 
 def evaluate_regression(model, data, loss="mse"):
@@ -114,10 +118,11 @@ def make_windows(values, window, horizon):
 
 
 def holdout_windows(history, held_out, window, horizon, scale):
-    """Test forecasts of the held-out values (H_out, C) after history (T, C): from the end of the
-    history, then every H steps while H more held-out values remain (rolling origin)."""
-    if len(held_out) < horizon:
-        raise DataError(f"{len(held_out)} held-out values cannot test forecasts of {horizon} steps")
+    """Test forecasts of the held-out values (N, C) after history (T, C): from the end of the
+    history, then every H steps (rolling origin), so N must be a multiple of H."""
+    if len(held_out) < horizon or len(held_out) % horizon:
+        raise DataError(f"{len(held_out)} held-out values: forecasts of {horizon} steps test a multiple of "
+                        f"{horizon} (every held-out value once)")
     values = np.concatenate([history, held_out])
     origins = range(len(history), len(values) - horizon + 1, horizon)
     if len(history) < window:
