@@ -218,11 +218,12 @@ def test_held_out_values_are_forecast_from_rolling_origins():
 
 
 def test_a_flat_window_before_a_step_stays_within_a_few_units():
-    """The window scaling's floor (0.1 of the series' std) keeps a flat window's targets small."""
+    """The window scaling's floor (WINDOW_FLOOR of the series' std) keeps a flat window's targets bounded."""
+    from tinyrnn.numeric import WINDOW_FLOOR
     model = numeric_model("forecast", np.random.default_rng(9), features=1, horizon=2, window=4, cell="gru")
     model.buffers["input_mean"][...], model.buffers["input_std"][...] = 0.0, 1.0
     windows, targets = np.zeros((1, 4, 1)), np.array([[1.0, 1.0]])              # flat, then a step of one std
     result = model.loss_and_gradients(windows, None, targets)
-    assert result.loss < 2 * (1 / 0.1) ** 2 and np.isfinite(model.flat_grads).all()
+    assert result.loss < 2 * (1 / WINDOW_FLOOR) ** 2 and np.isfinite(model.flat_grads).all()
     with pytest.raises(ValueError, match="windows of 4 steps"):
         model.predict([np.zeros((3, 1))])

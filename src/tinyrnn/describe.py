@@ -94,6 +94,15 @@ def bridge_facts(model):
             "input_size": 2 * S, "output_size": S}
 
 
+KINDS = {"classify": "a classifier", "lm": "a language model", "seq2seq": "a seq2seq model", "regress": "a regressor",
+         "forecast": "a forecaster"}
+
+
+def kind(model):
+    """'a classifier', 'a language model', ...: what a message calls the model."""
+    return KINDS[model.task]
+
+
 def numbers_per_step(count):
     return f"{count} number{'s' * (count != 1)} per step"
 

@@ -8,7 +8,7 @@ operators) and computing what torch_numeric.py's modules compute:
         classifier:  probabilities (B, C) = Softmax(fc(features))
         regressor:   predictions (B, R) = fc(features) * target_std + target_mean
     forecaster:             input  windows (B, W, C) float32, the last W steps of the C series
-        scaling "window":  m = ReduceMean(windows over W), s = sqrt(mean (windows - m)^2 + (0.1 input_std)^2)
+        scaling "window":  m = ReduceMean(windows over W), s = sqrt(mean (windows - m)^2 + (0.03 input_std)^2)
         scaling "global":  m = input_mean, s = input_std
         forecasts (B, H, C) = Reshape(fc(h_n), [B, H, C]) * s + m
 

@@ -5,7 +5,7 @@ pooled states of the one stack, like the Classifier, through a linear output:
     z = W h_n + b                          z in standardised units, (B, R) or (B, H*C)
     L = mean (z - z*)^2  (or Huber's loss)  z* the targets standardised:
         regress:  z* = (y - target_mean) / target_std           (buffers, fitted on training targets)
-        forecast: z* = (y - m) / s      m, s: the window's own mean and spread, s floored at 0.1 of the
+        forecast: z* = (y - m) / s      m, s: the window's own mean and spread, s floored at 0.03 of the
                                         training series' std (scaling "window"),
                                         or the training series' (scaling "global")
     prediction y = z std + mean        back in the data's units

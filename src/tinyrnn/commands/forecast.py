@@ -6,6 +6,7 @@ from argparse import Namespace
 
 import numpy as np
 
+from ..describe import kind
 from ..errors import TinyRNNError
 from ..io import load_model
 from ..plots import require_matplotlib
@@ -43,7 +44,7 @@ def _run(args):
 def load_forecaster(path, command):
     model = load_model(path)
     if model.task != "forecast":
-        raise TinyRNNError(f"{path} is a {model.task} model; {command} needs a forecaster "
+        raise TinyRNNError(f"{path} is {kind(model)}; {command} needs a forecaster "
                            f"(train one with tinyrnn train --task forecast)")
     return model
 

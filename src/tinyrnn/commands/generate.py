@@ -3,6 +3,7 @@ import sys
 
 import numpy as np
 
+from ..describe import kind
 from ..errors import TinyRNNError
 from ..io import load_model
 from ..models import LanguageModel
@@ -33,7 +34,7 @@ def _load_language_model(path):
         raise TinyRNNError(f"{path} is a seq2seq model; generate needs a language model "
                            f"(to translate texts use tinyrnn translate)")
     if not isinstance(model, LanguageModel):
-        raise TinyRNNError(f"{path} is {model.describe(short=True)}; generate needs a language model "
+        raise TinyRNNError(f"{path} is {kind(model)}; generate needs a language model "
                            f"(tinyrnn train --task lm)")
     return model
 

@@ -13,6 +13,7 @@ import sys
 
 
 from ..decoding import translate
+from ..describe import kind
 from ..errors import TinyRNNError
 from ..io import load_model
 from .common import stdin_texts, warn_unknown
@@ -38,7 +39,7 @@ def load_translator(path):
     model = load_model(path)
     if model.task != "seq2seq":
         command = {"lm": "generate", "forecast": "forecast"}.get(model.task, "predict")
-        raise TinyRNNError(f"{path} is {model.describe(short=True)}; translate needs a seq2seq model (tinyrnn train "
+        raise TinyRNNError(f"{path} is {kind(model)}; translate needs a seq2seq model (tinyrnn train "
                            f"--task seq2seq); use tinyrnn {command} with this one")
     return model
 
