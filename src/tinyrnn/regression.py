@@ -54,6 +54,9 @@ class Regressor(Classifier):
         d_initial = self._backward(run, d_outputs, features, keep)
         return StepResult(value, self.stack.final_states(run), d_initial)
 
+    def predict_proba(self, sequences, batch_size=256):
+        raise TypeError(f"a {self.task} model gives numbers, not class probabilities: use predict")
+
     def predict(self, sequences, batch_size=256):
         """Sequences -> predictions in the data's units, (N, R)."""
         return self.predict_with_loss(sequences, None, batch_size)[0]

@@ -4,59 +4,18 @@ R real targets, C value columns. Every problem is a one-line DataError starting 
 (or file:); text positions count from 1 (line, dimension, step), .npz rows and steps from 0."""
 import csv
 import io
-import math
 import os
 import zipfile
 import zlib
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import DataError
 from .loaders import check_path, read_text
+from .numeric_set import TASKS, NumericSet, Series, check_task, finite_number, is_number, trim
+from .ts_format import read_ts
 
-TASKS = ("classify", "regress")
-_TS_FLAGS = ("timestamps", "missing", "univariate", "equallength", "targetlabel")
-_TS_KEYWORDS = ("@problemName", "@timeStamps", "@missing", "@univariate", "@dimensions", "@equalLength",
-                "@seriesLength", "@classLabel", "@targetLabel", "@data")
-
-
-@dataclass
-class NumericSet:
-    """Numeric sequences: series[i] (T_i, F) float64, finite, with label labels[i] (classification)
-    or real targets targets[i] (regression); read at sources[i] ("file:line")."""
-
-    series: list                    # of (T_i, F) float64 arrays, T_i >= 1, all finite
-    labels: list | None             # class labels as strings (classification), else None
-    targets: np.ndarray | None      # (N, R) float64 (regression), else None
-    sources: list                   # "file:line" of each example (npz: "file:row i")
-    feature_names: list             # F names
-    target_names: list | None       # R names of the real targets, else None
-
-    def __len__(self):
-        return len(self.series)
-
-    def subset(self, rows):
-        """The examples at rows, in that order."""
-        rows = np.asarray(rows, dtype=np.intp).reshape(-1)
-        return NumericSet([self.series[i] for i in rows],
-                          None if self.labels is None else [self.labels[i] for i in rows],
-                          None if self.targets is None else self.targets[rows],
-                          [self.sources[i] for i in rows], list(self.feature_names), self.target_names)
-
-    @property
-    def num_features(self):
-        return len(self.feature_names)
-
-
-@dataclass
-class Series:
-    """One or more long series in time order, for forecasting."""
-
-    values: np.ndarray              # (T, C) float64, finite
-    names: list                     # C column names
-    times: list | None              # the time column's strings (e.g. "1949-01"), or None
-    source: str                     # the path
+__all__ = ["TASKS", "NumericSet", "Series", "read_numeric", "read_ts", "read_npz", "read_long_csv", "read_series"]
 
 
 def read_numeric(path, *, encoding="utf-8", id_column=None, time_column=None, target_column=None,
@@ -80,154 +39,12 @@ def read_numeric(path, *, encoding="utf-8", id_column=None, time_column=None, ta
     return read_npz(path, task, labels_optional)
 
 
-def _check_task(task):
-    if task is not None and task not in TASKS:
-        raise ValueError(f"task must be 'classify' or 'regress', got {task!r}")
-
-
-def _number(text, where, what):
-    """text as a finite float, or a DataError naming where and what."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"{where}: {what} is not a number ({text.strip()!r})") from None
-    if not math.isfinite(value):
-        raise DataError(f"{where}: {what} is not a finite number ({text.strip()!r})")
-    return value
-
-
-def _is_number(text):
-    try:
-        return math.isfinite(float(text))
-    except ValueError:
-        return False
-
-
-# --- .ts (UEA/UCR archive, as sktime and aeon write it) ---
-def read_ts(path, encoding="utf-8", task=None, labels_optional=False):
-    """A .ts file. task None: regression if @targetLabel true, else classification if
-    @classLabel true; "regress" also reads class labels as numbers. labels_optional: a file with
-    neither reads as sequences alone (labels and targets None)."""
-    _check_task(task)
-    path = str(path)
-    lines = read_text(path, encoding).replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    header, data_line = _ts_header(path, lines)
-    allowed, regress = header["classlabel"], task == "regress" or header["targetlabel"]
-    unlabelled = allowed is None and not header["targetlabel"]
-    if unlabelled and not labels_optional:
-        raise DataError(f"{path}: no labels or targets (neither @classLabel true nor @targetLabel true)")
-    if header["targetlabel"] and task == "classify":
-        raise DataError(f"{path}: real targets (@targetLabel true), not class labels", remedy="task")
-    dimensions = header["dimensions"] or (1 if header["univariate"] else None)
-    length = header["serieslength"] if header["equallength"] else None
-    series, answers, sources = [], [], []
-    for number, line in enumerate(lines[data_line:], start=data_line + 1):
-        line, where = line.strip(), f"{path}:{number}"
-        if not line or line.startswith("#"):
-            continue
-        *fields, answer = line.split(":") + ([""] if unlabelled else [])
-        answer = answer.strip()
-        if not fields:
-            raise DataError(f"{where}: no label; expected the values, ':', then the label")
-        if not (unlabelled or regress) and answer not in allowed:
-            raise DataError(f"{where}: label {answer!r} is not one of @classLabel's: {' '.join(allowed)}")
-        dimensions = dimensions or len(fields)
-        if len(fields) != dimensions:
-            raise DataError(f"{where}: {len(fields)} dimensions, expected {dimensions}")
-        answers.append(None if unlabelled else _number(answer, where, "the target") if regress else answer)
-        series.append(_ts_example(fields, where, length))
-        sources.append(where)
-    if not series:
-        raise DataError(f"{path}:{data_line}: no examples after @data")
-    if unlabelled:
-        return NumericSet(series, None, None, sources, [f"dim_{d}" for d in range(dimensions)], None)
-    targets = np.array(answers, dtype=np.float64).reshape(-1, 1) if regress else None   # (N, 1)
-    return NumericSet(series, None if regress else answers, targets, sources,
-                      [f"dim_{d}" for d in range(dimensions)], ["target"] if regress else None)
-
-
-def _ts_header(path, lines):
-    """The header as {lowercase keyword: value}, and the line number of @data."""
-    header = dict.fromkeys(_TS_FLAGS, False) | dict(dimensions=None, serieslength=None, classlabel=None)
-    for number, line in enumerate(lines, start=1):
-        words, where = line.split(), f"{path}:{number}"
-        if not words or words[0].startswith("#"):
-            continue
-        if not words[0].startswith("@"):
-            raise DataError(f"{where}: data before the @data line")
-        keyword = words.pop(0)[1:].lower()
-        if keyword == "data":
-            return header, number
-        if keyword in _TS_FLAGS:
-            header[keyword] = _ts_flag(words, where, keyword)
-        elif keyword == "classlabel":
-            header[keyword] = words[1:] if _ts_flag(words[:1], where, keyword) else None
-        elif keyword in ("dimensions", "serieslength"):
-            if len(words) != 1 or not words[0].isdigit() or int(words[0]) < 1:
-                raise DataError(f"{where}: @{keyword} expects a whole number >= 1, got {' '.join(words)!r}")
-            header[keyword] = int(words[0])
-        elif keyword != "problemname":
-            raise DataError(f"{where}: unknown header @{keyword} (known: {', '.join(_TS_KEYWORDS)})")
-        if header["timestamps"]:
-            raise DataError(f"{where}: @timeStamps true is not supported")
-        if header["classlabel"] == []:
-            raise DataError(f"{where}: @classLabel true lists no labels")
-    raise DataError(f"{path}: no @data line")
-
-
-def _ts_flag(words, where, keyword):
-    if len(words) != 1 or words[0].lower() not in ("true", "false"):
-        raise DataError(f"{where}: @{keyword} expects true or false, got {' '.join(words)!r}")
-    return words[0].lower() == "true"
-
-
-def _ts_example(fields, where, length):
-    """One example's dimensions as (T_i, F), trailing missing values dropped."""
-    dimensions = [_ts_values(field, where, d) for d, field in enumerate(fields, start=1)]
-    wrong = [len(values) for values in dimensions if length not in (None, len(values))]
-    if wrong:
-        raise DataError(f"{where}: {wrong[0]} steps; @seriesLength is {length}")
-    padded = np.full((max(map(len, dimensions)), len(dimensions)), np.nan)  # (longest, F)
-    for d, values in enumerate(dimensions):
-        padded[:len(values), d] = values
-    example, inside = _trim(padded)
-    if not len(example):
-        raise DataError(f"{where}: every value is missing")
-    if inside is not None:
-        raise DataError(f"{where}: a missing value inside the series (dimension {inside[1] + 1}, step "
-                        f"{inside[0] + 1}); tinyrnn masks only missing values at the end")
-    return example
-
-
-def _ts_values(field, where, dimension):
-    """One dimension's comma-separated values as float64, missing ones ('?', NaN) as NaN."""
-    texts = field.split(",")
-    try:
-        values = np.array(texts, dtype=np.float64)
-        if np.isinf(values).any():
-            raise ValueError                        # found and named below
-    except ValueError:
-        values = np.array([math.nan if text.strip().lower() in ("?", "nan") else
-                           _number(text, where, f"dimension {dimension}, step {step}")
-                           for step, text in enumerate(texts, start=1)])
-    return values
-
-
-def _trim(values):
-    """values (T, F) without its trailing all-NaN steps, and (step, feature) of the first NaN left."""
-    missing = np.isnan(values)                                              # (T, F)
-    present = np.flatnonzero(~missing.all(axis=1))
-    length = int(present[-1]) + 1 if present.size else 0
-    inside = np.argwhere(missing[:length])
-    return values[:length].copy(), (tuple(int(i) for i in inside[0]) if len(inside) else None)
-
-
 # --- .npz ---
 def read_npz(path, task="classify", labels_optional=False):
     """An .npz archive: X (N, T, F) or (N, T) numbers, each series NaN-padded at its end or cut at
     lengths (N,) whole numbers; y (N,) labels, or for task "regress" (N,) or (N, R) numbers
     (labels_optional: y may be missing)."""
-    _check_task(task)
+    check_task(task)
     path = str(path)
     arrays = _npz_arrays(path, labels_optional)
     X, lengths = arrays["X"], arrays.get("lengths")
@@ -244,7 +61,7 @@ def read_npz(path, task="classify", labels_optional=False):
         raise DataError(f"{path}: lengths must be ({rows},) whole numbers from 1 to {steps}")
     series = []
     for row in range(rows):
-        values, inside = _trim(X[row] if lengths is None else X[row, :lengths[row]])
+        values, inside = trim(X[row] if lengths is None else X[row, :lengths[row]])
         if not len(values):
             raise DataError(f"{path}: row {row}: every step is missing (NaN)")
         if lengths is not None and len(values) < lengths[row]:
@@ -310,7 +127,7 @@ def read_long_csv(path, *, encoding="utf-8", id_column="series", time_column=Non
     all are, else as strings; without one, file order), features (default: every other column),
     and a target, the same on every row of a series (target_column None: no targets). Series
     keep the order of their first row, which is their source."""
-    _check_task(task)
+    check_task(task)
     path = str(path)
     header, rows = _csv_rows(path, encoding)
     named = [name for name in (id_column, time_column, target_column) if name is not None]
@@ -330,11 +147,11 @@ def read_long_csv(path, *, encoding="utf-8", id_column="series", time_column=Non
         if answer != first:
             raise DataError(f"{where}: series {key!r} has {target_column} {answer!r} here but {first!r} "
                             f"at {source}")
-        steps.append((time, where, [_number(row[index[name]], where, f"column {name!r}") for name in features]))
-    numeric = time_column is not None and all(_is_number(time) for _, _, steps in groups.values()
+        steps.append((time, where, [finite_number(row[index[name]], where, f"column {name!r}") for name in features]))
+    numeric = time_column is not None and all(is_number(time) for _, _, steps in groups.values()
                                               for time, _, _ in steps)
     regress = target_column is not None and task == "regress"
-    answers = [_number(answer, source, f"column {target_column!r}") if regress else answer
+    answers = [finite_number(answer, source, f"column {target_column!r}") if regress else answer
                for source, answer, _ in groups.values()]
     return NumericSet([_in_time_order(key, steps, time_column, numeric) for key, (_, _, steps) in groups.items()],
                       None if regress or target_column is None else answers,
@@ -362,14 +179,14 @@ def read_series(path, *, encoding="utf-8", columns=None, time_column=None):
     if len(rows) < 2:
         raise DataError(f"{path}: {len(rows)} row of values; a series needs at least 2")
     first_line, first = rows[0]
-    if time_column is None and not _is_number(first[0]) and len(header) > 1:
+    if time_column is None and not is_number(first[0]) and len(header) > 1:
         time_column = header[0]
     names = list(columns) if columns is not None else \
-        [name for name, text in zip(header, first) if name != time_column and name.strip() and _is_number(text)]
+        [name for name, text in zip(header, first) if name != time_column and name.strip() and is_number(text)]
     if not names:
         raise DataError(f"{path}:{first_line}: no numeric columns (columns: {', '.join(header)})")
     index = _column_index(path, header, names + ([time_column] if time_column is not None else []))
-    values = np.array([[_number(row[index[name]], f"{path}:{line}", f"column {name!r}") for name in names]
+    values = np.array([[finite_number(row[index[name]], f"{path}:{line}", f"column {name!r}") for name in names]
                        for line, row in rows], dtype=np.float64)               # (T, C)
     times = [row[index[time_column]].strip() for _, row in rows] if time_column is not None else None
     return Series(values, names, times, path)

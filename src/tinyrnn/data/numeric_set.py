@@ -1,0 +1,80 @@
+"""The shapes numeric data takes once read (NumericSet: sequences with labels or real targets;
+Series: long series for forecasting), and the checks every reader shares."""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError
+
+TASKS = ("classify", "regress")
+
+
+@dataclass
+class NumericSet:
+    """Numeric sequences: series[i] (T_i, F) float64, finite, with label labels[i] (classification)
+    or real targets targets[i] (regression); read at sources[i] ("file:line")."""
+
+    series: list                    # of (T_i, F) float64 arrays, T_i >= 1, all finite
+    labels: list | None             # class labels as strings (classification), else None
+    targets: np.ndarray | None      # (N, R) float64 (regression), else None
+    sources: list                   # "file:line" of each example (npz: "file:row i")
+    feature_names: list             # F names
+    target_names: list | None       # R names of the real targets, else None
+
+    def __len__(self):
+        return len(self.series)
+
+    def subset(self, rows):
+        """The examples at rows, in that order."""
+        rows = np.asarray(rows, dtype=np.intp).reshape(-1)
+        return NumericSet([self.series[i] for i in rows],
+                          None if self.labels is None else [self.labels[i] for i in rows],
+                          None if self.targets is None else self.targets[rows],
+                          [self.sources[i] for i in rows], list(self.feature_names), self.target_names)
+
+    @property
+    def num_features(self):
+        return len(self.feature_names)
+
+
+@dataclass
+class Series:
+    """One or more long series in time order, for forecasting."""
+
+    values: np.ndarray              # (T, C) float64, finite
+    names: list                     # C column names
+    times: list | None              # the time column's strings (e.g. "1949-01"), or None
+    source: str                     # the path
+
+
+def check_task(task):
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be 'classify' or 'regress', got {task!r}")
+
+
+def finite_number(text, where, what):
+    """text as a finite float, or a DataError naming where and what."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{where}: {what} is not a number ({text.strip()!r})") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {what} is not a finite number ({text.strip()!r})")
+    return value
+
+
+def is_number(text):
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def trim(values):
+    """values (T, F) without its trailing all-NaN steps, and (step, feature) of the first NaN left."""
+    missing = np.isnan(values)                                              # (T, F)
+    present = np.flatnonzero(~missing.all(axis=1))
+    length = int(present[-1]) + 1 if present.size else 0
+    inside = np.argwhere(missing[:length])
+    return values[:length].copy(), (tuple(int(i) for i in inside[0]) if len(inside) else None)
