@@ -350,3 +350,17 @@ def test_what_regressors_and_mixed_files_cannot_do(ts_files, classifier, tmp_pat
     assert status == 2 and "the playground serves" in err
     status, _, err = run(capsys, "train", "--preset", "timeseries", "--out", tmp_path / "x.safetensors")
     assert status == 2 and "is for numeric sequences" in err
+
+
+def test_numeric_classifier_resumes_bit_for_bit(ts_files, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    options = ["train", "--train", ts_files / "train.ts", "--valid-split", "0.2", "--keep-best", "--hidden", "6",
+               "--log-every", "2", "--json-log"]
+    assert run(capsys, *options, "whole.jsonl", "--epochs", "6", "--out", "whole.safetensors")[0] == 0
+    assert run(capsys, *options, "part.jsonl", "--epochs", "3", "--checkpoint-dir", "c", "--checkpoint-every", "1",
+               "--out", "part.safetensors")[0] == 0
+    status, _, err = run(capsys, *options, "resumed.jsonl", "--epochs", "6", "--checkpoint-dir", "c", "--resume",
+                         "--force", "--out", "resumed.safetensors")
+    assert status == 0, err
+    np.testing.assert_array_equal(load_model("resumed.safetensors").flat, load_model("whole.safetensors").flat)
+    assert "warning: resuming despite a difference (--force): epochs 3 -> 6" in err
