@@ -244,7 +244,7 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
             and (numeric or isinstance(config.get("tokenizer"), dict)
                  and config["tokenizer"].get("kind") in TOKENIZERS)):
         raise ModelFileError(f"{path}: config metadata is not a tinyrnn model config")
-    for name, value in (("features" if numeric else "vocab", vocab), (outputs_key or "classes", classes or [])):
+    for name, value in (("features" if numeric else "vocab", vocab), (outputs_key or "classes", classes if outputs_key else [])):
         if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise ModelFileError(f"{path}: {name} metadata must be a JSON list of strings")
     if numeric:
