@@ -10,20 +10,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tinyrnn.errors import ModelFileError
-from tinyrnn.gradcheck import random_classifier, random_language_model
+from tinyrnn.gradcheck import random_classifier, random_language_model, random_problem
 from tinyrnn.io import load_model, save_model
 
 architectures = st.fixed_dictionaries({
     "cell": st.sampled_from(["rnn", "lstm", "gru"]), "num_layers": st.integers(1, 2),
     "bidirectional": st.booleans(), "embed_size": st.sampled_from([None, 2]),
-    "hidden": st.integers(1, 3), "words": st.integers(1, 4), "task": st.sampled_from(["classify", "lm"])})
+    "hidden": st.integers(1, 3), "words": st.integers(1, 4),
+    "task": st.sampled_from(["classify", "lm", "numbers", "regress", "forecast"])})
 
 
 def model_bytes(folder, arch, seed=0):
     arch = dict(arch)
     task, hidden, words = arch.pop("task"), arch.pop("hidden"), arch.pop("words")
     rng = np.random.default_rng(seed)
-    if task == "lm":
+    if task in ("numbers", "regress", "forecast"):            # models that read numbers (words: features)
+        arch.pop("embed_size")
+        if task == "forecast":
+            arch.pop("bidirectional")
+        model = random_problem(rng, hidden=hidden, classes=2, batch=1, max_length=3, features=words,
+                               task="classify" if task == "numbers" else task, **arch)[0]
+    elif task == "lm":
         arch.pop("bidirectional")
         model = random_language_model(rng, words, hidden, **arch)
     else:
@@ -54,7 +61,8 @@ def test_truncated_or_bit_flipped_files_give_only_our_error(tmp_path, arch, cut,
         assert loaded is None, "a flipped bit in the tensor bytes must fail the checksum"
 
 
-FIELDS = ["shape", "dtype", "data_offsets", "config", "vocab", "classes", "format", "checksum"]
+FIELDS = ["shape", "dtype", "data_offsets", "config", "vocab", "classes", "format", "checksum", "features", "targets",
+          "series"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -66,7 +74,7 @@ def test_changed_header_fields_give_only_our_error(tmp_path, arch, field, value)
     length = struct.unpack("<Q", good[:8])[0]
     header = json.loads(good[8:8 + length])
     metadata = header["__metadata__"]
-    if field in metadata or field in ("classes",):
+    if field in metadata or field in ("classes", "targets", "series", "features"):
         metadata[field] = value if isinstance(value, str) else json.dumps(value)
     else:
         tensor = sorted(name for name in header if name != "__metadata__")[0]
