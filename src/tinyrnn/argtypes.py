@@ -1,6 +1,7 @@
 """Argument types for the command line: each parses one option value or raises
 argparse.ArgumentTypeError with a message that says what was expected."""
 import argparse
+import codecs
 import math
 
 from .commands.presets import OFF
@@ -86,3 +87,16 @@ def checkpoint_interval(text):
     if text.endswith("m"):
         return None, positive_float(text[:-1])
     return integer(1)(text), None
+
+
+def text_encoding(text):
+    """--encoding: the name of a codec that turns bytes into text (utf-8, latin-1, cp1252, ...);
+    rot13, hex, base64 and the other codecs of bytes to bytes or str to str are refused."""
+    try:
+        codec = codecs.lookup(text)
+    except LookupError:
+        raise argparse.ArgumentTypeError(f"unknown encoding {text!r}") from None
+    if not getattr(codec, "_is_text_encoding", True):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a text encoding (it does not turn bytes into text); "
+                                         f"use one such as utf-8 or latin-1")
+    return text

@@ -1,17 +1,23 @@
 """Words to ids and back: a deterministic tokenizer and a sorted vocabulary.
 
 Normalisation (documented, stable across runs and machines):
+  0. A run of more than MAX_MARKS combining marks (characters that attach to the one before:
+     accents, Tibetan vowel signs, ...) keeps its first MAX_MARKS: no script writes longer
+     runs, and Unicode normalisation takes time that grows with the square of a run.
   1. Unicode NFKC, then case folding ("Happy" and "HAPPY" are "happy").
   2. Control characters (NUL, lone carriage returns, ...) count as spaces.
   3. A word is a run of letters/digits/underscores, with inner apostrophes kept
      ("don't"); any other non-space character (punctuation, emoji) is a token of its own.
 """
+import functools
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+
+from .errors import DataError
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -25,9 +31,31 @@ _TOKEN = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]")
 _CONTROL_TO_SPACE = {code: " " for code in [*range(0x20), *range(0x7F, 0xA0)]}  # category Cc
 
 
+MAX_MARKS = 30              # combining marks in a row kept before normalising (step 0 above)
+# Characters of combining class 0 whose decomposition starts with combining marks: they
+# lengthen a run of marks as much as a mark does (Tibetan vowel signs, half-width kana marks).
+_DECOMPOSE_TO_MARKS = "\u0f73\u0f75\u0f81\uff9e\uff9f"
+
+
+@functools.cache
+def _long_mark_run():
+    """A pattern for MAX_MARKS + 1 or more marks in a row (built once, on the first text that is
+    not ASCII: it reads the Unicode database, about 0.05 s)."""
+    marks = "".join(c for c in map(chr, range(0x300, 0x110000)) if unicodedata.combining(c))
+    return re.compile(f"[{marks}{_DECOMPOSE_TO_MARKS}]{{{MAX_MARKS + 1},}}")
+
+
+def limit_marks(text):
+    """text with every run of combining marks cut to its first MAX_MARKS: normalising it then
+    takes time linear in its length (CPython's canonical ordering sorts a run by insertion)."""
+    if text.isascii():
+        return text
+    return _long_mark_run().sub(lambda run: run.group()[:MAX_MARKS], text)
+
+
 def tokenize(text):
     """Split text into normalised word tokens (see the module docstring)."""
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = unicodedata.normalize("NFKC", limit_marks(text)).casefold()
     return _TOKEN.findall(text.translate(_CONTROL_TO_SPACE))
 
 
@@ -93,6 +121,10 @@ class Vocab:
         for special in TARGET_SPECIALS:
             counts.pop(special, None)
         words = [word for word, count in counts.items() if count >= min_count]
+        if counts and not words:
+            word, most = max(counts.items(), key=lambda item: (item[1], item[0]))
+            raise DataError(f"no word is seen {min_count:,} times (the most frequent, {word!r}, is seen "
+                            f"{most:,} times): the vocabulary would be empty")
         if max_size is not None and len(words) > max_size:
             words = sorted(words, key=lambda word: (-counts[word], word))[:max_size]
         return cls([*specials, *sorted(words)])

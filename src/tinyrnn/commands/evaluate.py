@@ -13,6 +13,7 @@ from ..errors import TinyRNNError
 from ..io import load_model
 from ..metrics import class_scores, confusion_matrix, most_confident_errors, translation_scores
 from ..models import Classifier
+from ..text_output import printable
 from ..tasks import encode_examples, encode_pairs, evaluate, evaluate_pairs
 from .common import DataOptions, warn_unknown
 from .train_seq2seq import SACREBLEU_NOTE, PairOptions
@@ -82,6 +83,7 @@ def _print_report(loss, accuracy, examples, classes, confusion, scores):
     """Loss and accuracy, the confusion matrix, then precision, recall and F1 per class."""
     print(f"Loss {loss:.3f} | Accuracy: {accuracy:.3f} ({examples} examples)")
     print("Confusion matrix (rows: true label, columns: predicted):")
+    classes = [printable(label) for label in classes]            # as names are shown (a model's file may hold any)
     width = max(8, *(len(c) for c in classes)) + 2
     print(" " * width + "".join(c.rjust(width) for c in classes))
     for label, row in zip(classes, confusion):
@@ -96,8 +98,9 @@ def _print_errors(errors, count):
     """The most confidently wrong examples: where, true label, prediction, probability, text."""
     print(f"Most confident errors ({len(errors)} of at most {count}):")
     for error in errors:
-        print(f"{error['source']}\t{error['label']} -> {error['predicted']} "
-              f"({error['probability']:.3f})\t{error['text']}")
+        shown = {key: printable(error[key]) for key in ("source", "label", "predicted", "text")}
+        print(f"{shown['source']}\t{shown['label']} -> {shown['predicted']} "
+              f"({error['probability']:.3f})\t{shown['text']}")
 
 
 # -- seq2seq ---------------------------------------------------------------------------
@@ -203,6 +206,7 @@ def _print_translation_report(report, error_count):
         print(f"The {len(errors)} worst translation(s), by token error rate:" if errors else
               "No translation differs from its reference")
         for error in errors:
-            print(f"{error['origin']}\ttoken error rate {error['token_error_rate']:.2f}\n"
-                  f"  source:      {error['source']}\n  reference:   {error['reference']}\n"
-                  f"  translation: {error['translation']}")
+            shown = {key: printable(error[key]) for key in ("origin", "source", "reference", "translation")}
+            print(f"{shown['origin']}\ttoken error rate {error['token_error_rate']:.2f}\n"
+                  f"  source:      {shown['source']}\n  reference:   {shown['reference']}\n"
+                  f"  translation: {shown['translation']}")

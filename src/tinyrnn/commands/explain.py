@@ -9,12 +9,13 @@ import sys
 
 import numpy as np
 
-from ..data.loaders import check_path
+from ..data.loaders import check_path, text_encoding
 from ..errors import DataError, TinyRNNError
 from ..explain import explain_text, explain_translation, read_text, text_features, unit_correlations
 from ..io import load_model
 from ..plots import explanation_plot, require_matplotlib, save_png
 from ..report import write_reading_page
+from ..text_output import check_argument, printable
 from ..vocab import CHARS
 from .common import locked_outputs, warn_unknown
 
@@ -27,6 +28,8 @@ def run(args):
         require_matplotlib()
     outputs = {"--png": (png, "png"), "--html": (html, "html")}
     inputs = [("--model", model_path)] + ([("--text", text_file)] if text_file else [])
+    if text is not None:
+        check_argument(text, "TEXT")
     with locked_outputs(outputs, inputs, args.force):
         model = load_model(model_path)
         if model.config.features:
@@ -75,12 +78,13 @@ def _classifier(model, text, png, as_json):
     if as_json:
         print(json.dumps({"text": text, **explanation.to_json()}))
         return 0
-    c, label = explanation.predicted, explanation.label
-    width = max(6, *(len(word) for word in explanation.tokens)) + 2
-    print(f"{label}\t{explanation.probabilities[c]:.3f}\t{text}")
-    print(f"\n{'word':<{width}}" + "".join(f"{'p(' + name + ')':>14}" for name in explanation.classes)
+    c, label = explanation.predicted, printable(explanation.label)
+    words = [printable(word) for word in explanation.tokens]
+    width = max(6, *(len(word) for word in words)) + 2
+    print(f"{label}\t{explanation.probabilities[c]:.3f}\t{printable(text)}")
+    print(f"\n{'word':<{width}}" + "".join(f"{'p(' + printable(name) + ')':>14}" for name in explanation.classes)
           + f"{'occlusion':>12}{'grad x input':>14}")
-    for t, word in enumerate(explanation.tokens):
+    for t, word in enumerate(words):
         shown = word if explanation.known[t] else word + "?"
         print(f"{shown:<{width}}" + "".join(f"{p:>14.3f}" for p in explanation.trajectory[t])
               + f"{explanation.occlusion[t]:>+12.3f}{explanation.gradient[t]:>+14.3f}")
@@ -94,6 +98,7 @@ def _read_text_file(path, encoding, max_chars):
     """At most max_chars characters of a text file (the rest is left, with a note): a bounded
     read, where the data loaders' read_text reads a whole file."""
     check_path(path)
+    text_encoding(encoding)
     try:
         with open(path, encoding=encoding, newline="") as stream:
             text = stream.read(max_chars + 1)
@@ -159,7 +164,8 @@ def _translation(model, text, png, as_json, model_path):
         print(json.dumps({"text": text, **explanation.to_json()}))
         return 0
     translation = explanation.translation
-    print(f"{translation.text}\t{translation.normalized_score + 0.0:.3f}\t{text}")      # + 0.0: no -0.000
+    score = translation.normalized_score + 0.0                                          # + 0.0: no -0.000
+    print(f"{printable(translation.text)}\t{score:.3f}\t{printable(text)}")
     if explanation.attention is None:
         print(f"this model has no attention (attention none): the decoder reads the source only through "
               f"the encoder's final state, so no output {unit} is aligned with a source {unit}")

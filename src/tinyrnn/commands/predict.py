@@ -5,12 +5,14 @@ import sys
 
 from ..errors import TinyRNNError
 from ..io import load_model
+from ..text_output import check_argument, printable
 from .common import load_classifier, stdin_texts, warn_unknown
 
 
 def run(args):
     """Print label, probability and text (or a JSON object) for each TEXT, or for each line
-    of stdin as it arrives."""
+    of stdin as it arrives. Plain output escapes what would break its TSV line or reach the
+    terminal as a command (text_output.printable); --json gives the text exactly."""
     model_path, texts, as_json, strict = args.model, args.texts, args.json, args.strict
 
     if args.data:
@@ -22,6 +24,8 @@ def run(args):
         raise TinyRNNError(f"{model_path} is a forecaster: use tinyrnn forecast")
     if texts:
         named = [(f"text {number}", text) for number, text in enumerate(texts, start=1)]
+        for name, text in named:
+            check_argument(text, name)
         _answer(model, named, as_json, strict, "input")
         return 0
     for number, text in stdin_texts():
@@ -45,7 +49,7 @@ def _answer(model, named_texts, as_json, strict, where):
         for text, row in zip(texts, model.predict(sequences)):
             values = dict(zip(model.target_names, map(float, row)))
             print(json.dumps({"text": text, "prediction": values}) if as_json else
-                  "\t".join(f"{value:.6g}" for value in values.values()) + f"\t{text}")
+                  "\t".join(f"{value:.6g}" for value in values.values()) + f"\t{printable(text)}")
         return
     for text, row in zip(texts, model.predict_proba(sequences)):
         best = int(row.argmax())
@@ -53,7 +57,7 @@ def _answer(model, named_texts, as_json, strict, where):
             print(json.dumps({"text": text, "label": model.classes[best],
                               "probabilities": dict(zip(model.classes, map(float, row)))}))
         else:
-            print(f"{model.classes[best]}\t{row[best]:.3f}\t{text}")
+            print(f"{printable(model.classes[best])}\t{row[best]:.3f}\t{printable(text)}")
 
 
 def _numeric(model, args):
@@ -71,11 +75,11 @@ def _numeric(model, args):
         for source, row in zip(dataset.sources, model.predict(sequences)):
             values = dict(zip(model.target_names, map(float, row)))
             print(json.dumps({"source": source, "prediction": values}) if args.json else
-                  "\t".join(f"{value:.6g}" for value in values.values()) + f"\t{source}")
+                  "\t".join(f"{value:.6g}" for value in values.values()) + f"\t{printable(source)}")
         return 0
     for source, row in zip(dataset.sources, model.predict_proba(sequences)):
         best = int(row.argmax())
         print(json.dumps({"source": source, "label": model.classes[best],
                           "probabilities": dict(zip(model.classes, map(float, row)))}) if args.json else
-              f"{model.classes[best]}\t{row[best]:.3f}\t{source}")
+              f"{printable(model.classes[best])}\t{row[best]:.3f}\t{printable(source)}")
     return 0

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..vocab import tokenize
-from .loaders import read_text
+from .loaders import _lines, read_text
 
 
 def read_embeddings(path, vocab, size=None, encoding="utf-8"):
@@ -16,7 +16,7 @@ def read_embeddings(path, vocab, size=None, encoding="utf-8"):
     Returns (ids (K,) int, vectors (K, E) float64, E). size: the embedding size the model
     expects (None: take the file's). Every problem is a DataError naming path:line."""
     ids, vectors, dimension = [], [], size
-    for number, line in enumerate(read_text(path, encoding).splitlines(), start=1):
+    for number, line in _lines(read_text(path, encoding)):
         fields = line.rstrip().split(" ")
         if number == 1 and len(fields) == 2 and all(field.isdigit() for field in fields):
             continue                                                       # word2vec's header
@@ -24,6 +24,9 @@ def read_embeddings(path, vocab, size=None, encoding="utf-8"):
             continue
         if dimension is None:
             dimension = len(fields) - 1
+        if dimension == 0:
+            raise DataError(f"{path}:{number}: expected a word and its vector (numbers separated by spaces), "
+                            f"got only {fields[0][:40]!r}")
         if len(fields) != dimension + 1:
             raise DataError(f"{path}:{number}: expected a word and {dimension} numbers, got "
                             f"{len(fields) - 1} numbers")

@@ -8,9 +8,11 @@ import csv
 import io
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 
 from ..errors import DataError
+from ..text_output import printable, surrogate_in
 from ..vocab import tokenize
 
 MAX_TEXT_CHARS = 1_000_000          # one example longer than this is surely a broken file
@@ -71,6 +73,9 @@ def load_dataset(specs, encoding="utf-8", text_column="text", label_column="labe
     at all (an unclosed quote, bad encoding) is still an error."""
     if isinstance(specs, (str, os.PathLike)):
         specs = [specs]
+    if text_column == label_column:
+        raise DataError(f"the text and the label are both read from column {text_column!r}; "
+                        f"they must be two different columns")
     dataset = Dataset()
     for spec in specs:
         dataset.extend(_load_one(str(spec), encoding, text_column, label_column, fmt, skip_bad))
@@ -111,11 +116,7 @@ def read_text(path, encoding):
         raw = stream.read()
     if not raw.strip():
         raise DataError(f"{path}: file is empty")
-    try:
-        codec = codecs.lookup(encoding).name
-    except LookupError:
-        raise DataError(f"unknown encoding {encoding!r}") from None
-    if codec == "utf-8":
+    if text_encoding(encoding) == "utf-8":
         encoding = "utf-8-sig"                      # a byte-order mark is not part of the text
     try:
         return raw.decode(encoding)
@@ -123,6 +124,22 @@ def read_text(path, encoding):
         line = raw[:error.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: cannot decode byte {raw[error.start]:#04x} as "
                         f"{encoding.removesuffix('-sig')}", remedy="encoding") from None
+    except UnicodeError as error:                   # punycode, idna, ...: a failure with no position
+        raise DataError(f"{path}: cannot be read as {encoding} ({printable(str(error))})", remedy="encoding") from None
+
+
+def text_encoding(encoding):
+    """The codec name of encoding, if it is a text encoding (bytes to str: utf-8, latin-1,
+    cp1252, ...); a DataError for an unknown name or a codec of another kind (rot13, hex,
+    base64, zlib: bytes to bytes or str to str), which cannot read a text file."""
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}") from None
+    if not getattr(codec, "_is_text_encoding", True):
+        raise DataError(f"{encoding!r} is not a text encoding (it does not turn bytes into text); "
+                        f"use one such as utf-8 or latin-1")
+    return codec.name
 
 
 def check_path(path):
@@ -147,6 +164,7 @@ def _add_checked(dataset, text, label, source):
         raise DataError(f"{source}: empty text")
     if len(text) > MAX_TEXT_CHARS:
         raise DataError(f"{source}: text is {len(text)} characters long; the limit is {MAX_TEXT_CHARS}")
+    check_unicode(text, "text", source)
     if not tokenize(text):
         raise DataError(f"{source}: text has no words: {text[:40]!r}")
     if isinstance(label, bool):
@@ -155,17 +173,41 @@ def _add_checked(dataset, text, label, source):
         label = str(label)
     if not isinstance(label, str):
         raise DataError(f"{source}: label must be a string, got {_json_type(label)}")
-    if not label.strip():
+    label = label.strip()
+    if not label:
         raise DataError(f"{source}: missing label")
-    dataset.add(text, label.strip(), source)
+    check_unicode(label, "label", source)
+    if printable(label) != label:
+        raise DataError(f"{source}: label {label!r} holds a control character or line break; "
+                        f"a class name is printed in tables and TSV lines")
+    dataset.add(text, label, source)
+
+
+def check_unicode(text, what, source):
+    """A DataError naming source if text holds a lone surrogate (JSON's "\\ud800" escape
+    with no pair: not a character, it cannot be written as UTF-8)."""
+    surrogate = surrogate_in(text)
+    if surrogate is not None:
+        raise DataError(f"{source}: {what} holds a lone surrogate U+{ord(surrogate):04X}, which is not "
+                        f"a Unicode character")
+
+
+def parse_json_line(line, source):
+    """json.loads(line), every failure a DataError naming source: invalid JSON, nesting too
+    deep, a number of more than 4,300 digits (Python's limit on converting digits to int)."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DataError(f"{source}: invalid JSON ({error.msg})") from None
+    except RecursionError:
+        raise DataError(f"{source}: invalid JSON (nested too deeply)") from None
+    except ValueError:                              # int() of over sys.get_int_max_str_digits() digits
+        raise DataError(f"{source}: invalid JSON (a number of more than {sys.get_int_max_str_digits():,} "
+                        f"digits)") from None
 
 
 def _add_record(dataset, line, text_column, label_column, source):
-    try:
-        record = json.loads(line)
-    except (json.JSONDecodeError, RecursionError) as error:
-        reason = getattr(error, "msg", "nested too deeply")
-        raise DataError(f"{source}: invalid JSON ({reason})") from None
+    record = parse_json_line(line, source)
     if not isinstance(record, dict):
         raise DataError(f"{source}: expected a JSON object, got {_json_type(record)}")
     for key in (text_column, label_column):
@@ -193,17 +235,22 @@ def read_columns(path, text, delimiter, names, into, add, skip_bad=False):
     values of the two columns named for every row; every problem a DataError naming file:line
     (with skip_bad, a bad row is left out and noted in into.skipped)."""
     csv.field_size_limit(MAX_TEXT_CHARS + 1)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL    # TSV has no quotes
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True, quoting=quoting)
     start = 1
     try:
         header = next(reader, None)
         if header is None:
             raise DataError(f"{path}: file is empty")
         header = [name.strip() for name in header]
+        twice = next((name for n, name in enumerate(header) if name and name in header[:n]), None)
+        if twice is not None:
+            raise DataError(f"{path}:1: the header names column {printable(twice)!r} twice")
         columns = []
         for name in names:
             if name not in header:
-                raise DataError(f"{path}:1: no column {name!r} in the header (columns: {', '.join(header)})")
+                raise DataError(f"{path}:1: no column {name!r} in the header (columns: "
+                                f"{printable(', '.join(header))})")
             columns.append(header.index(name))
         start = reader.line_num + 1
         for row in reader:

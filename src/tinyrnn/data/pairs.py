@@ -20,7 +20,6 @@ kept for letters of every script):
             not a letter (digits, apostrophes, commas, ...) a space; runs of spaces become
             one: "I'm tired." -> "i m tired .", "J'ai 3 chats." -> "j ai chats ."
 """
-import json
 import os
 import unicodedata
 from dataclasses import dataclass, field
@@ -28,7 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .loaders import MAX_TEXT_CHARS, _json_type, _keep_or_skip, _lines, _skipped_note, read_columns, read_text
+from ..vocab import limit_marks
+from .loaders import (MAX_TEXT_CHARS, _json_type, _keep_or_skip, _lines, _skipped_note, check_unicode,
+                      parse_json_line, read_columns, read_text)
 
 NORMALIZATIONS = ("none", "accents", "letters")
 _SENTENCE_ENDS = ".!?"
@@ -68,6 +69,9 @@ def read_pairs(path, encoding="utf-8", *, target_path=None, source_column="sourc
     pairs.skipped instead of stopping at the first; a file that cannot be decoded or parsed
     as a whole is still an error, and so is a file with no pair at all."""
     path = str(path)
+    if target_path is None and source_column == target_column:
+        raise DataError(f"the source and the target are both read from column {source_column!r}; they "
+                        f"must be two different columns")
     if target_path is not None:
         pairs = _read_aligned(path, str(target_path), encoding, skip_bad)
     else:
@@ -93,6 +97,7 @@ def _add_checked(pairs, source, target, origin):
             raise DataError(f"{origin}: empty {side}")
         if len(text) > MAX_TEXT_CHARS:
             raise DataError(f"{origin}: {side} is {len(text)} characters long; the limit is {MAX_TEXT_CHARS}")
+        check_unicode(text, side, origin)
     pairs.add(source.strip(), target.strip(), origin)
 
 
@@ -117,11 +122,7 @@ def _read_tabbed(path, text, source_column, target_column, skip_bad):
 
 
 def _add_record(pairs, line, source_column, target_column, origin):
-    try:
-        record = json.loads(line)
-    except (json.JSONDecodeError, RecursionError) as error:
-        reason = getattr(error, "msg", "nested too deeply")
-        raise DataError(f"{origin}: invalid JSON ({reason})") from None
+    record = parse_json_line(line, origin)
     if not isinstance(record, dict):
         raise DataError(f"{origin}: expected a JSON object, got {_json_type(record)}")
     for key in (source_column, target_column):
@@ -176,8 +177,9 @@ def _add_aligned(pairs, source, target, source_origin, target_origin):
 
 
 def _strip_accents(text):
-    """Case-folded, NFKD, nonspacing marks (Mn) removed: "Ça été" -> "ca ete"."""
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())  # idempotent
+    """Case-folded, NFKD, nonspacing marks (Mn) removed: "Ça été" -> "ca ete" (a run of
+    marks first cut to vocab.MAX_MARKS: NFKD takes time that grows as its square)."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", limit_marks(text)).casefold())
     return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 

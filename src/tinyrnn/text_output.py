@@ -1,0 +1,54 @@
+"""User text as a safe piece of a line of output: whatever a text, label or class name holds,
+printing it can neither break the line's format (a TAB in predict's TSV, a newline in a
+table) nor reach the terminal as a command (an escape sequence), nor fail to encode (a lone
+surrogate: JSON's "\\ud800", or a byte that was not UTF-8 in an argument or on stdin)."""
+import sys
+import unicodedata
+
+from .errors import TinyRNNError
+
+# Format characters that reorder what a terminal shows (bidirectional embeddings, overrides,
+# isolates and marks): printed, they can make a line read as something else.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ESCAPED_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")   # controls, surrogates, line and paragraph separators
+
+
+def printable(text):
+    """text with each control character, lone surrogate, line or paragraph separator and
+    bidirectional control written as Python writes it in a repr: "\\t", "\\n", "\\x1b",
+    "\\u2028", "\\ud800"; a byte that was not valid UTF-8 (decoded by Python as a surrogate
+    U+DC80..U+DCFF) as "\\xff". Anything else (letters of every script, emoji, a backslash)
+    is kept as it is; --json output gives a text exactly."""
+    if text.isprintable():
+        return text
+    return "".join(_escaped(c) if _needs_escape(c) else c for c in text)
+
+
+def _needs_escape(character):
+    return character in _BIDI_CONTROLS or unicodedata.category(character) in _ESCAPED_CATEGORIES
+
+
+def _escaped(character):
+    code = ord(character)
+    if 0xDC80 <= code <= 0xDCFF:                    # surrogateescape's stand-in for one byte
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(character)[1:-1]                   # none of them is printable: repr escapes each
+
+
+def surrogate_in(text):
+    """The first lone surrogate of text (not a Unicode character: it cannot be written as
+    UTF-8), or None."""
+    if text.isprintable() or text.isascii():
+        return None
+    return next((c for c in text if 0xD800 <= ord(c) <= 0xDFFF), None)
+
+
+def check_argument(text, name):
+    """A TinyRNNError naming name ("text 1") if text, given as a command-line argument, holds a
+    byte the locale's encoding could not decode (Python keeps it as a surrogate U+DC80..U+DCFF):
+    the same refusal as a line of standard input that is not UTF-8."""
+    surrogate = surrogate_in(text)
+    if surrogate is not None:
+        code = ord(surrogate)
+        what = f"byte {code - 0xDC00:#04x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        raise TinyRNNError(f"{name}: cannot decode {what} as {sys.getfilesystemencoding()} (the locale's encoding)")
