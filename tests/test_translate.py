@@ -376,7 +376,8 @@ def test_translation_curves_show_loss_exact_match_bleu_and_the_kept_epoch():
     from tinyrnn.plots import _translation_curves, log_kind, require_matplotlib
     records = [{"epoch": e, "tokens_seen": 100 * e, "train_loss": 2 / e, "train_token_accuracy": 0.5,
                 "train_seconds": e, "val_loss": 1 + 1 / e, "val_exact_match": e / 10, "val_bleu": 5.0 * e,
-                "test_loss": 1.1 + 1 / e, "test_exact_match": e / 11, "test_bleu": 4.0 * e, "best": e == 3}
+                "test_loss": 1.1 + 1 / e, "test_exact_match": e / 11, "test_bleu": 4.0 * e, "best": e == 3,
+                "weights_saved": "best"}                 # --keep-best: the best epoch's weights were saved
                for e in range(1, 6)]
     assert log_kind(records) == "seq2seq"
     figure = require_matplotlib().figure()

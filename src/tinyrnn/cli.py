@@ -11,6 +11,7 @@ from .checkpoint import CHECKPOINT_NAME
 from .commands.remedies import worded
 from .errors import Terminated, TinyRNNError
 from .options import build_parser
+from .train_options import DEFAULT_OUT
 
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE             # what a shell reports for a process SIGPIPE ended
@@ -22,7 +23,17 @@ def _raise_terminated(signum, frame):
 
 def main(argv=None):
     """Parse argv (default: sys.argv[1:]), run the command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    closed = _closed_stdout()
+    if closed:                                      # nothing could be reported: refuse before any work
+        print(f"tinyrnn: error: standard output is closed: {closed}; give it a file, a pipe or /dev/null",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:                        # `tinyrnn` alone: the usage and the list of commands
+        print(f"tinyrnn: error: a COMMAND is required (usage: tinyrnn COMMAND [OPTIONS]); the commands: "
+              f"{', '.join(parser.command_names)} (tinyrnn --help says what each does)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)
     saved_before = len(files.written)
@@ -41,6 +52,17 @@ def main(argv=None):
     except (KeyboardInterrupt, Terminated) as stop:   # the shell's statuses: 128 + signal number
         signal_name, status = ("Ctrl-C", 130) if isinstance(stop, KeyboardInterrupt) else ("SIGTERM", 143)
         return _fail(args, f"interrupted by {signal_name}; {_saved(files.written[saved_before:])}", status)
+
+
+def _closed_stdout():
+    """Why standard output cannot take the command's output (closed, as by `>&-`), or None."""
+    if sys.stdout is None:                          # Python started without a descriptor 1
+        return "there is no file descriptor 1"
+    try:
+        os.fstat(1)
+    except OSError as error:                        # EBADF: closed since
+        return error.strerror or str(error)
+    return None
 
 
 def _saved(paths):
@@ -100,6 +122,10 @@ def _check_task_options(args, numeric):
         given = [name for name in names if kind and getattr(args, name, None) not in (None, False)]
         if given:
             raise TinyRNNError(f"--{given[0].replace('_', '-')} applies to {other}, not to this run's data")
+    if args.nesterov and not args.momentum:
+        raise TinyRNNError("--nesterov needs --momentum M (above 0 and below 1, such as 0.9)")
+    if args.out is None:
+        args.out = DEFAULT_OUT[args.task]
     presets = PRESETS[args.task]
     if args.preset is not None and args.preset not in presets:
         raise TinyRNNError(f"preset {args.preset!r} is for another task; --task {args.task} has "

@@ -9,10 +9,26 @@ from .train_options import add_train
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit 2)."""
+    """argparse, but a usage error is one line on stderr (exit 2), and an option is only ever
+    its whole name (no abbreviations: --epoch is not taken for --epochs)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(TinyRNNError.exit_status, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+MIN_EPS, MAX_EPS = 1e-12, 1e-2        # gradcheck --eps: below, rounding swamps the difference; above, curvature
+
+
+def _finite_difference_step(text):
+    """gradcheck --eps: a step at which central differences of float64 can match a gradient."""
+    value = positive_float(text)
+    if not MIN_EPS <= value <= MAX_EPS:
+        raise argparse.ArgumentTypeError(f"must be from {MIN_EPS:g} to {MAX_EPS:g}, got {text}")
+    return value
 
 
 def _add_data_options(parser):
@@ -42,10 +58,12 @@ def _add_long_csv_options(parser):
 def build_parser():
     parser = _Parser(prog="tinyrnn", description="Recurrent neural networks from scratch in NumPy.")
     parser.add_argument("--version", action="version", version=f"tinyrnn {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    # not required here: cli.main prints the usage and the list of commands when none is given
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     add_train(commands, _add_data_options)
     _add_use_commands(commands)
     _add_forecast(commands)
+    parser.command_names = list(commands.choices)   # for cli.main's usage line when none is given
     return parser
 
 
@@ -53,7 +71,8 @@ def _add_forecast(commands):
     forecast = commands.add_parser("forecast", help="forecast the next values of a series with a saved "
                                    "forecaster", description="Print the next values after the end of --series "
                                    "(one line per step; --json: {\"forecast\": [...]}).")
-    forecast.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    forecast.add_argument("--model", default="forecaster.safetensors", help="(default: forecaster.safetensors, "
+                          "what train --task forecast writes)")
     forecast.add_argument("--series", required=True, metavar="FILE", help="the history: a CSV with a header "
                           "and the model's value columns, in time order (its last --window values are read)")
     forecast.add_argument("--horizon", type=integer(1), metavar="H", help="steps to forecast (default: the "
@@ -110,7 +129,8 @@ def _add_use_commands(commands):
     _add_translate(commands)
 
     generate = commands.add_parser("generate", help="sample text from a language model")
-    generate.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    generate.add_argument("--model", default="lm.safetensors", help="(default: lm.safetensors, what train "
+                          "--task lm writes)")
     generate.add_argument("--prime", default="", help="text to start from (default: none)")
     generate.add_argument("--length", type=integer(0), default=500, help="tokens to generate (default: 500)")
     generate.add_argument("--temperature", type=non_negative_float, default=1.0,
@@ -129,7 +149,8 @@ def _add_translate(commands):
                                     description="Translate each TEXT, or each line of stdin as it arrives "
                                     "(one output line per input line; a blank line gives a blank line).")
     translate.add_argument("texts", nargs="*", metavar="TEXT", help="texts (default: one per line on stdin)")
-    translate.add_argument("--model", default="model.safetensors", help="(default: model.safetensors)")
+    translate.add_argument("--model", default="translator.safetensors", help="(default: translator.safetensors, "
+                           "what train --task seq2seq writes)")
     translate.add_argument("--beam", type=integer(1), default=1, metavar="K", help="keep the K best "
                            "hypotheses (beam search; default: 1, greedy)")
     translate.add_argument("--max-length", type=integer(1), metavar="N", help="at most N output tokens "
@@ -281,5 +302,5 @@ def _add_gradcheck(commands):
     gradcheck.add_argument("--classes", type=integer(2), default=3, help="(default: 3)")
     gradcheck.add_argument("--batch", type=integer(1), default=4, help="(default: 4)")
     gradcheck.add_argument("--max-length", type=integer(1), default=6, help="longest row (default: 6)")
-    gradcheck.add_argument("--eps", type=positive_float, default=1e-6, help="finite-difference step "
-                           "(default: 1e-6)")
+    gradcheck.add_argument("--eps", type=_finite_difference_step, default=1e-6, help="finite-difference step, "
+                           f"from {MIN_EPS:g} to {MAX_EPS:g} (default: 1e-6)")

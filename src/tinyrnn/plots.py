@@ -105,12 +105,16 @@ def _epoch_curve(axes, records, key, label, **style):
 
 
 def _mark_best(records, *axes_list):
-    """The kept (best validation) epoch as a vertical line on each axes."""
+    """The kept epoch as a vertical line on each axes, where the run saved the best validation's
+    weights (train --keep-best: its records say "weights_saved": "best"); epochs as whole numbers."""
+    from matplotlib.ticker import MaxNLocator
+
     best = [record["epoch"] for record in records if record.get("best") is True
-            and _plain_number(record.get("epoch"))]
+            and record.get("weights_saved") == "best" and _plain_number(record.get("epoch"))]
     for axes in axes_list:
         if best:
             axes.axvline(best[-1], color="grey", linewidth=0.8, linestyle="-.", label=f"best: epoch {best[-1]}")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("epoch")
         axes.grid(alpha=0.3)
 
@@ -161,11 +165,9 @@ def _regression_curves(figure, records):
     drawn += [_epoch_curve(figure_axes, records, f"{part}_{key}", part) for part in ("valid", "test")]
     loss_axes.set_ylabel("loss (standardised)")
     figure_axes.set_ylabel("sMAPE (%)" if key == "smape" else "RMSE")
-    for axes in (loss_axes, figure_axes):
-        axes.set_xlabel("epoch")
-        axes.grid(alpha=0.3)
-        _legend(axes)
     _mark_best(records, loss_axes, figure_axes)
+    for axes in (loss_axes, figure_axes):
+        _legend(axes)
     return any(drawn)
 
 

@@ -33,7 +33,8 @@ from starlette.routing import Route
 
 from .decoding import default_max_length
 from .explain import explain_text, explain_translation
-from .sampling import generate
+from .errors import TinyRNNError
+from .sampling import check_finite, generate
 from .web import asset
 
 ASSETS = {"playground.js": "text/javascript", "playground.css": "text/css", "translate.js": "text/javascript"}
@@ -100,7 +101,10 @@ def create_app(model, name, allowed_hosts, limits=Limits()):
         seed = _integer(body, "seed", None, 0, 2 ** 63 - 1)
         rng = np.random.default_rng(seed)
         lines = _token_lines(model.replica(), rng, prompt, length, temperature, top_k)
-        return StreamingResponse(_taking_turns(lines, workers), media_type="application/x-ndjson",
+        first = await anyio.to_thread.run_sync(next, lines, limiter=workers)   # a model that cannot: 422
+        if first.startswith('{"error"'):
+            raise RequestError(422, json.loads(first)["error"])
+        return StreamingResponse(_taking_turns(first, lines, workers), media_type="application/x-ndjson",
                                  headers={"Cache-Control": "no-store"})
 
     async def translation(request):
@@ -131,8 +135,9 @@ def _check_task(model, task):
         raise RequestError(404, f"this model is {kind}: POST {endpoint}")
 
 
-async def _taking_turns(lines, workers):
-    """The generator's lines, each computed in a worker thread under the limiter."""
+async def _taking_turns(first, lines, workers):
+    """first, then the generator's lines, each computed in a worker thread under the limiter."""
+    yield first
     done = object()
     while (line := await anyio.to_thread.run_sync(next, lines, done, limiter=workers)) is not done:
         yield line
@@ -140,8 +145,11 @@ async def _taking_turns(lines, workers):
 
 def _explanation(model, text, max_words):
     try:
-        explanation = explain_text(model, text, max_words)
-    except ValueError as error:
+        with np.errstate(all="ignore"):                 # huge weights: refused below, not warned of
+            explanation = explain_text(model, text, max_words)
+        for values in (explanation.trajectory, explanation.occlusion, explanation.gradient, explanation.hidden):
+            check_finite(values)
+    except ValueError as error:                         # TinyRNNError included
         raise RequestError(422, str(error)) from None
     return {"text": text, **explanation.to_json()}
 
@@ -158,9 +166,13 @@ def _token_lines(model, rng, prompt, length, temperature, top_k):
     """One JSON line per sampled token (words spaced), then {"done": true}."""
     count = 0
     tokens = generate(model, rng, length, prompt, temperature, top_k)
-    for piece in model.tokenizer.pieces(tokens, after_text=bool(prompt)):
-        count += 1
-        yield json.dumps({"token": piece}) + "\n"
+    try:
+        for piece in model.tokenizer.pieces(tokens, after_text=bool(prompt)):
+            count += 1
+            yield json.dumps({"token": piece}) + "\n"
+    except TinyRNNError as error:                       # the model's outputs stopped being numbers
+        yield json.dumps({"error": str(error)}) + "\n"
+        return
     yield json.dumps({"done": True, "tokens": count}) + "\n"
 
 

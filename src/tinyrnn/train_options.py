@@ -2,7 +2,11 @@
 import argparse
 
 from .argtypes import (average_decay_or_none, checkpoint_interval, finite_float, fraction, fraction_below_one,
-                       fraction_or_zero, integer, positive_float, positive_float_or_none)
+                       integer, positive_float, positive_float_or_none)
+
+
+DEFAULT_OUT = {"classify": "model.safetensors", "lm": "lm.safetensors", "seq2seq": "translator.safetensors",
+               "regress": "regressor.safetensors", "forecast": "forecaster.safetensors"}   # train --out per --task
 
 
 def add_train(commands, add_data_options):
@@ -176,8 +180,9 @@ def _add_training_options(train):
     """Optimizer details, output and reproducibility options of train (either task)."""
     from .model_config import DTYPES
 
-    train.add_argument("--momentum", type=fraction_or_zero, default=0.0, help="sgd momentum (default: 0)")
-    train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd)")
+    train.add_argument("--momentum", type=fraction_below_one, default=0.0, help="sgd momentum, at least 0 "
+                       "and below 1 (default: 0)")
+    train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd; needs --momentum)")
     train.add_argument("--lr-decay", type=fraction, metavar="G",
                        help="multiply the learning rate by G after every epoch (default: 1, no decay)")
     train.add_argument("--ema", type=average_decay_or_none, metavar="D", help="keep an exponential moving "
@@ -192,8 +197,9 @@ def _add_training_options(train):
                        "default preset charrnn)")
     train.add_argument("--seed", type=integer(0), default=0, help="random seed; same seed, same "
                        "result bit for bit (default: 0)")
-    train.add_argument("--out", default="model.safetensors", help="model file to write "
-                       "(default: model.safetensors)")
+    train.add_argument("--out", help="model file to write (default: model.safetensors for classify; "
+                       + ", ".join(f"{name} for {task}" for task, name in DEFAULT_OUT.items() if task != "classify")
+                       + ": each task's own, so that training one does not replace another's model)")
     train.add_argument("--json-log", metavar="PATH", help="write one JSON object per logged epoch "
                        "(lm: per log point)")
     train.add_argument("--plot", metavar="FILE.png", help="draw the logged loss and accuracy (lm: bits "

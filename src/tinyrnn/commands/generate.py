@@ -19,9 +19,11 @@ def run(args):
     model = _load_language_model(model_path)
     _check_prime(model, prime, strict)
     rng = np.random.default_rng(seed)
-    sys.stdout.write(prime)
     tokens = generate(model, rng, length, prime, temperature, top_k)
-    for piece in model.tokenizer.pieces(tokens, after_text=bool(prime)):
+    pieces = model.tokenizer.pieces(tokens, after_text=bool(prime))
+    sys.stdout.write(prime + next(pieces, ""))      # a model that cannot generate fails before any output
+    sys.stdout.flush()
+    for piece in pieces:
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")

@@ -42,13 +42,20 @@ def read_log(path):
             try:
                 record = json.loads(raw)
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-                if is_tinyrnn_file(path, "model") or is_tinyrnn_file(path, "checkpoint"):
-                    raise DataError(f"{path}: a tinyrnn model file, not a log (train --json-log writes "
-                                    f"logs)") from None
-                raise DataError(f"{path}:{number}: not JSON; a tinyrnn log has one JSON object per line") from None
+                _not_json(path, number)
+            except ValueError:                                   # an integer over Python's 4,300 digits
+                raise DataError(f"{path}:{number}: a number too long to read (over "
+                                f"{sys.get_int_max_str_digits():,} digits); not a tinyrnn log") from None
             if not isinstance(record, dict):
                 raise DataError(f"{path}:{number}: not a JSON object; a tinyrnn log has one per line")
             records.append(record)
     if log_kind(records) is None:
         raise DataError(f"{path}: {NOTHING_TO_PLOT}" + ("" if records else " (the log is empty)"))
     return records
+
+
+def _not_json(path, number):
+    """Raise the error of a line that is not JSON (a model file named as a log says so)."""
+    if is_tinyrnn_file(path, "model") or is_tinyrnn_file(path, "checkpoint"):
+        raise DataError(f"{path}: a tinyrnn model file, not a log (train --json-log writes logs)")
+    raise DataError(f"{path}:{number}: not JSON; a tinyrnn log has one JSON object per line")

@@ -18,7 +18,7 @@ from .classifier_setup import Vectors, classes_of, encode_datasets, fingerprint_
 from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoch_record, locked_outputs,
                      model_options, output_may_close)
 from .presets import recipe_for, with_preset_options
-from .training import RunReport, epoch_where, run_trainer, train_config
+from .training import RunReport, epoch_where, run_trainer, saying_weights_saved, train_config
 
 
 def run(args):
@@ -72,7 +72,7 @@ def _run(args, checkpoints):
                             has_valid=valid_set is not None or bool(folds and valid_split))
     config = train_config(args, recipe, given, frozen=("embedding.weight",) if freeze else ())
     plan = Plan(recipe, config, task_settings, architecture, dtype, vocab_limits, overrides["init"] is not None,
-                init_from, seed, progress, Vectors(embeddings, args.encoding) if embeddings else None)
+                init_from, seed, progress, Vectors(embeddings, args.encoding) if embeddings else None, args.hidden)
     if folds:
         return _cross_validate(plan, train_set, folds, valid_split, json_log, plot)
     model, history, test_data = plan.fit(train_set, test_set, valid_set, json_log, checkpoints)
@@ -81,7 +81,8 @@ def _run(args, checkpoints):
         print(f"Test (kept weights):\tLoss {loss:.3f} | Accuracy: {accuracy:.3f}")
     save_model(model, out)
     print(f"saved {out}", file=sys.stderr)
-    draw_training_plot(plot, [epoch_record(stats) for stats in history], f"{out}: {model.describe(short=True)}")
+    draw_training_plot(plot, [saying_weights_saved(epoch_record(stats), config.keep_best) for stats in history],
+                       f"{out}: {model.describe(short=True)}")
     return 0
 
 
@@ -100,6 +101,7 @@ class Plan:
     seed: int
     progress: bool
     vectors: "Vectors | None" = None     # --embeddings
+    given_hidden: int | None = None      # --hidden as given (not a preset's): --init-from's must agree
 
     def fit(self, train_set, test_set, valid_set, json_log, checkpoints=None):
         """Build (or load) a model, train it with logs (or resume it from checkpoints); returns
@@ -108,7 +110,7 @@ class Plan:
         if self.init_from:
             if self.init_given:
                 raise TinyRNNError("--init sets the initial weights; it cannot apply with --init-from")
-            model = saved_model(self.init_from, hidden=self.recipe["hidden"], dtype=self.dtype)
+            model = saved_model(self.init_from, hidden=self.given_hidden, dtype=self.dtype)   # given: must agree
             self.architecture.check_agrees(model, self.init_from)
         else:
             model = new_model(train_set, classes_of(train_set), self.recipe, self.dtype, self.architecture,
@@ -125,6 +127,7 @@ class Plan:
                 return model, trainer.state.history, test_data
         history = run_trainer(trainer, ClassifierReport(len(train_data)), json_log, self.progress, checkpoints)
         _summary(history, self.config)
+        _hint_if_unlearned(history, train_data.targets, self.config)
         return model, history, test_data
 
 
@@ -211,6 +214,27 @@ def _summary(history, config):
     if config.keep_best and best:
         print(f"Kept epoch {best[-1].epoch}: best validation accuracy {best[-1].valid_accuracy:.3f} "
               f"(loss {best[-1].valid_loss:.3f})")
+
+
+MIN_EPOCHS_FOR_HINT = 50                 # the walkthrough's recipe starts to learn after about 100
+
+
+def _hint_if_unlearned(history, targets, config):
+    """A note on stderr when a run of some length ends where it began: a training loss still
+    within 5 % of guessing the class frequencies (their entropy), the accuracy at chance level."""
+    if not history or history[-1].epoch < MIN_EPOCHS_FOR_HINT:          # too early to tell
+        return
+    frequencies = np.bincount(targets) / len(targets)
+    frequencies = frequencies[frequencies > 0]
+    guessing = float(-(frequencies * np.log(frequencies)).sum())     # nats: the loss of the prior
+    last = history[-1]
+    if guessing == 0 or last.train_loss < 0.95 * guessing:
+        return
+    slow = (f" (sgd with --batch-size {config.batch_size} steps by the mean of {config.batch_size} gradients)"
+            if config.optimizer == "sgd" and config.batch_size > 1 else "")
+    print(f"note: after {last.epoch} epochs the training loss {last.train_loss:.3f} is still that of guessing the "
+          f"class frequencies ({guessing:.3f}; accuracy {last.train_accuracy:.3f}, chance level): the model has "
+          f"not learned{slow}; try --preset fast, --optimizer adam or a higher --lr", file=sys.stderr)
 
 
 def _recipe(preset, overrides, has_test, has_valid):

@@ -19,7 +19,7 @@ from .common import data_inputs, draw_training_plot, locked_outputs, model_optio
 from .numeric_data import check_compatible, encode, is_numeric, read_sets, shown, validation_split
 from .presets import recipe_for, with_preset_options
 from .train_classifier import ClassifierReport
-from .training import RunReport, epoch_where, run_trainer, train_config
+from .training import RunReport, epoch_where, run_trainer, saying_weights_saved, train_config
 
 PRESET = "timeseries"
 
@@ -122,7 +122,8 @@ def finish(trainer, report, history, args, figures_line):
         print(f"Test (kept weights):\t{figures_line(task.evaluate(model, task.test))}")
     save_model(model, args.out)
     print(f"saved {args.out}", file=sys.stderr)
-    draw_training_plot(args.plot, [report.json_record(record) for record in history],
+    draw_training_plot(args.plot, [saying_weights_saved(report.json_record(record), trainer.config.keep_best)
+                                   for record in history],
                        f"{args.out}: {model.describe(short=True)}")
 
 

@@ -24,7 +24,7 @@ from ..vocab import TARGET_SPECIALS, Vocab, tokenizer_of
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close, warn_unknown
 from .presets import recipe_for, with_preset_options
-from .training import RunReport, epoch_where, run_trainer, train_config
+from .training import RunReport, epoch_where, run_trainer, saying_weights_saved, train_config
 
 DEFAULT_SPLIT = 0.1                      # of the source sentences, for validation and for test
 SACREBLEU_NOTE = ("note: BLEU and chrF need sacrebleu: python -m pip install sacrebleu (or the translate "
@@ -164,7 +164,8 @@ def _run(args, checkpoints):
         _final_test(model, test_data, args.beam or 1, config.keep_best)
     save_model(model, args.out)
     print(f"saved {args.out}", file=sys.stderr)
-    draw_training_plot(args.plot, [_record(stats) for stats in history], f"{args.out}: {model.describe(short=True)}")
+    draw_training_plot(args.plot, [saying_weights_saved(_record(stats), config.keep_best) for stats in history],
+                       f"{args.out}: {model.describe(short=True)}")
     return 0
 
 

@@ -26,6 +26,14 @@ def train_config(args, recipe, given, **settings):
         **checkpoint_settings(args), **settings)
 
 
+def saying_weights_saved(entry, keep_best):
+    """A JSON log record (entry) with validation figures ("best": the best so far), saying which
+    weights the run saves: "weights_saved": "best" (--keep-best: the best validation's) or "last"."""
+    if "best" in entry:
+        entry["weights_saved"] = "best" if keep_best else "last"
+    return entry
+
+
 def epoch_where(state):
     """Where a run counted in epochs stands, for the resume messages."""
     if state.finished:
@@ -39,8 +47,8 @@ class CommandListener(Listener):
     """A run on the command line: a progress bar on stderr, log blocks on stdout, the JSON
     log. report: the task command's RunReport (how its log blocks and records read)."""
 
-    def __init__(self, report, bar, log):
-        self.report, self.bar, self.log = report, bar, log
+    def __init__(self, report, bar, log, keep_best=False):
+        self.report, self.bar, self.log, self.keep_best = report, bar, log, keep_best
 
     def on_update(self, progress):
         self.bar.update(1)
@@ -52,7 +60,7 @@ class CommandListener(Listener):
         self.bar.set_postfix(self.report.postfix(record), refresh=False)
         if record.logged:
             tqdm.write(self.report.log_block(record), file=sys.stdout)
-            self.log.write_record(self.report.json_record(record))
+            self.log.write_record(saying_weights_saved(self.report.json_record(record), self.keep_best))
         self.report.after_record(record)
 
 
@@ -101,8 +109,8 @@ def run_trainer(trainer, report, json_log, progress, checkpoints=None):
         bar.update(state.steps)
         for record in state.history:
             if record.logged:
-                log.write_record(report.json_record(record))
-        trainer.listener = CommandListener(report, bar, log)
+                log.write_record(saying_weights_saved(report.json_record(record), trainer.config.keep_best))
+        trainer.listener = CommandListener(report, bar, log, trainer.config.keep_best)
         with deferred_signals(trainer) if checkpoints else nullcontext():
             return trainer.run()
 

@@ -56,6 +56,10 @@ class TrainConfig:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; expected one of {sorted(OPTIMIZERS)}")
         if (self.momentum or self.nesterov) and self.optimizer != "sgd":
             raise ConfigError(f"momentum and Nesterov apply to sgd, not {self.optimizer}")
+        if not (isinstance(self.momentum, (int, float)) and 0 <= self.momentum < 1):
+            raise ConfigError(f"momentum must be at least 0 and below 1, got {self.momentum}")
+        if self.nesterov and not self.momentum:
+            raise ConfigError("Nesterov momentum needs a momentum above 0")
         if not (math.isfinite(self.lr_decay) and 0 < self.lr_decay <= 1):
             raise ConfigError(f"learning-rate decay must be in (0, 1], got {self.lr_decay}")
         if self.target_accuracy is not None and not 0 <= self.target_accuracy <= 1:

@@ -82,6 +82,8 @@ class Trainer:
                     self._evaluation_point()
         if state.running.get("count"):           # stopped between two evaluation points
             self._evaluation_point(last=True)
+        elif state.history and not state.history[-1].logged and not finished_before:
+            self._log_last_record()              # the limit came while an epoch's end was evaluated
         state.finished = True
         if self.checkpoints is not None and not finished_before:
             self._checkpoint()
@@ -176,6 +178,17 @@ class Trainer:
             self.listener.on_record(record)
         if task.unit == "epoch" and self._checkpoint_due(count) and not (final or self._done()):
             self._checkpoint()
+
+    def _log_last_record(self):
+        """Log the last evaluation point, which was not due when it came: the run stopped right
+        after it (a limit of minutes reached during its evaluation), so its weights are the ones
+        saved and its figures the run's last word (the test set measured as at any log point)."""
+        record, task = self.state.history[-1], self.task
+        with self.optimizer.averaged(self.model.flat):
+            if task.test is not None and record.test is None:
+                record.test = task.evaluate(self.model, task.test)
+            record.logged = True
+            self.listener.on_record(record)
 
     def _done(self):
         """A limit of steps or wall-clock minutes (keeping room for one more evaluation), or a
