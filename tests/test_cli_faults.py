@@ -124,6 +124,11 @@ def test_huge_finite_weights_are_refused_in_one_line_without_warnings(folder, ca
                                      ("lm-huge.safetensors", "/api/generate", {"prompt": "ab", "length": 3})):
             answer = TestClient(create_app(load_model(name), name, ["testserver"])).post(endpoint, json=body)
             assert answer.status_code == 422 and "not finite numbers" in answer.json()["error"]
+        for argv in (["predict", "--model", "huge.safetensors", "good"],
+                     ["eval", "--model", "huge.safetensors"]):
+            status, out, err = run(capsys, *argv)
+            one_line_error(status, err, "not finite numbers")
+            assert out == "", argv
 
 
 def test_init_from_takes_the_files_sizes_unless_the_user_gives_them(folder, capsys):

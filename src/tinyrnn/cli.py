@@ -28,6 +28,10 @@ def main(argv=None):
         print(f"tinyrnn: error: standard output is closed: {closed}; give it a file, a pipe or /dev/null",
               file=sys.stderr)
         return EXIT_BAD_INPUT
+    try:                                            # text the encoding cannot write is escaped, not a crash
+        sys.stdout.reconfigure(errors="backslashreplace")
+    except (AttributeError, ValueError):
+        pass
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:                        # `tinyrnn` alone: the usage and the list of commands
@@ -133,5 +137,6 @@ def _check_task_options(args, numeric):
 
 
 def _fail(args, message, status=EXIT_BAD_INPUT):
-    print(f"tinyrnn {args.command}: error: {message}", file=sys.stderr)
+    from .text_output import printable               # a message naming a path or text stays one line
+    print(f"tinyrnn {args.command}: error: {printable(message)}", file=sys.stderr)
     return status

@@ -3,7 +3,7 @@ A usage error is one line on stderr and exit status 2, as every other bad input.
 import argparse
 
 from . import __version__
-from .argtypes import fraction_below_one, integer, non_negative_float, positive_float
+from .argtypes import fraction_below_one, integer, non_negative_float, positive_float, text_encoding
 from .errors import TinyRNNError
 from .train_options import add_train
 
@@ -36,7 +36,7 @@ def _add_data_options(parser):
                         help="file format (default: from the extension: .csv, .tsv, .jsonl for texts; "
                         ".ts (the UEA/UCR archive's) and .npz for numeric sequences; long: a CSV of "
                         "numeric sequences, one row per time step)")
-    parser.add_argument("--encoding", default="utf-8", help="text encoding of data files (default: utf-8)")
+    parser.add_argument("--encoding", type=text_encoding, default="utf-8", help="text encoding of data files (default: utf-8)")
     parser.add_argument("--text-column", default="text", help="column/key holding the text (default: text)")
     parser.add_argument("--label-column", default="label", help="column/key holding the label (default: label)")
     parser.add_argument("--skip-bad-rows", action="store_true", help="leave out rows with a bad field "
@@ -79,7 +79,7 @@ def _add_forecast(commands):
                           "model's; more are forecast by feeding forecasts back as history)")
     forecast.add_argument("--columns", metavar="A,B,..", help="the value columns (default: the model's series)")
     forecast.add_argument("--time-column", metavar="NAME", help="(default: a first column that is not numbers)")
-    forecast.add_argument("--encoding", default="utf-8", help="(default: utf-8)")
+    forecast.add_argument("--encoding", type=text_encoding, default="utf-8", help="(default: utf-8)")
     forecast.add_argument("--json", action="store_true", help='print {"forecast": [...]} (several series: '
                           'a list of values per step)')
     forecast.add_argument("--plot", metavar="FILE.png", help="draw the history and the forecast")
@@ -97,7 +97,7 @@ def _add_use_commands(commands):
                          "FILE (.ts, .npz or long CSV; its labels or targets, if any, are not read)")
     predict.add_argument("--format", choices=["ts", "npz", "long"], help="of --data (default: from the extension; "
                          "a CSV of numeric sequences: long)")
-    predict.add_argument("--encoding", default="utf-8", help="of --data (default: utf-8)")
+    predict.add_argument("--encoding", type=text_encoding, default="utf-8", help="of --data (default: utf-8)")
     _add_long_csv_options(predict)
 
     evaluate = commands.add_parser("eval", help="loss, accuracy, confusion matrix and per-class "
@@ -203,7 +203,7 @@ def _add_looking_commands(commands):
     explain.add_argument("--max-chars", type=integer(1, 1_000_000), default=10_000, metavar="N",
                          help="read at most the first N characters of --text (default: 10000; at most "
                          "1000000)")
-    explain.add_argument("--encoding", default="utf-8", help="of --text (default: utf-8)")
+    explain.add_argument("--encoding", type=text_encoding, default="utf-8", help="of --text (default: utf-8)")
     explain.add_argument("--json", action="store_true", help="print one JSON object")
     explain.add_argument("--force", action="store_true", help="replace an existing --png or --html that "
                          "tinyrnn did not write")

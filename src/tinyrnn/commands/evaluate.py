@@ -13,6 +13,7 @@ from ..errors import TinyRNNError
 from ..io import load_model
 from ..metrics import class_scores, confusion_matrix, most_confident_errors, translation_scores
 from ..models import Classifier
+from ..sampling import check_finite
 from ..text_output import printable
 from ..tasks import encode_examples, encode_pairs, evaluate, evaluate_pairs
 from .common import DataOptions, warn_unknown
@@ -53,7 +54,9 @@ def _evaluate_classifier(model, args):
     dataset = data.read(specs) if specs else default_dataset()[1]
     examples, unknown = encode_examples(model, dataset)
     warn_unknown(unknown, "data")
-    loss, accuracy, probs = evaluate(model, examples)
+    with np.errstate(all="ignore"):
+        loss, accuracy, probs = evaluate(model, examples)
+    check_finite(probs)
     classes = model.classes
     confusion = confusion_matrix(examples.targets, probs.argmax(axis=1), len(classes))
     scores = class_scores(confusion)

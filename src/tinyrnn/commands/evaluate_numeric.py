@@ -3,8 +3,11 @@ per-class figures and its most confident mistakes, as for texts), a regressor (l
 R^2 per target and over all) and a forecaster (sMAPE, MASE, MAE of forecasts of held-out values)."""
 import json
 
+import numpy as np
+
 from ..errors import TinyRNNError
 from ..metrics import class_scores, confusion_matrix, most_confident_errors
+from ..sampling import check_finite
 from ..tasks import evaluate
 from ..tasks.regress import evaluate_regression, holdout_windows, regression_figures, seasonal_scale
 from .numeric_data import encode, read_for_model, shown
@@ -53,7 +56,9 @@ def _report_regressor(model, examples, args):
 
 
 def _report_classifier(model, dataset, examples, args, print_report, print_errors):
-    loss, accuracy, probs = evaluate(model, examples)
+    with np.errstate(all="ignore"):
+        loss, accuracy, probs = evaluate(model, examples)
+    check_finite(probs)
     classes = model.classes
     confusion = confusion_matrix(examples.targets, probs.argmax(axis=1), len(classes))
     scores = class_scores(confusion)

@@ -8,6 +8,7 @@ from ..errors import TinyRNNError
 from ..io import load_model
 from ..models import LanguageModel
 from ..sampling import generate
+from ..text_output import check_argument
 from .common import warn_unknown
 
 
@@ -17,6 +18,7 @@ def run(args):
     temperature, top_k, seed = args.temperature, args.top_k, args.seed
 
     model = _load_language_model(model_path)
+    check_argument(prime, "--prime")
     _check_prime(model, prime, strict)
     rng = np.random.default_rng(seed)
     tokens = generate(model, rng, length, prime, temperature, top_k)

@@ -3,8 +3,11 @@ regress) every numeric sequence of a file with a model that reads numbers."""
 import json
 import sys
 
+import numpy as np
+
 from ..errors import TinyRNNError
 from ..io import load_model
+from ..sampling import check_finite
 from ..text_output import check_argument, printable
 from .common import load_classifier, stdin_texts, warn_unknown
 
@@ -51,7 +54,7 @@ def _answer(model, named_texts, as_json, strict, where):
             print(json.dumps({"text": text, "prediction": values}) if as_json else
                   "\t".join(f"{value:.6g}" for value in values.values()) + f"\t{printable(text)}")
         return
-    for text, row in zip(texts, model.predict_proba(sequences)):
+    for text, row in zip(texts, probabilities(model, sequences)):
         best = int(row.argmax())
         if as_json:
             print(json.dumps({"text": text, "label": model.classes[best],
@@ -77,9 +80,18 @@ def _numeric(model, args):
             print(json.dumps({"source": source, "prediction": values}) if args.json else
                   "\t".join(f"{value:.6g}" for value in values.values()) + f"\t{printable(source)}")
         return 0
-    for source, row in zip(dataset.sources, model.predict_proba(sequences)):
+    for source, row in zip(dataset.sources, probabilities(model, sequences)):
         best = int(row.argmax())
         print(json.dumps({"source": source, "label": model.classes[best],
                           "probabilities": dict(zip(model.classes, map(float, row)))}) if args.json else
               f"{printable(model.classes[best])}\t{row[best]:.3f}\t{printable(source)}")
     return 0
+
+
+def probabilities(model, sequences):
+    """The classifier's probabilities (N, C), refused in one line when they are not numbers (a
+    model whose weights are too large), without NumPy's warnings."""
+    with np.errstate(all="ignore"):
+        found = model.predict_proba(sequences)
+    check_finite(found)
+    return found
