@@ -21,12 +21,12 @@ import re
 import numpy as np
 
 from .errors import ModelFileError, TinyRNNError
-from .files import is_tinyrnn_file, remove_stale_temporaries
+from .files import is_tinyrnn_file, load_json, remove_stale_temporaries
 from .io import read_tinyrnn_file, save_tinyrnn_file
 
 FORMAT = "tinyrnn-checkpoint/1"
 KEEP = 2
-CHECKPOINT_NAME = _NAME = re.compile(r"^checkpoint-(\d{8})\.safetensors$")
+CHECKPOINT_NAME = _NAME = re.compile(r"^checkpoint-(\d{8,})\.safetensors$")   # 8 digits, more past 99999999
 _PREFIXES = ("optimizer.", "best.", "carry.")
 
 
@@ -60,7 +60,8 @@ def restore_rng(state, where):
 
 
 class CheckpointFolder:
-    """checkpoint-00000001.safetensors, ... in one folder; saving keeps the newest KEEP."""
+    """checkpoint-00000001.safetensors, ... in one folder (numbers of at least 8 digits, ordered
+    as numbers: checkpoint-100000000 follows checkpoint-99999999); saving keeps the newest KEEP."""
 
     def __init__(self, folder):
         self.folder = folder
@@ -79,7 +80,8 @@ class CheckpointFolder:
         """Checkpoint files, oldest first."""
         if not os.path.isdir(self.folder):
             return []
-        names = sorted(name for name in os.listdir(self.folder) if _NAME.match(name))
+        names = sorted((name for name in os.listdir(self.folder) if _NAME.match(name)),
+                       key=lambda name: (int(_NAME.match(name).group(1)), name))
         return [os.path.join(self.folder, name) for name in names]
 
     def save(self, model, tensors, run, keep=None):
@@ -106,11 +108,11 @@ class CheckpointFolder:
                 model, tensors, metadata = read_tinyrnn_file(path, FORMAT, _PREFIXES)
                 if metadata.get("run_checksum") != _digest(metadata.get("run", "")):
                     raise ModelFileError(f"{path}: the run metadata does not match its checksum")
-                run = json.loads(metadata["run"])
+                run = load_json(metadata.get("run"), f"{path}: run metadata", ModelFileError)
                 if not isinstance(run, dict):
                     raise ModelFileError(f"{path}: run metadata is not a JSON object")
                 return path, model, tensors, run
-            except (ModelFileError, json.JSONDecodeError, RecursionError) as error:
+            except ModelFileError as error:
                 warn(f"warning: skipping a damaged checkpoint: {error}")
         if paths:
             raise TinyRNNError(f"{self.folder}: no readable checkpoint ({len(paths)} damaged)",

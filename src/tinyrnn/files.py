@@ -17,9 +17,10 @@ import json
 import os
 import secrets
 import signal
+import stat
 
 from .errors import TinyRNNError
-from .safetensors_header import HeaderError, metadata_format, read_header
+from .safetensors_header import HeaderError, metadata_format, metadata_task, read_header
 
 KINDS = {"model": "a tinyrnn model", "log": "a tinyrnn JSON log", "checkpoint": "a tinyrnn checkpoint",
          "png": "a PNG picture written by tinyrnn", "html": "a page written by tinyrnn",
@@ -32,14 +33,60 @@ _SIGNATURES = {                          # does the start of a file (64 KB) show
     "html": lambda head: head.startswith(b"<!DOCTYPE html>") and b'<meta name="generator" content="tinyrnn">' in head,
     "onnx": lambda head: head[:1] == b"\x08" and head[2:11] == b"\x12\x07tinyrnn",   # ir_version, producer_name
 }
-_LOG_KEYS = ("epoch", "step", "fold", "folds")
+LOG_MARK = "\t"            # ends every line of a tinyrnn JSON log: invisible to JSON readers, written by no one else
+_TASK_NAMES = {"classify": "classifier", "lm": "language model", "seq2seq": "translator", "regress": "regressor",
+               "forecast": "forecaster"}
+
+
+def load_json(text, what, error=TinyRNNError):
+    """json.loads(text), any failure one error(f"{what}: ...") of ours: not JSON, not UTF-8, nested
+    too deep, or an integer of more digits than Python turns into an int (4,300)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise error(f"{what}: nested too deep to read as JSON") from None
+    except (ValueError, TypeError) as failure:      # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        if not isinstance(failure, (json.JSONDecodeError, UnicodeDecodeError, TypeError)):
+            raise error(f"{what}: a number too long to read (over 4,300 digits)") from None
+        raise error(f"{what}: not JSON ({str(failure)[:80]})") from None
+
+
+def open_regular(path, what, error=TinyRNNError):
+    """path opened for reading in binary, refused (one error of ours) unless it is a regular
+    file: a FIFO, a device such as /dev/zero or a folder is refused without blocking on it."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)   # a FIFO with no writer: no wait
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what}") from None
+    except OSError as failure:
+        raise error(f"{path}: cannot read the {what} ({failure.strerror})") from None
+    mode = os.fstat(handle).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(handle)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else \
+            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file"
+        raise error(f"{path}: {kind}, not a regular file; tinyrnn reads a {what} only from a regular file")
+    os.set_blocking(handle, True)
+    return os.fdopen(handle, "rb")
+
+
+def read_regular(path, what, limit, error=TinyRNNError):
+    """The bytes of a regular file (open_regular) of at most limit bytes; a larger one is refused
+    after reading no more than limit + 1 bytes."""
+    with open_regular(path, what, error) as stream:
+        size = os.fstat(stream.fileno()).st_size
+        data = stream.read(limit + 1) if size <= limit else b""
+    if size > limit or len(data) > limit:
+        raise error(f"{path}: {max(size, len(data)):,} bytes, over the limit of {limit:,} for a {what}")
+    return data
 
 
 def check_outputs(outputs, inputs, force=False):
     """Refuse, before any work, outputs that cannot or must not be written.
 
-    outputs: {option: (path or None, kind)}, kind in KINDS or "folder" (a checkpoint folder:
-    only checked against the other paths); inputs: [(option, path)]. The one input an
+    outputs: {option: (path or None, kind)}, kind in KINDS, "model:TASK" (a model of that task:
+    a tinyrnn model of another task is not replaced unless forced either) or "folder" (a
+    checkpoint folder: only checked against the other paths); inputs: [(option, path)]. The one input an
     output may name is --init-from, as --out (the same model, continued). Raises
     TinyRNNError naming the option and the path."""
     given = {option: (path, kind) for option, (path, kind) in outputs.items() if path}
@@ -55,6 +102,7 @@ def check_outputs(outputs, inputs, force=False):
         seen[option] = path
         if kind == "folder":
             continue
+        kind, _, task = kind.partition(":")
         if kind in EXTENSIONS and not path.lower().endswith(EXTENSIONS[kind]):
             raise TinyRNNError(f"{option} {path}: what is written here is {_WRITES[kind]}; give it a name "
                                f"ending {' or '.join(EXTENSIONS[kind])}")
@@ -64,6 +112,21 @@ def check_outputs(outputs, inputs, force=False):
                                f"only regular files")
         if os.path.exists(path) and not force and not _replaceable(path, kind):
             raise TinyRNNError(f"{option} {path} exists and is not {KINDS[kind]}", remedy="force")
+        if task and os.path.exists(path) and not force and os.path.getsize(path) > 0:
+            _check_same_task(option, path, task)
+
+
+def _check_same_task(option, path, task):
+    """A tinyrnn model at path is replaced only by a model of the same task."""
+    try:
+        with open_regular(path, "model file") as stream:
+            saved = metadata_task(read_header(stream)[0])
+    except (TinyRNNError, HeaderError):
+        saved = None
+    if saved != task:
+        found = f"a {_TASK_NAMES.get(saved, 'model')} (task {saved})" if saved else "a model of no known task"
+        raise TinyRNNError(f"{option} {path} is {found}; this run writes a {_TASK_NAMES.get(task, task)} "
+                           f"(task {task})", remedy="force")
 
 
 def _check_folder(option, path):
@@ -88,23 +151,35 @@ def _replaceable(path, kind):
 
 
 def is_tinyrnn_file(path, kind):
-    """Is path a tinyrnn file of this kind (KINDS)? Reads a safetensors header or a log's
-    first line."""
+    """Is path a tinyrnn file of this kind (KINDS)? Reads a safetensors header (its format
+    metadata), the start of a PNG, page or ONNX file (the producer tinyrnn writes into it), or
+    a log's first line (a JSON object, written as tinyrnn writes it, ending with LOG_MARK).
+    Only a regular file can be one."""
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path, KINDS.get(kind, "file")) as stream:
             if kind in ("model", "checkpoint", "torch"):
                 prefix = {"model": "tinyrnn/", "checkpoint": "tinyrnn-checkpoint/", "torch": "tinyrnn-torch/"}[kind]
                 return metadata_format(read_header(stream)[0]).startswith(prefix)
             if kind in _SIGNATURES:
                 return _SIGNATURES[kind](stream.read(1 << 16))
             first = stream.readline(1 << 20)
-    except (OSError, HeaderError):
+    except (OSError, HeaderError, TinyRNNError):
         return False
+    return is_log_line(first)
+
+
+def is_log_line(raw):
+    """Is raw (bytes) a line of a tinyrnn JSON log: exactly log_line() of a JSON object?"""
     try:
-        record = json.loads(first)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        record = load_json(raw, "log")
+    except TinyRNNError:
         return False
-    return isinstance(record, dict) and any(key in record for key in _LOG_KEYS)
+    return isinstance(record, dict) and raw == log_line(record)
+
+
+def log_line(record):
+    """A JSON log's line for record (a dict): its JSON, LOG_MARK, a newline, as UTF-8 bytes."""
+    return (json.dumps(record) + LOG_MARK + "\n").encode("utf-8")
 
 
 def atomic_write_bytes(path, data):

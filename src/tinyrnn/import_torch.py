@@ -21,13 +21,13 @@ attention.*, combine.weight, fc.*) is read the same way, its attention from the 
 has: attention.v.weight additive (A = its columns), attention.weight general, combine.weight
 alone dot, none of them none; the decoder reads one direction, the encoder one or two.
 """
-import json
 import re
 
 import numpy as np
 
 from .errors import ModelFileError
 from .export_torch import LEGACY_TO_TORCH
+from .files import load_json, read_regular
 from .model_config import ModelConfig, uses_walkthrough_names
 from .models import build_model
 from .nn import CELLS
@@ -38,6 +38,7 @@ SEQ2SEQ_TENSORS = ("encoder.embedding.weight", "decoder.embedding.weight", "brid
                    "attention.v.weight", "combine.weight", "fc.weight", "fc.bias")
 CELL_OF_GATES = {len(cell.GATES): kind for kind, cell in CELLS.items()}     # 1 rnn, 3 gru, 4 lstm
 BUFFERS = ("input_mean", "input_std", "target_mean", "target_std")        # numeric models' statistics
+MAX_TOKEN_LIST_BYTES = 100 << 20         # a vocabulary or class list file: millions of entries fit
 
 
 def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, *, nonlinearity=None, pool=None,
@@ -323,18 +324,13 @@ def _check_agrees_with_saved(config, saved, where):
 def read_token_list(path, what):
     """A list of strings from a JSON list, or from a file with one per line (lines end at
     "\n", a final "\r" is dropped; a vocabulary of characters, which holds "\n", needs JSON)."""
+    raw = read_regular(path, f"{what} file", MAX_TOKEN_LIST_BYTES, ModelFileError)   # no FIFO, no /dev/zero
     try:
-        with open(path, encoding="utf-8-sig", newline="") as stream:
-            text = stream.read()
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such {what} file") from None
-    except (IsADirectoryError, UnicodeDecodeError) as error:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
         raise ModelFileError(f"{path}: not a {what} file ({error.__class__.__name__})") from None
     if text.lstrip().startswith("["):
-        try:
-            tokens = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as error:
-            raise ModelFileError(f"{path}: not a JSON list ({error})") from None
+        tokens = load_json(text, path, ModelFileError)
         if not (isinstance(tokens, list) and all(isinstance(token, str) for token in tokens)):
             raise ModelFileError(f"{path}: the {what} must be a JSON list of strings")
         return tokens

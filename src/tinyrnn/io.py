@@ -13,10 +13,10 @@ import numpy as np
 import safetensors.numpy
 
 from .errors import ModelFileError
-from .files import atomic_write_bytes
+from .files import atomic_write_bytes, load_json, open_regular
 from .model_config import DTYPES, TASKS, ModelConfig
 from .models import buffer_shapes, build_model, parameter_shapes
-from .safetensors_header import HeaderError, parse_header
+from .safetensors_header import HeaderError, read_header
 from .vocab import SPECIALS, TARGET_SPECIALS, TOKENIZERS
 
 FORMAT = "tinyrnn/1"
@@ -119,8 +119,7 @@ def load_model(path):
 def read_tinyrnn_file(path, fmt=FORMAT, extra_prefixes=()):
     """(model, {name: array} of the tensors whose names start with extra_prefixes, metadata)
     of a file of format fmt, everything checked before use."""
-    raw = _read_file(path)
-    header, data_start = _parse_header(path, raw)
+    raw, header, data_start = _read_file(path)
     metadata = header.pop("__metadata__", None)
     stored, vocab, classes = _parse_metadata(path, metadata, fmt)
     inputs, outputs = len(vocab), len(vocab) if classes is None else len(classes)
@@ -173,22 +172,21 @@ def _verify_checksum(path, header, metadata, data):
 
 
 def _read_file(path):
-    if not os.path.exists(path):
-        raise ModelFileError(f"{path}: no such model file")
-    if not os.path.isfile(path):
-        raise ModelFileError(f"{path}: not a regular file")
-    with open(path, "rb") as stream:
-        return stream.read()
-
-
-def _parse_header(path, raw):
-    """(header, where the data starts), the layout checked."""
-    try:
-        header, length = parse_header(raw)
-    except HeaderError as error:
-        raise ModelFileError(f"{path}: not a safetensors file ({error})") from None
-    _check_layout(path, header, len(raw) - 8 - length)
-    return header, 8 + length
+    """(the file's bytes, its header, where the data starts) of a regular file: the header is
+    read and its layout checked first, so that a file whose size differs from what its header
+    declares (gigabytes appended, or a truncated one) is refused before its data is read."""
+    with open_regular(path, "model file", ModelFileError) as stream:
+        try:
+            header, length = read_header(stream)
+        except HeaderError as error:
+            raise ModelFileError(f"{path}: not a safetensors file ({error})") from None
+        size = os.fstat(stream.fileno()).st_size
+        _check_layout(path, header, size - 8 - length)
+        stream.seek(0)
+        raw = stream.read(size + 1)
+    if len(raw) != size:
+        raise ModelFileError(f"{path}: the file changed size while it was read")
+    return raw, header, 8 + length
 
 
 def _check_layout(path, header, data_bytes):
@@ -230,14 +228,19 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
     if metadata["format"] != fmt:
         raise ModelFileError(f"{path}: format {metadata['format']!r} is not supported here; "
                              f"expected {fmt!r}")
-    try:
-        config = json.loads(metadata["config"])
-        numeric = isinstance(config, dict) and config.get("input") == "numeric"
-        vocab = json.loads(metadata["features" if numeric else "vocab"])
-        outputs_key = NAMED_OUTPUTS.get(config.get("task")) if isinstance(config, dict) else None
-        classes = json.loads(metadata[outputs_key]) if outputs_key else None
-    except (KeyError, TypeError, json.JSONDecodeError, RecursionError, AttributeError) as error:
-        raise ModelFileError(f"{path}: metadata is incomplete or not JSON ({error})") from None
+    def read(key):
+        if not isinstance(metadata.get(key), str):
+            raise ModelFileError(f"{path}: metadata is incomplete or not JSON ({key!r} missing or not a string)")
+        try:
+            return load_json(metadata[key], key, ModelFileError)
+        except ModelFileError as error:
+            raise ModelFileError(f"{path}: metadata is incomplete or not JSON ({error})") from None
+    config = read("config")
+    numeric = isinstance(config, dict) and config.get("input") == "numeric"
+    vocab = read("features" if numeric else "vocab")
+    task = config.get("task") if isinstance(config, dict) else None
+    outputs_key = NAMED_OUTPUTS.get(task) if isinstance(task, str) else None
+    classes = read(outputs_key) if outputs_key else None
     if not (isinstance(config, dict) and config.get("task") in TASKS
             and config.get("input") in ("onehot", "embedding", "numeric") and config.get("dtype") in DTYPES
             and type(config.get("hidden_size")) is int and isinstance(config.get("cell"), str)
@@ -262,10 +265,9 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
 
 def _target_vocab(path, metadata, config):
     """A seq2seq file's target vocabulary (a JSON list starting with TARGET_SPECIALS)."""
-    try:
-        tokens = json.loads(metadata["target_vocab"])
-    except (KeyError, TypeError, json.JSONDecodeError, RecursionError) as error:
-        raise ModelFileError(f"{path}: target_vocab metadata is missing or not JSON ({error})") from None
+    if not isinstance(metadata.get("target_vocab"), str):
+        raise ModelFileError(f"{path}: target_vocab metadata is missing or not a string")
+    tokens = load_json(metadata["target_vocab"], f"{path}: target_vocab metadata", ModelFileError)
     if not (isinstance(tokens, list) and all(isinstance(token, str) for token in tokens)
             and tokens[:len(TARGET_SPECIALS)] == list(TARGET_SPECIALS) and len(set(tokens)) == len(tokens)):
         raise ModelFileError(f"{path}: target_vocab metadata must be a JSON list of distinct strings starting "

@@ -1,5 +1,4 @@
 """Helpers shared by the command modules. Errors are raised as TinyRNNError; cli.py prints them."""
-import json
 import os
 import sys
 from contextlib import ExitStack, contextmanager
@@ -10,7 +9,7 @@ from tqdm import tqdm
 from ..data import load_dataset
 from ..data.loaders import MAX_TEXT_CHARS, spec_path
 from ..errors import ConfigError, TinyRNNError
-from ..files import OutputLock, check_outputs
+from ..files import OutputLock, check_outputs, log_line
 from ..io import load_model
 from ..model_config import ARCHITECTURE, ModelConfig
 from ..models import Classifier, build_model
@@ -231,7 +230,8 @@ def draw_training_plot(path, records, title, unit="character"):
 
 class JsonLog:
     """One JSON object per logged epoch, flushed as it is written; a no-op without a path.
-    The file is replaced at the first record, so a run that stops before it leaves an
+    Each line ends with files.LOG_MARK (a tab) before its newline: how a later run knows the
+    file for a tinyrnn log it may replace (JSON readers skip it as whitespace). The file is replaced at the first record, so a run that stops before it leaves an
     earlier log as it was. A failed write (a full disk) leaves only whole lines, or no
     file if none was written, and is an error naming the file."""
 
@@ -244,7 +244,7 @@ class JsonLog:
     def write_record(self, record):
         if not self.path:
             return
-        line = (json.dumps(record) + "\n").encode("utf-8")
+        line = log_line(record)
         try:
             if self.stream is None:
                 self.stream = open(self.path, "wb")

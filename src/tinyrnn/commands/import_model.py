@@ -1,13 +1,13 @@
 """`tinyrnn import`: a PyTorch state_dict (safetensors) as a tinyrnn model file."""
-import json
 import sys
 from collections import Counter
 
 from ..errors import ModelFileError
+from ..files import check_outputs, load_json, open_regular
 from ..import_torch import (is_numeric_state, is_seq2seq_state, model_from_state_dict, numeric_from_state_dict,
                             numeric_task, read_token_list, seq2seq_from_state_dict)
 from ..io import NAMED_OUTPUTS, save_model
-from ..safetensors_header import parse_header
+from ..safetensors_header import HeaderError, read_checked
 from ..vocab import SPECIALS, TARGET_SPECIALS
 from .common import locked_outputs
 
@@ -27,6 +27,7 @@ def run(args):
             model = _numeric_model(args, path, tensors, metadata, saved)
         else:
             model = _token_model(args, path, tensors, metadata, saved)
+        check_outputs({"--out": (out, f"model:{model.task}")}, inputs, force)   # the task is known now
         save_model(model, out)
     if saved is None and model.task == "lm":
         print("note: read as a language model (fc has one output per vocabulary entry); a classifier "
@@ -114,10 +115,13 @@ def _check_vocabulary(vocab, where, specials=SPECIALS):
 
 def _read_state_dict(path):
     import safetensors.numpy
+    with open_regular(path, "state_dict file", ModelFileError) as stream:
+        try:                                        # the header first: the data is read only if the size fits
+            header, _, raw = read_checked(stream, lambda size, declared: ModelFileError(
+                f"{path}: {size:,} bytes, but its header declares {declared:,} (truncated or trailing bytes)"))
+        except HeaderError as error:
+            raise ModelFileError(f"{path}: not a safetensors state_dict ({error})") from None
     try:
-        with open(path, "rb") as stream:
-            raw = stream.read()
-        header = parse_header(raw)[0]               # a HeaderError: not safetensors, said below
         unsupported = sorted({f"{info.get('dtype')} ({name})" for name, info in header.items()
                               if name != "__metadata__" and isinstance(info, dict)
                               and info.get("dtype") not in ("F32", "F64")})
@@ -128,10 +132,6 @@ def _read_state_dict(path):
         metadata = header.get("__metadata__") if isinstance(header.get("__metadata__"), dict) else {}
     except ModelFileError:
         raise
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{path}: is a folder, not a state_dict file") from None
     except Exception as error:                      # the library's own checks of the layout
         raise ModelFileError(f"{path}: not a safetensors state_dict ({str(error)[:120]})") from None
     return tensors, metadata
@@ -141,10 +141,9 @@ def _from_metadata(metadata, key, path, kind):
     """The JSON value of a metadata key: a list of strings (vocab, classes) or an object (config)."""
     if key not in metadata:
         raise ModelFileError(f"{path} carries no {key}: give it with --{key}")
-    try:
-        value = json.loads(metadata[key])
-    except (TypeError, json.JSONDecodeError, RecursionError):
-        raise ModelFileError(f"{path}: its {key} metadata is not JSON") from None
+    if not isinstance(metadata[key], str):
+        raise ModelFileError(f"{path}: its {key} metadata is not JSON")
+    value = load_json(metadata[key], f"{path}: its {key} metadata", ModelFileError)
     if not isinstance(value, kind) or (kind is list and not all(isinstance(item, str) for item in value)):
         raise ModelFileError(f"{path}: its {key} metadata is not a JSON "
                              f"{'list of strings' if kind is list else 'object'}")

@@ -1,6 +1,7 @@
 """`tinyrnn info`: what a saved model is."""
 import json
 import os
+import sys
 
 from ..io import read_tinyrnn_file
 
@@ -14,6 +15,7 @@ def run(args):
              "checksum": "verified" if "checksum" in metadata else "none (a file of an earlier version)"}
     if as_json:
         print(json.dumps(facts))
+        sys.stdout.flush()                          # a failed write is an error (cli.py), not a lost line
         return 0
     print(model.describe())
     for key, value in facts.items():
@@ -22,6 +24,7 @@ def run(args):
     print("  tensors:")
     for name, shape in facts["tensors"].items():
         print(f"    {name:<28} {' x '.join(map(str, shape))}")
+    sys.stdout.flush()                              # output that could not be written is an error, exit 2
     return 0
 
 

@@ -1,10 +1,13 @@
 """Saving and restoring a run: the model, the optimizer's buffers, the random generators
 and the RunState, in the checkpoint files of checkpoint.py, so that a resumed run goes on
 exactly as if it had never stopped."""
+import dataclasses
+import math
+
 from ..checkpoint import CheckpointFolder, restore_rng, rng_state
 from ..errors import ModelFileError, TinyRNNError
 from ..io import stored_config
-from .state import RunState
+from .state import Record, RunState
 
 
 class RunMismatch(TinyRNNError):
@@ -74,11 +77,66 @@ class RunCheckpoints:
             optimizer.load_state_dict({"steps": run["optimizer_steps"], "buffers": buffers})
             for name, rng in self._rngs(trainer).items():
                 rng.bit_generator.state = restore_rng(run["rngs"][name], path).bit_generator.state
+            _check_possible(run, tensors, model, path)
             return RunState.from_json(run["state"], tensors), path, differences
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             if isinstance(error, TinyRNNError):
                 raise
             raise ModelFileError(f"{path}: the run metadata is incomplete or malformed ({error})") from None
+
+
+_COUNTS = ("epoch", "batch", "steps", "seen", "records_without_improvement")
+_RECORD_FIELDS = {field.name for field in dataclasses.fields(Record)}
+
+
+def _check_possible(run, tensors, model, path):
+    """A run record that could not have been written (edited by hand: a negative epoch, more
+    updates in the pass than in the run, best weights of another size) is refused in one line
+    (a ModelFileError) instead of failing later in training. Types are RunState.from_json's."""
+    state = run["state"]
+
+    def refuse(what):
+        raise ModelFileError(f"{path}: the run metadata is incomplete or malformed ({what})")
+    for name in _COUNTS:
+        if type(state.get(name)) is int and state[name] < 0:
+            refuse(f"{name} is {state[name]}")
+    if type(run.get("optimizer_steps")) is not int or run["optimizer_steps"] < 0:
+        refuse(f"optimizer_steps is {run.get('optimizer_steps')!r}")
+    counts = [state.get(name) for name in ("epoch", "batch", "steps")]
+    if all(type(count) is int for count in counts):
+        epoch, batch, steps = counts
+        if batch > steps or epoch > steps + 1 or (epoch == 0 and batch):
+            refuse(f"epoch {epoch}, update {batch} of its pass, {steps} updates in all")
+    for name in ("train_seconds", "wall_seconds"):
+        value = state.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not (math.isfinite(value) and value >= 0):
+            refuse(f"{name} is {value!r}")
+    history = state.get("history")
+    if isinstance(history, list):
+        for stats in history:
+            _check_record(stats, refuse)
+        best = state.get("best_record")
+        if type(best) is int and not 0 <= best < len(history):
+            refuse(f"best_record is {best} of {len(history)} records")
+    if state.get("epoch_rng") is not None:
+        restore_rng(state["epoch_rng"], path)
+    best_weights = tensors.get("best.weights")
+    if best_weights is not None and best_weights.shape != model.flat.shape:
+        refuse(f"best.weights holds {best_weights.size} numbers, the model {model.flat.size}")
+
+
+def _check_record(stats, refuse):
+    """One Record of the history, as to_json wrote it."""
+    if not (isinstance(stats, dict) and set(stats) == _RECORD_FIELDS):
+        refuse("a history record has other fields than a record's")
+    for name in ("epoch", "step", "seen"):
+        if type(stats[name]) is not int or stats[name] < 0:
+            refuse(f"a history record's {name} is {stats[name]!r}")
+    if not (isinstance(stats["train"], dict) and all(isinstance(stats[name], (dict, type(None)))
+                                                     for name in ("valid", "test"))):
+        refuse("a history record's figures are not objects")
+    if not all(type(stats[name]) is bool for name in ("best", "logged", "target_reached", "stopped_early")):
+        refuse("a history record's flags are not true or false")
 
 
 def run_signature(model, config, task, seed, data_fingerprint):

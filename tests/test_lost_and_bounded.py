@@ -1,0 +1,229 @@
+"""Issue 20, nothing lost and nothing hangs: only files tinyrnn marked as its own are replaced
+(a JSON log by its line ending, a model of the run's task); files are read only when regular
+and of the size their header declares; JSON numbers too long for Python are one line; a
+checkpoint's run record that could not have been written is refused; numbers past 8 digits."""
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import small_model
+from test_cli import run
+
+from tinyrnn import files
+from tinyrnn.checkpoint import CheckpointFolder
+from tinyrnn.commands.plot import read_log
+from tinyrnn.errors import ModelFileError, TinyRNNError
+from tinyrnn.io import load_model, read_tinyrnn_file, save_model, serialize
+from tinyrnn.models import LanguageModel
+
+HUGE = "9" * 5000                                   # over Python's 4,300 digits for int("...")
+TRAIN = ["train", "--epochs", "1", "--hidden", "4"]
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def one_line(status, err, message):
+    assert status == 2 and err.count("\n") == 1 and message in err and "Traceback" not in err, err
+
+
+def test_a_users_json_lines_file_is_not_taken_for_a_log_but_tinyrnns_own_log_is(folder, capsys):
+    mine = '{"text":"x","label":"pos","step":3}\n'
+    (folder / "mine.jsonl").write_text(mine)
+    status, _, err = run(capsys, *TRAIN, "--json-log", "mine.jsonl")
+    one_line(status, err, "--json-log mine.jsonl exists and is not a tinyrnn JSON log")
+    assert (folder / "mine.jsonl").read_text() == mine and not (folder / "model.safetensors").exists()
+    for _ in range(2):                              # the second run replaces the first's log
+        assert run(capsys, *TRAIN, "--json-log", "log.jsonl")[0] == 0
+    assert files.is_tinyrnn_file("log.jsonl", "log") and read_log("log.jsonl")[0]["epoch"] == 1
+    assert [json.loads(line)["epoch"] for line in open("log.jsonl")] == [1]    # plain JSON lines still
+    (folder / "big.jsonl").write_text('{"epoch": ' + HUGE + "}\t\n")         # no traceback either
+    one_line(*run(capsys, *TRAIN, "--json-log", "big.jsonl")[::2], "is not a tinyrnn JSON log")
+
+
+def test_a_model_of_another_task_is_not_replaced_without_force(folder, capsys):
+    save_model(LanguageModel(["<pad>", "<unk>", "a", "b"], 3), "lm.safetensors")
+    save_model(small_model(), "classifier.safetensors")
+    before = (folder / "lm.safetensors").read_bytes()
+    with pytest.raises(TinyRNNError, match="lm.safetensors is a language model .task lm.; this run writes a "
+                                           "classifier .task classify."):
+        files.check_outputs({"--out": ("lm.safetensors", "model:classify")}, [])
+    files.check_outputs({"--out": ("lm.safetensors", "model:lm")}, [])
+    files.check_outputs({"--out": ("lm.safetensors", "model:classify")}, [], force=True)
+    files.check_outputs({"--out": ("new.safetensors", "model:classify")}, [])
+    assert run(capsys, "export", "--model", "classifier.safetensors", "--format", "torch", "--out", "sd.safetensors")[0] == 0
+    status, _, err = run(capsys, "import", "--state-dict", "sd.safetensors", "--out", "lm.safetensors")
+    one_line(status, err, "--out lm.safetensors is a language model (task lm)")
+    assert (folder / "lm.safetensors").read_bytes() == before
+    assert run(capsys, "import", "--state-dict", "sd.safetensors", "--out", "lm.safetensors", "--force")[0] == 0
+
+
+def test_a_classifier_import_refuses_the_chars_tokenizer(folder, capsys):
+    save_model(small_model(), "classifier.safetensors")
+    assert run(capsys, "export", "--model", "classifier.safetensors", "--format", "torch", "--out", "sd.safetensors")[0] == 0
+    status, _, err = run(capsys, "import", "--state-dict", "sd.safetensors", "--tokenizer", "chars", "--out", "x.safetensors")
+    one_line(status, err, "a classifier reads words")
+    assert not (folder / "x.safetensors").exists()
+
+
+SPECIAL_FILES = """
+import os, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))     # unbounded reads fail, not swap
+from tinyrnn.cli import main
+for argv in [a.split() for a in sys.argv[1:]]:
+    status = main(argv)
+    print("STATUS", status, flush=True)
+    sys.stderr.flush()
+"""
+
+
+def test_fifos_devices_and_oversized_files_are_refused_without_reading_them(folder, capsys):
+    model = small_model()
+    save_model(model, "m.safetensors")
+    assert run(capsys, "export", "--model", "m.safetensors", "--format", "torch", "--out", "sd.safetensors")[0] == 0
+    (folder / "vocab.json").write_text(json.dumps(model.vocab.tokens))
+    (folder / "classes.json").write_text(json.dumps(model.classes))
+    os.mkfifo("fifo")
+    for name in ("m", "sd"):                        # a real header, then 3 GB of zeros (a sparse file)
+        data = (folder / f"{name}.safetensors").read_bytes()
+        (folder / f"big_{name}.safetensors").write_bytes(data)
+        os.truncate(f"big_{name}.safetensors", 3 << 30)
+    cases = {"import --state-dict fifo --out a.safetensors": "fifo: a FIFO, not a regular file",
+             "import --state-dict sd.safetensors --vocab fifo --out a.safetensors": "fifo: a FIFO, not a regular",
+             "import --state-dict sd.safetensors --vocab vocab.json --classes fifo --out a.safetensors": "a FIFO",
+             "import --state-dict /dev/zero --out a.safetensors": "/dev/zero: a device, not a regular file",
+             "import --state-dict sd.safetensors --vocab /dev/zero --out a.safetensors": "/dev/zero: a device",
+             "import --state-dict big_sd.safetensors --out a.safetensors": "header declares",
+             "info big_m.safetensors": "(truncated or trailing bytes)",
+             "info fifo": "fifo: a FIFO, not a regular file"}
+    result = subprocess.run([sys.executable, "-c", SPECIAL_FILES, *cases], capture_output=True, text=True,
+                            timeout=60)
+    errors = result.stderr.splitlines()
+    assert result.stdout.split() == ["STATUS", "2"] * len(cases), result.stderr[-2000:]
+    assert len(errors) == len(cases) and all(message in line for message, line in zip(cases.values(), errors)), errors
+    assert not (folder / "a.safetensors").exists()
+
+
+def test_an_oversized_token_list_is_refused_after_its_size(folder):
+    from tinyrnn.import_torch import read_token_list
+    with open("vocab.txt", "wb") as stream:
+        stream.truncate((100 << 20) + 1)
+    with pytest.raises(ModelFileError, match="over the limit of 104,857,600"):
+        read_token_list("vocab.txt", "vocabulary")
+
+
+def _rewrite(path, header_change=None, metadata_change=None, tensors_change=None):
+    """Write path again with its header, metadata or tensors changed (checksums made to match)."""
+    if header_change is not None:
+        raw = open(path, "rb").read()
+        length = struct.unpack("<Q", raw[:8])[0]
+        text = header_change(raw[8:8 + length].decode()).encode()
+        open(path, "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + length:])
+        return
+    model, extra, metadata = read_tinyrnn_file(path, _format(path),
+                                               ("optimizer.", "best.", "carry."))
+    tensors = {**model.params, **model.buffers, **extra}
+    metadata = {key: value for key, value in metadata.items() if key != "checksum"}
+    (metadata_change or (lambda m: None))(metadata)
+    (tensors_change or (lambda t: None))(tensors)
+    open(path, "wb").write(serialize(tensors, metadata))
+
+
+def _format(path):
+    raw = open(path, "rb").read()
+    length = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + length])["__metadata__"]["format"]
+
+
+def _run_changed(change):
+    import hashlib
+
+    def edit(metadata):
+        text = change(metadata["run"])
+        metadata.update(run=text, run_checksum="sha256:" + hashlib.sha256(text.encode()).hexdigest())
+    return edit
+
+
+@pytest.mark.parametrize("where", ["shape", "config", "classes"])
+def test_integers_of_thousands_of_digits_in_a_model_are_one_error(folder, where):
+    save_model(small_model(), "m.safetensors")
+    if where == "shape":
+        _rewrite("m.safetensors", header_change=lambda text: text.replace('"shape":[5]', '"shape":[' + HUGE + "]"))
+    else:
+        def edit(metadata):
+            metadata[where] = metadata[where].replace("5" if where == "config" else '"c0"', HUGE, 1)
+        _rewrite("m.safetensors", metadata_change=edit)
+    with pytest.raises(ModelFileError, match="too long"):
+        load_model("m.safetensors")
+
+
+def test_a_classes_file_with_a_huge_integer_is_one_line(folder):
+    from tinyrnn.import_torch import read_token_list
+    (folder / "classes.json").write_text("[" + HUGE + "]")
+    with pytest.raises(ModelFileError, match="classes.json: a number too long"):
+        read_token_list("classes.json", "classes")
+
+
+def _resume(capsys, *extra):
+    return run(capsys, "train", "--epochs", "3", "--hidden", "4", "--checkpoint-dir", "run.d", "--checkpoint-every",
+               "1", "--out", "run.safetensors", *extra)
+
+
+def test_a_huge_integer_in_the_latest_checkpoint_falls_back_to_the_one_before(folder, capsys):
+    assert _resume(capsys, "--epochs", "2")[0] == 0
+    _rewrite("run.d/checkpoint-00000002.safetensors",
+             metadata_change=_run_changed(lambda text: text.replace('"steps": ', '"steps": ' + HUGE + ', "x": ', 1)))
+    status, out, err = _resume(capsys, "--epochs", "2", "--resume")
+    assert status == 0 and "skipping a damaged checkpoint" in err and "a number too long" in err, err
+    assert "resuming from run.d/checkpoint-00000001.safetensors" in out
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda run: run["state"].update(epoch=-5), "epoch is -5"),
+    (lambda run: run["state"].update(batch=10 ** 9), "update 1000000000 of its pass"),
+    (lambda run: run["state"].update(best_record=7), "best_record is 7"),
+    (lambda run: run.update(optimizer_steps=-1), "optimizer_steps is -1"),
+    (lambda run: run["state"]["history"][0].update(epoch="one"), "a history record's epoch is 'one'"),
+    (None, "best.weights holds 7 numbers"),
+])
+def test_a_run_record_that_could_not_have_been_written_is_one_line(folder, capsys, edit, message):
+    assert _resume(capsys, "--epochs", "1", "--keep-best", "--valid-split", "0.3")[0] == 0
+    path = "run.d/checkpoint-00000001.safetensors"
+    if edit is None:
+        _rewrite(path, tensors_change=lambda tensors: tensors.update({"best.weights": np.zeros(7)}))
+    else:
+        def change(text):
+            record = json.loads(text)
+            edit(record)
+            return json.dumps(record)
+        _rewrite(path, metadata_change=_run_changed(change))
+    status, _, err = _resume(capsys, "--resume", "--force")
+    one_line(status, err, message)
+
+
+def test_checkpoint_numbers_past_eight_digits_sort_and_continue(folder):
+    model, checkpoints = small_model(), CheckpointFolder("run.d")
+    checkpoints.save(model, {}, {"n": 1})
+    os.rename("run.d/checkpoint-00000001.safetensors", "run.d/checkpoint-99999999.safetensors")
+    assert checkpoints.save(model, {}, {"n": 2}).endswith("checkpoint-100000000.safetensors")
+    assert checkpoints.save(model, {}, {"n": 3}).endswith("checkpoint-100000001.safetensors")
+    assert sorted(os.listdir("run.d")) == ["checkpoint-100000000.safetensors", "checkpoint-100000001.safetensors"]
+    assert checkpoints.latest(print)[3] == {"n": 3}
+
+
+def test_info_with_its_output_closed_or_full_says_so_and_fails(folder):
+    save_model(small_model(), "m.safetensors")
+    command = [sys.executable, "-m", "tinyrnn", "info", "m.safetensors"]
+    closed = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=30,
+                            preexec_fn=lambda: os.close(1))
+    assert closed.returncode == 2 and "standard output is closed" in closed.stderr
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, timeout=30)
+    assert result.returncode == 2 and "No space left on device" in result.stderr
