@@ -27,7 +27,8 @@ def run(args):
         raise TinyRNNError("--preset timeseries is for numeric sequences (.ts, .npz, --format long); texts "
                            "train with walkthrough, fast or text")
     args = _with_preset_options(args)
-    outputs = {"--out": (None if args.folds else args.out, "model"), "--json-log": (args.json_log, "log"),
+    outputs = {"--out": (None if args.folds else args.out, "model:classify"),
+               "--json-log": (args.json_log, "log"),
                "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
     if args.plot:
         require_matplotlib()                         # before the run, not after an hour of it

@@ -25,7 +25,7 @@ def run(args):
         raise TinyRNNError("--task forecast needs --series FILE (a CSV with a header and one or more value columns)")
     if args.plot:
         require_matplotlib()
-    outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log"),
+    outputs = {"--out": (args.out, "model:forecast"), "--json-log": (args.json_log, "log"),
                "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
     checkpoints = command_checkpoints(args)
     with locked_outputs(outputs, data_inputs(series=args.series, init_from=args.init_from), args.force), \

@@ -36,7 +36,7 @@ class Outputs:
 
 def run(args):
     """Train on --text (default: Python's documentation topics), print logs and samples, save --out."""
-    outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log"),
+    outputs = {"--out": (args.out, "model:lm"), "--json-log": (args.json_log, "log"),
                "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
     if args.plot:
         require_matplotlib()                         # before the run, not after an hour of it

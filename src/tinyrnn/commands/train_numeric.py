@@ -34,7 +34,8 @@ def run(args):
         raise TinyRNNError("--plot draws a classifier's folds; a regressor's are printed and logged (--json-log)")
     if args.plot:
         require_matplotlib()
-    outputs = {"--out": (None if args.folds else args.out, "model"), "--json-log": (args.json_log, "log"),
+    outputs = {"--out": (None if args.folds else args.out, f"model:{args.task}"),
+               "--json-log": (args.json_log, "log"),
                "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
     inputs = data_inputs(train=args.train, test=args.test, valid=args.valid, init_from=args.init_from)
     checkpoints = command_checkpoints(args)

@@ -34,7 +34,7 @@ SACREBLEU_NOTE = ("note: BLEU and chrF need sacrebleu: python -m pip install sac
 def run(args):
     """Train on --train (default: the embedded dates), print the log blocks, save --out."""
     args = with_preset_options(args, "seq2seq")
-    outputs = {"--out": (args.out, "model"), "--json-log": (args.json_log, "log"),
+    outputs = {"--out": (args.out, "model:seq2seq"), "--json-log": (args.json_log, "log"),
                "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
     if args.plot:
         require_matplotlib()                         # before the run, not after an hour of it
