@@ -82,6 +82,12 @@ def test_each_task_trains_into_its_own_default_file(folder, capsys):
     from tinyrnn.train_options import DEFAULT_OUT
     assert DEFAULT_OUT == {"classify": "model.safetensors", "lm": "lm.safetensors", "seq2seq": "translator.safetensors",
                            "regress": "regressor.safetensors", "forecast": "forecaster.safetensors"}
+    before = open("model.safetensors", "rb").read()
+    status, _, err = run(capsys, "train", "--task", "lm", "--epochs", "0", "--out", "model.safetensors")
+    one_line_error(status, err, "is a classifier (task classify); this run writes a language model")
+    assert open("model.safetensors", "rb").read() == before
+    assert run(capsys, "train", "--task", "lm", "--epochs", "0", "--out", "model.safetensors", "--force")[0] == 0
+    assert load_model("model.safetensors").task == "lm"
 
 
 def _closed_stdout(*argv, cwd):
