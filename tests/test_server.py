@@ -70,6 +70,7 @@ JSON = {"Content-Type": "application/json"}
     (dict(json={"text": 5}), 422, "'text' must be a string"),
     (dict(json={"text": "w1 " * 101}), 422, "the limit is 300"),
     (dict(json={"text": "   "}), 422, "no words"),
+    (dict(content=b'{"text": "w1 \\ud800"}', headers=JSON), 422, "lone surrogate U+D800"),
     (dict(json={"text": "w1", "pad": "x" * 3000}), 413, "over the limit of 2,000 bytes"),
 ])
 def test_bad_requests_get_a_json_error(client, send, status, message):

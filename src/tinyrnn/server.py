@@ -35,6 +35,7 @@ from .decoding import default_max_length
 from .explain import explain_text, explain_translation
 from .errors import TinyRNNError
 from .sampling import check_finite, generate
+from .text_output import surrogate_in
 from .web import asset
 
 ASSETS = {"playground.js": "text/javascript", "playground.css": "text/css", "translate.js": "text/javascript"}
@@ -206,6 +207,10 @@ def _text(body, key, limits, required):
         raise RequestError(422, f"{key!r} must be a string" + (" (it is required)" if value is None else ""))
     if len(value) > limits.max_text_chars:
         raise RequestError(422, f"{key!r} is {len(value):,} characters; the limit is {limits.max_text_chars:,}")
+    surrogate = surrogate_in(value)
+    if surrogate:
+        raise RequestError(422, f"{key!r} holds a lone surrogate U+{ord(surrogate):04X}, which is not a Unicode "
+                                f"character")
     return value
 
 
