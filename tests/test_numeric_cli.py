@@ -364,3 +364,18 @@ def test_numeric_classifier_resumes_bit_for_bit(ts_files, tmp_path, capsys, monk
     assert status == 0, err
     np.testing.assert_array_equal(load_model("resumed.safetensors").flat, load_model("whole.safetensors").flat)
     assert "warning: resuming despite a difference (--force): epochs 3 -> 6" in err
+
+
+def test_sizes_and_numbers_beyond_reason_are_refused_before_any_work(series, tmp_path, capsys):
+    np.savez(tmp_path / "long.npz", X=np.zeros((1, 100_001, 1)), y=[0.0])
+    np.savez(tmp_path / "huge.npz", X=np.full((4, 3, 1), 1e308), y=[0.0, 1.0, 0.0, 1.0])
+    cases = [(["train", "--task", "regress", "--train", tmp_path / "long.npz"], "100,001 steps; tinyrnn reads at most"),
+             (["train", "--task", "regress", "--train", tmp_path / "huge.npz"], "huge.npz: the numbers are too large"),
+             (["train", "--hidden", "20000"], "--hidden: must be <= 8,192"),
+             (["train", "--layers", "100000"], "--layers: must be <= 64"),
+             (["forecast", "--series", series, "--horizon", "1000000"], "--horizon: must be <= 10,000"),
+             (["translate", "--beam", "1000000", "a"], "--beam: must be <= 100")]
+    for argv, message in cases:
+        status, _, err = run(capsys, *argv, *(["--out", tmp_path / "m.safetensors"] if argv[0] == "train" else []))
+        assert status == 2 and message in err and err.count("\n") == 1, (argv, err)
+    assert not (tmp_path / "m.safetensors").exists()

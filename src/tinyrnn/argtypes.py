@@ -100,3 +100,12 @@ def text_encoding(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a text encoding (it does not turn bytes into text); "
                                          f"use one such as utf-8 or latin-1")
     return text
+
+
+# Sizes beyond these cannot be meant on one machine: refused when the options are read,
+# before anything is allocated (a hidden size of 20,000 is 15 GB of GRU weights and moments).
+MAX_WIDTH = 8192                 # --hidden, --embed
+MAX_LAYERS = 64                  # --layers
+MAX_BEAM = 100                   # --beam
+MAX_OUTPUT_TOKENS = 10_000       # translate --max-length
+MAX_STEPS_AHEAD = 10_000         # --horizon

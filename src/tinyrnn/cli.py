@@ -52,7 +52,8 @@ def main(argv=None):
         where = f"{error.filename}: " if error.filename else ""
         return _fail(args, f"{where}{error.strerror or error}")
     except MemoryError:
-        return _fail(args, "out of memory")
+        return _fail(args, "out of memory: a size (--hidden, --layers, --batch-size, --embed) or the data is "
+                           "too large for this machine")
     except (KeyboardInterrupt, Terminated) as stop:   # the shell's statuses: 128 + signal number
         signal_name, status = ("Ctrl-C", 130) if isinstance(stop, KeyboardInterrupt) else ("SIGTERM", 143)
         return _fail(args, f"interrupted by {signal_name}; {_saved(files.written[saved_before:])}", status)

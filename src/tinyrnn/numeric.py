@@ -8,6 +8,8 @@ and the standardisation fitted on training data that a model stores and applies.
 """
 import numpy as np
 
+from .errors import DataError
+
 TINY_SPREAD = 1e-8        # a feature that never varies keeps std 1 (its values are then only shifted)
 WINDOW_FLOOR = 0.03       # a window's spread is at least this much of the training series' std: the step
                           # after a flat window stays tens of units, not thousands (0.1 bent the airline
@@ -29,7 +31,11 @@ def fit_standardization(arrays):
     """Per-column mean and standard deviation of the rows of arrays ((n_i, F) each) together:
     (mean (F,), std (F,)); a column that never varies gets std 1."""
     rows = np.concatenate([np.asarray(array, dtype=np.float64).reshape(len(array), -1) for array in arrays])
-    mean, std = rows.mean(axis=0), rows.std(axis=0)
+    with np.errstate(all="ignore"):
+        mean, std = rows.mean(axis=0), rows.std(axis=0)
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        raise DataError("the numbers are too large to standardise (their mean or spread is not a finite "
+                        "number); scale them down")
     return mean, np.where(std > TINY_SPREAD * np.maximum(np.abs(mean), 1.0), std, 1.0)
 
 

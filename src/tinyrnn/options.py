@@ -3,7 +3,8 @@ A usage error is one line on stderr and exit status 2, as every other bad input.
 import argparse
 
 from . import __version__
-from .argtypes import fraction_below_one, integer, non_negative_float, positive_float, text_encoding
+from .argtypes import (MAX_BEAM, MAX_LAYERS, MAX_OUTPUT_TOKENS, MAX_STEPS_AHEAD, MAX_WIDTH, fraction_below_one, integer,
+                       non_negative_float, positive_float, text_encoding)
 from .errors import TinyRNNError
 from .train_options import add_train
 
@@ -75,7 +76,7 @@ def _add_forecast(commands):
                           "what train --task forecast writes)")
     forecast.add_argument("--series", required=True, metavar="FILE", help="the history: a CSV with a header "
                           "and the model's value columns, in time order (its last --window values are read)")
-    forecast.add_argument("--horizon", type=integer(1), metavar="H", help="steps to forecast (default: the "
+    forecast.add_argument("--horizon", type=integer(1, MAX_STEPS_AHEAD), metavar="H", help="steps to forecast (default: the "
                           "model's; more are forecast by feeding forecasts back as history)")
     forecast.add_argument("--columns", metavar="A,B,..", help="the value columns (default: the model's series)")
     forecast.add_argument("--time-column", metavar="NAME", help="(default: a first column that is not numbers)")
@@ -123,7 +124,7 @@ def _add_use_commands(commands):
     pairs.add_argument("--source-column", help="column/key of the source text in .csv/.jsonl pairs "
                        "(default: source)")
     pairs.add_argument("--target-column", help="column/key of the target text (default: target)")
-    pairs.add_argument("--beam", type=integer(1), metavar="K", help="beam of the translations (default: 1, "
+    pairs.add_argument("--beam", type=integer(1, MAX_BEAM), metavar="K", help="beam of the translations (default: 1, "
                        "greedy)")
 
     _add_translate(commands)
@@ -151,9 +152,9 @@ def _add_translate(commands):
     translate.add_argument("texts", nargs="*", metavar="TEXT", help="texts (default: one per line on stdin)")
     translate.add_argument("--model", default="translator.safetensors", help="(default: translator.safetensors, "
                            "what train --task seq2seq writes)")
-    translate.add_argument("--beam", type=integer(1), default=1, metavar="K", help="keep the K best "
+    translate.add_argument("--beam", type=integer(1, MAX_BEAM), default=1, metavar="K", help="keep the K best "
                            "hypotheses (beam search; default: 1, greedy)")
-    translate.add_argument("--max-length", type=integer(1), metavar="N", help="at most N output tokens "
+    translate.add_argument("--max-length", type=integer(1, MAX_OUTPUT_TOKENS), metavar="N", help="at most N output tokens "
                            "(default: twice the longest source's tokens + 10)")
     translate.add_argument("--json", action="store_true", help="one JSON object per text: translation, "
                            "scores, source tokens and the attention weights of each output step")
@@ -280,11 +281,11 @@ def _add_gradcheck(commands):
     gradcheck.add_argument("--attention", choices=["dot", "general", "additive", "none"],
                            help="seq2seq: the decoder's attention (default: general)")
     gradcheck.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn", help="(default: rnn)")
-    gradcheck.add_argument("--layers", type=integer(1), default=1, metavar="N",
+    gradcheck.add_argument("--layers", type=integer(1, MAX_LAYERS), default=1, metavar="N",
                            help="stacked layers (default: 1)")
     gradcheck.add_argument("--bidirectional", action="store_true", help="two directions (classify; seq2seq: "
                            "the encoder)")
-    gradcheck.add_argument("--embed", type=integer(1), metavar="E", help="a learned E-dimensional "
+    gradcheck.add_argument("--embed", type=integer(1, MAX_WIDTH), metavar="E", help="a learned E-dimensional "
                            "embedding instead of one-hot inputs")
     gradcheck.add_argument("--nonlinearity", choices=["tanh", "relu"], default="tanh",
                            help="of the rnn cell (default: tanh)")
@@ -296,7 +297,7 @@ def _add_gradcheck(commands):
                            "layers, directions, input and task (tanh, no dropout; one summary line each; with "
                            "--task seq2seq: every attention too)")
     gradcheck.add_argument("--seed", type=integer(0), default=0, help="(default: 0)")
-    gradcheck.add_argument("--hidden", type=integer(1), default=5, help="(default: 5)")
+    gradcheck.add_argument("--hidden", type=integer(1, MAX_WIDTH), default=5, help="(default: 5)")
     gradcheck.add_argument("--vocab", type=integer(1), default=7, help="number of words (seq2seq: on each "
                            "side; default: 7)")
     gradcheck.add_argument("--classes", type=integer(2), default=3, help="(default: 3)")

@@ -1,8 +1,8 @@
 """The options of `tinyrnn train` (every task), in the groups its --help shows."""
 import argparse
 
-from .argtypes import (average_decay_or_none, checkpoint_interval, finite_float, fraction, fraction_below_one,
-                       integer, positive_float, positive_float_or_none)
+from .argtypes import (MAX_BEAM, MAX_LAYERS, MAX_STEPS_AHEAD, MAX_WIDTH, average_decay_or_none, checkpoint_interval,
+                       finite_float, fraction, fraction_below_one, integer, positive_float, positive_float_or_none)
 
 
 DEFAULT_OUT = {"classify": "model.safetensors", "lm": "lm.safetensors", "seq2seq": "translator.safetensors",
@@ -59,7 +59,7 @@ def _add_numeric_options(numeric):
     numeric.add_argument("--columns", metavar="A,B,..", help="forecast: the value columns (default: every "
                          "numeric one)")
     numeric.add_argument("--window", type=integer(1), metavar="W", help="forecast: past steps read (default: 24)")
-    numeric.add_argument("--horizon", type=integer(1), metavar="H", help="forecast: future steps predicted "
+    numeric.add_argument("--horizon", type=integer(1, MAX_STEPS_AHEAD), metavar="H", help="forecast: future steps predicted "
                          "at once from the last state (default: 24)")
     numeric.add_argument("--holdout", type=integer(1), metavar="N", help="forecast: keep the last N values "
                          "out of training and test forecasts of them")
@@ -92,18 +92,18 @@ def _add_seq2seq_options(seq2seq):
     seq2seq.add_argument("--test-split", type=fraction_below_one, metavar="F", help="hold out the "
                          "fraction F of the source sentences for testing (every pair of a held-out "
                          "source; default without --test: 0.1)")
-    seq2seq.add_argument("--beam", type=integer(1), metavar="K", help="beam of the translations measured "
+    seq2seq.add_argument("--beam", type=integer(1, MAX_BEAM), metavar="K", help="beam of the translations measured "
                          "for validation and test (default: 1, greedy)")
 
 
 def _add_model_options(model):
     """The network: cell, layers, directions, input, dropout (train; gradcheck has its own)."""
     model.add_argument("--cell", choices=["rnn", "lstm", "gru"], help="recurrent cell (default: rnn)")
-    model.add_argument("--layers", type=integer(1), metavar="N", help="stacked recurrent layers (default: 1)")
+    model.add_argument("--layers", type=integer(1, MAX_LAYERS), metavar="N", help="stacked recurrent layers (default: 1)")
     model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, help="a second direction "
                        "reads each text backwards; the classifier sees both final states (classify; seq2seq: "
                        "the encoder); --no-bidirectional turns off a preset's")
-    model.add_argument("--embed", type=integer(1), metavar="E", help="learn an E-dimensional embedding "
+    model.add_argument("--embed", type=integer(1, MAX_WIDTH), metavar="E", help="learn an E-dimensional embedding "
                        "of each token (default: none, one-hot inputs as in the walkthrough)")
     model.add_argument("--dropout", type=fraction_below_one, metavar="P", help="inverted dropout with "
                        "rate P between layers and before the output layer, in training only (default: 0)")
@@ -147,7 +147,7 @@ def _add_recipe_options(preset):
                         "--epochs: no limit of epochs)")
     preset.add_argument("--minutes", type=positive_float, help="stop after M minutes of wall time, "
                         "evaluation included (alone, without --epochs: no limit of epochs)")
-    preset.add_argument("--hidden", type=integer(1), help="hidden size (walkthrough: 64)")
+    preset.add_argument("--hidden", type=integer(1, MAX_WIDTH), help="hidden size (walkthrough: 64)")
     preset.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="(walkthrough: sgd)")
     preset.add_argument("--lr", type=positive_float, help="learning rate (walkthrough: 0.02; default "
                         "per optimizer: sgd 0.02, adagrad 0.1, rmsprop 0.01, adam 0.001)")

@@ -10,6 +10,7 @@ from ..describe import kind
 from ..errors import TinyRNNError
 from ..io import load_model
 from ..plots import require_matplotlib
+from ..sampling import check_finite
 from .common import locked_outputs
 from .numeric_data import read_forecast_series
 
@@ -26,7 +27,9 @@ def _run(args):
     model = load_forecaster(args.model, "forecast")
     series = read_model_series(model, args.series, args)
     steps = args.horizon or model.horizon
-    forecast = forecast_steps(model, series.values, steps)
+    with np.errstate(all="ignore"):
+        forecast = forecast_steps(model, series.values, steps)
+    check_finite(forecast)
     names = model.series_names
     if args.json:
         values = forecast[:, 0].tolist() if len(names) == 1 else forecast.tolist()

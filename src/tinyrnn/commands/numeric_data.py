@@ -9,6 +9,7 @@ from ..tasks.classify import LabelledSequences
 from ..tasks.regress import RealTargets
 
 NUMERIC_FORMATS = ("ts", "npz", "long")
+MAX_STEPS = 100_000                      # one sequence's steps: more would take gigabytes to train on
 _EXTENSIONS = (".ts", ".npz")
 
 
@@ -40,6 +41,11 @@ def read_sets(paths, args, task, labels_optional=False):
         else:
             sets.append(read_numeric(path, encoding=getattr(args, "encoding", "utf-8"), task=task,
                                      labels_optional=labels_optional))
+    for numeric_set in sets:
+        longest = max(range(len(numeric_set)), key=lambda row: len(numeric_set.series[row]))
+        if len(numeric_set.series[longest]) > MAX_STEPS:
+            raise DataError(f"{numeric_set.sources[longest]}: a sequence of {len(numeric_set.series[longest]):,} "
+                            f"steps; tinyrnn reads at most {MAX_STEPS:,} (cut it into windows)")
     first = sets[0]
     for other, path in zip(sets[1:], paths[1:]):
         check_compatible(first, other, f"it (beside {paths[0]})")
@@ -117,7 +123,8 @@ def encode(model, numeric_set):
     if not model.config.features:
         from .text_regression import encode_texts
         return encode_texts(model, numeric_set)
-    series = [np.asarray(values, dtype=model.dtype) for values in numeric_set.series]
+    with np.errstate(over="ignore"):
+        series = [np.asarray(values, dtype=model.dtype) for values in numeric_set.series]
     for values, source in zip(series, numeric_set.sources):
         if not np.isfinite(values).all():
             raise DataError(f"{source}: a number too large for {model.dtype.name} (try --dtype float64)")

@@ -7,7 +7,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from ..checkpoint import fingerprint
-from ..errors import TinyRNNError
+from ..errors import DataError, TinyRNNError
 from ..plots import require_matplotlib
 from ..tasks.regress import RealTargets, RegressTask, holdout_windows, make_windows, seasonal_scale, split_windows
 from ..training import Trainer, run_signature
@@ -83,7 +83,10 @@ def _model(args, recipe, series, history, rng):
                 "features": len(series.names), "input": "numeric", "horizon": recipe["horizon"],
                 "window": recipe["window"], "scaling": args.scaling or "window"}
     model = model_options(args).build(settings, series.names, series.names, rng, recipe["init"])
-    model.standardize_inputs([history])
+    try:
+        model.standardize_inputs([history])
+    except DataError as error:
+        raise DataError(f"{series.source}: {error}") from None
     return model
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..checkpoint import fingerprint
 from ..describe import numbers_per_step
-from ..errors import TinyRNNError
+from ..errors import DataError, TinyRNNError
 from ..io import load_model, save_model
 from ..plots import require_matplotlib
 from ..tasks import ClassifyTask
@@ -156,7 +156,10 @@ def _model(args, recipe, train_set, rng):
     else:
         settings.update(features=train_set.num_features, input="numeric")
         model = model_options(args).build(settings, train_set.feature_names, outputs, rng, recipe["init"])
-        model.standardize_inputs(train_set.series)
+        try:
+            model.standardize_inputs(train_set.series)
+        except DataError as error:
+            raise DataError(f"{train_set.sources[0].rsplit(':', 1)[0]}: {error}") from None
     if args.task == "regress":
         model.standardize_targets(train_set.targets)
     return model
