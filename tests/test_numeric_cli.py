@@ -379,3 +379,16 @@ def test_sizes_and_numbers_beyond_reason_are_refused_before_any_work(series, tmp
         status, _, err = run(capsys, *argv, *(["--out", tmp_path / "m.safetensors"] if argv[0] == "train" else []))
         assert status == 2 and message in err and err.count("\n") == 1, (argv, err)
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_a_series_without_a_header_and_an_output_that_is_a_link_are_refused(series, tmp_path, capsys):
+    (tmp_path / "bare.csv").write_text("".join(f"{value}\n" for value in range(50)))
+    status, _, err = run(capsys, "train", "--task", "forecast", "--series", tmp_path / "bare.csv", "--window", "5",
+                         "--horizon", "2", "--out", tmp_path / "f.safetensors")
+    assert status == 2 and "bare.csv:1: the first row is numbers" in err
+    (tmp_path / "target.safetensors").write_bytes(b"mine")
+    (tmp_path / "link.safetensors").symlink_to(tmp_path / "target.safetensors")
+    status, _, err = run(capsys, "train", "--task", "forecast", "--series", series, "--window", "5", "--horizon", "2",
+                         "--epochs", "1", "--out", tmp_path / "link.safetensors", "--force")
+    assert status == 2 and "is a symbolic link" in err
+    assert (tmp_path / "link.safetensors").is_symlink() and (tmp_path / "target.safetensors").read_bytes() == b"mine"

@@ -107,6 +107,8 @@ def check_outputs(outputs, inputs, force=False):
             raise TinyRNNError(f"{option} {path}: what is written here is {_WRITES[kind]}; give it a name "
                                f"ending {' or '.join(EXTENSIONS[kind])}")
         _check_folder(option, path)
+        if os.path.islink(path):                    # writing replaces the link, not what it names
+            raise TinyRNNError(f"{option} {path} is a symbolic link; give the path of the file itself")
         if os.path.exists(path) and not os.path.isfile(path):
             raise TinyRNNError(f"{option} {path} exists and is not a regular file; tinyrnn writes "
                                f"only regular files")

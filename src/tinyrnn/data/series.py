@@ -176,6 +176,9 @@ def read_series(path, *, encoding="utf-8", columns=None, time_column=None):
     it). Every value must be a finite number."""
     path = str(path)
     header, rows = _csv_rows(path, encoding)
+    if header and all(is_number(name) for name in header):
+        raise DataError(f"{path}:1: the first row is numbers; a series file starts with a header row naming "
+                        f"its columns")
     if len(rows) < 2:
         raise DataError(f"{path}: {len(rows)} row of values; a series needs at least 2")
     first_line, first = rows[0]
