@@ -179,3 +179,17 @@ def test_a_json_number_of_5000_digits_is_one_line_with_its_line(folder, capsys):
     (folder / "big_pairs.jsonl").write_text('{"source": "hi", "target": ' + "1" * 5000 + "}\n")
     with pytest.raises(DataError, match="big_pairs.jsonl:1: invalid JSON"):
         read_pairs(str(folder / "big_pairs.jsonl"))
+
+
+def test_labels_that_print_alike_are_one_class_or_refused(tmp_path):
+    from tinyrnn.data.loaders import load_dataset
+    from tinyrnn.errors import DataError
+    path = tmp_path / "accents.csv"
+    path.write_text("text,label\ngood,caf\u00e9\nbad,cafe\u0301\nfine,other\n", encoding="utf-8")
+    assert sorted(set(load_dataset([str(path)]).labels)) == ["caf\u00e9", "other"]      # NFC and NFD: one class
+    path.write_text("text,label\ngood,pos\nbad,pos\u200b\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"accents.csv:3: .*invisible character \(U\+200B\)"):
+        load_dataset([str(path)])
+    lines = tmp_path / "numbers.jsonl"
+    lines.write_text('{"text": "good", "label": 1.0}\n{"text": "bad", "label": 1}\n{"text": "ok", "label": 0.5}\n')
+    assert load_dataset([str(lines)]).labels == ["1", "1", "0.5"]

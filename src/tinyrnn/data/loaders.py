@@ -7,8 +7,10 @@ import codecs
 import csv
 import io
 import json
+import math
 import os
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 
 from ..errors import DataError
@@ -171,12 +173,19 @@ def _add_checked(dataset, text, label, source):
         label = "true" if label else "false"
     elif isinstance(label, int):
         label = str(label)
+    elif isinstance(label, float) and math.isfinite(label):     # 1.0 is the class "1", as 1 is
+        label = str(int(label)) if label.is_integer() else repr(label)
     if not isinstance(label, str):
         raise DataError(f"{source}: label must be a string, got {_json_type(label)}")
     label = label.strip()
     if not label:
         raise DataError(f"{source}: missing label")
     check_unicode(label, "label", source)
+    label = unicodedata.normalize("NFC", label)                 # "café" is one class however it is encoded
+    invisible = next((c for c in label if unicodedata.category(c) == "Cf"), None)
+    if invisible:
+        raise DataError(f"{source}: label {label!r} holds an invisible character (U+{ord(invisible):04X}); "
+                        f"two classes would print alike")
     if printable(label) != label:
         raise DataError(f"{source}: label {label!r} holds a control character or line break; "
                         f"a class name is printed in tables and TSV lines")
