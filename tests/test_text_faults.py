@@ -193,3 +193,12 @@ def test_labels_that_print_alike_are_one_class_or_refused(tmp_path):
     lines = tmp_path / "numbers.jsonl"
     lines.write_text('{"text": "good", "label": 1.0}\n{"text": "bad", "label": 1}\n{"text": "ok", "label": 0.5}\n')
     assert load_dataset([str(lines)]).labels == ["1", "1", "0.5"]
+
+
+def test_a_key_given_twice_in_a_jsonl_object_is_refused(tmp_path):
+    from tinyrnn.data.loaders import load_dataset
+    from tinyrnn.errors import DataError
+    path = tmp_path / "twice.jsonl"
+    path.write_text('{"text": "good", "label": "pos"}\n{"text": "bad", "label": "pos", "label": "neg"}\n')
+    with pytest.raises(DataError, match=r"twice.jsonl:2: the key 'label' is given twice"):
+        load_dataset([str(path)])

@@ -203,9 +203,12 @@ def check_unicode(text, what, source):
 
 def parse_json_line(line, source):
     """json.loads(line), every failure a DataError naming source: invalid JSON, nesting too
-    deep, a number of more than 4,300 digits (Python's limit on converting digits to int)."""
+    deep, a number of more than 4,300 digits (Python's limit on converting digits to int), a
+    key given twice in one object (which value was meant?)."""
     try:
-        return json.loads(line)
+        return json.loads(line, object_pairs_hook=_object_once)
+    except _DuplicateKey as error:
+        raise DataError(f"{source}: the key {error.args[0]!r} is given twice in one object") from None
     except json.JSONDecodeError as error:
         raise DataError(f"{source}: invalid JSON ({error.msg})") from None
     except RecursionError:
@@ -213,6 +216,20 @@ def parse_json_line(line, source):
     except ValueError:                              # int() of over sys.get_int_max_str_digits() digits
         raise DataError(f"{source}: invalid JSON (a number of more than {sys.get_int_max_str_digits():,} "
                         f"digits)") from None
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _object_once(pairs):
+    """A JSON object's dict, refusing a key given twice."""
+    found = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
 
 
 def _add_record(dataset, line, text_column, label_column, source):
