@@ -29,7 +29,7 @@ def run(args):
         return _evaluate_translator(model, args)
     if model.config.features or model.task == "regress":
         from .evaluate_numeric import evaluate_numeric
-        return evaluate_numeric(model, args, _print_report, _print_errors)
+        return evaluate_numeric(model, args, report_classifier)
     if args.series or args.holdout:
         raise TinyRNNError(f"--series and --holdout apply to forecasters; {args.model} is a {model.task} model")
     _refuse(args.model, "a " + ("classifier" if model.task == "classify" else "language model"),
@@ -54,13 +54,20 @@ def _evaluate_classifier(model, args):
     dataset = data.read(specs) if specs else default_dataset()[1]
     examples, unknown = encode_examples(model, dataset)
     warn_unknown(unknown, "data")
+    return report_classifier(model, examples, as_json, error_count, lambda row: dataset.texts[row], dataset.sources)
+
+
+def report_classifier(model, examples, as_json, error_count, shown_input, sources):
+    """eval's report of a classifier on its encoded examples: loss, accuracy, the confusion
+    matrix, per-class figures and the error_count most confident mistakes (each with its
+    source and shown_input(row), the text or what stands for it), or all of it as JSON."""
     with np.errstate(all="ignore"):
         loss, accuracy, probs = evaluate(model, examples)
     check_finite(probs)
     classes = model.classes
     confusion = confusion_matrix(examples.targets, probs.argmax(axis=1), len(classes))
     scores = class_scores(confusion)
-    errors = [_error(dataset, classes, probs, examples.targets, row)
+    errors = [_error(sources[row], shown_input(row), classes, probs, examples.targets, row)
               for row in most_confident_errors(probs, examples.targets, error_count or 0)]
     if as_json:
         print(json.dumps({"examples": len(examples), "loss": loss, "accuracy": accuracy,
@@ -75,10 +82,10 @@ def _evaluate_classifier(model, args):
     return 0
 
 
-def _error(dataset, classes, probs, targets, row):
+def _error(source, text, classes, probs, targets, row):
     """One wrongly predicted example as a JSON-ready dict."""
     predicted = int(probs[row].argmax())
-    return {"source": dataset.sources[row], "text": dataset.texts[row], "label": classes[targets[row]],
+    return {"source": source, "text": text, "label": classes[targets[row]],
             "predicted": classes[predicted], "probability": float(probs[row, predicted])}
 
 

@@ -3,17 +3,12 @@ per-class figures and its most confident mistakes, as for texts), a regressor (l
 R^2 per target and over all) and a forecaster (sMAPE, MASE, MAE of forecasts of held-out values)."""
 import json
 
-import numpy as np
-
 from ..errors import TinyRNNError
-from ..metrics import class_scores, confusion_matrix, most_confident_errors
-from ..sampling import check_finite
-from ..tasks import evaluate
 from ..tasks.regress import evaluate_regression, holdout_windows, regression_figures, seasonal_scale
 from .numeric_data import encode, read_for_model, shown
 
 
-def evaluate_numeric(model, args, print_report, print_errors):
+def evaluate_numeric(model, args, report_classifier):
     """eval of a numeric classifier or regressor on --data; a forecaster on --series --holdout."""
     if model.task == "forecast":
         return _evaluate_forecaster(model, args)
@@ -31,7 +26,8 @@ def evaluate_numeric(model, args, print_report, print_errors):
     dataset = read_for_model(model, args.data, args)
     examples = encode(model, dataset)
     if model.task == "classify":
-        return _report_classifier(model, dataset, examples, args, print_report, print_errors)
+        return report_classifier(model, examples, args.json, args.errors,
+                                 lambda row: f"({len(examples.sequences[row])} steps)", dataset.sources)
     return _report_regressor(model, examples, args)
 
 
@@ -52,31 +48,6 @@ def _report_regressor(model, examples, args):
     if len(per_target) > 1:
         for name, values in per_target.items():
             print(f"{name}\tRMSE {values['rmse']:.4g} | MAE {values['mae']:.4g} | R^2 {shown(values['r2'], '.3f')}")
-    return 0
-
-
-def _report_classifier(model, dataset, examples, args, print_report, print_errors):
-    with np.errstate(all="ignore"):
-        loss, accuracy, probs = evaluate(model, examples)
-    check_finite(probs)
-    classes = model.classes
-    confusion = confusion_matrix(examples.targets, probs.argmax(axis=1), len(classes))
-    scores = class_scores(confusion)
-    errors = []
-    for row in most_confident_errors(probs, examples.targets, args.errors or 0):
-        predicted = int(probs[row].argmax())
-        errors.append({"source": dataset.sources[row], "label": classes[examples.targets[row]],
-                       "predicted": classes[predicted], "probability": float(probs[row, predicted]),
-                       "text": f"({len(examples.sequences[row])} steps)"})
-    if args.json:
-        print(json.dumps({"examples": len(examples), "loss": loss, "accuracy": accuracy, "classes": classes,
-                          "confusion": confusion.tolist(), "precision": scores.precision.tolist(),
-                          "recall": scores.recall.tolist(), "f1": scores.f1.tolist(),
-                          "support": scores.support.tolist(), **({"errors": errors} if args.errors else {})}))
-        return 0
-    print_report(loss, accuracy, len(examples), classes, confusion, scores)
-    if args.errors:
-        print_errors(errors, args.errors)
     return 0
 
 
