@@ -2,6 +2,7 @@
 replaced another task's model, a closed standard output, models with huge finite weights,
 --init-from against a preset's sizes, a run's last record, the plot's kept epoch, a README
 example that stayed at chance, a log with an astronomical integer."""
+import json
 import os
 import subprocess
 import sys
@@ -213,3 +214,14 @@ def test_a_log_with_an_integer_of_thousands_of_digits_is_one_line(folder, capsys
     status, _, err = run(capsys, "plot", "log.jsonl")
     one_line_error(status, err, "log.jsonl:1: a number too long")
     assert not (folder / "log.png").exists()
+
+
+def test_info_describes_a_checkpoint_and_where_its_run_stands(folder, capsys):
+    assert run(capsys, "train", "--epochs", "2", "--checkpoint-dir", "ck", "--checkpoint-every", "1",
+               "--out", "m.safetensors")[0] == 0
+    status, out, _ = run(capsys, "info", "--json", "ck/checkpoint-00000002.safetensors")
+    facts = json.loads(out)
+    assert status == 0 and facts["format"] == "tinyrnn-checkpoint/1" and facts["task"] == "classify"
+    assert facts["checkpoint"]["epoch"] == 2 and facts["checkpoint"]["finished"] is True
+    status, out, _ = run(capsys, "info", "ck/checkpoint-00000002.safetensors")
+    assert status == 0 and "resume it with train --resume" in out

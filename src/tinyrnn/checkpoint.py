@@ -105,12 +105,7 @@ class CheckpointFolder:
         paths = self.paths()
         for path in reversed(paths):
             try:
-                model, tensors, metadata = read_tinyrnn_file(path, FORMAT, _PREFIXES)
-                if metadata.get("run_checksum") != _digest(metadata.get("run", "")):
-                    raise ModelFileError(f"{path}: the run metadata does not match its checksum")
-                run = load_json(metadata.get("run"), f"{path}: run metadata", ModelFileError)
-                if not isinstance(run, dict):
-                    raise ModelFileError(f"{path}: run metadata is not a JSON object")
+                model, tensors, _, run = read_checkpoint(path)
                 return path, model, tensors, run
             except ModelFileError as error:
                 warn(f"warning: skipping a damaged checkpoint: {error}")
@@ -118,3 +113,15 @@ class CheckpointFolder:
             raise TinyRNNError(f"{self.folder}: no readable checkpoint ({len(paths)} damaged)",
                                remedy="checkpoint folder")
         return None
+
+
+def read_checkpoint(path):
+    """(model, {name: extra tensor}, metadata, run record) of a checkpoint file, every part
+    checked (a ModelFileError says what is wrong)."""
+    model, tensors, metadata = read_tinyrnn_file(path, FORMAT, _PREFIXES)
+    if metadata.get("run_checksum") != _digest(metadata.get("run", "")):
+        raise ModelFileError(f"{path}: the run metadata does not match its checksum")
+    run = load_json(metadata.get("run"), f"{path}: run metadata", ModelFileError)
+    if not isinstance(run, dict):
+        raise ModelFileError(f"{path}: run metadata is not a JSON object")
+    return model, tensors, metadata, run

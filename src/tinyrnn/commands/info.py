@@ -3,6 +3,8 @@ import json
 import os
 import sys
 
+from ..checkpoint import read_checkpoint
+from ..errors import ModelFileError
 from ..io import read_tinyrnn_file
 
 
@@ -10,9 +12,17 @@ def run(args):
     """Print the model's task, architecture, sizes, vocabulary, classes, format and checksum."""
     path, as_json = args.model_option or args.model, args.json
 
-    model, _, metadata = read_tinyrnn_file(path)
+    try:
+        model, _, metadata = read_tinyrnn_file(path)
+        run = None
+    except ModelFileError as error:
+        if error.remedy != "resume":                 # not a checkpoint: the error stands
+            raise
+        model, _, metadata, run = read_checkpoint(path)
     facts = {"file": path, "bytes": os.path.getsize(path), "format": metadata["format"], **model.summary(),
              "checksum": "verified" if "checksum" in metadata else "none (a file of an earlier version)"}
+    if run is not None:
+        facts["checkpoint"] = _where(run)
     if as_json:
         print(json.dumps(facts))
         sys.stdout.flush()                          # a failed write is an error (cli.py), not a lost line
@@ -34,6 +44,8 @@ _LABELS = {"normalize": "normalisation", "source_vocabulary": "source vocabulary
 
 def _text(key, value, model):
     """A fact as a person reads it."""
+    if key == "checkpoint":
+        return ", ".join(f"{name} {number}" for name, number in value.items()) + " (resume it with train --resume)"
     if key == "normalisation":
         return "; ".join(f"{name}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for name, v in value.items())
     unit = model.tokenizer.unit if model.tokenizer else None
@@ -70,3 +82,9 @@ def _attention_text(attention):
         sizes += f", score width {attention['attention_size']}"
     return f"{attention['kind']}: {attention['score']} ({sizes}), ~h_t = tanh(W_c [c_t; d_t]) of size " \
            f"{attention['output_size']}"
+
+
+def _where(run):
+    """Where a checkpointed run stands: {"epoch", "steps", "finished"}, as its record says."""
+    state = run.get("state") if isinstance(run.get("state"), dict) else {}
+    return {key: state.get(key) for key in ("epoch", "steps", "finished") if key in state}
