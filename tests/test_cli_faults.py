@@ -225,3 +225,10 @@ def test_info_describes_a_checkpoint_and_where_its_run_stands(folder, capsys):
     assert facts["checkpoint"]["epoch"] == 2 and facts["checkpoint"]["finished"] is True
     status, out, _ = run(capsys, "info", "ck/checkpoint-00000002.safetensors")
     assert status == 0 and "resume it with train --resume" in out
+
+
+def test_a_validation_split_that_leaves_little_to_train_on_is_said(folder, capsys):
+    status, _, err = run(capsys, "train", "--valid-split", "0.9", "--epochs", "1", "--out", "m.safetensors")
+    assert status == 0 and "warning: --valid-split holds out" in err and "to train on" in err
+    status, _, err = run(capsys, "train", "--valid-split", "0.1", "--epochs", "1", "--out", "n.safetensors")
+    assert status == 0 and "--valid-split holds out" not in err

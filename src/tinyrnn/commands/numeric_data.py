@@ -1,5 +1,7 @@
 """Numeric data on the command line: which files are numeric sequences (.ts, .npz, or long
 CSV with --format long), reading them with the options given, and the splits a run validates on."""
+import sys
+
 import numpy as np
 
 from ..data.series import read_long_csv, read_numeric, read_series
@@ -114,7 +116,15 @@ def validation_split(train_set, fraction, seed):
         train_rows, valid_rows = np.sort(order[held:]), np.sort(order[:held])
     if len(valid_rows) == 0 or len(train_rows) == 0:
         raise DataError(f"{train_set.sources[0]}: too few examples to hold out {fraction} for validation")
+    warn_small_training(len(train_rows), len(valid_rows))
     return train_set.subset(train_rows), train_set.subset(valid_rows)
+
+
+def warn_small_training(trained, held):
+    """A validation split that leaves fewer examples to train on than it holds out is said."""
+    if trained < held:
+        print(f"warning: --valid-split holds out {held} examples and leaves {trained} to train on",
+              file=sys.stderr)
 
 
 def encode(model, numeric_set):

@@ -17,6 +17,7 @@ from .checkpointing import command_checkpoints
 from .classifier_setup import Vectors, classes_of, encode_datasets, fingerprint_arrays, new_model, saved_model
 from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoch_record, locked_outputs,
                      model_options, output_may_close)
+from .numeric_data import warn_small_training
 from .presets import recipe_for, with_preset_options
 from .training import RunReport, epoch_where, run_trainer, saying_weights_saved, train_config
 
@@ -198,6 +199,7 @@ def _validation(data, train_set, valid_specs, valid_split, seed):
     train_rows, valid_rows = stratified_split(train_set.labels, valid_split, np.random.default_rng([seed, 3]))
     if len(valid_rows) == 0 or len(train_rows) == 0:
         raise DataError(f"{train_set.sources[0]}: too few examples to hold out {valid_split} for validation")
+    warn_small_training(len(train_rows), len(valid_rows))
     return train_set.subset(train_rows), train_set.subset(valid_rows)
 
 
