@@ -25,10 +25,12 @@ def is_numeric(paths, data_format):
     return bool(numeric) and all(numeric)
 
 
-def read_sets(paths, args, task, labels_optional=False):
+def read_sets(paths, args, task, labels_optional=False, feature_names=None):
     """The NumericSet of one or more files (their examples together), read as args say
-    (labels_optional: .ts and .npz files without labels or targets are sequences alone)."""
-    data_format, feature_columns = getattr(args, "format", None), getattr(args, "feature_columns", None)
+    (labels_optional: files without labels or targets are sequences alone; feature_names: a long
+    CSV's feature columns when --feature-columns does not name them)."""
+    data_format = getattr(args, "format", None)
+    feature_columns = getattr(args, "feature_columns", None) or (",".join(feature_names) if feature_names else None)
     if data_format in ("csv", "tsv", "jsonl"):
         raise TinyRNNError(f"--format {data_format} is for texts; numeric sequences are ts, npz or long")
     sets = []
@@ -36,10 +38,11 @@ def read_sets(paths, args, task, labels_optional=False):
         is_long = _is_long(path, data_format)
         columns = feature_columns.split(",") if feature_columns else None
         if is_long:
-            sets.append(read_long_csv(path, encoding=getattr(args, "encoding", "utf-8"), id_column=getattr(args, "id_column", None)
-                                      or "series", time_column=getattr(args, "time_column", None),
+            sets.append(read_long_csv(path, encoding=getattr(args, "encoding", "utf-8"),
+                                      id_column=getattr(args, "id_column", None) or "series",
+                                      time_column=getattr(args, "time_column", None),
                                       target_column=getattr(args, "label_column", "label"),
-                                      feature_columns=columns, task=task))
+                                      feature_columns=columns, task=task, labels_optional=labels_optional))
         else:
             sets.append(read_numeric(path, encoding=getattr(args, "encoding", "utf-8"), task=task,
                                      labels_optional=labels_optional))
@@ -64,11 +67,7 @@ def read_for_model(model, paths, args, labels_optional=False):
     """A model's data (eval, predict, explain): a long CSV's feature columns default to the model's
     features; the file must have as many numbers per step as the model reads."""
     from ..describe import numbers_per_step
-    if not getattr(args, "feature_columns", None) and _is_long(paths[0], getattr(args, "format", None)):
-        args.feature_columns = ",".join(model.feature_names)
-    if labels_optional and _is_long(paths[0], getattr(args, "format", None)):
-        args.label_column = _present(paths[0], args, getattr(args, "label_column", None) or "label")
-    dataset = read_sets(paths, args, model.task, labels_optional)
+    dataset = read_sets(paths, args, model.task, labels_optional, model.feature_names)
     if dataset.num_features != model.config.features:
         raise TinyRNNError(f"{paths[0]}: {numbers_per_step(dataset.num_features)}; {args.model} reads "
                            f"{model.config.features}")
@@ -77,17 +76,6 @@ def read_for_model(model, paths, args, labels_optional=False):
 
 def _is_long(path, data_format):
     return data_format == "long" or str(path).lower().endswith((".csv", ".tsv"))
-
-
-def _present(path, args, column):
-    """column if the CSV's header has it, else None (a file to predict may have no labels)."""
-    import csv
-    try:
-        with open(path, encoding=getattr(args, "encoding", "utf-8"), newline="") as stream:
-            header = next(csv.reader(stream, delimiter="\t" if str(path).lower().endswith(".tsv") else ","), [])
-    except (OSError, UnicodeDecodeError):
-        return column                                  # the reader says what is wrong with the file
-    return column if column in [name.strip() for name in header] else None
 
 
 def check_compatible(train_set, other, what):

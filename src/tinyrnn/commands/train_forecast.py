@@ -6,17 +6,16 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from ..checkpoint import fingerprint
 from ..errors import DataError, TinyRNNError
 from ..plots import require_matplotlib
 from ..tasks.regress import RealTargets, RegressTask, holdout_windows, make_windows, seasonal_scale, split_windows
-from ..training import Trainer, run_signature
+from ..training import Trainer
 from .checkpointing import command_checkpoints
 from .common import data_inputs, locked_outputs, model_options, output_may_close
 from .numeric_data import read_forecast_series
 from .presets import recipe_for, with_preset_options
-from .train_numeric import RegressionReport, finish
-from .training import epoch_where, run_trainer, train_config
+from .train_numeric import RegressionReport, finish, train_or_resume
+from .training import train_config
 
 
 def run(args):
@@ -62,7 +61,8 @@ def _run(args, checkpoints):
           + (f"; the last {held} values held out for testing" if held else ""))
     trainer = Trainer(model, task, config, rng)
     report = RegressionReport(len(train_data))
-    history = _train(trainer, task, report, args, checkpoints, (train_data, valid_data, test_data))
+    history = train_or_resume(trainer, task, report, args, args.json_log, checkpoints,
+                              (train_data, valid_data, test_data))
     finish(trainer, report, history, args, report.figures_line)
     return 0
 
@@ -88,14 +88,3 @@ def _model(args, recipe, series, history, rng):
     except DataError as error:
         raise DataError(f"{series.source}: {error}") from None
     return model
-
-
-def _train(trainer, task, report, args, checkpoints, parts):
-    if checkpoints:
-        arrays = [np.asarray(part.sequences).ravel() for part in parts if part is not None] + \
-                 [part.targets for part in parts if part is not None]
-        signature = run_signature(trainer.model, trainer.config, task, args.seed, fingerprint(*arrays))
-        if not checkpoints.start(trainer, signature, {}, epoch_where):
-            trainer.model.flat[...] = trainer.final_weights()
-            return trainer.state.history
-    return run_trainer(trainer, report, args.json_log, args.progress, checkpoints)

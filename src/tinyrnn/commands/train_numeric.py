@@ -7,6 +7,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from ..checkpoint import fingerprint
+from ..data.numeric_set import is_number
 from ..describe import numbers_per_step
 from ..errors import DataError, TinyRNNError
 from ..io import load_model, save_model
@@ -111,7 +112,7 @@ def _fit(args, recipe, config, train_set, valid_set, test_set, json_log, checkpo
     else:
         print(f"{len(train_data)} training texts, {lengths} words; {len(model.vocab.words)} words in the vocabulary")
     trainer = Trainer(model, task, config, rng)
-    return trainer, report, _train(trainer, task, report, args, json_log, checkpoints,
+    return trainer, report, train_or_resume(trainer, task, report, args, json_log, checkpoints,
                                    (train_data, valid_data, test_data))
 
 
@@ -146,7 +147,7 @@ def _model(args, recipe, train_set, rng):
     outputs = sorted(set(train_set.labels)) if args.task == "classify" else train_set.target_names
     if args.task == "classify" and len(outputs) < 2:
         raise TinyRNNError(f"{train_set.sources[0]}: the training data has only one class ({outputs[0]!r})")
-    if args.task == "classify" and len(outputs) > max(20, len(train_set) // 2) and all(map(_is_number, outputs)):
+    if args.task == "classify" and len(outputs) > max(20, len(train_set) // 2) and all(map(is_number, outputs)):
         raise TinyRNNError(f"{train_set.sources[0]}: {len(outputs)} different labels for {len(train_set)} sequences, "
                            f"all of them numbers: real targets, not classes", remedy="task")
     settings = {"task": args.task, "hidden_size": recipe["hidden"], "dtype": args.dtype or recipe.get("dtype", "float64")}
@@ -165,8 +166,9 @@ def _model(args, recipe, train_set, rng):
     return model
 
 
-def _train(trainer, task, report, args, json_log, checkpoints, parts):
-    """Run (or resume) the training with its log; returns the history."""
+def train_or_resume(trainer, task, report, args, json_log, checkpoints, parts):
+    """Run (or, with checkpoints, resume) the training with its log; parts: the run's encoded data
+    (None where absent), whose fingerprint a resume must match. Returns the history."""
     if checkpoints:
         arrays = [array for part in parts if part is not None for array in _fingerprint_arrays(part)]
         signature = run_signature(trainer.model, trainer.config, task, args.seed, fingerprint(*arrays))
@@ -225,11 +227,3 @@ class RegressionReport(RunReport):
         if record.valid:
             entry["best"] = record.best
         return {**entry, "train_seconds": record.train_seconds}
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

@@ -122,14 +122,17 @@ def _npz_answers(path, y, rows, task):
 
 # --- CSV / TSV with a header ---
 def read_long_csv(path, *, encoding="utf-8", id_column="series", time_column=None, target_column="label",
-                  feature_columns=None, task="classify"):
+                  feature_columns=None, task="classify", labels_optional=False):
     """A CSV/TSV, one row per time step: the series' id, a time (rows sorted by it, as numbers if
     all are, else as strings; without one, file order), features (default: every other column),
-    and a target, the same on every row of a series (target_column None: no targets). Series
-    keep the order of their first row, which is their source."""
+    and a target, the same on every row of a series (target_column None, or missing from the
+    header with labels_optional: no targets). Series keep the order of their first row, which is
+    their source."""
     check_task(task)
     path = str(path)
     header, rows = _csv_rows(path, encoding)
+    if labels_optional and target_column not in header:
+        target_column = None
     named = [name for name in (id_column, time_column, target_column) if name is not None]
     features = [n for n in header if n not in named] if feature_columns is None else list(feature_columns)
     index = _column_index(path, header, named + features)
