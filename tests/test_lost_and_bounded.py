@@ -65,6 +65,35 @@ def test_a_model_of_another_task_is_not_replaced_without_force(folder, capsys):
     assert run(capsys, "import", "--state-dict", "sd.safetensors", "--out", "lm.safetensors", "--force")[0] == 0
 
 
+def test_a_model_of_the_same_task_and_another_architecture_is_not_replaced_without_force(folder, capsys):
+    assert run(capsys, *TRAIN)[0] == 0
+    before = (folder / "model.safetensors").read_bytes()
+    status, _, err = run(capsys, "train", "--epochs", "1", "--hidden", "5", "--cell", "gru")
+    one_line(status, err, "model.safetensors is a classifier of another architecture (cell rnn, hidden 4); "
+                          "this run trains cell gru, hidden 5")
+    assert (folder / "model.safetensors").read_bytes() == before and not os.path.exists("model.safetensors.lock")
+    assert run(capsys, *TRAIN, "--seed", "1")[0] == 0          # the same architecture: replaced
+    assert (folder / "model.safetensors").read_bytes() != before
+    assert run(capsys, "train", "--epochs", "1", "--hidden", "5", "--force")[0] == 0
+    assert load_model("model.safetensors").hidden_size == 5
+    assert run(capsys, "train", "--task", "lm", "--minutes", "0.01", "--hidden", "4", "--out", "lm.safetensors")[0] == 0
+    status, _, err = run(capsys, "train", "--task", "lm", "--minutes", "0.01", "--hidden", "4", "--layers", "2",
+                         "--out", "lm.safetensors")
+    one_line(status, err, "lm.safetensors is a language model of another architecture (layers 1)")
+    assert run(capsys, "export", "--model", "model.safetensors", "--format", "torch", "--out", "sd.safetensors")[0] == 0
+    assert run(capsys, *TRAIN, "--out", "four.safetensors")[0] == 0
+    four = (folder / "four.safetensors").read_bytes()
+    status, _, err = run(capsys, "import", "--state-dict", "sd.safetensors", "--out", "four.safetensors")
+    one_line(status, err, "four.safetensors is a classifier of another architecture (hidden 4)")
+    assert (folder / "four.safetensors").read_bytes() == four
+
+
+def test_seeds_beyond_64_bits_are_refused_when_the_options_are_read(capsys):
+    for command in (["train"], ["generate"], ["gradcheck"]):
+        status, _, err = run(capsys, *command, "--seed", str(2 ** 64))
+        one_line(status, err, "--seed: must be <= 18,446,744,073,709,551,615")
+
+
 def test_a_classifier_import_refuses_the_chars_tokenizer(folder, capsys):
     save_model(small_model(), "classifier.safetensors")
     assert run(capsys, "export", "--model", "classifier.safetensors", "--format", "torch", "--out", "sd.safetensors")[0] == 0

@@ -123,7 +123,7 @@ def test_text_preset_learns_long_memory_that_the_vanilla_default_does_not(tmp_pa
 
     def test_accuracy(*options):
         status, out, _ = run(capsys, "train", "--train", train_file, "--test", test_file, "--epochs", "12",
-                             "--out", tmp_path / "m.safetensors", *options)
+                             "--out", tmp_path / f"{options[1]}.safetensors", *options)   # a model each
         assert status == 0
         return float(out.split("Test:\tLoss")[-1].split("Accuracy:")[1].split()[0])
     assert test_accuracy("--preset", "text") >= 0.95

@@ -109,3 +109,4 @@ MAX_LAYERS = 64                  # --layers
 MAX_BEAM = 100                   # --beam
 MAX_OUTPUT_TOKENS = 10_000       # translate --max-length
 MAX_STEPS_AHEAD = 10_000         # --horizon
+MAX_SEED = 2**64 - 1             # --seed: the seeds NumPy's generators are documented for (uint64)

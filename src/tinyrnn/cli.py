@@ -99,10 +99,12 @@ def _command(args):
 _CLASSIFY, _LM, _SEQ2SEQ, _REGRESS, _FORECAST = "classify", "lm", "seq2seq", "regress", "forecast"
 _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional"], (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
              "target_accuracy": (_CLASSIFY, _SEQ2SEQ), "no_shuffle": (_CLASSIFY, _SEQ2SEQ, _REGRESS, _FORECAST),
-             **dict.fromkeys(["min_count", "max_vocab", "skip_bad_rows"], (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
+             **dict.fromkeys(["min_count", "max_vocab"], (_CLASSIFY, _LM, _SEQ2SEQ, _REGRESS)),
+             "skip_bad_rows": (_CLASSIFY, _SEQ2SEQ, _REGRESS),
              "no_bucket": (_CLASSIFY, _SEQ2SEQ, _REGRESS), "pool": (_CLASSIFY, _REGRESS),
              "folds": (_CLASSIFY, _REGRESS),
-             **dict.fromkeys(["embeddings", "freeze_embeddings", "word_dropout"], (_CLASSIFY,)),
+             **dict.fromkeys(["embeddings", "freeze_embeddings", "word_dropout", "pretrained", "pretrain_text",
+                              "pretrain_epochs"], (_CLASSIFY,)),
              **dict.fromkeys(["text", "seq_length", "sample_every"], (_LM,)),
              **dict.fromkeys(["attention", "attention_size", "normalize", "swap", "max_length", "target_prefix",
                               "source_column", "target_column", "test_split", "beam"], (_SEQ2SEQ,)),
@@ -110,7 +112,7 @@ _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional"], (_CLAS
              "loss": (_REGRESS, _FORECAST),
              **dict.fromkeys(["series", "columns", "window", "horizon", "holdout", "scaling", "season"], (_FORECAST,))}
 _TEXT_ONLY = ("min_count", "max_vocab", "skip_bad_rows", "embeddings", "freeze_embeddings", "word_dropout",
-              "embed", "embed_dropout", "tokenizer")          # options numeric sequences have no use for
+              "embed", "embed_dropout", "tokenizer", "pretrained", "pretrain_text", "pretrain_epochs")          # options numeric sequences have no use for
 _NUMERIC_ONLY = ("id_column", "feature_columns", "time_column")
 
 

@@ -131,6 +131,41 @@ def _check_same_task(option, path, task):
                            f"(task {task})", remedy="force")
 
 
+SHAPE = ("cell", "hidden_size", "num_layers", "bidirectional", "nonlinearity", "input", "embed_size", "pool",
+         "tokenizer", "features", "attention", "attention_size", "horizon", "window")   # what makes two models alike
+_SHAPE_NAMES = {"hidden_size": "hidden", "num_layers": "layers", "embed_size": "embed", "attention_size": "attention size"}
+
+
+def check_same_architecture(option, path, config, force=False):
+    """A tinyrnn model at path (checked by check_outputs to be of config's task) is replaced
+    only by a model of the same architecture (SHAPE: cell, sizes, layers, input, pooling,
+    tokenizer), unless forced: a run with other settings would silently lose it. config: the
+    ModelConfig of the model the run is about to train."""
+    if force or not path or not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return
+    try:
+        with open_regular(path, "model file") as stream:
+            metadata = read_header(stream)[0].get("__metadata__") or {}
+        saved = load_json(metadata.get("config", "null"), path)
+    except (TinyRNNError, HeaderError, AttributeError):
+        return                                   # check_outputs has judged what the file is
+    if not isinstance(saved, dict):
+        return
+    made = config.to_json()
+    differ = [key for key in SHAPE if saved.get(key) != made.get(key) and (key in saved or key in made)]
+    if differ:
+        def settings(values):
+            return ", ".join(f"{_SHAPE_NAMES.get(key, key)} {_setting(values.get(key))}" for key in differ)
+        raise TinyRNNError(f"{option} {path} is a {_TASK_NAMES.get(config.task, 'model')} of another "
+                           f"architecture ({settings(saved)}); this run trains {settings(made)}", remedy="force")
+
+
+def _setting(value):
+    if isinstance(value, dict):                  # a tokenizer's config
+        value = value.get("kind")
+    return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)[:40]
+
+
 def _check_folder(option, path):
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):

@@ -58,6 +58,8 @@ def model_metadata(model, fmt):
         metadata[NAMED_OUTPUTS[model.task]] = json.dumps(output_names(model))
     if model.task == "seq2seq":
         metadata["target_vocab"] = json.dumps(model.target_vocab.tokens)
+    if model.origin:
+        metadata["origin"] = json.dumps(model.origin, sort_keys=True)
     return metadata
 
 
@@ -143,6 +145,7 @@ def read_tinyrnn_file(path, fmt=FORMAT, extra_prefixes=()):
         model = build_model(config, vocab, classes, layout)
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{path}: {error}") from None
+    model.origin = _origin(path, metadata)
     try:
         tensors = safetensors.numpy.load(raw)
     except Exception as error:                      # the library's own layout checks
@@ -214,6 +217,18 @@ def _check_layout(path, header, data_bytes):
     if position != data_bytes:
         raise ModelFileError(f"{path}: data is {data_bytes} bytes but tensors cover {position} "
                              f"(truncated or trailing bytes)")
+
+
+def _origin(path, metadata):
+    """The origin metadata: {"pretrained", "task", "sha256"} strings, or None when absent."""
+    if "origin" not in metadata:
+        return None
+    origin = load_json(metadata["origin"], f"{path}: origin metadata", ModelFileError) \
+        if isinstance(metadata["origin"], str) else None
+    if not (isinstance(origin, dict) and origin and all(isinstance(key, str) and isinstance(value, str)
+                                                        and len(value) <= 4096 for key, value in origin.items())):
+        raise ModelFileError(f"{path}: origin metadata must be a JSON object of strings")
+    return origin
 
 
 def _int_list(value):

@@ -81,6 +81,7 @@ class RecurrentModel:
     build_model (or the Classifier and LanguageModel constructors)."""
 
     task = None
+    origin = None                        # where the weights came from: {"pretrained": file, "task", "sha256"}
 
     def _build(self, config, vocab, classes, layout=None):
         """layout: parameter_shapes(config, ...) when the caller has it already."""

@@ -66,13 +66,18 @@ class Optimizer:
         self.lr, self.average_decay = lr, average
         self.steps = 0
         self.state = {}
+        self.scales = ()                 # [(slice, factor)]: parts of the parameters stepped at lr * factor
 
     def step(self, params, grads):
-        """Update params in place from grads (and the average, if kept)."""
+        """Update params in place from grads (and the average, if kept): p <- p - step, the
+        step of each part in self.scales times its factor."""
         if self.average_decay is not None and "average" not in self.state:
             self.state["average"] = params.copy()                # a_0 = w_0
         self.steps += 1
-        self._update(params, grads)
+        step = self._step(params, grads)
+        for part, factor in self.scales:                        # per-layer rates
+            step[part] *= factor
+        params -= step
         if self.average_decay is not None:
             decay = min(self.average_decay, (1 + self.steps) / (10 + self.steps))
             average, step = self.state["average"], self.buffer("step", params)
@@ -132,7 +137,7 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum needs momentum > 0")
         self.momentum, self.nesterov = momentum, nesterov
 
-    def _update(self, params, grads):
+    def _step(self, params, grads):
         step = self.buffer("step", grads)
         if self.momentum:
             velocity = self.buffer("velocity", grads)
@@ -146,7 +151,7 @@ class SGD(Optimizer):
             step *= self.lr
         else:
             np.multiply(grads, self.lr, out=step)               # no temporary per update
-        params -= step
+        return step
 
 
 class Adagrad(Optimizer):
@@ -158,7 +163,7 @@ class Adagrad(Optimizer):
         super().__init__(lr, average)
         self.eps = eps
 
-    def _update(self, params, grads):
+    def _step(self, params, grads):
         memory, step = self.buffer("memory", grads), self.buffer("step", grads)
         np.multiply(grads, grads, out=step)
         memory += step                                          # m <- m + g^2
@@ -166,7 +171,7 @@ class Adagrad(Optimizer):
         np.sqrt(step, out=step)
         np.divide(grads, step, out=step)
         step *= self.lr
-        params -= step
+        return step
 
 
 class RMSprop(Optimizer):
@@ -178,7 +183,7 @@ class RMSprop(Optimizer):
         super().__init__(lr, average)
         self.rho, self.eps = rho, eps
 
-    def _update(self, params, grads):
+    def _step(self, params, grads):
         square, step = self.buffer("square", grads), self.buffer("step", grads)
         square *= self.rho
         np.multiply(grads, grads, out=step)
@@ -188,7 +193,7 @@ class RMSprop(Optimizer):
         step += self.eps
         np.divide(grads, step, out=step)
         step *= self.lr
-        params -= step
+        return step
 
 
 class Adam(Optimizer):
@@ -201,7 +206,7 @@ class Adam(Optimizer):
         super().__init__(lr, average)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
-    def _update(self, params, grads):
+    def _step(self, params, grads):
         first, second = self.buffer("first", grads), self.buffer("second", grads)
         step = self.buffer("step", grads)
         first *= self.beta1
@@ -218,7 +223,7 @@ class Adam(Optimizer):
         step += self.eps                                        # sqrt(v_hat) + eps
         np.divide(first, step, out=step)
         step *= self.lr / correction1                           # lr m_hat / (...)
-        params -= step
+        return step
 
 
 OPTIMIZERS = {cls.name: cls for cls in (SGD, Adagrad, RMSprop, Adam)}

@@ -3,7 +3,7 @@ A usage error is one line on stderr and exit status 2, as every other bad input.
 import argparse
 
 from . import __version__
-from .argtypes import (MAX_BEAM, MAX_LAYERS, MAX_OUTPUT_TOKENS, MAX_STEPS_AHEAD, MAX_WIDTH, fraction_below_one, integer,
+from .argtypes import (MAX_BEAM, MAX_SEED, MAX_LAYERS, MAX_OUTPUT_TOKENS, MAX_STEPS_AHEAD, MAX_WIDTH, fraction_below_one, integer,
                        non_negative_float, positive_float, text_encoding)
 from .errors import TinyRNNError
 from .train_options import add_train
@@ -137,7 +137,7 @@ def _add_use_commands(commands):
     generate.add_argument("--temperature", type=non_negative_float, default=1.0,
                           help="softmax temperature; 0 always takes the most likely token (default: 1)")
     generate.add_argument("--top-k", type=integer(1), help="sample only among the K most likely tokens")
-    generate.add_argument("--seed", type=integer(0), default=0, help="(default: 0)")
+    generate.add_argument("--seed", type=integer(0, MAX_SEED), default=0, help="(default: 0)")
     generate.add_argument("--strict", action="store_true", help="unknown prime characters are an error")
 
     _add_gradcheck(commands)
@@ -296,7 +296,7 @@ def _add_gradcheck(commands):
     gradcheck.add_argument("--all", action="store_true", help="check every combination of cell, 1 or 2 "
                            "layers, directions, input and task (tanh, no dropout; one summary line each; with "
                            "--task seq2seq: every attention too)")
-    gradcheck.add_argument("--seed", type=integer(0), default=0, help="(default: 0)")
+    gradcheck.add_argument("--seed", type=integer(0, MAX_SEED), default=0, help="(default: 0)")
     gradcheck.add_argument("--hidden", type=integer(1, MAX_WIDTH), default=5, help="(default: 5)")
     gradcheck.add_argument("--vocab", type=integer(1), default=7, help="number of words (seq2seq: on each "
                            "side; default: 7)")

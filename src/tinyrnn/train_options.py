@@ -1,7 +1,7 @@
 """The options of `tinyrnn train` (every task), in the groups its --help shows."""
 import argparse
 
-from .argtypes import (MAX_BEAM, MAX_LAYERS, MAX_STEPS_AHEAD, MAX_WIDTH, average_decay_or_none, checkpoint_interval,
+from .argtypes import (MAX_BEAM, MAX_SEED, MAX_LAYERS, MAX_STEPS_AHEAD, MAX_WIDTH, average_decay_or_none, checkpoint_interval,
                        finite_float, fraction, fraction_below_one, integer, positive_float, positive_float_or_none)
 
 
@@ -185,6 +185,20 @@ def _add_training_options(train):
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd; needs --momentum)")
     train.add_argument("--lr-decay", type=fraction, metavar="G",
                        help="multiply the learning rate by G after every epoch (default: 1, no decay)")
+    train.add_argument("--schedule", choices=["constant", "slanted", "onecycle"], default="constant",
+                       help="the learning rate over the run's updates: slanted (slanted triangular: a "
+                       "linear rise over --warmup, then a linear fall to lr/32), onecycle (the same rise, "
+                       "then half a cosine to 0); needs --epochs or --steps (default: constant)")
+    train.add_argument("--warmup", type=fraction_below_one, default=0.1, metavar="F",
+                       help="slanted, onecycle: the fraction of the updates that rise (default: 0.1)")
+    train.add_argument("--lr-layer-decay", type=fraction, metavar="D", default=1.0,
+                       help="per-layer learning rates: each layer below the output learns at D times "
+                       "the rate of the one above it, down to the embedding (ULMFiT: 1/2.6 = 0.38; "
+                       "default: 1, one rate)")
+    train.add_argument("--unfreeze-every", type=integer(1), metavar="N",
+                       help="gradual unfreezing: only the output layer learns at first, then one more "
+                       "layer (from the top) every N epochs (N updates for --task lm) (default: all "
+                       "layers learn from the start)")
     train.add_argument("--ema", type=average_decay_or_none, metavar="D", help="keep an exponential moving "
                        "average of the weights (decay D per update, such as 0.999: about the last "
                        "1 / (1 - D) updates); validation, --keep-best and the saved model use it "
@@ -195,7 +209,7 @@ def _add_training_options(train):
                        "at random instead of grouping similar lengths")
     train.add_argument("--dtype", choices=DTYPES, help="(default: float64; float32 with --task lm's "
                        "default preset charrnn)")
-    train.add_argument("--seed", type=integer(0), default=0, help="random seed; same seed, same "
+    train.add_argument("--seed", type=integer(0, MAX_SEED), default=0, help="random seed; same seed, same "
                        "result bit for bit (default: 0)")
     train.add_argument("--out", help="model file to write (default: model.safetensors for classify; "
                        + ", ".join(f"{name} for {task}" for task, name in DEFAULT_OUT.items() if task != "classify")
@@ -206,6 +220,16 @@ def _add_training_options(train):
                        "per character) into a PNG at the end (needs the plot extra)")
     train.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights, "
                        "vocabulary and classes")
+    train.add_argument("--pretrained", metavar="MODEL", help="classify: start from a pretrained language "
+                       "model (train --task lm --tokenizer words) or sequence autoencoder: its vocabulary, "
+                       "embedding and recurrent layers, with a new output layer (see --lr-layer-decay, "
+                       "--unfreeze-every, --schedule)")
+    train.add_argument("--pretrain-text", metavar="SOURCE", help="classify: first pretrain a word language "
+                       "model on 'train' (the training texts: with --folds, each fold's own) or on a FILE of "
+                       "unlabelled text (one document per line) together with them, then fine-tune it "
+                       "as the classifier (as --pretrained)")
+    train.add_argument("--pretrain-epochs", type=integer(1, 1000), metavar="N",
+                       help="passes of the pretraining over its text (default: 10)")
     train.add_argument("--no-shuffle", action="store_true", help="keep the data order in every epoch")
     train.add_argument("--log-every-seconds", type=positive_float_or_none, default=30.0, metavar="S",
                        help="also log when S seconds have passed since the last log line (classify: "

@@ -1,12 +1,15 @@
 """The model a classifier run trains, and its data: a new model over the training data's
 words (vocabulary limits, classes, an optional start from pretrained vectors) or a saved one
 (--init-from), and the datasets encoded as its id sequences."""
+import hashlib
+import os
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..data.embeddings import read_embeddings
 from ..errors import DataError, TinyRNNError
+from ..io import load_model
 from ..model_config import uses_walkthrough_names
 from ..tasks import encode_examples
 from ..vocab import Vocab, tokenize
@@ -52,6 +55,61 @@ def new_model(train_set, classes, recipe, dtype, architecture, rng, *, vocab_lim
         print(f"{len(set(ids.tolist()))} of {len(vocab.words)} words ({len(set(ids.tolist())) / len(vocab.words):.1%}) "
               f"start from the vectors in {vectors.path}; the others from random ones")
     return model
+
+
+BODY = ("cell", "hidden_size", "num_layers", "nonlinearity", "embed_size", "tokenizer")   # what a pretrained
+# model gives a classifier (with its vocabulary and weights); the head's settings are the classifier's own
+
+
+def pretrained_classifier(path, classes, architecture, hidden, dtype, rng, init):
+    """The classifier that starts from the pretrained model saved at path (--pretrained)."""
+    source = load_model(path)
+    origin = {"pretrained": os.path.basename(path), "task": source.task, "sha256": file_sha256(path)}
+    return classifier_from(source, path, classes, architecture, hidden, dtype, rng, init, origin)
+
+
+def classifier_from(source, path, classes, architecture, hidden, dtype, rng, init, origin):
+    """A classifier that starts from a pretrained model (source, read from path or trained
+    as it is named there): a language model, or the encoder of a sequence autoencoder (a
+    seq2seq model). It takes the model's vocabulary, tokenizer, embedding and recurrent
+    layers (their settings and weights, copied exactly) and adds a new output layer,
+    initialised from rng by init, read as the classifier's options say (--pool, --dropout).
+    --hidden and the architecture options given must agree with it; model.origin = origin
+    records where the weights came from."""
+    if source.task not in ("lm", "seq2seq"):
+        raise TinyRNNError(f"--pretrained {path} is a {_KINDS.get(source.task, source.task)}; it takes a "
+                           f"language model (train --task lm) or a sequence autoencoder (train --task seq2seq); "
+                           f"--init-from continues a classifier")
+    body = source.config
+    if body.task == "seq2seq" and body.normalize != "none":
+        raise TinyRNNError(f"--pretrained {path} reads texts normalised ({body.normalize}); a classifier "
+                           f"reads them as they are: train the autoencoder with --normalize none")
+    settings = {key: getattr(body, key) for key in BODY}
+    settings["bidirectional"] = body.bidirectional if body.task == "seq2seq" else False
+    for option, given, saved in (("--hidden", hidden, body.hidden_size), ("--dtype", dtype, body.dtype)):
+        if given is not None and given != saved:
+            raise TinyRNNError(f"{option} {given} disagrees with {path} ({saved})")
+    architecture.check_agrees(source, path, settings)
+    model = architecture.build({"task": "classify", "dtype": body.dtype, **settings,
+                                "tokenizer": {"kind": body.tokenizer}}, source.vocab, classes, rng, init)
+    prefix = "encoder." if body.task == "seq2seq" else ""
+    for name in model.params:
+        if name not in (model.output_weight, model.output_bias):
+            model.params[name][...] = source.params[prefix + name]           # the body, exactly
+    model.origin = origin
+    return model
+
+
+_KINDS = {"classify": "classifier", "regress": "regressor", "forecast": "forecaster"}
+
+
+def file_sha256(path):
+    """The SHA-256 of a file, in hex (read in blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def saved_model(path, hidden, dtype):

@@ -72,14 +72,16 @@ class ModelOptions:
         except ValueError as error:
             raise ConfigError(str(error)) from None
 
-    def check_agrees(self, model, path):
-        """With --init-from, every architecture option given must match the saved model."""
+    def check_agrees(self, model, path, body=None):
+        """With --init-from, every architecture option given must match the saved model; with
+        --pretrained, every one of the settings the file gives (body: {setting: value})."""
+        saved = body if body is not None else {key: getattr(model.config, key) for key in ARCHITECTURE}
         for key, value in self.given().items():
-            if value != getattr(model.config, key):
-                raise TinyRNNError(f"--{_OPTION_OF.get(key, key)} {value} disagrees with {path} "
-                                   f"({getattr(model.config, key)})")
+            if key in saved and value != saved[key]:
+                raise TinyRNNError(f"--{_OPTION_OF.get(key, key)} {value} disagrees with {path} ({saved[key]})")
         if self.forget_bias is not None:
-            raise TinyRNNError("--forget-bias sets the initial weights; it cannot apply with --init-from")
+            option = "--pretrained" if body is not None else "--init-from"
+            raise TinyRNNError(f"--forget-bias sets the initial weights; it cannot apply with {option}")
 
 
 _OPTION_OF = {"num_layers": "layers", "embed_size": "embed", "embed_dropout": "embed-dropout",

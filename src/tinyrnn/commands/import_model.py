@@ -3,7 +3,7 @@ import sys
 from collections import Counter
 
 from ..errors import ModelFileError
-from ..files import check_outputs, load_json, open_regular
+from ..files import check_outputs, check_same_architecture, load_json, open_regular
 from ..import_torch import (is_numeric_state, is_seq2seq_state, model_from_state_dict, numeric_from_state_dict,
                             numeric_task, read_token_list, seq2seq_from_state_dict)
 from ..io import NAMED_OUTPUTS, save_model
@@ -28,6 +28,7 @@ def run(args):
         else:
             model = _token_model(args, path, tensors, metadata, saved)
         check_outputs({"--out": (out, f"model:{model.task}")}, inputs, force)   # the task is known now
+        check_same_architecture("--out", out, model.config, force)
         save_model(model, out)
     if saved is None and model.task == "lm":
         print("note: read as a language model (fc has one output per vocabulary entry); a classifier "

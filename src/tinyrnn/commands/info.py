@@ -6,6 +6,7 @@ import sys
 from ..checkpoint import read_checkpoint
 from ..errors import ModelFileError
 from ..io import read_tinyrnn_file
+from ..text_output import printable
 
 
 def run(args):
@@ -21,6 +22,8 @@ def run(args):
         model, _, metadata, run = read_checkpoint(path)
     facts = {"file": path, "bytes": os.path.getsize(path), "format": metadata["format"], **model.summary(),
              "checksum": "verified" if "checksum" in metadata else "none (a file of an earlier version)"}
+    if model.origin:
+        facts["origin"] = model.origin
     if run is not None:
         facts["checkpoint"] = _where(run)
     if as_json:
@@ -44,6 +47,13 @@ _LABELS = {"normalize": "normalisation", "source_vocabulary": "source vocabulary
 
 def _text(key, value, model):
     """A fact as a person reads it."""
+    if key == "origin":
+        kind = {"lm": "a language model", "seq2seq": "a sequence autoencoder's encoder"}.get(value.get("task"), "a model")
+        facts = [f"sha256 {printable(value['sha256'])[:16]}..." if "sha256" in value else "",
+                 f"{printable(value['passes'])} passes" if "passes" in value else ""]
+        details = ", ".join(fact for fact in facts if fact)
+        return (f"embedding and recurrent layers pretrained as {kind} on {printable(value.get('pretrained', '?'))}"
+                f"{f' ({details})' if details else ''}; the output layer trained here")
     if key == "checkpoint":
         return ", ".join(f"{name} {number}" for name, number in value.items()) + " (resume it with train --resume)"
     if key == "normalisation":

@@ -1,4 +1,5 @@
 """`tinyrnn train --task classify`: train a classifier on labelled texts and save it."""
+import os
 import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -11,14 +12,17 @@ from ..data.split import stratified_folds, stratified_split
 from ..errors import DataError, TinyRNNError
 from ..io import save_model
 from ..plots import require_matplotlib
+from ..text_output import printable
 from ..tasks import ClassifyTask, evaluate
 from ..training import Trainer, run_signature
 from .checkpointing import command_checkpoints
-from .classifier_setup import Vectors, classes_of, encode_datasets, fingerprint_arrays, new_model, saved_model
+from .classifier_setup import (Vectors, classes_of, classifier_from, encode_datasets, fingerprint_arrays, new_model,
+                               pretrained_classifier, saved_model)
 from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoch_record, locked_outputs,
                      model_options, output_may_close)
 from .numeric_data import warn_small_training
 from .presets import recipe_for, with_preset_options
+from .pretraining import PretrainSource, pretrain_language_model
 from .training import RunReport, epoch_where, run_trainer, saying_weights_saved, train_config
 
 
@@ -34,7 +38,8 @@ def run(args):
     if args.plot:
         require_matplotlib()                         # before the run, not after an hour of it
     inputs = data_inputs(train=args.train, test=args.test, valid=args.valid, embeddings=args.embeddings,
-                         init_from=args.init_from)
+                         init_from=args.init_from, pretrained=args.pretrained,
+                         pretrain_text=None if args.pretrain_text == "train" else args.pretrain_text)
     checkpoints = command_checkpoints(args)
     if checkpoints and args.folds:
         raise TinyRNNError("--folds trains one model per fold and saves none; it takes no checkpoints")
@@ -58,6 +63,7 @@ def _run(args, checkpoints):
     embeddings, freeze = args.embeddings, args.freeze_embeddings
     if (embeddings or freeze) and init_from:
         raise TinyRNNError("--embeddings and --freeze-embeddings start a new model; --init-from keeps its own")
+    pretrain = _check_pretraining_options(args)
     if freeze and not (embeddings or architecture.embed_size):
         raise TinyRNNError("--freeze-embeddings needs a learned embedding (--embeddings FILE or --embed E)")
     out, json_log, progress, plot = args.out, args.json_log, args.progress, args.plot
@@ -74,10 +80,11 @@ def _run(args, checkpoints):
                             has_valid=valid_set is not None or bool(folds and valid_split))
     config = train_config(args, recipe, given, frozen=("embedding.weight",) if freeze else ())
     plan = Plan(recipe, config, task_settings, architecture, dtype, vocab_limits, overrides["init"] is not None,
-                init_from, seed, progress, Vectors(embeddings, args.encoding) if embeddings else None, args.hidden)
+                init_from, seed, progress, Vectors(embeddings, args.encoding) if embeddings else None, args.hidden,
+                args.pretrained, pretrain)
     if folds:
         return _cross_validate(plan, train_set, folds, valid_split, json_log, plot)
-    model, history, test_data = plan.fit(train_set, test_set, valid_set, json_log, checkpoints)
+    model, history, test_data = plan.fit(train_set, test_set, valid_set, json_log, checkpoints, out, args.force)
     if config.keep_best and test_data is not None and any(stats.best for stats in history):
         loss, accuracy, _ = evaluate(model, test_data)
         print(f"Test (kept weights):\tLoss {loss:.3f} | Accuracy: {accuracy:.3f}")
@@ -86,6 +93,25 @@ def _run(args, checkpoints):
     draw_training_plot(plot, [saying_weights_saved(epoch_record(stats), config.keep_best) for stats in history],
                        f"{out}: {model.describe(short=True)}")
     return 0
+
+
+def _check_pretraining_options(args):
+    """The PretrainSource of --pretrain-text (None without it); options that cannot go with
+    --pretrained or --pretrain-text are named before any data is read."""
+    if not (args.pretrained or args.pretrain_text):
+        if args.pretrain_epochs:
+            raise TinyRNNError("--pretrain-epochs needs --pretrain-text")
+        return None
+    option = "--pretrained" if args.pretrained else "--pretrain-text"
+    for name, given in (("--pretrain-text", args.pretrained and args.pretrain_text), ("--init-from", args.init_from),
+                        ("--embeddings", args.embeddings),
+                        ("--pretrain-epochs", args.pretrained and args.pretrain_epochs)):
+        if given:
+            raise TinyRNNError(f"{option} starts the model from a pretrained one; it cannot go with {name}")
+    if args.pretrained and (args.min_count or args.max_vocab):
+        raise TinyRNNError("--min-count and --max-vocab build a new vocabulary; --pretrained keeps the "
+                           "pretrained model's")
+    return PretrainSource(args.pretrain_text, args.encoding, args.pretrain_epochs) if args.pretrain_text else None
 
 
 @dataclass
@@ -104,20 +130,27 @@ class Plan:
     progress: bool
     vectors: "Vectors | None" = None     # --embeddings
     given_hidden: int | None = None      # --hidden as given (not a preset's): --init-from's must agree
+    pretrained: str | None = None        # --pretrained: a language model (or autoencoder) to start from
+    pretrain: "PretrainSource | None" = None   # --pretrain-text: pretrain one first on the training texts
 
-    def fit(self, train_set, test_set, valid_set, json_log, checkpoints=None):
+    def fit(self, train_set, test_set, valid_set, json_log, checkpoints=None, out=None, force=False):
         """Build (or load) a model, train it with logs (or resume it from checkpoints); returns
-        (model, history, test data)."""
+        (model, history, test data). out: where it will be saved (run_trainer checks it)."""
         rng = np.random.default_rng(self.seed)
         if self.init_from:
             if self.init_given:
                 raise TinyRNNError("--init sets the initial weights; it cannot apply with --init-from")
             model = saved_model(self.init_from, hidden=self.given_hidden, dtype=self.dtype)   # given: must agree
             self.architecture.check_agrees(model, self.init_from)
+        elif self.pretrained or self.pretrain:
+            model = self._pretrained(train_set, rng)
         else:
             model = new_model(train_set, classes_of(train_set), self.recipe, self.dtype, self.architecture,
                                rng, vocab_limits=self.vocab_limits, init_given=self.init_given, vectors=self.vectors)
         train_data, test_data, valid_data = encode_datasets(model, train_set, test_set, valid_set)
+        if model.origin:
+            print(f"weights of the embedding and recurrent layers from {printable(model.origin['pretrained'])}; "
+                  f"a new output layer")
         task = ClassifyTask(train_data, valid_data, test_data, **self.task_settings)
         trainer = Trainer(model, task, self.config, rng)
         if checkpoints:
@@ -127,10 +160,29 @@ class Plan:
                                      {}, epoch_where):
                 model.flat[...] = trainer.final_weights()    # a finished run: its model is saved again
                 return model, trainer.state.history, test_data
-        history = run_trainer(trainer, ClassifierReport(len(train_data)), json_log, self.progress, checkpoints)
+        history = run_trainer(trainer, ClassifierReport(len(train_data)), json_log, self.progress, checkpoints,
+                              out, force)
         _summary(history, self.config)
         _hint_if_unlearned(history, train_data.targets, self.config)
         return model, history, test_data
+
+
+    def _pretrained(self, train_set, rng):
+        """The classifier that starts from --pretrained's model, or from a language model
+        pretrained here on --pretrain-text (the training texts given: a fold's own)."""
+        init = self.recipe["init"]
+        if init == "walkthrough" and not self.init_given:
+            init = "orthogonal"                      # as new_model: the walkthrough's init is for its model
+        classes = classes_of(train_set)
+        if self.pretrained:
+            return pretrained_classifier(self.pretrained, classes, self.architecture, self.given_hidden, self.dtype,
+                                         rng, init)
+        source = self.pretrain
+        language_model = pretrain_language_model(source.text(train_set.texts), self.architecture, self.recipe["hidden"],
+                                                 self.dtype or "float64", self.vocab_limits, source.epochs, self.seed)
+        named = "the training texts" + (f" and {os.path.basename(source.path)}" if source.path else "")
+        return classifier_from(language_model, named, classes, self.architecture, None, None, rng, init,
+                               {"pretrained": named, "task": "lm", "passes": str(source.epochs)})
 
 
 def _cross_validate(plan, dataset, folds, valid_split, json_log, plot):
@@ -173,7 +225,12 @@ def _load_train_test(data, train_specs, test_specs):
 def _with_preset_options(args):
     """The preset's architecture and validation options where the command line gives none (a
     given --valid replaces the preset's split; --init-from keeps the saved model's settings)."""
-    return with_preset_options(args, "classify", keep=("valid_split",) if args.valid else ())
+    keep = ("valid_split",) if args.valid else ()
+    if args.pretrained:                              # the body's settings are the pretrained model's
+        keep += ("cell", "bidirectional", "embed", "min_count")
+    elif args.pretrain_text:                         # a language model reads in one direction
+        keep += ("bidirectional",)
+    return with_preset_options(args, "classify", keep=keep)
 
 
 def _check_validation_options(valid_specs, valid_split, args, init_from):

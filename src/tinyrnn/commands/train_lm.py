@@ -64,7 +64,10 @@ def _run(args, checkpoints):
         model = _saved_model(args.init_from, architecture, overrides, args.tokenizer)
         vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, model.tokenizer, model.vocab)
     else:
-        vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, tokenizer)
+        limits = {"min_count": args.min_count or 1, "max_size": args.max_vocab}
+        if tokenizer == "chars" and (args.min_count or args.max_vocab):
+            raise TinyRNNError("--min-count and --max-vocab limit a vocabulary of words (--tokenizer words)")
+        vocab, train_ids, val_ids = _corpus(text_path, encoding, val_fraction, tokenizer, limits=limits)
         model_config = {"task": "lm", "hidden_size": recipe["hidden"], "dtype": recipe["dtype"],
                         "tokenizer": {"kind": tokenizer}}
         model = architecture.build(model_config, vocab, None, np.random.default_rng(seed), recipe["init"])
@@ -74,7 +77,7 @@ def _run(args, checkpoints):
     report = LanguageModelReport(trainer, sample_rng, outputs, len(train_ids))
     if not checkpoints or checkpoints.start(trainer, run_signature(model, config, task, seed, fingerprint(
             train_ids, val_ids)), {"samples": sample_rng}, _where):
-        run_trainer(trainer, report, outputs.json_log, outputs.progress, checkpoints)
+        run_trainer(trainer, report, outputs.json_log, outputs.progress, checkpoints, outputs.model_path, args.force)
     else:                                            # a finished run: its model is saved again
         model.flat[...] = trainer.final_weights()
     state = trainer.state
@@ -87,15 +90,20 @@ def _run(args, checkpoints):
     return 0
 
 
-def _corpus(path, encoding, val_fraction, tokenizer, vocab=None):
+def _corpus(path, encoding, val_fraction, tokenizer, vocab=None, limits=None):
     """(vocab, training ids, validation ids) of the text at path or the default corpus; prints
-    their sizes. vocab: a saved model's (--init-from), else built from the training text."""
+    their sizes. vocab: a saved model's (--init-from), else built from the training text
+    within limits (build_vocab's min_count, max_size)."""
     tokenizer = tokenizer_of(tokenizer)
     text = read_corpus(path, encoding) if path else default_corpus()
     train_text, val_text = _split_text(text, val_fraction)
-    vocab = vocab or build_vocab(train_text, tokenizer)
+    vocab = vocab or build_vocab(train_text, tokenizer, **(limits or {}))
     train_ids, unknown = encode_text(train_text, vocab, tokenizer)
-    warn_unknown([repr(token) for token in unknown], "training text", tokenizer.unit)
+    limited = limits and (limits.get("min_count", 1) > 1 or limits.get("max_size"))
+    if limited:                                      # rare words are <unk> by choice
+        print(f"kept {len(vocab.words)} {tokenizer.unit}s; {len(unknown)} rarer ones are read as <unk>")
+    else:
+        warn_unknown([repr(token) for token in unknown], "training text", tokenizer.unit)
     val_ids, unknown = encode_text(val_text, vocab, tokenizer)
     warn_unknown([repr(token) for token in unknown], "validation text", tokenizer.unit)
     print(f"{len(vocab.words)} unique {tokenizer.unit}s found ({len(train_ids):,} for training, "

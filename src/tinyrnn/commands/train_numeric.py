@@ -175,7 +175,8 @@ def train_or_resume(trainer, task, report, args, json_log, checkpoints, parts):
         if not checkpoints.start(trainer, signature, {}, epoch_where):
             trainer.model.flat[...] = trainer.final_weights()
             return trainer.state.history
-    return run_trainer(trainer, report, json_log, args.progress, checkpoints)
+    out = None if getattr(args, "folds", None) else args.out          # --folds saves no model
+    return run_trainer(trainer, report, json_log, args.progress, checkpoints, out, args.force)
 
 
 def _fingerprint_arrays(data):

@@ -155,7 +155,7 @@ def _run(args, checkpoints):
     data = fingerprint(target_words, *[seq for part in (train_data, valid_data, test_data) if part
                                        for seq in part.sources + part.targets])
     if not checkpoints or checkpoints.start(trainer, run_signature(model, config, task, seed, data), {}, epoch_where):
-        run_trainer(trainer, report, args.json_log, args.progress, checkpoints)
+        run_trainer(trainer, report, args.json_log, args.progress, checkpoints, args.out, args.force)
     else:                                            # a finished run: its model is saved again
         model.flat[...] = trainer.final_weights()
     history = trainer.state.history

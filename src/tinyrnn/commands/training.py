@@ -7,6 +7,7 @@ from contextlib import nullcontext
 
 from tqdm import tqdm
 
+from ..files import check_same_architecture
 from ..training import Listener, TrainConfig
 from .checkpointing import checkpoint_settings, deferred_signals
 from .common import JsonLog, progress_bar
@@ -20,7 +21,8 @@ def train_config(args, recipe, given, **settings):
     return TrainConfig(
         epochs=epochs, steps=args.steps, minutes=args.minutes, batch_size=recipe["batch_size"],
         optimizer=recipe["optimizer"], lr=recipe["lr"], momentum=args.momentum, nesterov=args.nesterov,
-        lr_decay=1.0 if args.lr_decay is None else args.lr_decay, clip_value=recipe["clip_value"], clip_norm=off_or(args.clip_norm),
+        lr_decay=1.0 if args.lr_decay is None else args.lr_decay, schedule=args.schedule, warmup=args.warmup,
+        lr_layer_decay=args.lr_layer_decay, unfreeze_every=args.unfreeze_every, clip_value=recipe["clip_value"], clip_norm=off_or(args.clip_norm),
         ema=off_or(args.ema), log_every=recipe["log_every"], log_every_seconds=off_or(args.log_every_seconds),
         target_accuracy=recipe.get("target_accuracy"), keep_best=args.keep_best, early_stop=args.early_stop,
         **checkpoint_settings(args), **settings)
@@ -100,10 +102,13 @@ class RunReport:
         pass
 
 
-def run_trainer(trainer, report, json_log, progress, checkpoints=None):
+def run_trainer(trainer, report, json_log, progress, checkpoints=None, out=None, force=False):
     """Run trainer with report's output: the bar (starting where a resumed run stands), log
     blocks and the JSON log (a resumed run's log starts as the first did); Ctrl-C and
-    SIGTERM checkpoint and stop when the run has checkpoints. Returns the history."""
+    SIGTERM checkpoint and stop when the run has checkpoints. out: the --out the model will be
+    saved to, refused first if it holds a model of another architecture (unless force).
+    Returns the history."""
+    check_same_architecture("--out", out, trainer.model.config, force)
     state = trainer.state
     with JsonLog(json_log) as log, progress_bar(report.total_updates(trainer), report.unit, progress) as bar:
         bar.update(state.steps)

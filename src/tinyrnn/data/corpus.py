@@ -29,11 +29,12 @@ def _code_points(text):
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
-def build_vocab(text, tokenizer):
+def build_vocab(text, tokenizer, min_count=1, max_size=None):
     """The sorted vocabulary of text: every distinct character, or every distinct word
-    (tokenizer: a vocab.Tokenizer or its kind)."""
+    (tokenizer: a vocab.Tokenizer or its kind) seen min_count times, the max_size most
+    frequent when given."""
     if tokenizer_of(tokenizer) is WORDS:
-        return Vocab.build([tokenize(text)])
+        return Vocab.build([tokenize(text)], min_count, max_size)
     return Vocab([*SPECIALS, *(chr(c) for c in np.unique(_code_points(text)))])
 
 

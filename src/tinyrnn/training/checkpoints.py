@@ -139,12 +139,17 @@ def _check_record(stats, refuse):
         refuse("a history record's flags are not true or false")
 
 
+LATER = {"schedule": "constant", "warmup": 0.1, "lr_layer_decay": 1.0, "unfreeze_every": None}   # settings
+# added after the first checkpoints: left out at their defaults, so those checkpoints still resume
+
+
 def run_signature(model, config, task, seed, data_fingerprint):
     """The flat {name: value} that a resume must match: model config, recipe, the task's
     settings, seed, data."""
     fields = {f"model.{key}": value for key, value in stored_config(model).items()}
     skip = ("log_every_seconds", "checkpoint_every", "checkpoint_minutes")      # they change no number
-    fields.update({key: _plain(value) for key, value in vars(config).items() if key not in skip})
+    fields.update({key: _plain(value) for key, value in vars(config).items()
+                   if key not in skip and not (key in LATER and value == LATER[key])})
     fields.update({key: _plain(value) for key, value in task.settings().items()})
     fields.update(seed=seed, data=data_fingerprint)
     return fields

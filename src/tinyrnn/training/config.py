@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..optim import OPTIMIZERS, ClipByValue, clip_by_norm
+from .schedule import SCHEDULES
 
 
 @dataclass
@@ -24,6 +25,10 @@ class TrainConfig:
     momentum: float = 0.0                # sgd only
     nesterov: bool = False               # sgd only
     lr_decay: float = 1.0                # lr of epoch e = lr * lr_decay ** (e - 1)
+    schedule: str = "constant"           # the rate over updates: constant, slanted or onecycle (schedule.py)
+    warmup: float = 0.1                  # slanted, onecycle: the fraction of the updates that rise
+    lr_layer_decay: float = 1.0          # each layer below the output learns at this times the one above
+    unfreeze_every: int | None = None    # gradual unfreezing: one more layer every N units (None: all learn)
     clip_value: float | None = 1.0
     clip_norm: float | None = None
     ema: float | None = None             # evaluate and keep a moving average of the weights (decay)
@@ -39,7 +44,7 @@ class TrainConfig:
     def validate(self):
         """Raise ConfigError (a ValueError) naming the first setting that cannot work."""
         for name, low in (("epochs", 0), ("steps", 1), ("batch_size", 1), ("log_every", 1),
-                          ("early_stop", 1), ("checkpoint_every", 1)):
+                          ("early_stop", 1), ("checkpoint_every", 1), ("unfreeze_every", 1)):
             value = getattr(self, name)
             if value is not None and (type(value) is not int or value < low):
                 raise ConfigError(f"{name.replace('_', ' ')} must be an integer >= {low}, got {value}")
@@ -62,6 +67,15 @@ class TrainConfig:
             raise ConfigError("Nesterov momentum needs a momentum above 0")
         if not (math.isfinite(self.lr_decay) and 0 < self.lr_decay <= 1):
             raise ConfigError(f"learning-rate decay must be in (0, 1], got {self.lr_decay}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"unknown learning-rate schedule {self.schedule!r}; expected one of {list(SCHEDULES)}")
+        if self.schedule != "constant" and self.epochs is None and self.steps is None:
+            raise ConfigError(f"the {self.schedule} schedule needs the run's length in epochs or steps, "
+                              f"not only minutes")
+        if not (isinstance(self.warmup, (int, float)) and 0 <= self.warmup < 1):
+            raise ConfigError(f"the warm-up fraction must be at least 0 and below 1, got {self.warmup}")
+        if not (isinstance(self.lr_layer_decay, (int, float)) and 0 < self.lr_layer_decay <= 1):
+            raise ConfigError(f"the layer decay of the learning rate must be in (0, 1], got {self.lr_layer_decay}")
         if self.target_accuracy is not None and not 0 <= self.target_accuracy <= 1:
             raise ConfigError(f"target accuracy must be between 0 and 1, got {self.target_accuracy}")
         if self.ema is not None and not (isinstance(self.ema, (int, float)) and 0 < self.ema < 1):
@@ -81,7 +95,8 @@ def make_optimizer(config):
 
 
 def make_update(model, config, optimizer):
-    """The step after each backward pass: zero the frozen parameters' gradients, clip (by
+    """The step after each backward pass: zero the frozen parameters' gradients (config.frozen,
+    and the layers not yet unfrozen: update.frozen, slices of the flat gradients), clip (by
     value, then by norm), then the optimizer."""
     clip_value = ClipByValue(config.clip_value) if config.clip_value is not None else None
     params, grads, clip_norm = model.flat, model.flat_grads, config.clip_norm
@@ -90,9 +105,12 @@ def make_update(model, config, optimizer):
     def update():
         for grad in frozen:
             grad[...] = 0.0                              # frozen: no step, whatever the optimizer
+        for part in update.frozen:
+            grads[part] = 0.0
         if clip_value is not None:
             clip_value(grads)
         if clip_norm is not None:
             clip_by_norm(grads, clip_norm)
         optimizer.step(params, grads)
+    update.frozen = ()
     return update

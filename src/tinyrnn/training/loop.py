@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import Terminated
 from ..guard import DivergenceGuard, guarded
 from .config import make_optimizer, make_update
+from .schedule import LayerRates, schedule_factor
 from .state import Progress, Record, RunState
 
 
@@ -48,6 +49,8 @@ class Trainer:
         self.state = state if state is not None else RunState()
         self.optimizer = optimizer or make_optimizer(config)
         self.update = make_update(model, config, self.optimizer)
+        self.layers = LayerRates(model, config.lr_layer_decay, config.unfreeze_every) \
+            if config.lr_layer_decay != 1.0 or config.unfreeze_every else None
         self.guard = DivergenceGuard(model, self.state)
         self.listener = listener or Listener()
         self.checkpoints = checkpoints
@@ -71,8 +74,9 @@ class Trainer:
                 batches = self.task.epoch_batches(config, self.rng)
             else:                                # resumed within a pass: its order drawn again
                 batches = self.task.epoch_batches(config, _generator(state.epoch_rng))
-            self.optimizer.lr = config.base_lr * config.lr_decay ** (state.epoch - 1)
+            planned = self._planned_updates(len(batches))
             for item in batches[state.batch:]:
+                self._set_rates(planned)
                 self._step(item, len(batches))
                 if self._done():
                     break
@@ -110,6 +114,23 @@ class Trainer:
         if self.config.keep_best and self.state.best_weights is not None:
             return self.state.best_weights
         return self.optimizer.average if self.optimizer.average is not None else self.model.flat
+
+    def _planned_updates(self, batches):
+        """T, the updates the run plans (a schedule's length): its steps, or its epochs of
+        `batches` updates, whichever ends first (None when only minutes bound it)."""
+        config = self.config
+        totals = [n for n in (config.steps, config.epochs and config.epochs * batches) if n]
+        return min(totals, default=None)
+
+    def _set_rates(self, planned):
+        """The learning rate of the next update (decay per epoch, schedule per update) and the
+        rate and freezing of each layer (schedule.py)."""
+        config, state = self.config, self.state
+        self.optimizer.lr = config.base_lr * config.lr_decay ** (state.epoch - 1) * \
+            schedule_factor(config.schedule, state.steps, planned, config.warmup)
+        if self.layers is not None:
+            unit = state.steps if self.task.unit == "step" else state.epoch
+            self.update.frozen, self.optimizer.scales = self.layers.plan(self.layers.unfrozen(unit, self.task.unit == "step"))
 
     def _step(self, item, batches):
         """One update on the task's batch `item`."""
