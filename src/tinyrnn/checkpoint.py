@@ -54,7 +54,7 @@ def restore_rng(state, where):
     rng = np.random.Generator(np.random.PCG64())
     try:
         rng.bit_generator.state = state
-    except (TypeError, ValueError, KeyError) as error:
+    except (TypeError, ValueError, KeyError, OverflowError) as error:   # a number beyond 64 or 128 bits
         raise ModelFileError(f"{where}: a random generator state is malformed ({error})") from None
     return rng
 

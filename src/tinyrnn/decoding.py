@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .sampling import check_finite
 from .vocab import BOS_ID, EOS_ID, PAD_ID
 
 
@@ -69,7 +70,9 @@ def search(model, sequences, beam=1, max_length=None):
     steps = []                                              # per step: (parent, token, weights)
     source = np.arange(N)[:, None]
     for step in range(int(limits.max())):
-        log_p, new_states, step_weights = model.decode_step(encoded, previous, states)
+        with np.errstate(all="ignore"):                     # huge weights: refused here, not warned of
+            log_p, new_states, step_weights = model.decode_step(encoded, previous, states)
+        check_finite(log_p)
         V = log_p.shape[1]
         total = score[..., None] + log_p.reshape(N, K, V)   # (N, K, V)
         total[..., PAD_ID] = total[..., BOS_ID] = -np.inf   # never produced

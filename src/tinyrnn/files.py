@@ -90,6 +90,13 @@ def check_outputs(outputs, inputs, force=False):
     output may name is --init-from, as --out (the same model, continued). Raises
     TinyRNNError naming the option and the path."""
     given = {option: (path, kind) for option, (path, kind) in outputs.items() if path}
+    folders = {option: os.path.realpath(path) for option, (path, kind) in given.items() if kind == "folder"}
+    for option, (path, kind) in given.items():
+        for folder_option, folder in folders.items():
+            if kind != "folder" and os.path.dirname(os.path.realpath(path)) == folder:
+                raise TinyRNNError(f"{option} {path} is inside {folder_option} {outputs[folder_option][0]}, which "
+                                   f"holds the run's checkpoints only (older ones are deleted); choose "
+                                   f"another folder for it")
     seen = {}
     for option, (path, kind) in given.items():
         for input_option, input_path in inputs:
@@ -190,7 +197,8 @@ def _replaceable(path, kind):
 def is_tinyrnn_file(path, kind):
     """Is path a tinyrnn file of this kind (KINDS)? Reads a safetensors header (its format
     metadata), the start of a PNG, page or ONNX file (the producer tinyrnn writes into it), or
-    a log's first line (a JSON object, written as tinyrnn writes it, ending with LOG_MARK).
+    a log's lines (the first a JSON object written as tinyrnn writes it, every one ending with
+    LOG_MARK).
     Only a regular file can be one."""
     try:
         with open_regular(path, KINDS.get(kind, "file")) as stream:
@@ -199,10 +207,12 @@ def is_tinyrnn_file(path, kind):
                 return metadata_format(read_header(stream)[0]).startswith(prefix)
             if kind in _SIGNATURES:
                 return _SIGNATURES[kind](stream.read(1 << 16))
-            first = stream.readline(1 << 20)
+            if not is_log_line(stream.readline(1 << 20)):
+                return False
+            mark = (LOG_MARK + "\n").encode()
+            return all(line.endswith(mark) for line in iter(lambda: stream.readline(1 << 20), b""))   # every line
     except (OSError, HeaderError, TinyRNNError):
         return False
-    return is_log_line(first)
 
 
 def is_log_line(raw):

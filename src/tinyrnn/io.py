@@ -17,6 +17,7 @@ from .files import atomic_write_bytes, load_json, open_regular
 from .model_config import DTYPES, TASKS, ModelConfig
 from .models import buffer_shapes, build_model, parameter_shapes
 from .safetensors_header import HeaderError, read_header
+from .text_output import odd_name, printable
 from .vocab import SPECIALS, TARGET_SPECIALS, TOKENIZERS
 
 FORMAT = "tinyrnn/1"
@@ -272,6 +273,11 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
         raise ModelFileError(f"{path}: vocab metadata must start with {list(SPECIALS)} and have no duplicates")
     elif config.get("vocab_size") != len(vocab):
         raise ModelFileError(f"{path}: config sizes disagree with the vocab metadata")
+    for name, value in (("features", vocab if numeric else []), (outputs_key or "classes", classes or [])):
+        odd = next((entry for entry in value if odd_name(entry)), None)
+        if odd is not None:                          # they are printed in tables, TSV lines and pages
+            raise ModelFileError(f"{path}: {name} metadata holds a name with a control, line-break or "
+                                 f"invisible character: {printable(odd)[:60]!r}")
     count_key = {"classify": "num_classes", "regress": "num_targets"}.get(config["task"])
     if count_key and config.get(count_key) != len(classes):
         raise ModelFileError(f"{path}: config sizes disagree with the {outputs_key} metadata")

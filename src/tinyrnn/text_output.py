@@ -13,6 +13,12 @@ _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u20
 _ESCAPED_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")   # controls, surrogates, line and paragraph separators
 
 
+def odd_name(name):
+    """Does a name (a class, a column) hold a character that printable() must escape, or an
+    invisible one (Unicode category Cf), so that two names could print alike?"""
+    return printable(name) != name or any(unicodedata.category(c) == "Cf" for c in name)
+
+
 def printable(text):
     """text with each control character, lone surrogate, line or paragraph separator and
     bidirectional control written as Python writes it in a repr: "\\t", "\\n", "\\x1b",

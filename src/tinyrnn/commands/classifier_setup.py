@@ -115,6 +115,13 @@ def file_sha256(path):
 def saved_model(path, hidden, dtype):
     """The classifier saved at path (--init-from); --hidden and --dtype, if given, must agree."""
     model = load_classifier(path, "--init-from")
+    if model.task in ("regress", "forecast"):
+        name = {"regress": "regressor", "forecast": "forecaster"}[model.task]
+        raise TinyRNNError(f"{path} is a {name}; --init-from here needs a classifier (a {name} trains on "
+                           f"with --task {model.task})")
+    if model.config.features:
+        raise TinyRNNError(f"{path} is a classifier of numbers ({model.config.features} per step); a run on texts "
+                           f"cannot continue it: give its numeric data with --train (.ts, .npz or --format long)")
     for option, given, saved in (("--hidden", hidden, model.hidden_size),
                                  ("--dtype", dtype, model.dtype.name)):
         if given is not None and given != saved:

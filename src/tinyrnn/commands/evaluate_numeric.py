@@ -6,6 +6,7 @@ import json
 from ..errors import TinyRNNError
 from ..tasks.regress import evaluate_regression, holdout_windows, regression_figures, seasonal_scale
 from .numeric_data import encode, read_for_model, shown
+from .predict import predictions
 
 
 def evaluate_numeric(model, args, report_classifier):
@@ -36,8 +37,8 @@ def _report_regressor(model, examples, args):
     if examples.targets.shape[1] != len(model.target_names):
         raise TinyRNNError(f"{args.data[0]}: {examples.targets.shape[1]} targets; {args.model} predicts "
                            f"{len(model.target_names)}")
+    predicted = predictions(model, examples.sequences)             # refused first if not finite
     figures = evaluate_regression(model, examples)
-    predicted = model.predict(examples.sequences)
     per_target = {name: regression_figures(predicted[:, [i]], examples.targets[:, [i]])
                   for i, name in enumerate(model.target_names)}
     if args.json:
@@ -63,8 +64,8 @@ def _evaluate_forecaster(model, args):
         raise TinyRNNError(f"--holdout {args.holdout} leaves no history of the {len(series.values)} values")
     history, held_out = series.values[:-args.holdout], series.values[-args.holdout:]
     data = holdout_windows(history, held_out, model.window, model.horizon, seasonal_scale(history, args.season or 1))
+    predicted = predictions(model, data.sequences)
     figures = evaluate_regression(model, data)
-    predicted = model.predict(data.sequences)
     report = {"forecasts": len(data), "horizon": model.horizon, "values": int(data.targets.size),
               **{key: figures[key] for key in ("smape", "mase", "mae", "rmse")},
               **{key: (values[:, 0] if values.shape[1] == 1 else values).tolist() for key, values in

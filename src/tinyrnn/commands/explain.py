@@ -15,6 +15,7 @@ from ..explain import explain_text, explain_translation, read_text, text_feature
 from ..io import load_model
 from ..plots import explanation_plot, require_matplotlib, save_png
 from ..report import write_reading_page
+from ..sampling import NOT_FINITE
 from ..text_output import check_argument, printable
 from ..vocab import CHARS
 from .common import locked_outputs, warn_unknown
@@ -66,11 +67,33 @@ def run(args):
                                as_json, model_path)
 
 
-def _classifier(model, text, png, as_json):
+def computed(explain, model, text):
+    """explain(model, text) without NumPy's warnings; a ValueError, or figures that are not
+    finite numbers (a model whose weights are too large), are one error of ours."""
     try:
-        explanation = explain_text(model, text)
+        with np.errstate(all="ignore"):
+            found = explain(model, text)
     except ValueError as error:
         raise TinyRNNError(str(error)) from None
+    if not _finite(found):
+        raise TinyRNNError(NOT_FINITE)
+    return found
+
+
+def _finite(found, depth=2):
+    """Are the float arrays and numbers among found's fields (and their fields') finite?"""
+    for value in vars(found).values():
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not np.isfinite(value).all():
+            return False
+        if isinstance(value, float) and not np.isfinite(value):
+            return False
+        if depth > 1 and hasattr(value, "__dataclass_fields__") and not _finite(value, depth - 1):
+            return False
+    return True
+
+
+def _classifier(model, text, png, as_json):
+    explanation = computed(explain_text, model, text)
     warn_unknown([word for word, known in zip(explanation.tokens, explanation.known) if not known], "text")
     if png:
         explanation_plot(explanation, png)
@@ -117,10 +140,7 @@ def _read_text_file(path, encoding, max_chars):
 
 
 def _language_model(model, text, html, as_json, model_path):
-    try:
-        reading = read_text(model, text)
-    except ValueError as error:
-        raise TinyRNNError(str(error)) from None
+    reading = computed(read_text, model, text)
     unit = model.tokenizer.unit
     unknown = sorted({repr(token) for token, known in zip(reading.tokens, reading.known) if not known})
     warn_unknown(unknown, "text", unit)
@@ -150,10 +170,7 @@ SHADES = " .:-=+*#%@"        # a weight of 0 .. 1 in ten steps, for the text gri
 def _translation(model, text, png, as_json, model_path):
     if png and model.attention == "none":
         raise TinyRNNError(f"{model_path} has no attention (attention none): there is no matrix for --png to draw")
-    try:
-        explanation = explain_translation(model, text)
-    except ValueError as error:
-        raise TinyRNNError(str(error)) from None
+    explanation = computed(explain_translation, model, text)
     unit = model.tokenizer.unit
     warn_unknown([repr(token) for token, known in zip(explanation.source_tokens, explanation.known) if not known],
                  "text", unit)

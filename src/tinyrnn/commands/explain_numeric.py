@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import TinyRNNError
 from ..nn.functional import softmax
+from ..sampling import check_finite
 from .numeric_data import read_for_model
 
 
@@ -27,7 +28,11 @@ def explain_numeric(model, args):
     if number > len(dataset):
         raise TinyRNNError(f"{args.data}: --example {number}, but the file has {len(dataset)} sequences")
     values = np.asarray(dataset.series[number - 1], dtype=model.dtype)
-    facts = _explanation(model, values)
+    with np.errstate(all="ignore"):
+        facts = _explanation(model, values)
+    numbers = [*facts.get("probabilities", {}).values(), *facts.get("prediction", {}).values(),
+               *facts["step_relevance"]]
+    check_finite(np.array(numbers, dtype=np.float64))
     facts["source"] = dataset.sources[number - 1]
     if args.png:
         from ..plots_series import plot_relevance

@@ -1,6 +1,8 @@
 """`tinyrnn export`: a saved model for PyTorch (a state_dict file) or ONNX runtimes."""
 import sys
 
+import numpy as np
+
 from ..errors import TinyRNNError
 from ..io import load_model
 from .common import locked_outputs
@@ -24,6 +26,10 @@ def run(args):
             print(loading_code(model, out))
         else:
             from ..export_onnx import write_onnx_file
+            largest = float(max(np.abs(array).max() for array in (model.flat, *model.buffers.values())))
+            if largest > float(np.finfo(np.float32).max):           # the graph is float32: they would be infinite
+                raise TinyRNNError(f"{model_path} has weights of magnitude {largest:.3g}, beyond float32's range "
+                                   f"({float(np.finfo(np.float32).max):.3g}); an ONNX export (float32) cannot hold them")
             write_onnx_file(model, out)
             print(f"saved {out}: {_onnx_signature(model)}", file=sys.stderr)
     return 0

@@ -49,7 +49,7 @@ def _answer(model, named_texts, as_json, strict, where):
         raise TinyRNNError(f"words not in the model's vocabulary: {', '.join(unknown_words)}")
     warn_unknown(unknown_words, where)
     if model.task == "regress":                        # a regressor of texts: its targets' values
-        for text, row in zip(texts, model.predict(sequences)):
+        for text, row in zip(texts, predictions(model, sequences)):
             values = dict(zip(model.target_names, map(float, row)))
             print(json.dumps({"text": text, "prediction": values}) if as_json else
                   "\t".join(f"{value:.6g}" for value in values.values()) + f"\t{printable(text)}")
@@ -75,7 +75,7 @@ def _numeric(model, args):
     dataset = read_for_model(model, [args.data], args, labels_optional=True)
     sequences = [values.astype(model.dtype) for values in dataset.series]
     if model.task == "regress":
-        for source, row in zip(dataset.sources, model.predict(sequences)):
+        for source, row in zip(dataset.sources, predictions(model, sequences)):
             values = dict(zip(model.target_names, map(float, row)))
             print(json.dumps({"source": source, "prediction": values}) if args.json else
                   "\t".join(f"{value:.6g}" for value in values.values()) + f"\t{printable(source)}")
@@ -86,6 +86,14 @@ def _numeric(model, args):
                           "probabilities": dict(zip(model.classes, map(float, row)))}) if args.json else
               f"{printable(model.classes[best])}\t{row[best]:.3f}\t{printable(source)}")
     return 0
+
+
+def predictions(model, sequences):
+    """A regressor's (or forecaster's) predictions, refused in one line when they are not
+    numbers (a model whose weights are too large), without NumPy's warnings."""
+    with np.errstate(all="ignore"):
+        found = model.predict(sequences)
+    return check_finite(found)
 
 
 def probabilities(model, sequences):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError
+from ..text_output import odd_name, printable
 
 TASKS = ("classify", "regress")
 
@@ -21,6 +22,18 @@ class NumericSet:
     sources: list                   # "file:line" of each example (npz: "file:row i")
     feature_names: list             # F names
     target_names: list | None       # R names of the real targets, else None
+
+    def __post_init__(self):
+        """Names and labels are printed in tables and TSV lines: one with a control, line-break
+        or invisible character is refused where it was read."""
+        for i, label in enumerate(self.labels or []):
+            if odd_name(label):
+                raise DataError(f"{self.sources[i]}: label {printable(label)[:60]!r} holds a control, line-break "
+                                f"or invisible character")
+        odd = next((name for name in [*self.feature_names, *(self.target_names or [])] if odd_name(name)), None)
+        if odd is not None:
+            raise DataError(f"{self.sources[0] if self.sources else 'the data'}: the name {printable(odd)[:60]!r} "
+                            f"holds a control, line-break or invisible character")
 
     def __len__(self):
         return len(self.series)

@@ -11,6 +11,7 @@ import zlib
 import numpy as np
 
 from ..errors import DataError
+from ..text_output import odd_name, printable
 from .loaders import check_path, read_text
 from .numeric_set import TASKS, NumericSet, Series, check_task, finite_number, is_number, trim
 from .ts_format import read_ts
@@ -214,6 +215,10 @@ def _csv_rows(path, encoding):
     rows, start = [], 1
     try:
         header = [name.strip() for name in next(reader)]
+        odd = next((name for name in header if odd_name(name)), None)
+        if odd is not None:                 # a column's name names a feature or series in the model
+            raise DataError(f"{path}:1: column name {printable(odd)[:60]!r} holds a control, line-break or "
+                            f"invisible character")
         twice = [name for number, name in enumerate(header) if name in header[:number]]
         if twice:
             raise DataError(f"{path}:1: column {twice[0]!r} appears twice in the header")

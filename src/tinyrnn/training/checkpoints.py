@@ -61,9 +61,13 @@ class RunCheckpoints:
         if not (isinstance(run.get("signature"), dict) and isinstance(run.get("rngs"), dict)
                 and isinstance(run.get("state"), dict)):
             raise ModelFileError(f"{path}: the run metadata is malformed")
-        if run.get("state_format") != STATE_FORMAT:
-            raise ModelFileError(f"{path}: a checkpoint of an earlier version of tinyrnn, whose run cannot "
-                                 f"continue here; train it anew")
+        found_format = run.get("state_format")
+        if found_format != STATE_FORMAT:
+            later = type(found_format) is int and found_format > STATE_FORMAT
+            raise ModelFileError(f"{path}: a checkpoint of {'a later' if later else 'an earlier'} version of "
+                                 f"tinyrnn (run format {str(found_format)[:20]}, this version reads "
+                                 f"{STATE_FORMAT}), whose run cannot continue here"
+                                 + ("; upgrade tinyrnn" if later else "; train it anew"))
         try:
             _check_same_model(saved_model, model, path)
             differences = _differences(run["signature"], self.signature)
@@ -79,7 +83,7 @@ class RunCheckpoints:
                 rng.bit_generator.state = restore_rng(run["rngs"][name], path).bit_generator.state
             _check_possible(run, tensors, model, path)
             return RunState.from_json(run["state"], tensors), path, differences
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
             if isinstance(error, TinyRNNError):
                 raise
             raise ModelFileError(f"{path}: the run metadata is incomplete or malformed ({error})") from None
@@ -111,10 +115,25 @@ def _check_possible(run, tensors, model, path):
         value = state.get(name)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and not (math.isfinite(value) and value >= 0):
             refuse(f"{name} is {value!r}")
+    first_loss = state.get("first_loss")
+    if isinstance(first_loss, (int, float)) and not isinstance(first_loss, bool) \
+            and not (math.isfinite(first_loss) and first_loss > 0):
+        refuse(f"first_loss is {first_loss!r}")             # the divergence guard's reference
+    best_score = state.get("best_score")
+    if isinstance(best_score, list) and not all(_score(value) for value in best_score):
+        refuse(f"best_score is {best_score!r}")
+    running = state.get("running")
+    if isinstance(running, dict) and not all(isinstance(value, (int, float)) and not isinstance(value, bool)
+                                             and math.isfinite(value) for value in running.values()):
+        refuse("the running sums are not finite numbers")
     history = state.get("history")
     if isinstance(history, list):
         for stats in history:
             _check_record(stats, refuse)
+        points = [(stats["epoch"], stats["step"]) for stats in history]
+        if any(not (a[0] <= b[0] and a[1] <= b[1] and a != b) for a, b in zip(points, points[1:])) or \
+                (points and type(state.get("steps")) is int and points[-1][1] > state["steps"]):
+            refuse("the history's records are not in the order a run makes them")
         best = state.get("best_record")
         if type(best) is int and not 0 <= best < len(history):
             refuse(f"best_record is {best} of {len(history)} records")
@@ -123,6 +142,13 @@ def _check_possible(run, tensors, model, path):
     best_weights = tensors.get("best.weights")
     if best_weights is not None and best_weights.shape != model.flat.shape:
         refuse(f"best.weights holds {best_weights.size} numbers, the model {model.flat.size}")
+
+
+def _score(value):
+    """A validation score as to_json writes it: a finite number, or "-inf" (none yet)."""
+    if isinstance(value, str):
+        return value == "-inf"
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_record(stats, refuse):
