@@ -263,6 +263,10 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
             and (numeric or isinstance(config.get("tokenizer"), dict)
                  and config["tokenizer"].get("kind") in TOKENIZERS)):
         raise ModelFileError(f"{path}: config metadata is not a tinyrnn model config")
+    if not numeric and config["tokenizer"] != TOKENIZERS[config["tokenizer"]["kind"]].config():
+        raise ModelFileError(f"{path}: tokenizer settings {printable(json.dumps(config['tokenizer']))[:120]} are not "
+                             f"ones tinyrnn has (words: {json.dumps(TOKENIZERS['words'].config())}; chars: "
+                             f"{json.dumps(TOKENIZERS['chars'].config())})")
     for name, value in (("features" if numeric else "vocab", vocab), (outputs_key or "classes", classes if outputs_key else [])):
         if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise ModelFileError(f"{path}: {name} metadata must be a JSON list of strings")

@@ -13,6 +13,15 @@ class HeaderError(ValueError):
     """Why bytes are not a safetensors header; the message names no file (callers add it)."""
 
 
+def _no_key_twice(pairs):
+    """A JSON object whose keys are all different (a key given twice: which one counts?)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        twice = next(key for number, (key, _) in enumerate(pairs) if key in dict(pairs[:number]))
+        raise HeaderError(f"header names {twice[:60]!r} twice")
+    return found
+
+
 def parse_header(data, file_size=None):
     """(header {name: entry, "__metadata__": ...}, N) of a safetensors file's bytes: data is the
     whole file, or at least its first 8 + N bytes when file_size gives the whole file's size.
@@ -22,13 +31,16 @@ def parse_header(data, file_size=None):
         raise HeaderError(f"{file_size} bytes: too short")
     (length,) = struct.unpack("<Q", data[:8])
     if length > file_size - 8 or length > MAX_HEADER_BYTES:
-        text = " (it looks like a text file)" if data[:8].isascii() and data[:8].decode().isprintable() else ""
+        text = " (it looks like a text file)" if data[:8].isascii() and data[:8].decode().isprintable() else \
+            " (it looks like an ONNX file)" if data[:1] == b"\x08" and data[2:3] == b"\x12" else ""
         raise HeaderError(f"header length {length} does not fit a {file_size}-byte file{text}")
     try:
-        header = json.loads(bytes(data[8:8 + length]).decode("utf-8"))
+        header = json.loads(bytes(data[8:8 + length]).decode("utf-8"), object_pairs_hook=_no_key_twice)
     except RecursionError:
         raise HeaderError("header is not JSON (nested too deep)") from None
     except ValueError as error:                     # not UTF-8, not JSON, an integer of over 4,300 digits
+        if isinstance(error, HeaderError):
+            raise
         plain = isinstance(error, (UnicodeDecodeError, json.JSONDecodeError))
         raise HeaderError("header is not JSON" + ("" if plain else " (a number too long to read)")) from None
     if not isinstance(header, dict):

@@ -28,6 +28,7 @@ import anyio
 import numpy as np
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -188,10 +189,13 @@ async def _json_body(request, limits):
     if declared is not None and (not declared.isdigit() or int(declared) > limits.max_body_bytes):
         raise RequestError(413, too_large)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limits.max_body_bytes:
-            raise RequestError(413, too_large)
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limits.max_body_bytes:
+                raise RequestError(413, too_large)
+    except ClientDisconnect:                        # gone before the whole body came: nobody to answer
+        raise RequestError(400, "the client closed the connection before the request body ended") from None
     try:
         data = json.loads(bytes(body))
     except (ValueError, RecursionError):           # not UTF-8, not JSON, a number too long to read

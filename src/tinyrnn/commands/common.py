@@ -13,6 +13,7 @@ from ..files import OutputLock, check_outputs, log_line
 from ..io import load_model
 from ..model_config import ARCHITECTURE, ModelConfig
 from ..models import Classifier, build_model
+from ..text_output import printable
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ def draw_training_plot(path, records, title, unit="character"):
     elif path:
         from ..plots import training_plot
         training_plot(records, path, title, unit)
-        print(f"saved {path}", file=sys.stderr)
+        print(f"saved {printable(path)}", file=sys.stderr)
 
 
 class JsonLog:

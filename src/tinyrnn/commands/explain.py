@@ -97,7 +97,7 @@ def _classifier(model, text, png, as_json):
     warn_unknown([word for word, known in zip(explanation.tokens, explanation.known) if not known], "text")
     if png:
         explanation_plot(explanation, png)
-        print(f"saved {png}", file=sys.stderr)
+        print(f"saved {printable(png)}", file=sys.stderr)
     if as_json:
         print(json.dumps({"text": text, **explanation.to_json()}))
         return 0
@@ -149,7 +149,7 @@ def _language_model(model, text, html, as_json, model_path):
     if html:
         write_reading_page(html, reading, f"{os.path.basename(model_path)}: {model.describe()}", correlations,
                            model.tokenizer)
-        print(f"saved {html}", file=sys.stderr)
+        print(f"saved {printable(html)}", file=sys.stderr)
     mean = reading.mean_surprisal
     if as_json:
         print(json.dumps({"tokens": len(reading.tokens), "mean_surprisal": mean, "bits_per_token": mean / np.log(2),
@@ -176,7 +176,7 @@ def _translation(model, text, png, as_json, model_path):
                  "text", unit)
     if png:
         _attention_plot(explanation, png, f"{os.path.basename(model_path)}: {text!r}")
-        print(f"saved {png}", file=sys.stderr)
+        print(f"saved {printable(png)}", file=sys.stderr)
     if as_json:
         print(json.dumps({"text": text, **explanation.to_json()}))
         return 0

@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import TinyRNNError
 from ..nn.functional import softmax
 from ..sampling import check_finite
+from ..text_output import printable
 from .numeric_data import read_for_model
 
 
@@ -39,7 +40,7 @@ def explain_numeric(model, args):
         standardised = (values - model.buffers["input_mean"]) / model.buffers["input_std"]
         plot_relevance(args.png, standardised, np.array(facts["relevance"]), model.feature_names,
                        f"{facts['source']}: {facts['explained']}")
-        print(f"saved {args.png}", file=sys.stderr)
+        print(f"saved {printable(args.png)}", file=sys.stderr)
     if args.json:
         print(json.dumps(facts))
         return 0

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..errors import TinyRNNError
 from ..io import load_model
+from ..text_output import printable
 from .common import locked_outputs
 
 
@@ -22,7 +23,7 @@ def run(args):
         if fmt == "torch":
             from ..export_torch import loading_code, write_torch_file
             write_torch_file(model, out)
-            print(f"saved {out}: load it into PyTorch with", file=sys.stderr)
+            print(f"saved {printable(out)}: load it into PyTorch with", file=sys.stderr)
             print(loading_code(model, out))
         else:
             from ..export_onnx import write_onnx_file
@@ -31,7 +32,7 @@ def run(args):
                 raise TinyRNNError(f"{model_path} has weights of magnitude {largest:.3g}, beyond float32's range "
                                    f"({float(np.finfo(np.float32).max):.3g}); an ONNX export (float32) cannot hold them")
             write_onnx_file(model, out)
-            print(f"saved {out}: {_onnx_signature(model)}", file=sys.stderr)
+            print(f"saved {printable(out)}: {_onnx_signature(model)}", file=sys.stderr)
     return 0
 
 

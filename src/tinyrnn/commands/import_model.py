@@ -8,6 +8,7 @@ from ..import_torch import (is_numeric_state, is_seq2seq_state, model_from_state
                             numeric_task, read_token_list, seq2seq_from_state_dict)
 from ..io import NAMED_OUTPUTS, save_model
 from ..safetensors_header import HeaderError, read_checked
+from ..text_output import printable
 from ..vocab import SPECIALS, TARGET_SPECIALS
 from .common import locked_outputs
 
@@ -33,7 +34,7 @@ def run(args):
     if saved is None and model.task == "lm":
         print("note: read as a language model (fc has one output per vocabulary entry); a classifier "
               "needs --classes", file=sys.stderr)
-    print(f"saved {out}: {model.describe()}", file=sys.stderr)
+    print(f"saved {printable(out)}: {model.describe()}", file=sys.stderr)
     return 0
 
 

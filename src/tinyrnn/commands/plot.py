@@ -6,6 +6,7 @@ import sys
 from ..errors import DataError, TinyRNNError
 from ..files import is_tinyrnn_file
 from ..plots import NOTHING_TO_PLOT, log_kind, require_matplotlib, training_plot
+from ..text_output import printable
 from .common import locked_outputs
 
 MAX_LINE = 1 << 20
@@ -23,7 +24,7 @@ def run(args):
             training_plot(records, out, title=os.path.basename(log))
         except TinyRNNError as error:
             raise DataError(f"{log}: {error}") from None
-    print(f"saved {out}", file=sys.stderr)
+    print(f"saved {printable(out)}", file=sys.stderr)
     return 0
 
 
@@ -48,10 +49,35 @@ def read_log(path):
                                 f"{sys.get_int_max_str_digits():,} digits); not a tinyrnn log") from None
             if not isinstance(record, dict):
                 raise DataError(f"{path}:{number}: not a JSON object; a tinyrnn log has one per line")
+            _check_record(record, records, f"{path}:{number}")
             records.append(record)
     if log_kind(records) is None:
         raise DataError(f"{path}: {NOTHING_TO_PLOT}" + ("" if records else " (the log is empty)"))
     return records
+
+
+COUNTS = ("epoch", "step", "fold", "folds")
+FIGURES = ("train_", "valid_", "test_")              # the prefixes of a record's figures
+
+
+def _check_record(record, before, where):
+    """A record's counts are integers and its figures numbers (or null), and it is of the kind
+    of the records before it: a log holds one run."""
+    for key, value in record.items():
+        if key in COUNTS and not (type(value) is int and value >= 0):
+            raise DataError(f"{where}: {key} is {json.dumps(value)[:40]}, not a count; not a tinyrnn log")
+        if key.startswith(FIGURES):
+            if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                raise DataError(f"{where}: {key} is {json.dumps(value)[:40]}, not a number; not a tinyrnn log")
+    if before and "folds" not in record:
+        first, this = log_kind(before[:1]), log_kind([record])
+        if first != this and this is not None and first != "folds":
+            raise DataError(f"{where}: a record of {_KIND_NAMES.get(this, this)} in a log of "
+                            f"{_KIND_NAMES.get(first, first)}; a log holds one run")
+
+
+_KIND_NAMES = {"lm": "a language model", "classify": "a classifier", "seq2seq": "a translator",
+               "regress": "a regressor", "folds": "cross-validation"}
 
 
 def _not_json(path, number):

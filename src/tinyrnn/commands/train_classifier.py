@@ -12,8 +12,8 @@ from ..data.split import stratified_folds, stratified_split
 from ..errors import DataError, TinyRNNError
 from ..io import save_model
 from ..plots import require_matplotlib
-from ..text_output import printable
 from ..tasks import ClassifyTask, evaluate
+from ..text_output import printable
 from ..training import Trainer, run_signature
 from .checkpointing import command_checkpoints
 from .classifier_setup import (Vectors, classes_of, classifier_from, encode_datasets, fingerprint_arrays, new_model,
@@ -89,7 +89,7 @@ def _run(args, checkpoints):
         loss, accuracy, _ = evaluate(model, test_data)
         print(f"Test (kept weights):\tLoss {loss:.3f} | Accuracy: {accuracy:.3f}")
     save_model(model, out)
-    print(f"saved {out}", file=sys.stderr)
+    print(f"saved {printable(out)}", file=sys.stderr)
     draw_training_plot(plot, [saying_weights_saved(epoch_record(stats), config.keep_best) for stats in history],
                        f"{out}: {model.describe(short=True)}")
     return 0
@@ -156,10 +156,7 @@ class Plan:
         if checkpoints:
             data = fingerprint(*(array for part in (train_data, valid_data, test_data) if part
                                  for array in fingerprint_arrays(part)))
-            if not checkpoints.start(trainer, run_signature(model, self.config, task, self.seed, data),
-                                     {}, epoch_where):
-                model.flat[...] = trainer.final_weights()    # a finished run: its model is saved again
-                return model, trainer.state.history, test_data
+            checkpoints.start(trainer, run_signature(model, self.config, task, self.seed, data), {}, epoch_where)
         history = run_trainer(trainer, ClassifierReport(len(train_data)), json_log, self.progress, checkpoints,
                               out, force)
         _summary(history, self.config)

@@ -13,6 +13,7 @@ from ..io import load_model, save_model
 from ..plots import require_matplotlib
 from ..sampling import generate
 from ..tasks import NATS_PER_BIT, LanguageModelTask
+from ..text_output import printable
 from ..training import Trainer, run_signature
 from ..vocab import tokenizer_of
 from .checkpointing import command_checkpoints
@@ -75,16 +76,15 @@ def _run(args, checkpoints):
     dropout_rng, sample_rng = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
     trainer = Trainer(model, task, config, dropout_rng)
     report = LanguageModelReport(trainer, sample_rng, outputs, len(train_ids))
-    if not checkpoints or checkpoints.start(trainer, run_signature(model, config, task, seed, fingerprint(
-            train_ids, val_ids)), {"samples": sample_rng}, _where):
-        run_trainer(trainer, report, outputs.json_log, outputs.progress, checkpoints, outputs.model_path, args.force)
-    else:                                            # a finished run: its model is saved again
-        model.flat[...] = trainer.final_weights()
+    if checkpoints:                                  # a finished run: its log written, its model saved again
+        checkpoints.start(trainer, run_signature(model, config, task, seed, fingerprint(train_ids, val_ids)),
+                          {"samples": sample_rng}, _where)
+    run_trainer(trainer, report, outputs.json_log, outputs.progress, checkpoints, outputs.model_path, args.force)
     state = trainer.state
     save_model(model, outputs.model_path)
     kept = f" (lowest validation loss, {-state.best_score[0]:.3f} nats/{model.tokenizer.unit[:4]})" \
         if outputs.keep_best and state.best_record is not None else ""
-    print(f"saved {outputs.model_path}{kept}", file=sys.stderr)
+    print(f"saved {printable(outputs.model_path)}{kept}", file=sys.stderr)
     draw_training_plot(args.plot, [_record(stats) for stats in state.history],
                        f"{outputs.model_path}: {model.describe(short=True)}", model.tokenizer.unit)
     return 0

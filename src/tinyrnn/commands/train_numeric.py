@@ -14,6 +14,7 @@ from ..io import load_model, save_model
 from ..plots import require_matplotlib
 from ..tasks import ClassifyTask
 from ..tasks.regress import RegressTask
+from ..text_output import printable
 from ..training import Trainer, run_signature
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close
@@ -123,7 +124,7 @@ def finish(trainer, report, history, args, figures_line):
     if trainer.config.keep_best and task.test is not None and any(record.best for record in history):
         print(f"Test (kept weights):\t{figures_line(task.evaluate(model, task.test))}")
     save_model(model, args.out)
-    print(f"saved {args.out}", file=sys.stderr)
+    print(f"saved {printable(args.out)}", file=sys.stderr)
     draw_training_plot(args.plot, [saying_weights_saved(report.json_record(record), trainer.config.keep_best)
                                    for record in history],
                        f"{args.out}: {model.describe(short=True)}")
@@ -172,9 +173,7 @@ def train_or_resume(trainer, task, report, args, json_log, checkpoints, parts):
     if checkpoints:
         arrays = [array for part in parts if part is not None for array in _fingerprint_arrays(part)]
         signature = run_signature(trainer.model, trainer.config, task, args.seed, fingerprint(*arrays))
-        if not checkpoints.start(trainer, signature, {}, epoch_where):
-            trainer.model.flat[...] = trainer.final_weights()
-            return trainer.state.history
+        checkpoints.start(trainer, signature, {}, epoch_where)   # a finished run: its log written again
     out = None if getattr(args, "folds", None) else args.out          # --folds saves no model
     return run_trainer(trainer, report, json_log, args.progress, checkpoints, out, args.force)
 

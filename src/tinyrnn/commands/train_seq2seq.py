@@ -19,6 +19,7 @@ from ..errors import DataError, TinyRNNError
 from ..io import load_model, save_model
 from ..plots import require_matplotlib
 from ..tasks.seq2seq import Seq2SeqTask, encode_pairs, evaluate_pairs
+from ..text_output import printable
 from ..training import Trainer, run_signature
 from ..vocab import TARGET_SPECIALS, Vocab, tokenizer_of
 from .checkpointing import command_checkpoints
@@ -154,16 +155,15 @@ def _run(args, checkpoints):
     target_words = np.frombuffer("\n".join(model.target_vocab.tokens).encode(), dtype=np.uint8)
     data = fingerprint(target_words, *[seq for part in (train_data, valid_data, test_data) if part
                                        for seq in part.sources + part.targets])
-    if not checkpoints or checkpoints.start(trainer, run_signature(model, config, task, seed, data), {}, epoch_where):
-        run_trainer(trainer, report, args.json_log, args.progress, checkpoints, args.out, args.force)
-    else:                                            # a finished run: its model is saved again
-        model.flat[...] = trainer.final_weights()
+    if checkpoints:                                  # a finished run: its log written, its model saved again
+        checkpoints.start(trainer, run_signature(model, config, task, seed, data), {}, epoch_where)
+    run_trainer(trainer, report, args.json_log, args.progress, checkpoints, args.out, args.force)
     history = trainer.state.history
     _summary(history, config)
     if test_data is not None and history and (config.keep_best or args.beam):
         _final_test(model, test_data, args.beam or 1, config.keep_best)
     save_model(model, args.out)
-    print(f"saved {args.out}", file=sys.stderr)
+    print(f"saved {printable(args.out)}", file=sys.stderr)
     draw_training_plot(args.plot, [saying_weights_saved(_record(stats), config.keep_best) for stats in history],
                        f"{args.out}: {model.describe(short=True)}")
     return 0
