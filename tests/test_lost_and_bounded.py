@@ -256,3 +256,116 @@ def test_info_with_its_output_closed_or_full_says_so_and_fails(folder):
     with open("/dev/full", "w") as full:
         result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, timeout=30)
     assert result.returncode == 2 and "No space left on device" in result.stderr
+
+
+# --- the second trial's findings -------------------------------------------------------------
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda run: run["rngs"]["train"]["state"].update(state=-1), "random generator state is malformed"),
+    (lambda run: run["rngs"]["train"]["state"].update(state=2 ** 200), "random generator state is malformed"),
+    (lambda run: run["state"].update(first_loss=0.0), "first_loss is 0.0"),
+    (lambda run: run["state"].update(best_score=[float("nan"), 0]), "best_score is [nan, 0]"),
+    (lambda run: run["state"].update(history=run["state"]["history"] * 3), "not in the order a run makes them"),
+    (lambda run: run["state"]["running"].update(loss=float("nan")), "running sums are not finite"),
+    (lambda run: run.update(state_format=99), "a checkpoint of a later version of tinyrnn"),
+])
+def test_run_records_no_run_writes_are_one_line(folder, capsys, edit, message):
+    assert _resume(capsys, "--epochs", "1", "--keep-best", "--valid-split", "0.3")[0] == 0
+    path = "run.d/checkpoint-00000001.safetensors"
+
+    def change(text):
+        record = json.loads(text)
+        edit(record)
+        return json.dumps(record)
+    _rewrite(path, metadata_change=_run_changed(change))
+    status, _, err = _resume(capsys, "--resume", "--force")
+    one_line(status, err, message)
+
+
+def test_an_output_inside_the_checkpoint_folder_is_refused(folder, capsys):
+    os.mkdir("run.d")
+    status, _, err = run(capsys, *TRAIN, "--checkpoint-dir", "run.d", "--out", "run.d/checkpoint-00000001.safetensors")
+    one_line(status, err, "--out run.d/checkpoint-00000001.safetensors is inside --checkpoint-dir run.d")
+    assert os.listdir("run.d") == []
+
+
+def test_a_file_whose_first_line_only_looks_like_a_log_is_not_replaced(folder, capsys):
+    notes = '{"a": 1}\t\nmy notes\n'
+    (folder / "notes.jsonl").write_text(notes)
+    status, _, err = run(capsys, *TRAIN, "--json-log", "notes.jsonl")
+    one_line(status, err, "notes.jsonl exists and is not a tinyrnn JSON log")
+    assert (folder / "notes.jsonl").read_text() == notes
+
+
+def test_a_finished_run_resumed_writes_its_json_log_and_the_same_model(folder, capsys):
+    assert _resume(capsys)[0] == 0
+    first = (folder / "run.safetensors").read_bytes()
+    status, out, _ = _resume(capsys, "--resume", "--json-log", "again.jsonl")
+    assert status == 0 and "nothing to train" in out
+    assert [json.loads(line)["epoch"] for line in open("again.jsonl")] == [3]
+    assert (folder / "run.safetensors").read_bytes() == first
+
+
+def test_init_from_a_model_of_numbers_or_another_task_is_one_line(folder, capsys):
+    (folder / "s.csv").write_text("v\n" + "".join(f"{i % 7}\n" for i in range(60)))
+    assert run(capsys, "train", "--task", "forecast", "--series", "s.csv", "--window", "12", "--horizon", "4",
+               "--epochs", "1", "--hidden", "4", "--out", "fc.safetensors")[0] == 0
+    status, _, err = run(capsys, *TRAIN, "--init-from", "fc.safetensors", "--out", "y.safetensors")
+    one_line(status, err, "fc.safetensors is a forecaster; --init-from here needs a classifier")
+
+
+def test_names_with_control_characters_are_refused_where_they_are_read(folder, capsys):
+    save_model(small_model(), "m.safetensors")
+    _rewrite("m.safetensors", metadata_change=lambda m: m.update(classes=json.dumps(["a", "z\x1b[31mRED\nfake", "c"])))
+    status, out, err = run(capsys, "info", "m.safetensors")
+    one_line(status, err, "classes metadata holds a name with a control, line-break or invisible character")
+    assert out == ""
+    (folder / "s.csv").write_text("t,v\x1bx\n" + "".join(f"{i},{i % 7}\n" for i in range(60)))
+    status, _, err = run(capsys, "train", "--task", "forecast", "--series", "s.csv", "--window", "12", "--horizon",
+                         "4", "--epochs", "1", "--hidden", "4")
+    one_line(status, err, "s.csv:1: column name 'v\\\\x1bx' holds a control")
+
+
+def test_tokenizer_settings_tinyrnn_does_not_have_are_refused(folder):
+    save_model(small_model(), "m.safetensors")
+
+    def edit(metadata):
+        config = json.loads(metadata["config"])
+        config["tokenizer"].update(casefold=False, normalize="XYZ")
+        metadata["config"] = json.dumps(config)
+    _rewrite("m.safetensors", metadata_change=edit)
+    with pytest.raises(ModelFileError, match="tokenizer settings .* are not ones tinyrnn has"):
+        load_model("m.safetensors")
+
+
+def test_a_header_naming_a_key_twice_is_refused(folder):
+    save_model(small_model(), "m.safetensors")
+    _rewrite("m.safetensors", header_change=lambda text: text.replace('"__metadata__":{', '"__metadata__":{"format":"x",', 1))
+    with pytest.raises(ModelFileError, match="header names 'format' twice"):
+        load_model("m.safetensors")
+
+
+def test_explain_regressors_translators_and_onnx_refuse_what_is_not_finite(folder, capsys):
+    import warnings
+    assert run(capsys, *TRAIN)[0] == 0
+    values = np.random.default_rng(0).normal(size=(30, 8, 2))
+    np.savez("reg.npz", X=values, y=values.sum(axis=(1, 2)))
+    assert run(capsys, "train", "--task", "regress", "--train", "reg.npz", "--epochs", "1", "--hidden", "4")[0] == 0
+    assert run(capsys, "train", "--task", "seq2seq", "--steps", "2", "--hidden", "4")[0] == 0
+    for name in ("model", "regressor", "translator"):
+        model = load_model(f"{name}.safetensors")
+        for array in model.params.values():
+            array[...] = np.finfo(model.dtype).max / 4                # finite, but nothing computed from it is
+        save_model(model, f"{name}-huge.safetensors")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for argv in (["explain", "--model", "model-huge.safetensors", "happy"],
+                     ["predict", "--model", "regressor-huge.safetensors", "--data", "reg.npz"],
+                     ["eval", "--model", "regressor-huge.safetensors", "--data", "reg.npz"],
+                     ["translate", "--model", "translator-huge.safetensors", "may 9"]):
+            status, out, err = run(capsys, *argv)
+            one_line(status, err, "not finite numbers")
+            assert out == "", argv
+    status, _, err = run(capsys, "export", "--model", "model-huge.safetensors", "--format", "onnx", "--out", "h.onnx")
+    one_line(status, err, "beyond float32's range")
+    assert not os.path.exists("h.onnx")

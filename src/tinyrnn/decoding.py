@@ -62,7 +62,8 @@ def search(model, sequences, beam=1, max_length=None):
         raise ValueError("every source needs at least one token")
     N, K = len(sequences), beam
     limits = np.array([max_length or default_max_length(len(seq)) for seq in sequences])    # (N,)
-    encoded = model.encode_sources(sequences).take(np.repeat(np.arange(N), K))
+    with np.errstate(all="ignore"):                         # huge weights: refused below, not warned of
+        encoded = model.encode_sources(sequences).take(np.repeat(np.arange(N), K))
     states, previous = encoded.initial_states, np.full(N * K, BOS_ID)
     score = np.full((N, K), -np.inf)
     score[:, 0] = 0.0                                       # one hypothesis to start from
