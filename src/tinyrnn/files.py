@@ -51,6 +51,14 @@ def load_json(text, what, error=TinyRNNError):
         raise error(f"{what}: not JSON ({str(failure)[:80]})") from None
 
 
+KERNEL_FILE = "a file of the kernel's (/proc, /sys), whose reads may never end; copy what you need into a file"
+
+
+def kernel_file(path):
+    """Is path under /proc or /sys? Such files say they are regular, but a read may block forever."""
+    return os.path.realpath(path).startswith(("/proc/", "/sys/"))
+
+
 def open_regular(path, what, error=TinyRNNError):
     """path opened for reading in binary, refused (one error of ours) unless it is a regular
     file: a FIFO, a device such as /dev/zero or a folder is refused without blocking on it."""
@@ -66,6 +74,9 @@ def open_regular(path, what, error=TinyRNNError):
         kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else \
             "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket or other special file"
         raise error(f"{path}: {kind}, not a regular file; tinyrnn reads a {what} only from a regular file")
+    if kernel_file(path):
+        os.close(handle)
+        raise error(f"{path}: {KERNEL_FILE}")
     os.set_blocking(handle, True)
     return os.fdopen(handle, "rb")
 
@@ -89,6 +100,11 @@ def check_outputs(outputs, inputs, force=False):
     checkpoint folder: only checked against the other paths); inputs: [(option, path)]. The one input an
     output may name is --init-from, as --out (the same model, continued). Raises
     TinyRNNError naming the option and the path."""
+    for option, (path, kind) in outputs.items():
+        if path is not None and not path.strip():
+            raise TinyRNNError(f"{option} is empty; give it a {'folder' if kind == 'folder' else 'file'} name")
+        if path and kind != "folder" and path.endswith((os.sep, "/")):
+            raise TinyRNNError(f"{option} {path} names a folder; give the name of the file to write")
     given = {option: (path, kind) for option, (path, kind) in outputs.items() if path}
     folders = {option: os.path.realpath(path) for option, (path, kind) in given.items() if kind == "folder"}
     for option, (path, kind) in given.items():

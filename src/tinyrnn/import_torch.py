@@ -31,6 +31,7 @@ from .files import load_json, read_regular
 from .model_config import ModelConfig, uses_walkthrough_names
 from .models import build_model
 from .nn import CELLS
+from .text_output import odd_name, printable
 
 RNN_NAME = re.compile(r"rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?")
 SEQ2SEQ_TENSORS = ("encoder.embedding.weight", "decoder.embedding.weight", "bridge.weight", "bridge.bias",
@@ -323,7 +324,18 @@ def _check_agrees_with_saved(config, saved, where):
 
 def read_token_list(path, what):
     """A list of strings from a JSON list, or from a file with one per line (lines end at
-    "\n", a final "\r" is dropped; a vocabulary of characters, which holds "\n", needs JSON)."""
+    "\n", a final "\r" is dropped; a vocabulary of characters, which holds "\n", needs JSON).
+    Names that are not a vocabulary's (classes, targets, series) must be printable and not blank."""
+    tokens = _token_list(path, what)
+    if what != "vocabulary":
+        odd = next((token for token in tokens if not token.strip() or odd_name(token)), None)
+        if odd is not None:
+            raise ModelFileError(f"{path}: the {what} entry '{printable(odd)[:60]}' is blank or holds a control, "
+                                 f"line-break or invisible character")
+    return tokens
+
+
+def _token_list(path, what):
     raw = read_regular(path, f"{what} file", MAX_TOKEN_LIST_BYTES, ModelFileError)   # no FIFO, no /dev/zero
     try:
         text = raw.decode("utf-8-sig")

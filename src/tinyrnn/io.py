@@ -281,7 +281,7 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
         odd = next((entry for entry in value if odd_name(entry)), None)
         if odd is not None:                          # they are printed in tables, TSV lines and pages
             raise ModelFileError(f"{path}: {name} metadata holds a name with a control, line-break or "
-                                 f"invisible character: {printable(odd)[:60]!r}")
+                                 f"invisible character: '{printable(odd)[:60]}'")
     count_key = {"classify": "num_classes", "regress": "num_targets"}.get(config["task"])
     if count_key and config.get(count_key) != len(classes):
         raise ModelFileError(f"{path}: config sizes disagree with the {outputs_key} metadata")

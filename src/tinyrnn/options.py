@@ -3,10 +3,13 @@ A usage error is one line on stderr and exit status 2, as every other bad input.
 import argparse
 
 from . import __version__
-from .argtypes import (MAX_BEAM, MAX_SEED, MAX_LAYERS, MAX_OUTPUT_TOKENS, MAX_STEPS_AHEAD, MAX_WIDTH, fraction_below_one, integer,
-                       non_negative_float, positive_float, text_encoding)
+from .argtypes import (MAX_BEAM, MAX_LAYERS, MAX_OUTPUT_TOKENS, MAX_SEED, MAX_STEPS_AHEAD, MAX_WIDTH,
+                       fraction_below_one, integer, non_negative_float, positive_float, text_encoding)
 from .errors import TinyRNNError
 from .train_options import add_train
+
+GRADCHECK_MAX = 100_000          # gradcheck's --vocab, --classes, --batch, --max-length: beyond, building
+                                 # the model alone takes minutes (its check is refused by its duration)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,7 +98,8 @@ def _add_use_commands(commands):
     predict.add_argument("--json", action="store_true", help="one JSON object per text")
     predict.add_argument("--strict", action="store_true", help="unknown words are an error, not a warning")
     predict.add_argument("--data", metavar="FILE", help="models that read numbers: predict every sequence of "
-                         "FILE (.ts, .npz or long CSV; its labels or targets, if any, are not read)")
+                         "FILE (.ts, .npz or long CSV; its labels or targets, if any, are checked as train "
+                         "reads them, but not used)")
     predict.add_argument("--format", choices=["ts", "npz", "long"], help="of --data (default: from the extension; "
                          "a CSV of numeric sequences: long)")
     predict.add_argument("--encoding", type=text_encoding, default="utf-8", help="of --data (default: utf-8)")
@@ -276,7 +280,7 @@ def _add_gradcheck(commands):
                            "seq2seq: an encoder-decoder's loss per target token; regress: the mean squared "
                            "error of real targets; forecast: of the next values of windows of numbers "
                            "(default: classify)")
-    gradcheck.add_argument("--features", type=integer(1), metavar="F", help="read F numbers per step instead "
+    gradcheck.add_argument("--features", type=integer(1, MAX_WIDTH), metavar="F", help="read F numbers per step instead "
                            "of words (classify; regress and forecast always read numbers: default 3)")
     gradcheck.add_argument("--attention", choices=["dot", "general", "additive", "none"],
                            help="seq2seq: the decoder's attention (default: general)")
@@ -298,10 +302,10 @@ def _add_gradcheck(commands):
                            "--task seq2seq: every attention too)")
     gradcheck.add_argument("--seed", type=integer(0, MAX_SEED), default=0, help="(default: 0)")
     gradcheck.add_argument("--hidden", type=integer(1, MAX_WIDTH), default=5, help="(default: 5)")
-    gradcheck.add_argument("--vocab", type=integer(1), default=7, help="number of words (seq2seq: on each "
+    gradcheck.add_argument("--vocab", type=integer(1, GRADCHECK_MAX), default=7, help="number of words (seq2seq: on each "
                            "side; default: 7)")
-    gradcheck.add_argument("--classes", type=integer(2), default=3, help="(default: 3)")
-    gradcheck.add_argument("--batch", type=integer(1), default=4, help="(default: 4)")
-    gradcheck.add_argument("--max-length", type=integer(1), default=6, help="longest row (default: 6)")
+    gradcheck.add_argument("--classes", type=integer(2, GRADCHECK_MAX), default=3, help="(default: 3)")
+    gradcheck.add_argument("--batch", type=integer(1, GRADCHECK_MAX), default=4, help="(default: 4)")
+    gradcheck.add_argument("--max-length", type=integer(1, GRADCHECK_MAX), default=6, help="longest row (default: 6)")
     gradcheck.add_argument("--eps", type=_finite_difference_step, default=1e-6, help="finite-difference step, "
                            f"from {MIN_EPS:g} to {MAX_EPS:g} (default: 1e-6)")

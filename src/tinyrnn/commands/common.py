@@ -1,6 +1,7 @@
 """Helpers shared by the command modules. Errors are raised as TinyRNNError; cli.py prints them."""
 import os
 import sys
+import unicodedata
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
@@ -174,9 +175,16 @@ def data_inputs(**options):
 def warn_unknown(unknown, where, unit="word"):
     """Warn on stderr about tokens read as <unk>, showing the first ten."""
     if unknown:
-        shown = ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+        shown = ", ".join(_shown_word(word) for word in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
         print(f"warning: {len(unknown)} {unit}(s) in the {where} are not in the vocabulary and read as "
               f"<unk>: {shown}", file=sys.stderr)
+
+
+def _shown_word(word, limit=40):
+    """A word as a warning shows it: escaped (text_output.printable, invisible characters as
+    \\uXXXX too), and cut at `limit` characters."""
+    text = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) == "Cf" else c for c in printable(word))
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def progress_bar(total, unit, forced):

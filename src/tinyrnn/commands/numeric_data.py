@@ -45,7 +45,7 @@ def read_sets(paths, args, task, labels_optional=False, feature_names=None):
                                       feature_columns=columns, task=task, labels_optional=labels_optional))
         else:
             sets.append(read_numeric(path, encoding=getattr(args, "encoding", "utf-8"), task=task,
-                                     labels_optional=labels_optional))
+                                     labels_optional=labels_optional, data_format=data_format))
     for numeric_set in sets:
         longest = max(range(len(numeric_set)), key=lambda row: len(numeric_set.series[row]))
         if len(numeric_set.series[longest]) > MAX_STEPS:
@@ -75,7 +75,7 @@ def read_for_model(model, paths, args, labels_optional=False):
 
 
 def _is_long(path, data_format):
-    return data_format == "long" or str(path).lower().endswith((".csv", ".tsv"))
+    return data_format == "long" or data_format is None and str(path).lower().endswith((".csv", ".tsv"))
 
 
 def check_compatible(train_set, other, what):

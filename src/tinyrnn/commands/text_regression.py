@@ -1,10 +1,10 @@
 """`tinyrnn train --task regress` on texts (.csv/.tsv/.jsonl with a text column and a number in
 --label-column): a regressor over words, trained and measured like a numeric one."""
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..data.numeric_set import finite_number
 from ..errors import DataError
 from ..tasks.regress import RealTargets
 from ..vocab import Vocab, tokenize
@@ -40,13 +40,11 @@ def read_texts(specs, args):
     targets = []
     for label, source in zip(dataset.labels, dataset.sources):
         try:
-            value = float(label)
+            float(label)
         except ValueError:
             raise DataError(f"{source}: {args.label_column} {label!r} is not a number (--task regress reads "
                             f"real targets)") from None
-        if not math.isfinite(value):
-            raise DataError(f"{source}: {args.label_column} {label!r} is not a finite number")
-        targets.append(value)
+        targets.append(finite_number(label, source, args.label_column))
     return TextTargets(dataset.texts, np.array(targets).reshape(-1, 1), dataset.sources, [args.label_column])
 
 

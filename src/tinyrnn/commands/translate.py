@@ -15,6 +15,7 @@ import sys
 from ..decoding import translate
 from ..describe import kind
 from ..errors import TinyRNNError
+from ..explain import MAX_SOURCE_TOKENS
 from ..io import load_model
 from .common import stdin_texts, warn_unknown
 
@@ -45,7 +46,14 @@ def load_translator(path):
 
 
 def _answer(model, texts, beam, max_length, as_json, strict, line):
-    """Print one line per text; line: "<stdin>:N" of a text read from stdin, None for arguments."""
+    """Print one line per text; line: "<stdin>:N" of a text read from stdin, None for arguments.
+    A text of more than MAX_SOURCE_TOKENS tokens is refused: the search's work grows with the
+    square of its length (2 S + 10 steps, each attending over S)."""
+    for number, text in enumerate(texts, start=1):
+        count = len(model.tokenize(text))
+        if count > MAX_SOURCE_TOKENS:
+            raise TinyRNNError(f"{line or f'text {number}'}: {count:,} {model.tokenizer.unit}s; translate reads at "
+                               f"most {MAX_SOURCE_TOKENS:,} per text (split it into sentences)")
     results, unknown = translate(model, texts, beam, max_length)
     unit = model.tokenizer.unit
     shown = sorted({token for tokens in unknown for token in tokens})

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ..errors import DataError
+from ..files import KERNEL_FILE, kernel_file
 from ..text_output import printable, surrogate_in
 from ..vocab import tokenize
 
@@ -78,6 +79,12 @@ def load_dataset(specs, encoding="utf-8", text_column="text", label_column="labe
     if text_column == label_column:
         raise DataError(f"the text and the label are both read from column {text_column!r}; "
                         f"they must be two different columns")
+    seen = {}
+    for spec in specs:
+        path = os.path.realpath(spec_path(str(spec)))
+        if path in seen:                             # its rows twice, or under two labels
+            raise DataError(f"{spec_path(str(spec))} is given twice ({seen[path]} and {spec}); give each file once")
+        seen[path] = spec
     dataset = Dataset()
     for spec in specs:
         dataset.extend(_load_one(str(spec), encoding, text_column, label_column, fmt, skip_bad))
@@ -121,13 +128,19 @@ def read_text(path, encoding):
     if text_encoding(encoding) == "utf-8":
         encoding = "utf-8-sig"                      # a byte-order mark is not part of the text
     try:
-        return raw.decode(encoding)
+        text = raw.decode(encoding)
     except UnicodeDecodeError as error:
         line = raw[:error.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: cannot decode byte {raw[error.start]:#04x} as "
                         f"{encoding.removesuffix('-sig')}", remedy="encoding") from None
     except UnicodeError as error:                   # punycode, idna, ...: a failure with no position
         raise DataError(f"{path}: cannot be read as {encoding} ({printable(str(error))})", remedy="encoding") from None
+    surrogate = surrogate_in(text)                  # an escape such as unicode_escape's "\ud800" decodes to one
+    if surrogate is not None:
+        line = text[:text.index(surrogate)].count("\n") + 1
+        raise DataError(f"{path}:{line}: the text holds a lone surrogate U+{ord(surrogate):04X}, which is not a "
+                        f"Unicode character")
+    return text
 
 
 def text_encoding(encoding):
@@ -152,6 +165,8 @@ def check_path(path):
         raise DataError(f"{path}: is a directory, not a data file")
     if not os.path.isfile(path):
         raise DataError(f"{path}: not a regular file")
+    if kernel_file(path):
+        raise DataError(f"{path}: {KERNEL_FILE}")
 
 
 def _lines(text):

@@ -28,11 +28,11 @@ class NumericSet:
         or invisible character is refused where it was read."""
         for i, label in enumerate(self.labels or []):
             if odd_name(label):
-                raise DataError(f"{self.sources[i]}: label {printable(label)[:60]!r} holds a control, line-break "
+                raise DataError(f"{self.sources[i]}: label '{printable(label)[:60]}' holds a control, line-break "
                                 f"or invisible character")
         odd = next((name for name in [*self.feature_names, *(self.target_names or [])] if odd_name(name)), None)
         if odd is not None:
-            raise DataError(f"{self.sources[0] if self.sources else 'the data'}: the name {printable(odd)[:60]!r} "
+            raise DataError(f"{self.sources[0] if self.sources else 'the data'}: the name '{printable(odd)[:60]}' "
                             f"holds a control, line-break or invisible character")
 
     def __len__(self):
@@ -66,15 +66,30 @@ def check_task(task):
         raise ValueError(f"task must be 'classify' or 'regress', got {task!r}")
 
 
+MAX_MAGNITUDE = 1e150     # larger numbers overflow when squared (a spread, a squared error) in float64
+
+
 def finite_number(text, where, what):
-    """text as a finite float, or a DataError naming where and what."""
+    """text as a finite float of magnitude at most MAX_MAGNITUDE, or a DataError naming where and what."""
     try:
         value = float(text)
     except ValueError:
-        raise DataError(f"{where}: {what} is not a number ({text.strip()!r})") from None
+        raise DataError(f"{where}: {what} is not a number ({str(text).strip()[:40]!r})") from None
     if not math.isfinite(value):
-        raise DataError(f"{where}: {what} is not a finite number ({text.strip()!r})")
+        raise DataError(f"{where}: {what} is not a finite number ({str(text).strip()[:40]!r})")
+    if abs(value) > MAX_MAGNITUDE:
+        raise DataError(f"{where}: {what} is {value:.3g}, beyond +-{MAX_MAGNITUDE:.0e}: its square would overflow; "
+                        f"rescale the data")
     return value
+
+
+def check_magnitude(values, where, what):
+    """A DataError naming where and what when an array's finite numbers exceed MAX_MAGNITUDE."""
+    large = np.abs(np.nan_to_num(values, nan=0.0)) > MAX_MAGNITUDE
+    if large.any():
+        position = ", ".join(map(str, np.argwhere(large)[0]))
+        raise DataError(f"{where}: {what} at [{position}] is beyond +-{MAX_MAGNITUDE:.0e}: its square would "
+                        f"overflow; rescale the data")
 
 
 def is_number(text):

@@ -13,19 +13,22 @@ import numpy as np
 from ..errors import DataError
 from ..text_output import odd_name, printable
 from .loaders import check_path, read_text
-from .numeric_set import TASKS, NumericSet, Series, check_task, finite_number, is_number, trim
+from .numeric_set import TASKS, NumericSet, Series, check_magnitude, check_task, finite_number, is_number, trim
 from .ts_format import read_ts
 
 __all__ = ["TASKS", "NumericSet", "Series", "read_numeric", "read_ts", "read_npz", "read_long_csv", "read_series"]
 
 
 def read_numeric(path, *, encoding="utf-8", id_column=None, time_column=None, target_column=None,
-                 feature_columns=None, task="classify", labels_optional=False):
-    """Dispatch on extension: .ts -> read_ts, .npz -> read_npz, .csv/.tsv -> read_long_csv. task
+                 feature_columns=None, task="classify", labels_optional=False, data_format=None):
+    """Dispatch on data_format ("ts", "npz", "long"), else on the extension: .ts -> read_ts,
+    .npz -> read_npz, .csv/.tsv -> read_long_csv. task
     "classify" (targets as string labels), "regress" (targets as floats), or None: for .ts as
     its header says, else "classify". The column options (None: the defaults) are for CSV only.
     labels_optional: a .ts or .npz file without labels or targets reads as sequences alone."""
     path, extension = str(path), os.path.splitext(str(path))[1].lower()
+    if data_format:
+        extension = {"ts": ".ts", "npz": ".npz", "long": ".csv"}[data_format]
     given = {key: value for key, value in dict(id_column=id_column, time_column=time_column,
              target_column=target_column, feature_columns=feature_columns).items() if value is not None}
     if extension in (".csv", ".tsv", ".tab"):
@@ -57,6 +60,7 @@ def read_npz(path, task="classify", labels_optional=False):
     if np.isinf(X).any():
         row, step = np.argwhere(np.isinf(X))[0][:2]
         raise DataError(f"{path}: row {row}, step {step}: an infinite value in X")
+    check_magnitude(X, path, "X")
     if lengths is not None and (lengths.dtype.kind not in "iu" or lengths.shape != (rows,)
                                 or not ((lengths >= 1) & (lengths <= steps)).all()):
         raise DataError(f"{path}: lengths must be ({rows},) whole numbers from 1 to {steps}")
@@ -89,9 +93,13 @@ def _npz_arrays(path, labels_optional=False):
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files if name in ("X", "y", "lengths")}
             names = archive.files
-    except ValueError:                              # an array of Python objects, pickled
-        raise DataError(f"{path}: holds an array of Python objects, which tinyrnn does not unpickle; "
-                        "save numbers or strings") from None
+    except ValueError as error:
+        if "allow_pickle" in str(error):              # an array of Python objects, pickled
+            raise DataError(f"{path}: holds an array of Python objects, which tinyrnn does not unpickle; "
+                            "save numbers or strings") from None
+        raise DataError(f"{path}: a damaged .npz archive (an array's header or data is cut or garbled)") from None
+    except MemoryError:
+        raise DataError(f"{path}: an array of the archive declares more numbers than memory holds") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
         raise DataError(f"{path}: a damaged .npz archive") from None
     for name in ("X",) if labels_optional else ("X", "y"):
@@ -118,6 +126,7 @@ def _npz_answers(path, y, rows, task):
     targets = y.astype(np.float64).reshape(rows, -1)                        # (N, R)
     if not np.isfinite(targets).all():
         raise DataError(f"{path}: row {np.argwhere(~np.isfinite(targets))[0][0]}: y is not a finite number")
+    check_magnitude(targets, path, "y")
     return None, targets, ["y"] if y.ndim == 1 else [f"y{r}" for r in range(targets.shape[1])]
 
 
@@ -217,7 +226,7 @@ def _csv_rows(path, encoding):
         header = [name.strip() for name in next(reader)]
         odd = next((name for name in header if odd_name(name)), None)
         if odd is not None:                 # a column's name names a feature or series in the model
-            raise DataError(f"{path}:1: column name {printable(odd)[:60]!r} holds a control, line-break or "
+            raise DataError(f"{path}:1: column name '{printable(odd)[:60]}' holds a control, line-break or "
                             f"invisible character")
         twice = [name for number, name in enumerate(header) if name in header[:number]]
         if twice:
