@@ -370,7 +370,7 @@ def test_sizes_and_numbers_beyond_reason_are_refused_before_any_work(series, tmp
     np.savez(tmp_path / "long.npz", X=np.zeros((1, 100_001, 1)), y=[0.0])
     np.savez(tmp_path / "huge.npz", X=np.full((4, 3, 1), 1e308), y=[0.0, 1.0, 0.0, 1.0])
     cases = [(["train", "--task", "regress", "--train", tmp_path / "long.npz"], "100,001 steps; tinyrnn reads at most"),
-             (["train", "--task", "regress", "--train", tmp_path / "huge.npz"], "huge.npz: the numbers are too large"),
+             (["train", "--task", "regress", "--train", tmp_path / "huge.npz"], "huge.npz: X at [0, 0, 0] is beyond +-1e+150"),
              (["train", "--hidden", "20000"], "--hidden: must be <= 8,192"),
              (["train", "--layers", "100000"], "--layers: must be <= 64"),
              (["forecast", "--series", series, "--horizon", "1000000"], "--horizon: must be <= 10,000"),
