@@ -254,3 +254,25 @@ def test_pretraining_on_the_training_texts_runs_per_fold(folder, capsys):
     counts = [int(line.split("tokens)")[0].split(", ")[-1].replace(",", "")) for line in out.splitlines()
               if line.startswith("pretraining a word")]
     assert counts == [150, 150]                  # each fold's own 25 training sentences of 6 words
+
+
+def test_a_bidirectional_classifier_takes_a_forward_and_a_backward_model_over_one_embedding(capsys):
+    from tinyrnn.commands.classifier_setup import classifier_from
+    from tinyrnn.commands.pretraining import pretrain_language_models
+    text = "\n".join(" ".join(random.Random(i).choice("abcdefgh") for _ in range(8)) for i in range(200))
+    options = ModelOptions("gru", 1, True, 4, None, None, "mean", None, None, None)
+    forward, backward = pretrain_language_models(text, options, 5, "float64", {"min_count": 1, "max_size": None},
+                                                 2, 0)
+    np.testing.assert_array_equal(backward.params["embedding.weight"], forward.params["embedding.weight"])
+    assert not np.array_equal(backward.params["rnn.weight_hh_l0"], forward.params["rnn.weight_hh_l0"])
+    model = classifier_from(forward, "text", ["x", "y"], options, None, None, np.random.default_rng(0),
+                            "orthogonal", {"pretrained": "text", "task": "lm"}, backward)
+    assert model.config.bidirectional and model.config.pool == "mean"
+    for name in ("rnn.weight_ih_l0", "rnn.bias_hh_l0"):
+        np.testing.assert_array_equal(model.params[name], forward.params[name])
+        np.testing.assert_array_equal(model.params[name + "_reverse"], backward.params[name])
+    np.testing.assert_array_equal(model.params["embedding.weight"], forward.params["embedding.weight"])
+    assert "pretraining it backwards" in capsys.readouterr().out
+    with pytest.raises(Exception, match="bidirectional classifier of one layer"):
+        pretrain_language_models(text, ModelOptions("gru", 2, True, 4, None, None, None, None, None, None), 5,
+                                 "float64", {"min_count": 1, "max_size": None}, 1, 0)

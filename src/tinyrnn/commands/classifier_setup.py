@@ -68,14 +68,15 @@ def pretrained_classifier(path, classes, architecture, hidden, dtype, rng, init)
     return classifier_from(source, path, classes, architecture, hidden, dtype, rng, init, origin)
 
 
-def classifier_from(source, path, classes, architecture, hidden, dtype, rng, init, origin):
+def classifier_from(source, path, classes, architecture, hidden, dtype, rng, init, origin, backward=None):
     """A classifier that starts from a pretrained model (source, read from path or trained
     as it is named there): a language model, or the encoder of a sequence autoencoder (a
     seq2seq model). It takes the model's vocabulary, tokenizer, embedding and recurrent
     layers (their settings and weights, copied exactly) and adds a new output layer,
     initialised from rng by init, read as the classifier's options say (--pool, --dropout).
     --hidden and the architecture options given must agree with it; model.origin = origin
-    records where the weights came from."""
+    records where the weights came from. backward: a language model of the same body that
+    read the texts backwards, for the reverse direction of a bidirectional classifier."""
     if source.task not in ("lm", "seq2seq"):
         raise TinyRNNError(f"--pretrained {path} is a {_KINDS.get(source.task, source.task)}; it takes a "
                            f"language model (train --task lm) or a sequence autoencoder (train --task seq2seq); "
@@ -85,7 +86,7 @@ def classifier_from(source, path, classes, architecture, hidden, dtype, rng, ini
         raise TinyRNNError(f"--pretrained {path} reads texts normalised ({body.normalize}); a classifier "
                            f"reads them as they are: train the autoencoder with --normalize none")
     settings = {key: getattr(body, key) for key in BODY}
-    settings["bidirectional"] = body.bidirectional if body.task == "seq2seq" else False
+    settings["bidirectional"] = body.bidirectional if body.task == "seq2seq" else backward is not None
     for option, given, saved in (("--hidden", hidden, body.hidden_size), ("--dtype", dtype, body.dtype)):
         if given is not None and given != saved:
             raise TinyRNNError(f"{option} {given} disagrees with {path} ({saved})")
@@ -94,7 +95,11 @@ def classifier_from(source, path, classes, architecture, hidden, dtype, rng, ini
                                 "tokenizer": {"kind": body.tokenizer}}, source.vocab, classes, rng, init)
     prefix = "encoder." if body.task == "seq2seq" else ""
     for name in model.params:
-        if name not in (model.output_weight, model.output_bias):
+        if name in (model.output_weight, model.output_bias):
+            continue
+        if backward is not None and name.endswith("_reverse"):
+            model.params[name][...] = backward.params[name.removesuffix("_reverse")]
+        else:
             model.params[name][...] = source.params[prefix + name]           # the body, exactly
     model.origin = origin
     return model

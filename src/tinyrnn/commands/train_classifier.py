@@ -22,7 +22,7 @@ from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoc
                      model_options, output_may_close)
 from .numeric_data import warn_small_training
 from .presets import recipe_for, with_preset_options
-from .pretraining import PretrainSource, pretrain_language_model
+from .pretraining import PretrainSource, pretrain_language_models
 from .training import RunReport, epoch_where, run_trainer, saying_weights_saved, train_config
 
 
@@ -175,11 +175,12 @@ class Plan:
             return pretrained_classifier(self.pretrained, classes, self.architecture, self.given_hidden, self.dtype,
                                          rng, init)
         source = self.pretrain
-        language_model = pretrain_language_model(source.text(train_set.texts), self.architecture, self.recipe["hidden"],
-                                                 self.dtype or "float64", self.vocab_limits, source.epochs, self.seed)
+        forward, backward = pretrain_language_models(source.text(train_set.texts), self.architecture,
+                                                     self.recipe["hidden"], self.dtype or "float64",
+                                                     self.vocab_limits, source.epochs, self.seed)
         named = "the training texts" + (f" and {os.path.basename(source.path)}" if source.path else "")
-        return classifier_from(language_model, named, classes, self.architecture, None, None, rng, init,
-                               {"pretrained": named, "task": "lm", "passes": str(source.epochs)})
+        return classifier_from(forward, named, classes, self.architecture, None, None, rng, init,
+                               {"pretrained": named, "task": "lm", "passes": str(source.epochs)}, backward)
 
 
 def _cross_validate(plan, dataset, folds, valid_split, json_log, plot):
@@ -225,8 +226,6 @@ def _with_preset_options(args):
     keep = ("valid_split",) if args.valid else ()
     if args.pretrained:                              # the body's settings are the pretrained model's
         keep += ("cell", "bidirectional", "embed", "min_count")
-    elif args.pretrain_text:                         # a language model reads in one direction
-        keep += ("bidirectional",)
     return with_preset_options(args, "classify", keep=keep)
 
 
