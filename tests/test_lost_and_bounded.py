@@ -171,6 +171,15 @@ def _format(path):
     return json.loads(raw[8:8 + length])["__metadata__"]["format"]
 
 
+def _edit_run(path, edit):
+    """Rewrite a checkpoint with edit(run record) applied (its checksum made to match)."""
+    def change(text):
+        record = json.loads(text)
+        edit(record)
+        return json.dumps(record)
+    _rewrite(path, metadata_change=_run_changed(change))
+
+
 def _run_changed(change):
     import hashlib
 
@@ -228,11 +237,7 @@ def test_a_run_record_that_could_not_have_been_written_is_one_line(folder, capsy
     if edit is None:
         _rewrite(path, tensors_change=lambda tensors: tensors.update({"best.weights": np.zeros(7)}))
     else:
-        def change(text):
-            record = json.loads(text)
-            edit(record)
-            return json.dumps(record)
-        _rewrite(path, metadata_change=_run_changed(change))
+        _edit_run(path, edit)
     status, _, err = _resume(capsys, "--resume", "--force")
     one_line(status, err, message)
 
@@ -271,13 +276,7 @@ def test_info_with_its_output_closed_or_full_says_so_and_fails(folder):
 ])
 def test_run_records_no_run_writes_are_one_line(folder, capsys, edit, message):
     assert _resume(capsys, "--epochs", "1", "--keep-best", "--valid-split", "0.3")[0] == 0
-    path = "run.d/checkpoint-00000001.safetensors"
-
-    def change(text):
-        record = json.loads(text)
-        edit(record)
-        return json.dumps(record)
-    _rewrite(path, metadata_change=_run_changed(change))
+    _edit_run("run.d/checkpoint-00000001.safetensors", edit)
     status, _, err = _resume(capsys, "--resume", "--force")
     one_line(status, err, message)
 
