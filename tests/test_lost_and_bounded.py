@@ -368,3 +368,42 @@ def test_explain_regressors_translators_and_onnx_refuse_what_is_not_finite(folde
     status, _, err = run(capsys, "export", "--model", "model-huge.safetensors", "--format", "onnx", "--out", "h.onnx")
     one_line(status, err, "beyond float32's range")
     assert not os.path.exists("h.onnx")
+
+
+def test_the_data_and_option_faults_of_the_second_trial_are_one_line_before_any_work(folder, capsys):
+    assert run(capsys, *TRAIN)[0] == 0
+    assert run(capsys, "train", "--task", "seq2seq", "--steps", "1", "--hidden", "4")[0] == 0
+    (folder / "u.txt").write_bytes(b"ab\\ud800cd " * 50)
+    (folder / "s.txt").write_text("@problemName t\n@univariate true\n@classLabel true a b\n@data\n1,2,3:a\n3,2,1:b\n")
+    (folder / "pos.txt").write_text("good\nfine\n")
+    (folder / "big.csv").write_text("text,label\ngood,1e308\nbad,2\n")
+    values = np.zeros((4, 3, 1))
+    np.save(folder / "X.npy", values)
+    import zipfile
+    with zipfile.ZipFile(folder / "cut.npz", "w") as archive:
+        archive.writestr("X.npy", (folder / "X.npy").read_bytes()[:-40])
+        archive.writestr("y.npy", b"")
+    cases = [
+        (["train", "--task", "lm", "--text", "u.txt", "--encoding", "unicode_escape", "--steps", "1"],
+         "u.txt:1: the text holds a lone surrogate U+D800"),
+        (["train", "--train", "cut.npz", "--epochs", "1"], "cut.npz: a damaged .npz archive"),
+        (["train", "--train", "pos=pos.txt", "--train", "neg=pos.txt"], "pos.txt is given twice"),
+        (["train", "--task", "regress", "--train", "big.csv"], "big.csv:2: label is 1e+308, beyond +-1e+150"),
+        (["eval", "--data", "/proc/self/status"], "a file of the kernel's (/proc, /sys)"),
+        ([*TRAIN, "--out", ""], "--out is empty"),
+        ([*TRAIN, "--json-log", "logs/"], "--json-log logs/ names a folder"),
+        ([*TRAIN, "--checkpoint-every", "10s", "--checkpoint-dir", "d"], "or Nm (minutes), got '10s'"),
+        (["eval", "--season", "3"], "--season applies to forecasters"),
+        (["info", "model.safetensors", "--model", "translator.safetensors"], "two models named"),
+        (["gradcheck", "--vocab", "100000000000"], "--vocab: must be <= 100,000"),
+    ]
+    for argv, message in cases:
+        status, out, err = run(capsys, *argv)
+        one_line(status, err, message)
+    before = sorted(os.listdir(folder))
+    status, out, err = run(capsys, "translate", "--model", "translator.safetensors", "may 9 2015 " * 200)
+    one_line(status, err, "text 1: 2,200 characters; translate reads at most 1,000 per text")
+    assert sorted(os.listdir(folder)) == before                 # nothing written by any of them
+    status, _, err = run(capsys, "train", "--train", "s.txt", "--format", "ts", "--epochs", "1", "--hidden", "4",
+                         "--out", "ts.safetensors")
+    assert status == 0, err                                     # --format ts whatever the file's name

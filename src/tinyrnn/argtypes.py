@@ -86,7 +86,11 @@ def checkpoint_interval(text):
     """--checkpoint-every: N (epochs or steps) -> (N, None); Nm (minutes) -> (None, N)."""
     if text.endswith("m"):
         return None, positive_float(text[:-1])
-    return integer(1)(text), None
+    try:
+        return integer(1)(text), None
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected N (epochs, or steps for a language model) or Nm (minutes), "
+                                         f"got {text!r}") from None
 
 
 def text_encoding(text):

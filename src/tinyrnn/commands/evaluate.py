@@ -25,6 +25,8 @@ SOURCE_LENGTHS = ((1, 5), (6, 10), (11, 20), (21, None))    # buckets of source 
 def run(args):
     """Evaluate --model on --data (default: the embedded test set); print a report or one JSON object."""
     model = load_model(args.model)
+    if model.task != "forecast":
+        _refuse(args.model, _kind(model), {"--season": args.season, "--columns": args.columns}, "forecasters")
     if model.task == "seq2seq":
         return _evaluate_translator(model, args)
     if model.config.features or model.task == "regress":
@@ -39,6 +41,11 @@ def run(args):
         raise TinyRNNError(f"{args.model} is a language model; eval needs a classifier or a seq2seq model "
                            f"(for text generation use tinyrnn generate)")
     return _evaluate_classifier(model, args)
+
+
+def _kind(model):
+    return {"classify": "a classifier", "lm": "a language model", "seq2seq": "a seq2seq model",
+            "regress": "a regressor"}.get(model.task, "a model")
 
 
 def _refuse(path, kind, given, owners):

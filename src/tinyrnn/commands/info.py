@@ -4,7 +4,7 @@ import os
 import sys
 
 from ..checkpoint import read_checkpoint
-from ..errors import ModelFileError
+from ..errors import ModelFileError, TinyRNNError
 from ..io import read_tinyrnn_file
 from ..text_output import printable
 
@@ -12,6 +12,8 @@ from ..text_output import printable
 def run(args):
     """Print the model's task, architecture, sizes, vocabulary, classes, format and checksum."""
     path, as_json = args.model_option or args.model, args.json
+    if args.model_option and args.model and args.model_option != args.model:
+        raise TinyRNNError(f"two models named: {args.model} and --model {args.model_option}; info describes one")
 
     try:
         model, _, metadata = read_tinyrnn_file(path)
