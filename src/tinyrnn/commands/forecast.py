@@ -2,6 +2,7 @@
 a saved forecaster. Beyond the model's horizon the forecasts are fed back as history (the
 recursive strategy) to reach --horizon."""
 import json
+import sys
 from argparse import Namespace
 
 import numpy as np
@@ -11,6 +12,7 @@ from ..errors import TinyRNNError
 from ..io import load_model
 from ..plots import require_matplotlib
 from ..sampling import check_finite
+from ..text_output import printable
 from .common import locked_outputs
 from .numeric_data import read_forecast_series
 
@@ -41,6 +43,7 @@ def _run(args):
     if args.plot:
         from ..plots_series import plot_forecast
         plot_forecast(args.plot, series.values, forecast, names, f"{args.model}: {steps} steps ahead")
+        print(f"saved {printable(args.plot)}", file=sys.stderr)
     return 0
 
 
