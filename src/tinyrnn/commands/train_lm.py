@@ -96,7 +96,7 @@ def _corpus(path, encoding, val_fraction, tokenizer, vocab=None, limits=None):
     within limits (build_vocab's min_count, max_size)."""
     tokenizer = tokenizer_of(tokenizer)
     text = read_corpus(path, encoding) if path else default_corpus()
-    train_text, val_text = _split_text(text, val_fraction)
+    train_text, val_text = _split_text(text, val_fraction, path or "the default corpus")
     vocab = vocab or build_vocab(train_text, tokenizer, **(limits or {}))
     train_ids, unknown = encode_text(train_text, vocab, tokenizer)
     limited = limits and (limits.get("min_count", 1) > 1 or limits.get("max_size"))
@@ -105,19 +105,20 @@ def _corpus(path, encoding, val_fraction, tokenizer, vocab=None, limits=None):
     else:
         warn_unknown([repr(token) for token in unknown], "training text", tokenizer.unit)
     val_ids, unknown = encode_text(val_text, vocab, tokenizer)
-    warn_unknown([repr(token) for token in unknown], "validation text", tokenizer.unit)
+    if not limited:
+        warn_unknown([repr(token) for token in unknown], "validation text", tokenizer.unit)
     print(f"{len(vocab.words)} unique {tokenizer.unit}s found ({len(train_ids):,} for training, "
           f"{len(val_ids):,} for validation)")
     return vocab, train_ids, val_ids
 
 
-def _split_text(text, fraction):
-    """(training text, the last `fraction` held out for validation)."""
+def _split_text(text, fraction, source):
+    """(training text, the last `fraction` held out for validation); errors name source."""
     if not text.strip():
-        raise DataError("the text is empty")
+        raise DataError(f"{source}: the text is empty")
     cut = int(round(len(text) * (1 - fraction)))
     if cut < 2:
-        raise DataError(f"the text has {len(text)} characters: too short to train on")
+        raise DataError(f"{source}: the text has {len(text)} characters: too short to train on")
     return text[:cut], text[cut:]
 
 

@@ -61,6 +61,7 @@ def streams(ids, count):
     """
     length = (len(ids) - 1) // count
     if length < 1:
-        raise DataError(f"the text has {len(ids)} tokens: too short for {count} parallel streams")
+        raise DataError(f"the text has {len(ids)} tokens: too short for {count} parallel streams "
+                        f"(--batch-size {count})")
     starts = np.arange(count)[:, None] * length + np.arange(length)[None, :]
     return ids[starts], ids[starts + 1]
