@@ -20,7 +20,7 @@ from tinyrnn.tasks import ClassifyTask, LabelledSequences
 from tinyrnn.training import Listener, RunCheckpoints, TrainConfig, Trainer
 from tinyrnn.training.schedule import LayerRates, layer_groups, schedule_factor
 
-NO_OPTIONS = ModelOptions(None, None, False, None, None, None, None, None, None, None)
+NO_OPTIONS = ModelOptions(None, None, None, None, None, None, None, None, None, None)
 WORDS = ["<pad>", "<unk>", "a", "b", "c", "d", "e"]
 
 
@@ -259,9 +259,10 @@ def test_pretraining_on_the_training_texts_runs_per_fold(folder, capsys):
 def test_a_bidirectional_classifier_takes_a_forward_and_a_backward_model_over_one_embedding(capsys):
     from tinyrnn.commands.classifier_setup import classifier_from
     from tinyrnn.commands.pretraining import pretrain_language_models
-    text = "\n".join(" ".join(random.Random(i).choice("abcdefgh") for _ in range(8)) for i in range(200))
+    rng = random.Random(0)
+    text = [" ".join(rng.choice("abcdefgh") for _ in range(8)) for i in range(200)]
     options = ModelOptions("gru", 1, True, 4, None, None, "mean", None, None, None)
-    forward, backward = pretrain_language_models(text, options, 5, "float64", {"min_count": 1, "max_size": None},
+    forward, backward, _ = pretrain_language_models(text, options, 5, "float64", {"min_count": 1, "max_size": None},
                                                  2, 0)
     np.testing.assert_array_equal(backward.params["embedding.weight"], forward.params["embedding.weight"])
     assert not np.array_equal(backward.params["rnn.weight_hh_l0"], forward.params["rnn.weight_hh_l0"])
@@ -276,3 +277,22 @@ def test_a_bidirectional_classifier_takes_a_forward_and_a_backward_model_over_on
     with pytest.raises(Exception, match="bidirectional classifier of one layer"):
         pretrain_language_models(text, ModelOptions("gru", 2, True, 4, None, None, None, None, None, None), 5,
                                  "float64", {"min_count": 1, "max_size": None}, 1, 0)
+
+
+def test_options_that_cannot_go_with_fine_tuning_and_a_changed_pretrained_model_on_resume(folder, capsys):
+    save_model(language_model(), "lm.safetensors")
+    (folder / "t.csv").write_text("text,label\na b,x\nc d,y\na c,x\nd e,y\n")
+    base = ["train", "--train", "t.csv", "--epochs", "2", "--pretrained", "lm.safetensors"]
+    for extra, message in ((["--warmup", "0.3"], "--warmup is the rise of --schedule slanted or onecycle"),
+                           (["--tokenizer", "chars"], "--tokenizer applies to --task lm and seq2seq"),
+                           (["--bidirectional"], "--bidirectional true disagrees with lm.safetensors (false)")):
+        status, _, err = run(capsys, *base, *extra)
+        assert status == 2 and message in err and err.count("\n") == 1, err
+    status, _, err = run(capsys, *base, "--freeze-embeddings", "--out", "frozen.safetensors")
+    assert status == 0, err
+    frozen = load_model("frozen.safetensors")
+    np.testing.assert_array_equal(frozen.params["embedding.weight"], load_model("lm.safetensors").params["embedding.weight"])
+    assert run(capsys, *base, "--checkpoint-dir", "run.d", "--out", "c.safetensors")[0] == 0
+    save_model(language_model(seed=5), "lm.safetensors")                       # another pretrained model
+    status, _, err = run(capsys, *base, "--checkpoint-dir", "run.d", "--out", "c.safetensors", "--resume")
+    assert status == 2 and "model.origin" in err and err.count("\n") == 1, err

@@ -109,7 +109,7 @@ _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional"], (_CLAS
              **dict.fromkeys(["attention", "attention_size", "normalize", "swap", "max_length", "target_prefix",
                               "source_column", "target_column", "test_split", "beam"], (_SEQ2SEQ,)),
              **dict.fromkeys(["id_column", "feature_columns"], (_CLASSIFY, _REGRESS)),
-             "loss": (_REGRESS, _FORECAST),
+             "loss": (_REGRESS, _FORECAST), "tokenizer": (_LM, _SEQ2SEQ),
              **dict.fromkeys(["series", "columns", "window", "horizon", "holdout", "scaling", "season"], (_FORECAST,))}
 _TEXT_ONLY = ("min_count", "max_vocab", "skip_bad_rows", "embeddings", "freeze_embeddings", "word_dropout",
               "embed", "embed_dropout", "tokenizer", "pretrained", "pretrain_text", "pretrain_epochs")          # options numeric sequences have no use for
@@ -131,6 +131,8 @@ def _check_task_options(args, numeric):
             raise TinyRNNError(f"--{given[0].replace('_', '-')} applies to {other}, not to this run's data")
     if args.nesterov and not args.momentum:
         raise TinyRNNError("--nesterov needs --momentum M (above 0 and below 1, such as 0.9)")
+    if args.warmup is not None and args.schedule == "constant":
+        raise TinyRNNError("--warmup is the rise of --schedule slanted or onecycle; the constant schedule has none")
     if args.out is None:
         args.out = DEFAULT_OUT[args.task]
     presets = PRESETS[args.task]

@@ -221,14 +221,16 @@ def _check_layout(path, header, data_bytes):
 
 
 def _origin(path, metadata):
-    """The origin metadata: {"pretrained", "task", "sha256"} strings, or None when absent."""
+    """The origin metadata: {"pretrained", "task", "sha256", ...} strings and integers, or None
+    when absent."""
     if "origin" not in metadata:
         return None
     origin = load_json(metadata["origin"], f"{path}: origin metadata", ModelFileError) \
         if isinstance(metadata["origin"], str) else None
-    if not (isinstance(origin, dict) and origin and all(isinstance(key, str) and isinstance(value, str)
-                                                        and len(value) <= 4096 for key, value in origin.items())):
-        raise ModelFileError(f"{path}: origin metadata must be a JSON object of strings")
+    if not (isinstance(origin, dict) and origin and all(
+            isinstance(key, str) and (isinstance(value, str) and len(value) <= 4096 or type(value) is int)
+            for key, value in origin.items())):
+        raise ModelFileError(f"{path}: origin metadata must be a JSON object of strings and integers")
     return origin
 
 

@@ -189,7 +189,7 @@ def _add_training_options(train):
                        help="the learning rate over the run's updates: slanted (slanted triangular: a "
                        "linear rise over --warmup, then a linear fall to lr/32), onecycle (the same rise, "
                        "then half a cosine to 0); needs --epochs or --steps (default: constant)")
-    train.add_argument("--warmup", type=fraction_below_one, default=0.1, metavar="F",
+    train.add_argument("--warmup", type=fraction_below_one, metavar="F",
                        help="slanted, onecycle: the fraction of the updates that rise (default: 0.1)")
     train.add_argument("--lr-layer-decay", type=fraction, metavar="D", default=1.0,
                        help="per-layer learning rates: each layer below the output learns at D times "

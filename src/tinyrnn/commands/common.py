@@ -55,7 +55,8 @@ class ModelOptions:
     def given(self):
         """{setting: value} of the architecture options given (the others take the defaults)."""
         values = {key: getattr(self, key) for key in ARCHITECTURE}
-        return {key: value for key, value in values.items() if value is not None and value is not False}
+        return {key: value for key, value in values.items()               # --no-bidirectional is given
+                if value is not None and (value is not False or key == "bidirectional")}
 
     def model_config(self, settings):
         """The ModelConfig of settings (task, hidden_size, dtype, tokenizer, as ModelConfig.from_json
@@ -80,7 +81,10 @@ class ModelOptions:
         saved = body if body is not None else {key: getattr(model.config, key) for key in ARCHITECTURE}
         for key, value in self.given().items():
             if key in saved and value != saved[key]:
-                raise TinyRNNError(f"--{_OPTION_OF.get(key, key)} {value} disagrees with {path} ({saved[key]})")
+                shown = "none" if saved[key] is None else str(saved[key]).lower() if isinstance(saved[key], bool) \
+                    else saved[key]
+                raise TinyRNNError(f"--{_OPTION_OF.get(key, key)} {str(value).lower() if isinstance(value, bool) else value}"
+                                   f" disagrees with {path} ({shown})")
         if self.forget_bias is not None:
             option = "--pretrained" if body is not None else "--init-from"
             raise TinyRNNError(f"--forget-bias sets the initial weights; it cannot apply with {option}")

@@ -51,10 +51,13 @@ def _text(key, value, model):
     """A fact as a person reads it."""
     if key == "origin":
         kind = {"lm": "a language model", "seq2seq": "a sequence autoencoder's encoder"}.get(value.get("task"), "a model")
-        facts = [f"sha256 {printable(value['sha256'])[:16]}..." if "sha256" in value else "",
-                 f"{printable(value['passes'])} passes" if "passes" in value else ""]
+        if value.get("directions") == 2:
+            kind = "two language models (one reading forwards, one backwards)"
+        facts = [f"sha256 {printable(str(value['sha256']))[:16]}..." if "sha256" in value else "",
+                 f"{printable(str(value['passes']))} passes" if "passes" in value else ""]
         details = ", ".join(fact for fact in facts if fact)
-        return (f"embedding and recurrent layers pretrained as {kind} on {printable(value.get('pretrained', '?'))}"
+        layers = "embedding and recurrent layers" if model.config.embed_size else "recurrent layers"
+        return (f"{layers} pretrained as {kind} on {printable(str(value.get('pretrained', '?')))}"
                 f"{f' ({details})' if details else ''}; the output layer trained here")
     if key == "checkpoint":
         return ", ".join(f"{name} {number}" for name, number in value.items()) + " (resume it with train --resume)"

@@ -1,77 +1,83 @@
 """Pretraining for a classifier (train --pretrain-text): a word language model trained on
 unlabelled text (the classifier's own training texts, and a file of more), whose vocabulary,
 embedding and recurrent layers the classifier then starts from (Dai & Le, 2015, "Semi-
-supervised sequence learning"; Howard & Ruder, 2018, ULMFiT). The language model reads the
-texts one after another as running text, 32 streams cut into chunks of 35 words (truncated
-backpropagation through time), with the classifier's cell, sizes, layers and dropout. For a
-bidirectional classifier (one layer), a second language model reads the text backwards
-(each word predicted from the ones after it) on the first one's embedding, kept fixed, so
-that both directions of the classifier start pretrained over one embedding."""
+supervised sequence learning"; Howard & Ruder, 2018, ULMFiT). It reads the texts as the
+classifier will, one at a time from a zero state (each line of the file is a text),
+predicting each next word, in batches of 32 texts of similar lengths, with the classifier's
+cell, sizes, layers and dropout. For a bidirectional classifier (one layer), a second
+language model reads each text backwards (each word predicted from the ones after it) on the
+first one's embedding, kept fixed, so that both directions of the classifier start
+pretrained over one embedding."""
+import hashlib
 import sys
 from dataclasses import replace
 
 import numpy as np
 
-from ..data.corpus import build_vocab, encode_text, read_corpus
+from ..data.corpus import build_vocab, read_corpus
 from ..errors import TinyRNNError
-from ..tasks import NATS_PER_BIT, LanguageModelTask
+from ..tasks import NATS_PER_BIT, TextsTask
 from ..training import Listener, TrainConfig, Trainer
 from ..vocab import WORDS
 
-PRETRAIN = {"epochs": 10, "optimizer": "adam", "lr": 0.01, "batch_size": 32, "seq_length": 35,
-            "clip_norm": 1.0, "init": "orthogonal"}                  # the recipe of the language model
+PRETRAIN = {"epochs": 10, "optimizer": "adam", "lr": 0.003, "batch_size": 32, "clip_norm": 1.0,
+            "init": "orthogonal"}                                   # the recipe of the language model
 
 
 class PretrainSource:
     """--pretrain-text: "train" (the training texts only) or a FILE of unlabelled text read
-    with the run's encoding (added to the training texts)."""
+    with the run's encoding, one text per line (added to the training texts)."""
 
     def __init__(self, spec, encoding, epochs):
         self.path = None if spec == "train" else spec
         self.encoding, self.epochs = encoding, epochs or PRETRAIN["epochs"]
-        self.extra = read_corpus(self.path, encoding) if self.path else ""
+        self.extra = read_corpus(self.path, encoding).split("\n") if self.path else []
 
-    def text(self, texts):
-        """The text a pretraining reads: the training texts, one per line, then the file's."""
-        return "\n".join([*texts, self.extra] if self.extra else texts)
+    def texts(self, training_texts):
+        """What a pretraining reads: the training texts, then the file's lines."""
+        return [*training_texts, *(line for line in self.extra if line.strip())]
 
 
-def pretrain_language_models(text, architecture, hidden, dtype, vocab_limits, epochs, seed):
-    """(forward, backward or None): word language models of the classifier's body (cell,
-    hidden, layers, embedding, dropout) trained on text for `epochs` passes each, printing a
-    line per pass; the backward one (for a bidirectional classifier) reads the words in
-    reverse order on the forward one's embedding, which it does not change."""
-    vocab = build_vocab(text, WORDS, **vocab_limits)
-    ids, _ = encode_text(text, vocab, WORDS)
-    if len(ids) < 2 * PRETRAIN["batch_size"]:
-        raise TinyRNNError(f"the pretraining text has {len(ids)} words: too few to pretrain on")
+def pretrain_language_models(texts, architecture, hidden, dtype, vocab_limits, epochs, seed):
+    """(forward, backward or None, SHA-256 of the texts): word language models of the
+    classifier's body (cell, hidden, layers, embedding, dropout) trained on texts for
+    `epochs` passes each, printing a line per pass; the backward one (for a bidirectional
+    classifier) reads each text in reverse order on the forward one's embedding, which it
+    does not change."""
     if architecture.bidirectional and (architecture.num_layers or 1) > 1:
         raise TinyRNNError("--pretrain-text pretrains a bidirectional classifier of one layer (the layers above "
                            "read both directions at once); give --layers 1 or --no-bidirectional")
+    joined = "\n".join(texts)
+    vocab = build_vocab(joined, WORDS, **vocab_limits)
+    sequences = [vocab.encode(WORDS.split(text))[0] for text in texts]
+    tokens = sum(len(seq) for seq in sequences)
+    if sum(len(seq) > 1 for seq in sequences) == 0:
+        raise TinyRNNError("the pretraining texts have no text of two words: nothing to predict")
     body = replace(architecture, bidirectional=False, pool=None, forget_bias=None)
     settings = {"task": "lm", "hidden_size": hidden, "dtype": dtype, "tokenizer": {"kind": "words"}}
     forward = body.build(settings, vocab, None, np.random.default_rng([seed, 7]), PRETRAIN["init"])
+    passes = f"{epochs} pass{'es' * (epochs != 1)}"
     print(f"pretraining a word language model ({forward.describe(short=True)}; {len(vocab.words)} words, "
-          f"{len(ids):,} tokens) for {epochs} passes")
-    _pretrain(forward, ids, epochs, seed, ())
+          f"{len(sequences):,} texts, {tokens:,} tokens) for {passes}")
+    _pretrain(forward, sequences, epochs, seed, ())
+    digest = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
     if not architecture.bidirectional:
-        return forward, None
+        return forward, None, digest
     backward = body.build(settings, vocab, None, np.random.default_rng([seed, 9]), PRETRAIN["init"])
-    if "embedding.weight" in backward.params:
+    embedded = "embedding.weight" in backward.params
+    if embedded:
         backward.params["embedding.weight"][...] = forward.params["embedding.weight"]
-    print(f"pretraining it backwards (each word from the words after it) for {epochs} passes")
-    _pretrain(backward, ids[::-1].copy(), epochs, seed + 1,
-              ("embedding.weight",) if "embedding.weight" in backward.params else ())
-    return forward, backward
+    print(f"pretraining it backwards (each word from the words after it) for {passes}")
+    _pretrain(backward, [seq[::-1].copy() for seq in sequences], epochs, seed + 1,
+              ("embedding.weight",) if embedded else ())
+    return forward, backward, digest
 
 
-def _pretrain(model, ids, epochs, seed, frozen):
-    task = LanguageModelTask(ids, None, PRETRAIN["seq_length"])
-    steps_per_pass = -(-((len(ids) - 1) // PRETRAIN["batch_size"]) // PRETRAIN["seq_length"])
+def _pretrain(model, sequences, epochs, seed, frozen):
     config = TrainConfig(epochs=epochs, batch_size=PRETRAIN["batch_size"], optimizer=PRETRAIN["optimizer"],
-                         lr=PRETRAIN["lr"], clip_value=None, clip_norm=PRETRAIN["clip_norm"],
-                         log_every=max(1, steps_per_pass), frozen=frozen)
-    Trainer(model, task, config, np.random.default_rng([seed, 8]), listener=_PassLines()).run()
+                         lr=PRETRAIN["lr"], clip_value=None, clip_norm=PRETRAIN["clip_norm"], log_every=1,
+                         frozen=frozen)
+    Trainer(model, TextsTask(sequences), config, np.random.default_rng([seed, 8]), listener=_PassLines()).run()
 
 
 class _PassLines(Listener):

@@ -64,7 +64,7 @@ def _run(args, checkpoints):
     if (embeddings or freeze) and init_from:
         raise TinyRNNError("--embeddings and --freeze-embeddings start a new model; --init-from keeps its own")
     pretrain = _check_pretraining_options(args)
-    if freeze and not (embeddings or architecture.embed_size):
+    if freeze and not (embeddings or architecture.embed_size or args.pretrained or args.pretrain_text):
         raise TinyRNNError("--freeze-embeddings needs a learned embedding (--embeddings FILE or --embed E)")
     out, json_log, progress, plot = args.out, args.json_log, args.progress, args.plot
 
@@ -144,6 +144,9 @@ class Plan:
             self.architecture.check_agrees(model, self.init_from)
         elif self.pretrained or self.pretrain:
             model = self._pretrained(train_set, rng)
+            if "embedding.weight" in self.config.frozen and "embedding.weight" not in model.params:
+                raise TinyRNNError("--freeze-embeddings needs a learned embedding; the pretrained model reads "
+                                   "one-hot words (give --embed E to the language model)")
         else:
             model = new_model(train_set, classes_of(train_set), self.recipe, self.dtype, self.architecture,
                                rng, vocab_limits=self.vocab_limits, init_given=self.init_given, vectors=self.vectors)
@@ -175,12 +178,13 @@ class Plan:
             return pretrained_classifier(self.pretrained, classes, self.architecture, self.given_hidden, self.dtype,
                                          rng, init)
         source = self.pretrain
-        forward, backward = pretrain_language_models(source.text(train_set.texts), self.architecture,
-                                                     self.recipe["hidden"], self.dtype or "float64",
-                                                     self.vocab_limits, source.epochs, self.seed)
+        forward, backward, digest = pretrain_language_models(source.texts(train_set.texts), self.architecture,
+                                                             self.recipe["hidden"], self.dtype or "float64",
+                                                             self.vocab_limits, source.epochs, self.seed)
         named = "the training texts" + (f" and {os.path.basename(source.path)}" if source.path else "")
-        return classifier_from(forward, named, classes, self.architecture, None, None, rng, init,
-                               {"pretrained": named, "task": "lm", "passes": str(source.epochs)}, backward)
+        origin = {"pretrained": named, "task": "lm", "passes": source.epochs, "sha256": digest,
+                  "directions": 2 if backward is not None else 1}
+        return classifier_from(forward, named, classes, self.architecture, None, None, rng, init, origin, backward)
 
 
 def _cross_validate(plan, dataset, folds, valid_split, json_log, plot):

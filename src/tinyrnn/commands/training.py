@@ -21,7 +21,8 @@ def train_config(args, recipe, given, **settings):
     return TrainConfig(
         epochs=epochs, steps=args.steps, minutes=args.minutes, batch_size=recipe["batch_size"],
         optimizer=recipe["optimizer"], lr=recipe["lr"], momentum=args.momentum, nesterov=args.nesterov,
-        lr_decay=1.0 if args.lr_decay is None else args.lr_decay, schedule=args.schedule, warmup=args.warmup,
+        lr_decay=1.0 if args.lr_decay is None else args.lr_decay, schedule=args.schedule,
+        warmup=0.1 if args.warmup is None else args.warmup,
         lr_layer_decay=args.lr_layer_decay, unfreeze_every=args.unfreeze_every, clip_value=recipe["clip_value"], clip_norm=off_or(args.clip_norm),
         ema=off_or(args.ema), log_every=recipe["log_every"], log_every_seconds=off_or(args.log_every_seconds),
         target_accuracy=recipe.get("target_accuracy"), keep_best=args.keep_best, early_stop=args.early_stop,

@@ -11,10 +11,13 @@ there is the mean per token since the previous one (a pass's shorter last chunk 
 the tokens it has)."""
 import math
 
+import numpy as np
+
 from ..data.corpus import streams
 from ..errors import ConfigError
 from ..training.loop import Trainer
-from ..training.task import Batch, Task
+from ..training.task import Batch, Task, length_batches
+from ..vocab import pad_batch
 
 NATS_PER_BIT = math.log(2)
 
@@ -67,6 +70,33 @@ class LanguageModelTask(Task):
 
     def evaluate(self, model, ids):
         return {"loss": evaluate_lm(model, ids)}
+
+
+class TextsTask(Task):
+    """A language model over separate texts (sentences, documents), each read from s_0 = 0 as
+    a classifier reads it, predicting each next token: batches of texts of similar lengths,
+    padded and masked (length_batches), counted in epochs. sequences: the texts' id arrays
+    (those of fewer than 2 tokens predict nothing and are left out). No validation."""
+
+    def __init__(self, sequences):
+        self.sequences = [np.asarray(seq) for seq in sequences if len(seq) >= 2]
+        if not self.sequences:
+            raise ConfigError("no text has two tokens: nothing to predict")
+        self.lengths = np.array([len(seq) - 1 for seq in self.sequences])
+
+    def settings(self):
+        return {"texts": len(self.sequences)}
+
+    def epoch_batches(self, config, rng):
+        return length_batches(self.lengths, config.batch_size, rng)
+
+    def batch(self, rows, rng):
+        ids, mask = pad_batch([self.sequences[row][:-1] for row in rows])      # x_1 .. x_{T-1}
+        targets, _ = pad_batch([self.sequences[row][1:] for row in rows])      # x_2 .. x_T
+        return Batch(ids, mask, targets, int(mask.sum()))
+
+    def evaluate(self, model, data):
+        raise NotImplementedError("a language model over texts has no validation here")
 
 
 def train_language_model(model, train_ids, config, valid_ids=None, *, rng=None, listener=None, seq_length=25,

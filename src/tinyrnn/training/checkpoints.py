@@ -177,6 +177,8 @@ def run_signature(model, config, task, seed, data_fingerprint):
     fields.update({key: _plain(value) for key, value in vars(config).items()
                    if key not in skip and not (key in LATER and value == LATER[key])})
     fields.update({key: _plain(value) for key, value in task.settings().items()})
+    if getattr(model, "origin", None):                  # where a fine-tuned model's body came from
+        fields["model.origin"] = dict(model.origin)
     fields.update(seed=seed, data=data_fingerprint)
     return fields
 
