@@ -185,3 +185,16 @@ def test_bad_embedding_files_name_file_and_line(tmp_path, capsys, content, messa
     vectors.write_text(content)
     status, _, err = run(capsys, "train", "--embeddings", vectors, "--out", tmp_path / "m.safetensors")
     assert status == 2 and message in err and err.count("\n") == 1
+
+
+def test_one_fold_alone_is_that_fold_of_the_whole_cross_validation(tmp_path, capsys):
+    data = first_word_task(tmp_path, 60, 3)
+    common = ["train", "--train", data, "--folds", "3", "--preset", "fast", "--epochs", "3", "--valid-split", "0.2"]
+    status, whole, _ = run(capsys, *common, "--json-log", tmp_path / "all.jsonl")
+    assert status == 0
+    status, alone, _ = run(capsys, *common, "--fold", "2", "--json-log", tmp_path / "two.jsonl")
+    assert status == 0 and "Fold 1" not in alone and "Fold 3" not in alone
+    folds = [json.loads(line) for line in open(tmp_path / "all.jsonl")]
+    assert [json.loads(line) for line in open(tmp_path / "two.jsonl")] == [folds[1]]
+    status, _, err = run(capsys, *common, "--fold", "4")
+    assert status == 2 and "--fold 4 of --folds 3: there is no such fold" in err

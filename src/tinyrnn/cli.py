@@ -102,7 +102,7 @@ _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional"], (_CLAS
              **dict.fromkeys(["min_count", "max_vocab"], (_CLASSIFY, _LM, _SEQ2SEQ, _REGRESS)),
              "skip_bad_rows": (_CLASSIFY, _SEQ2SEQ, _REGRESS),
              "no_bucket": (_CLASSIFY, _SEQ2SEQ, _REGRESS), "pool": (_CLASSIFY, _REGRESS),
-             "folds": (_CLASSIFY, _REGRESS),
+             "folds": (_CLASSIFY, _REGRESS), "fold": (_CLASSIFY,),
              **dict.fromkeys(["embeddings", "freeze_embeddings", "word_dropout", "pretrained", "pretrain_text",
                               "pretrain_epochs"], (_CLASSIFY,)),
              **dict.fromkeys(["text", "seq_length", "sample_every"], (_LM,)),

@@ -41,6 +41,8 @@ def run(args):
                          init_from=args.init_from, pretrained=args.pretrained,
                          pretrain_text=None if args.pretrain_text == "train" else args.pretrain_text)
     checkpoints = command_checkpoints(args)
+    if args.fold and not args.folds:
+        raise TinyRNNError("--fold N runs one fold of a cross-validation: give --folds K too")
     if checkpoints and args.folds:
         raise TinyRNNError("--folds trains one model per fold and saves none; it takes no checkpoints")
     with locked_outputs(outputs, inputs, args.force), checkpoints.held() if checkpoints else nullcontext(), \
@@ -83,7 +85,7 @@ def _run(args, checkpoints):
                 init_from, seed, progress, Vectors(embeddings, args.encoding) if embeddings else None, args.hidden,
                 args.pretrained, pretrain)
     if folds:
-        return _cross_validate(plan, train_set, folds, valid_split, json_log, plot)
+        return _cross_validate(plan, train_set, folds, valid_split, json_log, plot, args.fold)
     model, history, test_data = plan.fit(train_set, test_set, valid_set, json_log, checkpoints, out, args.force)
     if config.keep_best and test_data is not None and any(stats.best for stats in history):
         loss, accuracy, _ = evaluate(model, test_data)
@@ -187,15 +189,20 @@ class Plan:
         return classifier_from(forward, named, classes, self.architecture, None, None, rng, init, origin, backward)
 
 
-def _cross_validate(plan, dataset, folds, valid_split, json_log, plot):
+def _cross_validate(plan, dataset, folds, valid_split, json_log, plot, only=None):
     """Stratified K-fold cross-validation: each fold is the test set once; prints each fold's
-    accuracy, then their mean and standard deviation. No model is saved."""
+    accuracy, then their mean and standard deviation. No model is saved. only: the one fold to
+    run (--fold, to share the folds among processes or machines), the same split as in all."""
     if folds > len(dataset):
         raise DataError(f"{dataset.sources[0]}: {len(dataset)} examples cannot make {folds} folds")
+    if only is not None and only > folds:
+        raise TinyRNNError(f"--fold {only} of --folds {folds}: there is no such fold")
     parts = stratified_folds(dataset.labels, folds, np.random.default_rng([plan.seed, 4]))
     accuracies, records = [], []
     with JsonLog(json_log) as log:
         for number, test_rows in enumerate(parts, start=1):
+            if only is not None and number != only:
+                continue
             train_rows = np.setdiff1d(np.arange(len(dataset)), test_rows)
             train_set, valid_set = _validation(None, dataset.subset(train_rows), None, valid_split,
                                                plan.seed + number)
@@ -207,6 +214,8 @@ def _cross_validate(plan, dataset, folds, valid_split, json_log, plot):
             print(f"Fold {number}: test accuracy {accuracy:.3f} (loss {loss:.3f})")
             records.append({"fold": number, "test_loss": loss, "test_accuracy": accuracy})
             log.write_record(records[-1])
+        if only is not None:
+            return 0
         mean, std = float(np.mean(accuracies)), float(np.std(accuracies, ddof=1)) if folds > 1 else 0.0
         print(f"Cross-validation over {folds} folds: accuracy {mean:.4f} +- {std:.4f} (mean +- standard "
               f"deviation of the folds)")
