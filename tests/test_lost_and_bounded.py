@@ -394,7 +394,7 @@ def test_the_data_and_option_faults_of_the_second_trial_are_one_line_before_any_
         ([*TRAIN, "--json-log", "logs/"], "--json-log logs/ names a folder"),
         ([*TRAIN, "--checkpoint-every", "10s", "--checkpoint-dir", "d"], "or Nm (minutes), got '10s'"),
         (["eval", "--season", "3"], "--season applies to forecasters"),
-        (["info", "model.safetensors", "--model", "translator.safetensors"], "two models named"),
+        (["info", "translator.safetensors", "--model", "model.safetensors"], "two models named"),
         (["gradcheck", "--vocab", "100000000000"], "--vocab: must be <= 100,000"),
     ]
     for argv, message in cases:

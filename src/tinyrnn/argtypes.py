@@ -87,10 +87,11 @@ def checkpoint_interval(text):
     if text.endswith("m"):
         return None, positive_float(text[:-1])
     try:
-        return integer(1)(text), None
-    except argparse.ArgumentTypeError:
+        int(text)
+    except ValueError:
         raise argparse.ArgumentTypeError(f"expected N (epochs, or steps for a language model) or Nm (minutes), "
                                          f"got {text!r}") from None
+    return integer(1)(text), None
 
 
 def text_encoding(text):

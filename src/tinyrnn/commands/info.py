@@ -12,7 +12,7 @@ from ..text_output import printable
 def run(args):
     """Print the model's task, architecture, sizes, vocabulary, classes, format and checksum."""
     path, as_json = args.model_option or args.model, args.json
-    if args.model_option and args.model and args.model_option != args.model:
+    if args.model_option and args.model not in (args.model_option, "model.safetensors"):
         raise TinyRNNError(f"two models named: {args.model} and --model {args.model_option}; info describes one")
 
     try:

@@ -62,6 +62,6 @@ def streams(ids, count):
     length = (len(ids) - 1) // count
     if length < 1:
         raise DataError(f"the text has {len(ids)} tokens: too short for {count} parallel streams "
-                        f"(--batch-size {count})")
+                        f"(one per row of a batch)")
     starts = np.arange(count)[:, None] * length + np.arange(length)[None, :]
     return ids[starts], ids[starts + 1]
