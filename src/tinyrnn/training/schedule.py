@@ -22,6 +22,7 @@ else (the output layer and what a seq2seq model adds). With G groups:
                          learn, u' = u - 1 for epochs, u for steps; the others are frozen
                          (no gradient, so no step under any optimizer)
 """
+import functools
 import math
 import re
 
@@ -82,9 +83,10 @@ class LayerRates:
         done = unit if counted_in_steps else unit - 1
         return min(self.count, 1 + done // self.unfreeze_every)
 
+    @functools.lru_cache(maxsize=None)
     def plan(self, unfrozen):
         """(frozen slices, [(slice, factor)] of the learning groups whose rate is scaled) when
-        the top `unfrozen` groups learn."""
+        the top `unfrozen` groups learn (worked out once for each count)."""
         frozen, scaled = [], []
         for group, slices in enumerate(self.slices):
             depth = self.count - 1 - group                   # 0: the output layer's group
