@@ -1,6 +1,7 @@
 """The model a classifier run trains, and its data: a new model over the training data's
-words (vocabulary limits, classes, an optional start from pretrained vectors) or a saved one
-(--init-from), and the datasets encoded as its id sequences."""
+words (vocabulary limits, classes, an optional start from pretrained vectors), a saved one
+(--init-from), or one whose body comes from a pretrained language model or autoencoder
+(--pretrained, --pretrain-text); and the datasets encoded as its id sequences."""
 import hashlib
 import os
 from dataclasses import dataclass, replace
