@@ -407,3 +407,26 @@ def test_the_data_and_option_faults_of_the_second_trial_are_one_line_before_any_
     status, _, err = run(capsys, "train", "--train", "s.txt", "--format", "ts", "--epochs", "1", "--hidden", "4",
                          "--out", "ts.safetensors")
     assert status == 0, err                                     # --format ts whatever the file's name
+
+
+def test_a_vocabulary_with_terminal_commands_is_printed_escaped_by_generate_and_translate(folder, capsys):
+    (folder / "t.txt").write_text("a b c a b c a b c\n" * 30)
+    assert run(capsys, "train", "--task", "lm", "--tokenizer", "words", "--text", "t.txt", "--steps", "3",
+               "--hidden", "4", "--out", "lm.safetensors")[0] == 0
+
+    def odd(metadata):
+        tokens = json.loads(metadata["vocab"])
+        tokens[2:] = [f"\x1b]0;t{i}\x07" for i in range(len(tokens) - 2)]     # each sets a window title
+        metadata["vocab"] = json.dumps(tokens)
+    _rewrite("lm.safetensors", metadata_change=odd)
+    status, out, _ = run(capsys, "generate", "--model", "lm.safetensors", "--length", "20", "--temperature", "0.01")
+    assert status == 0 and "\x1b" not in out and "\x07" not in out and "\\x1b]0;t" in out, out
+    assert run(capsys, "train", "--task", "seq2seq", "--steps", "1", "--hidden", "4")[0] == 0
+
+    def odd_target(metadata):
+        tokens = json.loads(metadata["target_vocab"])
+        tokens[4:] = [f"\x1b[{i}m" for i in range(len(tokens) - 4)]
+        metadata["target_vocab"] = json.dumps(tokens)
+    _rewrite("translator.safetensors", metadata_change=odd_target)
+    status, out, _ = run(capsys, "translate", "--model", "translator.safetensors", "may 9")
+    assert status == 0 and "\x1b" not in out and out.count("\n") == 1, out

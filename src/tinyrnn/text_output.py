@@ -41,6 +41,15 @@ def _escaped(character):
     return repr(character)[1:-1]                   # none of them is printable: repr escapes each
 
 
+def printable_text(text):
+    """Generated or translated text as it reaches a terminal: printable(), but line breaks and
+    tabs kept (a model that writes them means them). A vocabulary from a model file of
+    unknown origin cannot send the terminal a command (ESC, BEL, bidirectional controls)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c in "\n\t" or not _needs_escape(c) else _escaped(c) for c in text)
+
+
 def surrogate_in(text):
     """The first lone surrogate of text (not a Unicode character: it cannot be written as
     UTF-8), or None."""

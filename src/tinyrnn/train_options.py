@@ -33,7 +33,7 @@ def add_train(commands, add_data_options):
     train.add_argument("--folds", type=integer(2), metavar="K", help="stratified K-fold cross-validation "
                        "of the training data: K models, each tested on one fold; prints each fold's "
                        "accuracy and their mean (saves no model)")
-    train.add_argument("--fold", type=integer(1), metavar="N", help="with --folds K: run fold N alone (the same "
+    train.add_argument("--fold", type=integer(1), metavar="N", help="classify, with --folds K: run fold N alone (the same "
                        "split as the whole cross-validation: share the folds among processes or machines)")
     train.add_argument("--early-stop", type=integer(1), metavar="N", help="stop after N epochs "
                        "without a better validation epoch (accuracy, ties by loss; lm: N log points "

@@ -8,7 +8,7 @@ from ..errors import TinyRNNError
 from ..io import load_model
 from ..models import LanguageModel
 from ..sampling import generate
-from ..text_output import check_argument
+from ..text_output import check_argument, printable_text
 from .common import warn_unknown
 
 
@@ -23,10 +23,10 @@ def run(args):
     rng = np.random.default_rng(seed)
     tokens = generate(model, rng, length, prime, temperature, top_k)
     pieces = model.tokenizer.pieces(tokens, after_text=bool(prime))
-    sys.stdout.write(prime + next(pieces, ""))      # a model that cannot generate fails before any output
+    sys.stdout.write(prime + printable_text(next(pieces, "")))   # a model that cannot generate fails first
     sys.stdout.flush()
     for piece in pieces:
-        sys.stdout.write(piece)
+        sys.stdout.write(printable_text(piece))
         sys.stdout.flush()
     sys.stdout.write("\n")
     return 0

@@ -17,6 +17,7 @@ from ..describe import kind
 from ..errors import TinyRNNError
 from ..explain import MAX_SOURCE_TOKENS
 from ..io import load_model
+from ..text_output import printable
 from .common import stdin_texts, warn_unknown
 
 
@@ -68,4 +69,4 @@ def _answer(model, texts, beam, max_length, as_json, strict, line):
             source_tokens = model.tokenize(text) if translation.score is not None else []
             print(json.dumps({"text": text, **translation.as_json(source_tokens)}))
         else:
-            print(translation.text.replace("\r", " ").replace("\n", " "))   # one line per text
+            print(printable(translation.text.replace("\r", " ").replace("\n", " ")))   # one line per text
