@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..data.embeddings import read_embeddings
+from ..describe import kind
 from ..errors import DataError, TinyRNNError
 from ..io import load_model
 from ..model_config import uses_walkthrough_names
@@ -79,7 +80,7 @@ def classifier_from(source, path, classes, architecture, hidden, dtype, rng, ini
     records where the weights came from. backward: a language model of the same body that
     read the texts backwards, for the reverse direction of a bidirectional classifier."""
     if source.task not in ("lm", "seq2seq"):
-        raise TinyRNNError(f"--pretrained {path} is a {_KINDS.get(source.task, source.task)}; it takes a "
+        raise TinyRNNError(f"--pretrained {path} is {kind(source)}; it takes a "
                            f"language model (train --task lm) or a sequence autoencoder (train --task seq2seq); "
                            f"--init-from continues a classifier")
     body = source.config
@@ -106,9 +107,6 @@ def classifier_from(source, path, classes, architecture, hidden, dtype, rng, ini
     return model
 
 
-_KINDS = {"classify": "classifier", "regress": "regressor", "forecast": "forecaster"}
-
-
 def file_sha256(path):
     """The SHA-256 of a file, in hex (read in blocks)."""
     digest = hashlib.sha256()
@@ -122,9 +120,8 @@ def saved_model(path, hidden, dtype):
     """The classifier saved at path (--init-from); --hidden and --dtype, if given, must agree."""
     model = load_classifier(path, "--init-from")
     if model.task in ("regress", "forecast"):
-        name = {"regress": "regressor", "forecast": "forecaster"}[model.task]
-        raise TinyRNNError(f"{path} is a {name}; --init-from here needs a classifier (a {name} trains on "
-                           f"with --task {model.task})")
+        raise TinyRNNError(f"{path} is {kind(model)}; --init-from here needs a classifier ({kind(model)} trains "
+                           f"on with --task {model.task})")
     if model.config.features:
         raise TinyRNNError(f"{path} is a classifier of numbers ({model.config.features} per step); a run on texts "
                            f"cannot continue it: give its numeric data with --train (.ts, .npz or --format long)")

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 from ..data import default_dataset
+from ..describe import kind
 from ..errors import TinyRNNError
 from ..io import load_model
 from ..metrics import class_scores, confusion_matrix, most_confident_errors, translation_scores
@@ -26,7 +27,7 @@ def run(args):
     """Evaluate --model on --data (default: the embedded test set); print a report or one JSON object."""
     model = load_model(args.model)
     if model.task != "forecast":
-        _refuse(args.model, _kind(model), {"--season": args.season, "--columns": args.columns}, "forecasters")
+        _refuse(args.model, kind(model), {"--season": args.season, "--columns": args.columns}, "forecasters")
     if model.task == "seq2seq":
         return _evaluate_translator(model, args)
     if model.config.features or model.task == "regress":
@@ -41,11 +42,6 @@ def run(args):
         raise TinyRNNError(f"{args.model} is a language model; eval needs a classifier or a seq2seq model "
                            f"(for text generation use tinyrnn generate)")
     return _evaluate_classifier(model, args)
-
-
-def _kind(model):
-    return {"classify": "a classifier", "lm": "a language model", "seq2seq": "a seq2seq model",
-            "regress": "a regressor"}.get(model.task, "a model")
 
 
 def _refuse(path, kind, given, owners):
