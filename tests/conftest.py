@@ -9,6 +9,13 @@ def small_model(seed=0, words=6, hidden=5, classes=3, scale=0.5, dtype="float64"
     return random_classifier(np.random.default_rng(seed), words, hidden, classes, scale, dtype)
 
 
+@pytest.fixture(autouse=True)
+def numpy_engine(monkeypatch):
+    """Tests run the NumPy engine, the reference, for subprocesses too; tests/test_compiled.py
+    holds the compiled engine equal to it."""
+    monkeypatch.setenv("TINYRNN_ENGINE", "numpy")
+
+
 @pytest.fixture
 def write(tmp_path):
     """write(name, content) -> path of a file in a temporary folder (str: utf-8, bytes: raw)."""

@@ -38,6 +38,11 @@ def main(argv=None):
         print(f"tinyrnn: error: a COMMAND is required (usage: tinyrnn COMMAND [OPTIONS]); the commands: "
               f"{', '.join(parser.command_names)} (tinyrnn --help says what each does)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    try:                                            # TINYRNN_ENGINE: a known engine, and numba for compiled
+        from .nn.compiled import EngineError, check_engine
+        check_engine()
+    except EngineError as error:
+        return _fail(args, str(error))
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)
     saved_before = len(files.written)

@@ -28,11 +28,13 @@ import numpy as np
 
 from .describe import describe, representation, summary
 from .model_config import ModelConfig, uses_walkthrough_names
+from .nn import compiled
 from .nn.functional import log_softmax, softmax
 from .nn.layers import dropout_mask
 from .nn.losses import softmax_cross_entropy
 from .nn.params import flat_views, initialize
 from .nn.pooling import pool_backward, pool_forward
+from .nn.rnn import RNNCell
 from .nn.stack import RecurrentStack
 from .numeric import fit_standardization, pad_values
 from .vocab import Vocab, pad_batch, tokenizer_of
@@ -103,6 +105,7 @@ class RecurrentModel:
         self.flat_grads, self.grads = flat_views(shapes, self.dtype)
         self.buffers = {name: np.zeros(shape, self.dtype) if name.endswith("mean") else np.ones(shape, self.dtype)
                         for name, shape in buffer_shapes(config, outputs).items()}
+        self.compiled_step, self.kernel_layout = None, None      # chosen at the first training step
 
     __repr__, summary, describe = representation, summary, describe      # for people: describe.py
 
@@ -140,13 +143,7 @@ class RecurrentModel:
     def _run(self, ids, mask, initial_state, rng):
         """The stack over ids from s_0 (zeros when None; (B, S) accepted for one state)."""
         self._check_batch(ids, mask)
-        if initial_state is not None:
-            initial_state = np.asarray(initial_state, dtype=self.dtype)
-            if initial_state.ndim == 2:
-                initial_state = initial_state[None]
-            expected = (self.stack.num_states, ids.shape[0], self.stack.state_size)
-            if initial_state.shape != expected:
-                raise ValueError(f"initial state must have shape {expected}, got {initial_state.shape}")
+        initial_state = self._initial_state(ids, initial_state)
         scale = None
         if self.config.features:                       # x' = (x - mean) / std, zero at padding
             scale = self.input_scale(ids, mask)
@@ -156,6 +153,18 @@ class RecurrentModel:
         run = self.stack.forward(self.params, ids, mask, initial_state, rng)
         run.scale = scale
         return run
+
+    def _initial_state(self, ids, initial_state):
+        """s_0 as given, checked and shaped (L*D, B, S); None stays None (zeros)."""
+        if initial_state is None:
+            return None
+        initial_state = np.asarray(initial_state, dtype=self.dtype)
+        if initial_state.ndim == 2:
+            initial_state = initial_state[None]
+        expected = (self.stack.num_states, ids.shape[0], self.stack.state_size)
+        if initial_state.shape != expected:
+            raise ValueError(f"initial state must have shape {expected}, got {initial_state.shape}")
+        return initial_state
 
     def input_scale(self, values, mask):
         """(mean, std) that numbers (B, T, F) are standardised with: the training data's, per feature."""
@@ -183,6 +192,32 @@ class RecurrentModel:
         twin._use_layers(layers)
         twin.flat_grads, twin.grads = flat_views(shapes, self.dtype)
         return twin
+
+    def _uses_compiled_step(self):
+        """Whether loss_and_gradients may run as one compiled call (nn/compiled.py): a
+        Classifier of one one-hot, one-direction vanilla RNN layer of at most
+        compiled.MAX_HIDDEN units read at h_n, without dropout (the walkthrough's model), on
+        the compiled engine. Chosen at the model's first training step."""
+        config = self.config
+        return type(self) is Classifier and config.hidden_size <= compiled.MAX_HIDDEN and config.cell == "rnn" \
+            and config.num_layers == 1 \
+            and not config.bidirectional and not config.embed_size and not config.features \
+            and config.pool == "last" and not (config.dropout or config.embed_dropout or config.weight_drop) \
+            and compiled.kernels() is not None
+
+    def _compiled(self, ids):
+        """Whether this training step runs compiled: one sequence at a time (the kernel is the
+        faster of the two only there: docs/benchmarks.md), and the cell as built (a cell
+        replaced by hand runs on NumPy)."""
+        if self.compiled_step is None:
+            self.compiled_step = self._uses_compiled_step()
+        return self.compiled_step and len(ids) == 1 and type(self.stack.layers[0][0].cell) is RNNCell
+
+    def _compiled_start(self, ids, mask, initial_state):
+        """The checks of a batch, and h_0 (B, H)."""
+        self._check_batch(ids, mask)
+        initial_state = self._initial_state(ids, initial_state)
+        return np.zeros((len(ids), self.hidden_size), self.dtype) if initial_state is None else initial_state[0]
 
     def _use_layers(self, stack):
         """Take the recurrent layers (with their workspaces) that parameter_shapes built."""
@@ -267,7 +302,14 @@ class Classifier(RecurrentModel):
 
     def loss_and_gradients(self, ids, mask, targets, initial_state=None, rng=None):
         """Mean cross-entropy of the batch; fills self.grads. rng: draw dropout from it
-        (training); None: no dropout. Returns a StepResult (with predicted classes)."""
+        (training); None: no dropout. Returns a StepResult (with predicted classes).
+
+        The walkthrough's model (one one-hot vanilla RNN layer read at h_n, no dropout) runs
+        as one compiled call on the compiled engine (nn/compiled.py)."""
+        if self._compiled(ids):
+            h0 = self._compiled_start(ids, mask, initial_state)
+            loss, logits, final, d_initial = compiled.elman_classifier_step(self, ids, mask, targets, h0)
+            return StepResult(loss, final[None], d_initial[None], logits.argmax(axis=1))
         logits, run, features, keep = self._forward(ids, mask, initial_state, rng)
         loss, dlogits = softmax_cross_entropy(logits, targets)                # dL/dy = p - onehot(c)
         d_initial = self._backward(run, dlogits, features, keep)

@@ -25,7 +25,8 @@ def run(args):
             raise ConfigError(f"--all checks every combination itself; drop {', '.join(chosen)}")
         own = args.task in ("seq2seq", "regress", "forecast")
         return _check_all(sizes, seed, eps, (args.task,) if own else ("classify", "lm"))
-    results = _check(sizes, options, seed, eps)
+    compiled_engine_checked = []
+    results = _check(sizes, options, seed, eps, compiled_engine_checked)
     width = max(24, 2 + max(len(result.name) for result in results))
     print(f"{'tensor':<{width}}{'max abs error':>16}{'relative error':>16}  result")
     for result in results:
@@ -33,6 +34,9 @@ def run(args):
               f"{'ok' if result.passed else 'FAIL'}")
     failed = [result.name for result in results if not result.passed]
     print("gradients match finite differences" if not failed else f"mismatch in {', '.join(failed)}")
+    if compiled_engine_checked[0]:
+        print("(checked: the compiled engine, which runs this model here; TINYRNN_ENGINE=numpy checks the "
+              "NumPy engine)")
     return 1 if failed else 0
 
 
@@ -42,8 +46,9 @@ _ALL_DEFAULTS = {"task": "classify", "cell": "rnn", "num_layers": 1, "bidirectio
 _OPTION = {"num_layers": "--layers", "embed_size": "--embed"}
 
 
-def _check(sizes, options, seed, eps):
-    """The TensorChecks of one model; an impossible combination is a ConfigError."""
+def _check(sizes, options, seed, eps, compiled_engine_checked=None):
+    """The TensorChecks of one model; an impossible combination is a ConfigError. Appends to
+    compiled_engine_checked whether the model ran on the compiled engine (nn/compiled.py)."""
     task = options["task"]
     if options["bidirectional"] and task == "lm":
         raise ConfigError("--bidirectional applies to --task classify and seq2seq: a language model must not "
@@ -68,6 +73,8 @@ def _check(sizes, options, seed, eps):
         raise ConfigError(str(error)) from None
     dropout_seed = seed if options["dropout"] else None
     _refuse_slow(problem, dropout_seed)
+    if compiled_engine_checked is not None:
+        compiled_engine_checked.append(bool(getattr(problem[0], "compiled_step", False)))
     return check_gradients(*problem, eps=eps, dropout_seed=dropout_seed)
 
 
@@ -79,9 +86,12 @@ def _refuse_slow(problem, dropout_seed):
     and refuse, before starting, a check that would take more than MAX_SECONDS."""
     model, ids, mask, targets, initial_state = problem
     numbers = model.flat.size + (0 if initial_state is None else initial_state.size)
-    rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
+    def evaluate():
+        rng = None if dropout_seed is None else np.random.default_rng(dropout_seed)
+        model.loss_and_gradients(ids, mask, targets, initial_state, rng)
+    evaluate()                                   # (the compiled engine compiles at its first call)
     started = time.perf_counter()
-    model.loss_and_gradients(ids, mask, targets, initial_state, rng)
+    evaluate()
     seconds = 2 * numbers * (time.perf_counter() - started)
     if seconds > MAX_SECONDS:
         duration = f"{seconds / 60:.0f} minutes" if seconds < 7200 else f"{seconds / 3600:.0f} hours"
