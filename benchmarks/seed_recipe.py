@@ -1,12 +1,14 @@
 """The walkthrough's recipe: time per 1000 epochs and microseconds per sample.
 
 Per-sample SGD (lr 0.02), element-wise clipping to [-1, 1], hidden 64, normal/1000 init,
-shuffled every epoch, float64; training time only (no evaluation). tinyrnn and PyTorch
-(nn.RNN on one-hot inputs, the same recipe) alternate over several rounds; medians.
+shuffled every epoch, float64; training time only (no evaluation). tinyrnn (its NumPy
+engine, and its compiled engine where numba is installed) and PyTorch (nn.RNN on one-hot
+inputs, the same recipe) alternate over several rounds; medians.
 
     python benchmarks/seed_recipe.py [--quick] [--json] [--train T.csv --test S.csv]
 """
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -22,7 +24,13 @@ from tinyrnn.tasks import train  # noqa: E402
 from tinyrnn.training import TrainConfig  # noqa: E402
 
 
-def tinyrnn_seconds(vocab, classes, data, epochs, seed):
+def engines():
+    """The engines to measure: NumPy's, and the compiled one where numba is installed."""
+    return ["numpy", "compiled"] if importlib.util.find_spec("numba") else ["numpy"]
+
+
+def tinyrnn_seconds(vocab, classes, data, epochs, seed, engine="numpy"):
+    os.environ["TINYRNN_ENGINE"] = engine                # (read at the model's first step)
     rng = np.random.default_rng(seed)
     model = Classifier(vocab, classes, 64).initialize(rng, "walkthrough")
     history = train(model, data, TrainConfig(epochs=epochs, log_every=epochs), rng)
@@ -62,9 +70,13 @@ def main():
     torch = None if args.no_torch else load_torch()
     vocab, classes, train_set, test_set = task(args.train, args.test or args.train)
     data = encoded(vocab, classes, train_set)
-    results = {"tinyrnn": [], "torch": []}
+    results = {f"tinyrnn ({engine} engine)": [] for engine in engines()}
+    results["torch"] = []
+    for engine in engines():                             # (the compiled engine compiles, or loads its cache)
+        tinyrnn_seconds(vocab, classes, data, 1, 0, engine)
     for round_ in range(rounds):
-        results["tinyrnn"].append(tinyrnn_seconds(vocab, classes, data, epochs, round_))
+        for engine in engines():
+            results[f"tinyrnn ({engine} engine)"].append(tinyrnn_seconds(vocab, classes, data, epochs, round_, engine))
         if torch:
             results["torch"].append(torch_seconds(torch, vocab, classes, data, epochs, round_))
     rows = []
@@ -74,8 +86,9 @@ def main():
             rows.append({"implementation": name, "samples": len(data), "epochs": epochs,
                          "seconds_per_1000_epochs": per_epoch * 1000,
                          "us_per_sample": per_epoch / len(data) * 1e6})
-    if len(rows) == 2:
-        rows[0]["vs_torch"] = rows[1]["us_per_sample"] / rows[0]["us_per_sample"]
+    if results["torch"]:
+        for row in rows[:-1]:
+            row["vs_torch"] = rows[-1]["us_per_sample"] / row["us_per_sample"]
     emit(rows, [("implementation", "implementation", "s"), ("samples", "samples", "d"),
                 ("seconds_per_1000_epochs", "s / 1000 epochs", ".2f"),
                 ("us_per_sample", "us / sample", ".1f"), ("vs_torch", "x torch", ".1f")], args.json)

@@ -6,12 +6,14 @@ training time over the seeds that reach it, and how many do.
 
     tinyrnn fast             --preset fast (Adam lr 0.02, batches of 16, hidden 32, orthogonal)
     tinyrnn full-batch Adam  the PyTorch recipe below, run by tinyrnn (same math)
-    tinyrnn walkthrough      per-sample SGD, the walkthrough's recipe
+    tinyrnn walkthrough      per-sample SGD, the walkthrough's recipe (on the NumPy engine, and
+                             on the compiled one where numba is installed)
     torch full-batch Adam    nn.RNN on one-hot inputs, hidden 64, Adam lr 0.03, clip 1
 
     python benchmarks/time_to_accuracy.py [--quick] [--json] [--train T.csv --test S.csv]
 """
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -33,9 +35,12 @@ RECIPES = {
                                 "batch_size": 1_000_000, "clip_value": 1.0},
     "tinyrnn walkthrough": dict(PRESETS["classify"]["walkthrough"]),
 }
+if importlib.util.find_spec("numba"):      # the walkthrough's recipe on the compiled engine too
+    RECIPES["tinyrnn walkthrough, compiled engine"] = {**RECIPES["tinyrnn walkthrough"], "engine": "compiled"}
 
 
 def tinyrnn_run(recipe, vocab, classes, train_data, test_data, seed, target, max_epochs):
+    os.environ["TINYRNN_ENGINE"] = recipe.get("engine", "numpy")    # (read at the model's first step)
     rng = np.random.default_rng(seed)
     model = Classifier(vocab, classes, recipe["hidden"]).initialize(rng, recipe["init"])
     config = TrainConfig(epochs=max_epochs, optimizer=recipe["optimizer"], lr=recipe["lr"],
@@ -91,9 +96,11 @@ def main():
     seeds = range(args.seeds)
     rows = []
     for name, recipe in RECIPES.items():
-        if args.quick and name == "tinyrnn walkthrough":
+        walkthrough = name.startswith("tinyrnn walkthrough")
+        if args.quick and walkthrough:
             continue
-        max_epochs = 1000 if name == "tinyrnn walkthrough" else 300
+        max_epochs = 1000 if walkthrough else 300
+        tinyrnn_run(recipe, vocab, classes, train_data, test_data, 0, args.target, 1)   # (compiles, if compiled)
         rows.append(summarize(name, [tinyrnn_run(recipe, vocab, classes, train_data, test_data, seed,
                                                  args.target, max_epochs) for seed in seeds]))
     if torch:

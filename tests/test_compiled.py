@@ -218,3 +218,25 @@ def test_the_engine_variable_is_checked(monkeypatch, tmp_path):
         compiled.check_engine()
     monkeypatch.setenv("TINYRNN_ENGINE", "auto")
     assert compiled.kernels() is None and compiled.engine_name() == "numpy"
+
+
+def test_a_run_resumes_exactly_on_its_own_engine_and_refuses_the_other(tmp_path):
+    """The engine is part of a run's signature where it changes the numbers: a checkpoint of a
+    compiled run resumes bit for bit on the compiled engine; on NumPy it needs --force."""
+    from tinyrnn.io import load_model
+
+    def train(engine, name, *extra):
+        return subprocess.run([sys.executable, "-m", "tinyrnn", "train", "--epochs", "4", "--checkpoint-every", "1",
+                               "--checkpoint-dir", f"{name}.d", "--out", f"{name}.safetensors", *extra],
+                              cwd=tmp_path, env={**os.environ, "TINYRNN_ENGINE": engine}, capture_output=True,
+                              text=True, timeout=120)
+    assert train("compiled", "whole").returncode == 0
+    assert train("compiled", "part", "--epochs", "2").returncode == 0
+    refused = train("numpy", "part", "--resume")
+    assert refused.returncode == 2 and "engine 'compiled' -> '(none)'" in refused.stderr, refused.stderr
+    assert "add --force" in refused.stderr
+    resumed = train("compiled", "part", "--resume", "--force")      # (--force: the 2 -> 4 epochs)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "engine" not in resumed.stderr
+    np.testing.assert_array_equal(load_model(str(tmp_path / "part.safetensors")).flat,
+                                  load_model(str(tmp_path / "whole.safetensors")).flat)

@@ -179,6 +179,8 @@ def run_signature(model, config, task, seed, data_fingerprint):
     fields.update({key: _plain(value) for key, value in task.settings().items()})
     if getattr(model, "origin", None):                  # where a fine-tuned model's body came from
         fields["model.origin"] = dict(model.origin)
+    if config.batch_size == 1 and model._uses_compiled_step():
+        fields["engine"] = "compiled"                   # its sums round otherwise than NumPy's (nn/compiled.py)
     fields.update(seed=seed, data=data_fingerprint)
     return fields
 
