@@ -230,6 +230,10 @@ def test_a_huge_integer_in_the_latest_checkpoint_falls_back_to_the_one_before(fo
     (lambda run: run.update(optimizer_steps=-1), "optimizer_steps is -1"),
     (lambda run: run["state"]["history"][0].update(epoch="one"), "a history record's epoch is 'one'"),
     (None, "best.weights holds 7 numbers"),
+    (lambda run: run["state"].update(running={"x": 1}), "the running sums are not correct, count, loss"),
+    (lambda run: run["state"].update(epoch=0, batch=0), "the history's records are not in the order"),
+    (lambda run: run["rngs"].update(extra=run["rngs"]["train"]), "random generators extra, train"),
+    (lambda run: run["rngs"]["train"]["state"].update(state=1.5e20), "its numbers are not whole numbers"),
 ])
 def test_a_run_record_that_could_not_have_been_written_is_one_line(folder, capsys, edit, message):
     assert _resume(capsys, "--epochs", "1", "--keep-best", "--valid-split", "0.3")[0] == 0
@@ -430,3 +434,148 @@ def test_a_vocabulary_with_terminal_commands_is_printed_escaped_by_generate_and_
     _rewrite("translator.safetensors", metadata_change=odd_target)
     status, out, _ = run(capsys, "translate", "--model", "translator.safetensors", "may 9")
     assert status == 0 and "\x1b" not in out and out.count("\n") == 1, out
+
+
+# --- the third trial's findings --------------------------------------------------------------
+
+
+def _npz(path, members):
+    """An .npz archive of {name: raw .npy bytes}, deflated."""
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, raw in members.items():
+            archive.writestr(f"{name}.npy", raw)
+
+
+def _npy_header(shape):
+    import io
+    stream = io.BytesIO()
+    np.lib.format.write_array_header_1_0(stream, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return stream.getvalue()
+
+
+def _labels():
+    import io
+    stream = io.BytesIO()
+    np.save(stream, np.array(["a", "b"] * 5))
+    return stream.getvalue()
+
+
+def test_an_npz_is_checked_by_its_headers_before_its_data_is_read(folder, capsys):
+    cut = b"\x93NUMPY\x01\x00" + (60).to_bytes(2, "little") + b"{'descr': '<f8', 'fortran_order': False, 'shape': (2,3,1)"
+    _npz("cut.npz", {"X": cut + b" " * 3 + b"\n", "y": _labels()})
+    one_line(*run(capsys, "train", "--train", "cut.npz")[::2], "cut.npz: a damaged .npz archive")
+    _npz("bomb.npz", {"X": _npy_header((10, 12_500_000, 1)) + bytes(8000), "y": _labels()})   # a gigabyte declared
+    one_line(*run(capsys, "train", "--train", "bomb.npz")[::2],
+             "bomb.npz: X declares sequences of 12,500,000 steps; tinyrnn reads at most 100,000")
+    _npz("wide.npz", {"X": _npy_header((100_000_000, 2, 1)) + bytes(8000), "y": _labels()})
+    one_line(*run(capsys, "train", "--train", "wide.npz")[::2], "array X declares 200,000,000 numbers")
+    assert sorted(os.listdir(folder)) == ["bomb.npz", "cut.npz", "wide.npz"]
+
+
+def test_a_header_of_a_hundred_thousand_names_is_checked_in_one_pass(folder, capsys):
+    names = [f"c{i}" for i in range(100_000)]
+    (folder / "wide.csv").write_text(",".join([*names, "text", "label", "c7"]) + "\n")
+    one_line(*run(capsys, "train", "--train", "wide.csv")[::2], "wide.csv:1: the header names column 'c7' twice")
+    (folder / "long.csv").write_text(",".join(["series", "time", *names, "c7"]) + "\n")
+    one_line(*run(capsys, "train", "--task", "forecast", "--series", "long.csv")[::2],
+             "long.csv:1: column 'c7' appears twice")
+    from tinyrnn.safetensors_header import HeaderError, parse_header
+    header = "{" + ",".join(f'"t{i}":{{}}' for i in range(50_000)) + ',"t9":{}}'
+    with pytest.raises(HeaderError, match="header names 't9' twice"):
+        parse_header(struct.pack("<Q", len(header)) + header.encode())
+
+
+def test_a_two_direction_classifier_pretrains_on_one_hot_words(folder, capsys):
+    """The language models of one one-hot tanh layer keep the walkthrough's names (Wxh, ...)."""
+    (folder / "train.csv").write_text("text,label\n" + "".join(f"good film {i},pos\nbad film {i},neg\n"
+                                                               for i in range(12)))
+    status, _, err = run(capsys, "train", "--train", "train.csv", "--pretrain-text", "train", "--pretrain-epochs",
+                         "1", "--bidirectional", "--epochs", "1", "--hidden", "4", "--out", "b.safetensors")
+    assert status == 0, err
+    model = load_model("b.safetensors")
+    assert model.config.bidirectional and model.origin["task"] == "lm" and "Wxh" not in model.params
+
+
+def test_translation_with_no_pairs_held_out(folder, capsys):
+    (folder / "p.csv").write_text("source,target\n" + "".join(f"a b {i},x y {i}\n" for i in range(30)))
+    status, out, err = run(capsys, "train", "--task", "seq2seq", "--train", "p.csv", "--epochs", "1", "--hidden", "4",
+                           "--valid-split", "0", "--test-split", "0", "--out", "s.safetensors")
+    assert status == 0 and "30 training, 0 validation, 0 test pairs" in out, err
+    status, _, err = run(capsys, "train", "--task", "seq2seq", "--train", "p.csv", "--epochs", "1", "--hidden", "4",
+                         "--valid-split", "0", "--keep-best", "--out", "k.safetensors")
+    one_line(status, err, "--keep-best (of the preset or given) needs validation pairs; --valid-split 0 holds none")
+    assert not os.path.exists("k.safetensors")
+
+
+def test_a_tsv_of_pairs_reads_the_columns_its_header_names(folder):
+    from tinyrnn.data.pairs import read_pairs
+    (folder / "p.tsv").write_text("fr\tid\ten\nun\t1\tone\ndeux\t2\ttwo\n")
+    pairs = read_pairs("p.tsv", source_column="fr", target_column="en")
+    assert list(zip(pairs.sources, pairs.targets)) == [("un", "one"), ("deux", "two")]
+    with pytest.raises(TinyRNNError, match="p.tsv:1: no header naming columns 'de' and 'en'"):
+        read_pairs("p.tsv", source_column="de", target_column="en")
+
+
+def test_options_a_task_does_not_read_are_refused(folder, capsys):
+    (folder / "t.txt").write_text("hello world\n" * 20)
+    for option in (["--format", "csv"], ["--text-column", "x"], ["--label-column", "y"]):
+        status, _, err = run(capsys, "train", "--task", "lm", "--text", "t.txt", "--steps", "1", *option)
+        one_line(status, err, f"{option[0]} applies to --task classify and regress, not lm")
+    (folder / "train.csv").write_text("text,label\n" + "good,pos\nbad,neg\n" * 6)
+    status, _, err = run(capsys, "train", "--train", "train.csv", "--folds", "3", "--fold", "2", "--plot", "f.png")
+    one_line(status, err, "--plot draws every fold's accuracy, and --fold N runs one")
+    assert sorted(os.listdir(folder)) == ["t.txt", "train.csv"]
+
+
+def test_the_tokenizer_of_an_imported_language_model_is_its_own(folder, capsys):
+    (folder / "t.txt").write_text("abc abd\n" * 30)
+    assert run(capsys, "train", "--task", "lm", "--text", "t.txt", "--steps", "2", "--hidden", "4",
+               "--out", "lm.safetensors")[0] == 0
+    assert run(capsys, "export", "--model", "lm.safetensors", "--format", "torch", "--out", "lm.torch.safetensors")[0] == 0
+    status, _, err = run(capsys, "import", "--state-dict", "lm.torch.safetensors", "--tokenizer", "words",
+                         "--out", "back.safetensors")
+    one_line(status, err, "tokenizer words disagrees with the file's config (chars)")
+    assert run(capsys, "train", "--task", "seq2seq", "--steps", "1", "--hidden", "4")[0] == 0
+    status, _, err = run(capsys, "train", "--task", "lm", "--text", "t.txt", "--steps", "1",
+                         "--init-from", "translator.safetensors", "--out", "lm2.safetensors")
+    one_line(status, err, "translator.safetensors is a seq2seq model; --task lm --init-from needs a language model")
+
+
+def test_word_vectors_must_fit_the_model(folder, capsys):
+    (folder / "train.csv").write_text("text,label\n" + "good film,pos\nbad film,neg\n" * 6)
+    cases = [("good 0.1 1e300\nbad 0.3 0.1\n", [], "e.txt:1: the vector of 'good' holds 1e+300, beyond the 1e+150"),
+             ("good 0.1 1e39\nbad 0.3 0.1\n", ["--dtype", "float32"], "e.txt:1: the vector of 'good' holds 1e+39, "
+                                                                      "beyond the 3.4e+38 a float32 model takes"),
+             ("good 0.1 1\nbad 0.3 0.1\ngood 1 2\n", [], "e.txt:3: 'good' has a vector already (line 1)"),
+             ("good" + " 0.5" * 8193 + "\n", [], "e.txt:1: vectors of 8,193 numbers; an embedding holds at most 8,192")]
+    for text, extra, message in cases:
+        (folder / "e.txt").write_text(text)
+        status, _, err = run(capsys, "train", "--train", "train.csv", "--embeddings", "e.txt", "--preset", "fast",
+                             "--epochs", "1", *extra)
+        one_line(status, err, message)
+    assert sorted(os.listdir(folder)) == ["e.txt", "train.csv"]
+
+
+@pytest.mark.parametrize("records,message", [
+    ([{"epoch": 1, "train_loss": 0.5, "train_accuracy": 2.0}], "train_accuracy is 2.0, which no run writes"),
+    ([{"epoch": 1, "train_loss": -0.5}], "train_loss is -0.5, which no run writes"),
+    ([{"epoch": 10 ** 18, "train_loss": 0.5}], "epoch is 1000000000000000000, not a count"),
+    ([{"epoch": 2, "train_loss": 0.5}, {"epoch": 1, "train_loss": 0.4}], "do not follow the record before"),
+    ([{"epoch": 2, "train_loss": 0.5}, {"epoch": 2, "train_loss": 0.4}], "do not follow the record before"),
+])
+def test_a_log_holding_what_no_run_writes_is_not_plotted(folder, records, message):
+    from tinyrnn.commands.common import JsonLog
+    with JsonLog("log.jsonl") as log:
+        for record in records:
+            log.write_record(record)
+    with pytest.raises(TinyRNNError, match=message.replace("(", r"\(")):
+        read_log("log.jsonl")
+
+
+def test_a_model_file_with_a_blank_class_is_refused(folder):
+    save_model(small_model(), "m.safetensors")
+    _rewrite("m.safetensors", metadata_change=lambda metadata: metadata.update(
+        classes=json.dumps(["c0", " ", "c2"])))
+    with pytest.raises(ModelFileError, match="classes metadata holds a blank name"):
+        load_model("m.safetensors")

@@ -66,6 +66,8 @@ JSON = {"Content-Type": "application/json"}
     (dict(content=b'{"text": "w1"}'), 415, "application/json"),
     (dict(content=b'{"text": "w1"}', headers={"Content-Type": "text/plain"}), 415, "application/json"),
     (dict(json=[1, 2]), 422, "must be a JSON object"),
+    (dict(content=b'{"text": "w1", "text": "w2"}', headers=JSON), 422, "names 'text' twice"),
+    (dict(json={"text": "w1"}, headers={"Host": "127.0.0.1:1"}), 400, "is not served here"),   # another port
     (dict(json={"txt": "w1"}), 422, "'text' must be a string (it is required)"),
     (dict(json={"text": 5}), 422, "'text' must be a string"),
     (dict(json={"text": "w1 " * 101}), 422, "the limit is 300"),
@@ -97,9 +99,10 @@ def test_a_body_without_a_length_is_still_bounded(client):
 
 
 def test_host_header_check_and_unknown_routes(client):
-    for host in ("evil.example:8000", "localhost:1, evil.example", "127.0.0.1:80@evil.example", "", "localhost:x"):
+    for host in ("evil.example:8000", "localhost:1, evil.example", "127.0.0.1:80@evil.example", "", "localhost:x",
+                 "localhost:8000"):                            # (the test client's server is on port 80)
         assert client.get("/api/info", headers={"Host": host}).status_code == 400, host
-    assert client.get("/api/info", headers={"Host": "localhost:8000"}).status_code == 200
+    assert client.get("/api/info", headers={"Host": "localhost:80"}).status_code == 200
     foreign = client.post("/api/explain", json={"text": "w1"}, headers={"Origin": "http://evil.example"})
     assert foreign.status_code == 403 and "not answered" in foreign.json()["error"]
     same = client.post("/api/explain", json={"text": "w1"}, headers={"Origin": "http://testserver"})

@@ -52,6 +52,10 @@ def rng_state(rng):
 def restore_rng(state, where):
     """A numpy Generator continuing from rng_state(); ModelFileError if state is not one."""
     rng = np.random.Generator(np.random.PCG64())
+    numbers = state.get("state") if isinstance(state, dict) else None
+    if not (isinstance(numbers, dict) and all(type(numbers.get(key)) is int for key in ("state", "inc"))
+            and all(type(state.get(key)) is int for key in ("has_uint32", "uinteger"))):
+        raise ModelFileError(f"{where}: a random generator state is malformed (its numbers are not whole numbers)")
     try:
         rng.bit_generator.state = state
     except (TypeError, ValueError, KeyError, OverflowError) as error:   # a number beyond 64 or 128 bits

@@ -38,6 +38,10 @@ def main(argv=None):
         print(f"tinyrnn: error: a COMMAND is required (usage: tinyrnn COMMAND [OPTIONS]); the commands: "
               f"{', '.join(parser.command_names)} (tinyrnn --help says what each does)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    args.given_columns = {name for name in COLUMN_DEFAULTS if getattr(args, name, None) is not None}
+    for name, default in COLUMN_DEFAULTS.items():   # (None until here: a given column is told from the default)
+        if hasattr(args, name) and getattr(args, name) is None:
+            setattr(args, name, default)
     try:                                            # TINYRNN_ENGINE: a known engine, and numba for compiled
         from .nn.compiled import EngineError, check_engine
         check_engine()
@@ -102,6 +106,7 @@ def _command(args):
 
 
 _CLASSIFY, _LM, _SEQ2SEQ, _REGRESS, _FORECAST = "classify", "lm", "seq2seq", "regress", "forecast"
+COLUMN_DEFAULTS = {"text_column": "text", "label_column": "label"}
 _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional"], (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
              "target_accuracy": (_CLASSIFY, _SEQ2SEQ), "no_shuffle": (_CLASSIFY, _SEQ2SEQ, _REGRESS, _FORECAST),
              **dict.fromkeys(["min_count", "max_vocab"], (_CLASSIFY, _LM, _SEQ2SEQ, _REGRESS)),
@@ -115,9 +120,10 @@ _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional"], (_CLAS
                               "source_column", "target_column", "test_split", "beam"], (_SEQ2SEQ,)),
              **dict.fromkeys(["id_column", "feature_columns"], (_CLASSIFY, _REGRESS)),
              "loss": (_REGRESS, _FORECAST), "tokenizer": (_LM, _SEQ2SEQ),
+             **dict.fromkeys(["format", "text_column", "label_column"], (_CLASSIFY, _REGRESS)),
              **dict.fromkeys(["series", "columns", "window", "horizon", "holdout", "scaling", "season"], (_FORECAST,))}
 _TEXT_ONLY = ("min_count", "max_vocab", "skip_bad_rows", "embeddings", "freeze_embeddings", "word_dropout",
-              "embed", "embed_dropout", "tokenizer", "pretrained", "pretrain_text", "pretrain_epochs")          # options numeric sequences have no use for
+              "embed", "embed_dropout", "tokenizer", "pretrained", "pretrain_text", "pretrain_epochs", "text_column")          # options numeric sequences have no use for
 _NUMERIC_ONLY = ("id_column", "feature_columns", "time_column")
 
 
@@ -127,11 +133,13 @@ def _check_task_options(args, numeric):
     from .commands.presets import PRESETS
 
     for name, tasks in _ONLY_FOR.items():
-        if args.task not in tasks and getattr(args, name) not in (None, False):
+        given = name in args.given_columns if name in COLUMN_DEFAULTS else getattr(args, name) not in (None, False)
+        if args.task not in tasks and given:
             raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {' and '.join(tasks)}, not {args.task}")
     for names, kind, other in ((_TEXT_ONLY, numeric or args.task == _FORECAST, "texts"),
                                (_NUMERIC_ONLY, not numeric and args.task != _FORECAST, "numeric sequences")):
-        given = [name for name in names if kind and getattr(args, name, None) not in (None, False)]
+        given = [name for name in names if kind and (name in args.given_columns if name in COLUMN_DEFAULTS
+                                                     else getattr(args, name, None) not in (None, False))]
         if given:
             raise TinyRNNError(f"--{given[0].replace('_', '-')} applies to {other}, not to this run's data")
     if args.nesterov and not args.momentum:

@@ -316,6 +316,11 @@ def _recurrent_layers(tensors, where, prefix=""):
 
 
 def _check_agrees_with_saved(config, saved, where):
+    given, kept = config.get("tokenizer"), saved.get("tokenizer")
+    kept = kept.get("kind") if isinstance(kept, dict) else kept
+    given = given.get("kind") if isinstance(given, dict) else given
+    if given and kept and given != kept and config.get("task") != "classify":   # (a classifier: words, said below)
+        raise ModelFileError(f"{where}: tokenizer {given} disagrees with the file's config ({kept})")
     for key in ("task", "cell", "num_layers", "bidirectional", "embed_size", "hidden_size", "dtype", "attention",
                 "attention_size", "features"):
         if key in saved and key in config and saved[key] != config[key]:

@@ -284,6 +284,8 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
         if odd is not None:                          # they are printed in tables, TSV lines and pages
             raise ModelFileError(f"{path}: {name} metadata holds a name with a control, line-break or "
                                  f"invisible character: '{printable(odd)[:60]}'")
+        if any(not entry.strip() for entry in value):   # (a data file or --classes refuses a blank one too)
+            raise ModelFileError(f"{path}: {name} metadata holds a blank name")
     count_key = {"classify": "num_classes", "regress": "num_targets"}.get(config["task"])
     if count_key and config.get(count_key) != len(classes):
         raise ModelFileError(f"{path}: config sizes disagree with the {outputs_key} metadata")

@@ -41,8 +41,8 @@ def _add_data_options(parser):
                         ".ts (the UEA/UCR archive's) and .npz for numeric sequences; long: a CSV of "
                         "numeric sequences, one row per time step)")
     parser.add_argument("--encoding", type=text_encoding, default="utf-8", help="text encoding of data files (default: utf-8)")
-    parser.add_argument("--text-column", default="text", help="column/key holding the text (default: text)")
-    parser.add_argument("--label-column", default="label", help="column/key holding the label (default: label)")
+    parser.add_argument("--text-column", help="column/key holding the text (default: text)")
+    parser.add_argument("--label-column", help="column/key holding the label (default: label)")
     parser.add_argument("--skip-bad-rows", action="store_true", help="leave out rows with a bad field "
                         "(empty text, missing label, wrong number of fields, invalid JSON), counted in "
                         "a warning, instead of stopping at the first")

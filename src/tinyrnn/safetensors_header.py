@@ -6,6 +6,8 @@ import json
 import os
 import struct
 
+from .text_output import first_repeated
+
 MAX_HEADER_BYTES = 64 << 20             # a 64 MB header: a vocabulary of millions of words
 
 
@@ -17,7 +19,7 @@ def _no_key_twice(pairs):
     """A JSON object whose keys are all different (a key given twice: which one counts?)."""
     found = dict(pairs)
     if len(found) != len(pairs):
-        twice = next(key for number, (key, _) in enumerate(pairs) if key in dict(pairs[:number]))
+        twice = first_repeated(key for key, _ in pairs)
         raise HeaderError(f"header names {twice[:60]!r} twice")
     return found
 

@@ -19,6 +19,17 @@ def odd_name(name):
     return printable(name) != name or any(unicodedata.category(c) == "Cf" for c in name)
 
 
+def first_repeated(names):
+    """The first name given a second time in names (None: all different), in one pass: a
+    file's header may hold hundreds of thousands of names."""
+    seen = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
 def printable(text):
     """text with each control character, lone surrogate, line or paragraph separator and
     bidirectional control written as Python writes it in a repr: "\\t", "\\n", "\\x1b",

@@ -45,7 +45,7 @@ def new_model(train_set, classes, recipe, dtype, architecture, rng, *, vocab_lim
     config = {"task": "classify", "hidden_size": recipe["hidden"], "dtype": dtype or "float64"}
     found = None
     if vectors:
-        found = read_embeddings(vectors.path, vocab, architecture.embed_size, vectors.encoding)
+        found = read_embeddings(vectors.path, vocab, architecture.embed_size, vectors.encoding, dtype or "float64")
         architecture = replace(architecture, embed_size=found[2])
     init = recipe["init"]
     if init == "walkthrough" and not init_given and not uses_walkthrough_names(architecture.model_config(config)):
@@ -100,11 +100,24 @@ def classifier_from(source, path, classes, architecture, hidden, dtype, rng, ini
         if name in (model.output_weight, model.output_bias):
             continue
         if backward is not None and name.endswith("_reverse"):
-            model.params[name][...] = backward.params[name.removesuffix("_reverse")]
+            model.params[name][...] = _body_tensor(backward, name.removesuffix("_reverse"))
         else:
-            model.params[name][...] = source.params[prefix + name]           # the body, exactly
+            model.params[name][...] = _body_tensor(source, prefix + name)    # the body, exactly
     model.origin = origin
     return model
+
+
+_WALKTHROUGH_NAMES = {"rnn.weight_ih_l0": "Wxh", "rnn.weight_hh_l0": "Whh", "rnn.bias_ih_l0": "bh"}
+
+
+def _body_tensor(source, name):
+    """source's tensor of PyTorch's name; a language model of one one-hot tanh layer keeps the
+    walkthrough's names (Wxh, Whh, bh: bias_hh is 0), which a two-direction classifier does not."""
+    if name in source.params:
+        return source.params[name]
+    if name == "rnn.bias_hh_l0" and "bh" in source.params:
+        return 0.0
+    return source.params[_WALKTHROUGH_NAMES[name]]
 
 
 def file_sha256(path):

@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 
+from ..data.numeric_set import MAX_STEPS
 from ..data.series import read_long_csv, read_numeric, read_series
 from ..data.split import stratified_split
 from ..errors import DataError, TinyRNNError
@@ -11,7 +12,6 @@ from ..tasks.classify import LabelledSequences
 from ..tasks.regress import RealTargets
 
 NUMERIC_FORMATS = ("ts", "npz", "long")
-MAX_STEPS = 100_000                      # one sequence's steps: more would take gigabytes to train on
 _EXTENSIONS = (".ts", ".npz")
 
 

@@ -1,5 +1,6 @@
 """`tinyrnn plot`: draw the curves of a JSON log (train --json-log) into a PNG file."""
 import json
+import math
 import os
 import sys
 
@@ -57,6 +58,7 @@ def read_log(path):
 
 
 COUNTS = ("epoch", "step", "fold", "folds")
+MAX_COUNT = 2 ** 53                                  # the largest count JSON holds exactly
 FIGURES = ("train_", "valid_", "test_")              # the prefixes of a record's figures
 
 
@@ -64,16 +66,24 @@ def _check_record(record, before, where):
     """A record's counts are integers and its figures numbers (or null), and it is of the kind
     of the records before it: a log holds one run."""
     for key, value in record.items():
-        if key in COUNTS and not (type(value) is int and value >= 0):
+        if key in COUNTS and not (type(value) is int and 0 <= value <= MAX_COUNT):
             raise DataError(f"{where}: {key} is {json.dumps(value)[:40]}, not a count; not a tinyrnn log")
         if key.startswith(FIGURES):
             if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
                 raise DataError(f"{where}: {key} is {json.dumps(value)[:40]}, not a number; not a tinyrnn log")
+            if value is not None and math.isfinite(value) and ((value < 0 and key.endswith("loss")) or
+                                                               (not 0 <= value <= 1 and key.endswith("accuracy"))):
+                raise DataError(f"{where}: {key} is {json.dumps(value)[:40]}, which no run writes; not a tinyrnn log")
     if before and "folds" not in record:
         first, this = log_kind(before[:1]), log_kind([record])
         if first != this and this is not None and first != "folds":
             raise DataError(f"{where}: a record of {_KIND_NAMES.get(this, this)} in a log of "
                             f"{_KIND_NAMES.get(first, first)}; a log holds one run")
+        earlier = before[-1]                         # a run's records follow one another
+        counts = [(earlier[key], record[key]) for key in ("epoch", "step", "fold") if key in earlier and key in record]
+        if counts and not (all(now >= then for then, now in counts) and any(now > then for then, now in counts)):
+            raise DataError(f"{where}: its {', '.join(key for key in ('epoch', 'step', 'fold') if key in record)} "
+                            f"do not follow the record before; a log holds one run, in order")
 
 
 _KIND_NAMES = {"lm": "a language model", "classify": "a classifier", "seq2seq": "a translator",

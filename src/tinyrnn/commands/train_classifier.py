@@ -43,6 +43,9 @@ def run(args):
     checkpoints = command_checkpoints(args)
     if args.fold and not args.folds:
         raise TinyRNNError("--fold N runs one fold of a cross-validation: give --folds K too")
+    if args.fold and args.plot:
+        raise TinyRNNError("--plot draws every fold's accuracy, and --fold N runs one: plot without --fold, or "
+                           "draw the folds' JSON logs (--json-log) together")
     if checkpoints and args.folds:
         raise TinyRNNError("--folds trains one model per fold and saves none; it takes no checkpoints")
     with locked_outputs(outputs, inputs, args.force), checkpoints.held() if checkpoints else nullcontext(), \

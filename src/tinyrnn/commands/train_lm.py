@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from ..checkpoint import fingerprint
 from ..data.corpus import build_vocab, default_corpus, encode_text, read_corpus
+from ..describe import kind
 from ..errors import DataError, TinyRNNError
 from ..io import load_model, save_model
 from ..plots import require_matplotlib
@@ -175,7 +176,7 @@ def _saved_model(path, architecture, overrides, tokenizer):
     """The language model saved at path (--init-from); options that set the model must agree."""
     model = load_model(path)
     if model.task != "lm":
-        raise TinyRNNError(f"{path} is a classifier; --task lm --init-from needs a language model")
+        raise TinyRNNError(f"{path} is {kind(model)}; --task lm --init-from needs a language model")
     architecture.check_agrees(model, path)
     for option, value, saved in (("--hidden", overrides["hidden"], model.hidden_size),
                                  ("--dtype", overrides["dtype"], model.dtype.name),

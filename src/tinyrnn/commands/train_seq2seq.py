@@ -115,9 +115,9 @@ def _run(args, checkpoints):
     overrides = {"epochs": args.epochs, "hidden": args.hidden, "init": args.init, "optimizer": args.optimizer,
                  "lr": args.lr, "batch_size": args.batch_size, "clip_value": args.clip_value,
                  "log_every": args.log_every, "dtype": args.dtype, "target_accuracy": args.target_accuracy}
-    if args.valid and args.valid_split:
+    if args.valid and args.valid_split is not None:
         raise TinyRNNError("give either --valid or --valid-split, not both")
-    if args.test and args.test_split:
+    if args.test and args.test_split is not None:
         raise TinyRNNError("give either --test or --test-split, not both")
     if args.init_from and (args.min_count or args.max_vocab or args.normalize or args.tokenizer):
         raise TinyRNNError("--min-count, --max-vocab, --normalize and --tokenizer make a new model; "
@@ -137,6 +137,10 @@ def _run(args, checkpoints):
 
     recipe, given = recipe_for("seq2seq", args.preset, overrides)
     config = train_config(args, recipe, given)
+    for name in ("keep_best", "early_stop"):          # --valid-split 0: no validation pairs
+        if getattr(config, name) and valid_set is None:
+            raise TinyRNNError(f"--{name.replace('_', '-')} (of the preset or given) needs validation pairs; "
+                               f"--valid-split 0 holds none out")
     config.validate()
     rng = np.random.default_rng(seed)
     model = saved or _new_model(args, recipe, options, train_set, rng)
@@ -177,12 +181,13 @@ def _datasets(args, options, embedded, seed):
     else:
         pairs = options.chosen(options.read(args.train, "--train"), args.train[0])
     test_set = options.chosen(options.read(args.test, "--test"), args.test[0]) if args.test else None
-    if test_set is None:
-        pairs, test_set = _split(pairs, args.test_split or DEFAULT_SPLIT, [seed, 5], "test", options.same_source)
+    if test_set is None and args.test_split != 0:       # (0: hold out none)
+        pairs, test_set = _split(pairs, DEFAULT_SPLIT if args.test_split is None else args.test_split, [seed, 5],
+                                 "test", options.same_source)
     valid_set = options.chosen(options.read(args.valid, "--valid"), args.valid[0]) if args.valid else None
-    if valid_set is None:
-        pairs, valid_set = _split(pairs, args.valid_split or DEFAULT_SPLIT, [seed, 3], "validation",
-                                  options.same_source)
+    if valid_set is None and args.valid_split != 0:
+        pairs, valid_set = _split(pairs, DEFAULT_SPLIT if args.valid_split is None else args.valid_split, [seed, 3],
+                                  "validation", options.same_source)
     return pairs, valid_set, test_set
 
 

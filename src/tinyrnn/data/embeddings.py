@@ -5,17 +5,21 @@ header line "count E", which is skipped. Words are looked up as tinyrnn tokenize
 """
 import numpy as np
 
+from ..argtypes import MAX_WIDTH
 from ..errors import DataError
 from ..vocab import tokenize
 from .loaders import _lines, read_text
+from .numeric_set import MAX_MAGNITUDE
 
 
-def read_embeddings(path, vocab, size=None, encoding="utf-8"):
+def read_embeddings(path, vocab, size=None, encoding="utf-8", dtype="float64"):
     """Vectors of the vocabulary's words found in the file at path.
 
     Returns (ids (K,) int, vectors (K, E) float64, E). size: the embedding size the model
-    expects (None: take the file's). Every problem is a DataError naming path:line."""
-    ids, vectors, dimension = [], [], size
+    expects (None: take the file's, at most MAX_WIDTH); every number must fit dtype, the
+    model's, and be within MAX_MAGNITUDE. Every problem is a DataError naming path:line."""
+    ids, vectors, dimension, first_line = [], [], size, {}
+    largest = min(MAX_MAGNITUDE, float(np.finfo(dtype).max))
     for number, line in _lines(read_text(path, encoding)):
         fields = line.rstrip().split(" ")
         if number == 1 and len(fields) == 2 and all(field.isdigit() for field in fields):
@@ -24,6 +28,9 @@ def read_embeddings(path, vocab, size=None, encoding="utf-8"):
             continue
         if dimension is None:
             dimension = len(fields) - 1
+            if dimension > MAX_WIDTH:
+                raise DataError(f"{path}:{number}: vectors of {dimension:,} numbers; an embedding holds at most "
+                                f"{MAX_WIDTH:,}")
         if dimension == 0:
             raise DataError(f"{path}:{number}: expected a word and its vector (numbers separated by spaces), "
                             f"got only {fields[0][:40]!r}")
@@ -34,12 +41,18 @@ def read_embeddings(path, vocab, size=None, encoding="utf-8"):
         index = vocab.index.get(word[0]) if len(word) == 1 else None
         if index is None:
             continue
+        if index in first_line:
+            raise DataError(f"{path}:{number}: {fields[0][:40]!r} has a vector already (line {first_line[index]})")
+        first_line[index] = number
         try:
             vector = np.array(fields[1:], dtype=np.float64)
         except ValueError:
             raise DataError(f"{path}:{number}: the vector of {fields[0]!r} is not all numbers") from None
         if not np.isfinite(vector).all():
             raise DataError(f"{path}:{number}: the vector of {fields[0]!r} has NaN or infinite values")
+        if np.abs(vector).max(initial=0.0) > largest:
+            raise DataError(f"{path}:{number}: the vector of {fields[0]!r} holds {np.abs(vector).max():.3g}, "
+                            f"beyond the {largest:.3g} a {dtype} model takes")
         ids.append(index)
         vectors.append(vector)
     if dimension is None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DataError
 from ..files import KERNEL_FILE, kernel_file
-from ..text_output import printable, surrogate_in
+from ..text_output import first_repeated, printable, surrogate_in
 from ..vocab import tokenize
 
 MAX_TEXT_CHARS = 1_000_000          # one example longer than this is surely a broken file
@@ -284,7 +284,7 @@ def read_columns(path, text, delimiter, names, into, add, skip_bad=False):
         if header is None:
             raise DataError(f"{path}: file is empty")
         header = [name.strip() for name in header]
-        twice = next((name for n, name in enumerate(header) if name and name in header[:n]), None)
+        twice = first_repeated(name for name in header if name)
         if twice is not None:
             raise DataError(f"{path}:1: the header names column {printable(twice)!r} twice")
         columns = []

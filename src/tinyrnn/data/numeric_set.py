@@ -66,6 +66,7 @@ def check_task(task):
         raise ValueError(f"task must be 'classify' or 'regress', got {task!r}")
 
 
+MAX_STEPS = 100_000       # one sequence's steps: more would take gigabytes to train on
 MAX_MAGNITUDE = 1e150     # larger numbers overflow when squared (a spread, a squared error) in float64
 
 

@@ -101,23 +101,36 @@ def _add_checked(pairs, source, target, origin):
     pairs.add(source.strip(), target.strip(), origin)
 
 
-def _add_tabbed(pairs, line, origin):
+def _add_tabbed(pairs, line, origin, columns=(0, 1)):
     fields = line.split("\t")
     if len(fields) < 2:
         raise DataError(f"{origin}: expected source<TAB>target, found no tab")
-    _add_checked(pairs, fields[0], fields[1], origin)
+    if len(fields) <= max(columns):
+        raise DataError(f"{origin}: expected {max(columns) + 1} tab-separated fields, found {len(fields)}")
+    _add_checked(pairs, fields[columns[0]], fields[columns[1]], origin)
 
 
 def _read_tabbed(path, text, source_column, target_column, skip_bad):
+    """source<TAB>target lines; a first line naming the columns is a header. Columns named
+    otherwise than source and target (--source-column, --target-column) are looked up in it."""
     pairs, header = Pairs(), f"{source_column}\t{target_column}"
+    named = (source_column, target_column) != ("source", "target")
+    columns = None if named else (0, 1)
     for line_number, line in _lines(text):
+        if columns is None and line.strip():            # the header that names the columns
+            names = line.rstrip("\r").split("\t")
+            if source_column not in names or target_column not in names:
+                raise DataError(f"{path}:{line_number}: no header naming columns {source_column!r} and "
+                                f"{target_column!r} (a .tsv of pairs without one is read as source<TAB>target)")
+            columns = (names.index(source_column), names.index(target_column))
+            continue
         if not pairs and not pairs.skipped and (line == header or line.startswith(header + "\t")):
             continue                                # a header row names the columns: not a pair
         if not pairs and not pairs.skipped and line.strip().lower().split("\t")[:2] == ["text", "label"]:
             raise DataError(f"{path}:{line_number}: a header text<TAB>label: a classifier's data, not sentence "
                             f"pairs (source<TAB>target lines)")
         if line.strip():
-            _keep_or_skip(pairs, skip_bad, _add_tabbed, pairs, line, f"{path}:{line_number}")
+            _keep_or_skip(pairs, skip_bad, _add_tabbed, pairs, line, f"{path}:{line_number}", columns)
     return pairs
 
 

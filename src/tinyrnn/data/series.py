@@ -5,15 +5,17 @@ R real targets, C value columns. Every problem is a one-line DataError starting 
 import csv
 import io
 import os
+import tokenize
 import zipfile
 import zlib
 
 import numpy as np
 
 from ..errors import DataError
-from ..text_output import odd_name, printable
+from ..text_output import first_repeated, odd_name, printable
 from .loaders import check_path, read_text
-from .numeric_set import TASKS, NumericSet, Series, check_magnitude, check_task, finite_number, is_number, trim
+from .numeric_set import (MAX_STEPS, TASKS, NumericSet, Series, check_magnitude, check_task, finite_number,
+                          is_number, trim)
 from .ts_format import read_ts
 
 __all__ = ["TASKS", "NumericSet", "Series", "read_numeric", "read_ts", "read_npz", "read_long_csv", "read_series"]
@@ -89,6 +91,7 @@ def _npz_arrays(path, labels_optional=False):
     if magic != b"PK":                              # a zip of .npy files, as numpy.savez writes
         raise DataError(f"{path}: not a NumPy .npz archive" + (", but a pickle, which tinyrnn does not "
                         "load (loading one can run code)" if magic[:1] == b"\x80" else ""))
+    _check_declared_sizes(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files if name in ("X", "y", "lengths")}
@@ -100,12 +103,41 @@ def _npz_arrays(path, labels_optional=False):
         raise DataError(f"{path}: a damaged .npz archive (an array's header or data is cut or garbled)") from None
     except MemoryError:
         raise DataError(f"{path}: an array of the archive declares more numbers than memory holds") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
+    except (OSError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile, zlib.error):
         raise DataError(f"{path}: a damaged .npz archive") from None
     for name in ("X",) if labels_optional else ("X", "y"):
         if name not in arrays:
             raise DataError(f"{path}: no array {name!r} in the archive (arrays: {', '.join(names) or 'none'})")
     return arrays
+
+
+MAX_NPZ_NUMBERS = 1 << 27                          # 134 million: a gigabyte of float64
+
+
+def _check_declared_sizes(path):
+    """Refuse, from the arrays' own headers and before any data is read (an archive can
+    deflate a gigabyte of zeros into a megabyte), arrays of more than MAX_NPZ_NUMBERS
+    numbers or X with sequences of more than MAX_STEPS steps."""
+    shapes = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in ("X", "y", "lengths"):
+                if f"{name}.npy" in archive.namelist():
+                    with archive.open(f"{name}.npy") as stream:
+                        version = np.lib.format.read_magic(stream)
+                        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                            np.lib.format.read_array_header_2_0
+                        shapes[name] = read(stream)[0]
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile, zlib.error):
+        raise DataError(f"{path}: a damaged .npz archive (an array's header is cut or garbled)") from None
+    for name, shape in shapes.items():
+        numbers = int(np.prod(shape, dtype=object))
+        if numbers > MAX_NPZ_NUMBERS:
+            raise DataError(f"{path}: array {name} declares {numbers:,} numbers; tinyrnn reads at most "
+                            f"{MAX_NPZ_NUMBERS:,} from an archive")
+        if name == "X" and len(shape) >= 2 and shape[1] > MAX_STEPS:
+            raise DataError(f"{path}: X declares sequences of {shape[1]:,} steps; tinyrnn reads at most "
+                            f"{MAX_STEPS:,} (cut them into windows)")
 
 
 def _npz_answers(path, y, rows, task):
@@ -228,9 +260,9 @@ def _csv_rows(path, encoding):
         if odd is not None:                 # a column's name names a feature or series in the model
             raise DataError(f"{path}:1: column name '{printable(odd)[:60]}' holds a control, line-break or "
                             f"invisible character")
-        twice = [name for number, name in enumerate(header) if name in header[:number]]
-        if twice:
-            raise DataError(f"{path}:1: column {twice[0]!r} appears twice in the header")
+        twice = first_repeated(header)
+        if twice is not None:
+            raise DataError(f"{path}:1: column {twice!r} appears twice in the header")
         start = reader.line_num + 1
         for row in reader:
             line, start = start, reader.line_num + 1

@@ -79,7 +79,12 @@ class RunCheckpoints:
             if any(array.shape != model.flat.shape for array in buffers.values()):
                 raise ModelFileError(f"{path}: optimizer state does not fit the model")
             optimizer.load_state_dict({"steps": run["optimizer_steps"], "buffers": buffers})
-            for name, rng in self._rngs(trainer).items():
+            rngs = self._rngs(trainer)
+            if set(run["rngs"]) != set(rngs):
+                raise ModelFileError(f"{path}: the run metadata is incomplete or malformed (random generators "
+                                     f"{', '.join(sorted(map(str, run['rngs'])))[:100]}; this run has "
+                                     f"{', '.join(sorted(rngs))})")
+            for name, rng in rngs.items():
                 rng.bit_generator.state = restore_rng(run["rngs"][name], path).bit_generator.state
             _check_possible(run, tensors, model, path)
             return RunState.from_json(run["state"], tensors), path, differences
@@ -126,13 +131,17 @@ def _check_possible(run, tensors, model, path):
     if isinstance(running, dict) and not all(isinstance(value, (int, float)) and not isinstance(value, bool)
                                              and math.isfinite(value) for value in running.values()):
         refuse("the running sums are not finite numbers")
+    sums = {"loss", "count", "correct"} if model.task in ("classify", "seq2seq") else {"loss", "count"}
+    if isinstance(running, dict) and running and not (set(running) == sums and running["count"] > 0):
+        refuse(f"the running sums are not {', '.join(sorted(sums))} with a positive count")
     history = state.get("history")
     if isinstance(history, list):
         for stats in history:
             _check_record(stats, refuse)
         points = [(stats["epoch"], stats["step"]) for stats in history]
         if any(not (a[0] <= b[0] and a[1] <= b[1] and a != b) for a, b in zip(points, points[1:])) or \
-                (points and type(state.get("steps")) is int and points[-1][1] > state["steps"]):
+                (points and type(state.get("steps")) is int and points[-1][1] > state["steps"]) or \
+                (points and type(state.get("epoch")) is int and points[-1][0] > state["epoch"]):
             refuse("the history's records are not in the order a run makes them")
         best = state.get("best_record")
         if type(best) is int and not 0 <= best < len(history):
