@@ -240,3 +240,24 @@ def test_a_run_resumes_exactly_on_its_own_engine_and_refuses_the_other(tmp_path)
     assert "engine" not in resumed.stderr
     np.testing.assert_array_equal(load_model(str(tmp_path / "part.safetensors")).flat,
                                   load_model(str(tmp_path / "whole.safetensors")).flat)
+
+
+def test_without_a_folder_to_cache_in_the_kernel_is_compiled_each_run(monkeypatch):
+    """numba cannot cache (an installation it cannot write beside, no home folder): the kernel
+    is compiled for the process instead of failing."""
+    import numba
+    real = numba.njit
+
+    def njit(*args, **options):
+        if options.get("cache"):
+            def refuse(function):
+                raise RuntimeError("cannot cache function: no locator available")
+            return refuse
+        return real(*args, **options)
+    monkeypatch.setattr(numba, "njit", njit)
+    monkeypatch.setattr(compiled, "_kernels", None)
+    monkeypatch.setenv("TINYRNN_ENGINE", "compiled")
+    reference, fast = twins(monkeypatch)
+    ids, _, targets, h0 = batch(np.random.default_rng(7), B=1)
+    expected, got = reference.loss_and_gradients(ids, None, targets, h0), fast.loss_and_gradients(ids, None, targets, h0)
+    assert fast.compiled_step and got.loss == pytest.approx(expected.loss, abs=1e-12)

@@ -70,7 +70,10 @@ def kernels():
             if choice == "compiled":
                 raise EngineError("TINYRNN_ENGINE=compiled needs numba: pip install 'tinyrnn[fast]'") from None
             return None
-        _kernels = _compile(numba)
+        try:
+            _kernels = _compile(numba, cache=True)           # compiled once, then read from numba's cache
+        except RuntimeError:                                 # no folder numba can cache in: compile each run
+            _kernels = _compile(numba, cache=False)
     return _kernels
 
 
@@ -79,8 +82,8 @@ def engine_name():
     return "numpy" if kernels() is None else "compiled"
 
 
-def _compile(numba):
-    jit = numba.njit(cache=True, nogil=True)
+def _compile(numba, cache):
+    jit = numba.njit(cache=cache, nogil=True)
 
     @jit
     def views(flat, layout):
