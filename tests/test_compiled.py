@@ -196,10 +196,11 @@ def test_the_default_run_on_each_engine(tmp_path):
         assert done.returncode == 0, done.stderr
         assert "Test:\tLoss 0.002 | Accuracy: 1.000" in done.stdout
         outputs[engine] = load_file(str(tmp_path / f"{engine}.safetensors"))
-        check = subprocess.run([sys.executable, "-m", "tinyrnn", "gradcheck"], env=env, capture_output=True,
-                               text=True, timeout=300)
-        assert check.returncode == 0 and "gradients match finite differences" in check.stdout
-        assert ("checked: the compiled engine" in check.stdout) == (engine == "compiled")
+        for batch in ("1", "4"):                      # (batches of several sentences run on NumPy)
+            check = subprocess.run([sys.executable, "-m", "tinyrnn", "gradcheck", "--batch", batch], env=env,
+                                   capture_output=True, text=True, timeout=300)
+            assert check.returncode == 0 and "gradients match finite differences" in check.stdout
+            assert ("checked: the compiled engine" in check.stdout) == (engine == "compiled" and batch == "1")
     for name, array in outputs["numpy"].items():
         np.testing.assert_allclose(outputs["compiled"][name], array, rtol=0, atol=1e-12, err_msg=name)
 
