@@ -579,3 +579,8 @@ def test_a_model_file_with_a_blank_class_is_refused(folder):
         classes=json.dumps(["c0", " ", "c2"])))
     with pytest.raises(ModelFileError, match="classes metadata holds a blank name"):
         load_model("m.safetensors")
+
+
+def test_a_figure_beyond_a_million_is_printed_in_four_digits_not_seventy():
+    from tinyrnn.commands.numeric_data import shown
+    assert shown(-1.234e67, ".3f") == "-1.234e+67" and shown(0.51234, ".3f") == "0.512" and shown(None, ".3f") == "n/a"

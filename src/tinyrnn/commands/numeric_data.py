@@ -142,8 +142,11 @@ def read_forecast_series(path, args):
 
 
 def shown(value, spec):
-    """A figure as printed: formatted, or "n/a" where it is not defined (None)."""
-    return "n/a" if value is None else format(value, spec)
+    """A figure as printed: formatted, or "n/a" where it is not defined (None); a fixed-point
+    spec turns to 4 significant digits beyond a million (an R^2 of -1e67 is not 70 digits)."""
+    if value is None:
+        return "n/a"
+    return format(value, ".4g" if spec.endswith("f") and abs(value) >= 1e6 else spec)
 
 
 def _answers(dataset):
