@@ -234,7 +234,7 @@ def test_a_run_resumes_exactly_on_its_own_engine_and_refuses_the_other(tmp_path)
     assert train("compiled", "whole").returncode == 0
     assert train("compiled", "part", "--epochs", "2").returncode == 0
     refused = train("numpy", "part", "--resume")
-    assert refused.returncode == 2 and "engine 'compiled' -> '(none)'" in refused.stderr, refused.stderr
+    assert refused.returncode == 2 and "engine 'compiled' -> 'numpy'" in refused.stderr, refused.stderr
     assert "add --force" in refused.stderr
     resumed = train("compiled", "part", "--resume", "--force")      # (--force: the 2 -> 4 epochs)
     assert resumed.returncode == 0, resumed.stderr

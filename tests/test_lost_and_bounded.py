@@ -234,6 +234,12 @@ def test_a_huge_integer_in_the_latest_checkpoint_falls_back_to_the_one_before(fo
     (lambda run: run["state"].update(epoch=0, batch=0), "the history's records are not in the order"),
     (lambda run: run["rngs"].update(extra=run["rngs"]["train"]), "random generators extra, train"),
     (lambda run: run["rngs"]["train"]["state"].update(state=1.5e20), "its numbers are not whole numbers"),
+    (lambda run: run["state"]["history"][0].update(valid=None), "some history records have validation figures"),
+    (lambda run: run["state"].update(extra_key=1), "'extra_key' is not a run's"),
+    (lambda run: run.update(extra=1), "'extra' is not a run's"),
+    (lambda run: run["state"]["history"][0]["train"].update(loss=-1.0), "history record's train figures are not"),
+    (lambda run: run["state"]["history"][0]["valid"].update(accuracy=5.0), "history record's valid figures are not"),
+    (lambda run: run["state"].update(records_without_improvement=10 ** 6), "records_without_improvement is"),
 ])
 def test_a_run_record_that_could_not_have_been_written_is_one_line(folder, capsys, edit, message):
     assert _resume(capsys, "--epochs", "1", "--keep-best", "--valid-split", "0.3")[0] == 0
@@ -563,6 +569,8 @@ def test_word_vectors_must_fit_the_model(folder, capsys):
     ([{"epoch": 10 ** 18, "train_loss": 0.5}], "epoch is 1000000000000000000, not a count"),
     ([{"epoch": 2, "train_loss": 0.5}, {"epoch": 1, "train_loss": 0.4}], "do not follow the record before"),
     ([{"epoch": 2, "train_loss": 0.5}, {"epoch": 2, "train_loss": 0.4}], "do not follow the record before"),
+    ([{"epoch": 1, "train_loss": 0.5, "val_bleu": 200}], "val_bleu is 200, which no run writes"),
+    ([{"epoch": 1, "train_loss": 0.5, "best": "yes"}], "best or weights_saved holds what no run writes"),
 ])
 def test_a_log_holding_what_no_run_writes_is_not_plotted(folder, records, message):
     from tinyrnn.commands.common import JsonLog
@@ -584,3 +592,112 @@ def test_a_model_file_with_a_blank_class_is_refused(folder):
 def test_a_figure_beyond_a_million_is_printed_in_four_digits_not_seventy():
     from tinyrnn.commands.numeric_data import shown
     assert shown(-1.234e67, ".3f") == "-1.234e+67" and shown(0.51234, ".3f") == "0.512" and shown(None, ".3f") == "n/a"
+
+
+
+# --- the fourth trial's findings -------------------------------------------------------------
+
+
+def _zip_method(path, method):
+    """Rewrite a stored one-member zip to claim another compression method (9: deflate64)."""
+    raw = bytearray(open(path, "rb").read())
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        at = raw.find(signature)
+        raw[at + offset:at + offset + 2] = method.to_bytes(2, "little")
+    open(path, "wb").write(bytes(raw))
+
+
+def test_npz_archives_zipfile_cannot_read_or_members_without_npy_are_one_line(folder, capsys):
+    import zipfile
+    _npz("raw.npz", {"y": _labels()})
+    with zipfile.ZipFile("raw.npz", "a") as archive:
+        archive.writestr("X", _npy_header((1400, 100_000, 1)))     # no .npy: numpy would read it whole
+    one_line(*run(capsys, "train", "--train", "raw.npz")[::2], "member 'X' is not a NumPy array")
+    with zipfile.ZipFile("stored.npz", "w") as archive:
+        archive.writestr("X.npy", _npy_header((2, 3, 1)) + bytes(48))
+    _zip_method("stored.npz", 9)
+    one_line(*run(capsys, "train", "--train", "stored.npz")[::2], "an .npz archive numpy.savez does not write")
+
+
+def test_closed_or_full_standard_error_loses_messages_not_work(folder):
+    for redirect in ("2>&-", "2>/dev/full"):
+        done = subprocess.run(f"{sys.executable} -m tinyrnn train --epochs 2 --hidden 4 --out q.safetensors --force "
+                              f">/dev/null {redirect}", shell=True, timeout=120)
+        assert done.returncode == 0 and os.path.exists("q.safetensors")
+        os.remove("q.safetensors")
+    done = subprocess.run(f"{sys.executable} -m tinyrnn predict --model missing.safetensors good 2>/dev/full",
+                          shell=True, timeout=60)
+    assert done.returncode == 2
+
+
+def test_a_png_that_only_looks_like_tinyrnns_is_not_replaced(folder, capsys):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure = plt.figure()
+    figure.savefig("user.png", format="png", metadata={"Software": "tinyrnn-not"})
+    plt.close(figure)
+    before = open("user.png", "rb").read()
+    assert run(capsys, *TRAIN, "--json-log", "log.jsonl")[0] == 0
+    status, _, err = run(capsys, "plot", "log.jsonl", "--out", "user.png")
+    assert status == 2 and "--force" in err and open("user.png", "rb").read() == before
+
+
+def test_more_options_that_do_not_apply_are_refused(folder, capsys):
+    (folder / "p.csv").write_text("source,target\n" + "".join(f"a b {i},x y {i}\n" for i in range(30)))
+    one_line(*run(capsys, "train", "--task", "seq2seq", "--train", "p.csv", "--valid-split", "0.6",
+                  "--test-split", "0.5")[::2], "leave training 20% of the pairs")
+    (folder / "s.txt").write_text("a\nb\n")
+    (folder / "t.txt").write_text("x\ny\n")
+    one_line(*run(capsys, "train", "--task", "seq2seq", "--train", "source=s.txt", "--train", "target=t.txt",
+                  "--source-column", "src")[::2], "--source-column and --target-column name columns of one file")
+    one_line(*run(capsys, "train", "--task", "seq2seq", "--attention", "additive", "--attention-size",
+                  "30000000")[::2], "--attention-size")
+    values = np.random.default_rng(0).normal(size=(10, 5, 2))
+    np.savez("num.npz", X=values, y=np.array(["a", "b"] * 5))
+    one_line(*run(capsys, "train", "--train", "num.npz", "--folds", "3", "--fold", "2")[::2],
+             "--fold applies to texts")
+    one_line(*run(capsys, "train", "--task", "regress", "--train", "num.npz", "--label-column", "y")[::2],
+             "--label-column names a column of a long CSV; num.npz is not one")
+    assert sorted(os.listdir(folder)) == ["num.npz", "p.csv", "s.txt", "t.txt"]
+
+
+def test_a_character_model_cannot_be_imported_over_a_vocabulary_of_words(folder, capsys):
+    (folder / "t.txt").write_text("the cat sat on the mat\n" * 20)
+    assert run(capsys, "train", "--task", "lm", "--tokenizer", "words", "--text", "t.txt", "--steps", "2",
+               "--hidden", "4", "--out", "w.safetensors")[0] == 0
+    assert run(capsys, "export", "--model", "w.safetensors", "--format", "torch", "--out", "w.torch.safetensors")[0] == 0
+    status, _, err = run(capsys, "import", "--state-dict", "w.torch.safetensors", "--tokenizer", "chars",
+                         "--out", "c.safetensors")
+    assert status == 2 and ("single characters" in err or "disagrees" in err), err
+
+
+def test_a_forecaster_started_from_a_file_takes_its_window_and_horizon(folder, capsys):
+    (folder / "s.csv").write_text("month,value\n" + "".join(f"{i},{i % 12 + 10}\n" for i in range(80)))
+    assert run(capsys, "train", "--task", "forecast", "--series", "s.csv", "--window", "12", "--horizon", "6",
+               "--epochs", "1", "--out", "fc.safetensors")[0] == 0
+    status, out, err = run(capsys, "train", "--task", "forecast", "--series", "s.csv", "--init-from",
+                           "fc.safetensors", "--epochs", "1", "--out", "fc2.safetensors")
+    assert status == 0 and "windows of 12 steps -> 6" in out, err
+
+
+def test_the_engine_is_in_the_signature_of_a_model_it_can_run_at_any_batch_size(monkeypatch):
+    pytest.importorskip("numba")
+    from tinyrnn.training import TrainConfig, run_signature
+    from tinyrnn.tasks import ClassifyTask
+    monkeypatch.setenv("TINYRNN_ENGINE", "compiled")
+    model = small_model()
+    task = ClassifyTask.__new__(ClassifyTask)
+    task.settings = lambda: {}
+    assert run_signature(model, TrainConfig(batch_size=7), task, 0, "d")["engine"] == "compiled"
+    monkeypatch.setenv("TINYRNN_ENGINE", "numpy")
+    assert "engine" not in run_signature(small_model(), TrainConfig(batch_size=7), task, 0, "d")
+
+
+def test_resume_without_a_checkpoint_is_refused_before_pretraining(folder, capsys):
+    (folder / "train.csv").write_text("text,label\n" + "".join(f"good film {i},pos\nbad film {i},neg\n"
+                                                               for i in range(12)))
+    status, out, err = run(capsys, "train", "--train", "train.csv", "--pretrain-text", "train", "--embed", "4",
+                           "--hidden", "4", "--checkpoint-dir", "ck", "--resume")
+    one_line(status, err, "--resume: ck has no checkpoint")
+    assert out == ""                                            # no pretraining, no data read

@@ -69,7 +69,7 @@ def test_explain_png(tmp_path, capsys):
     (b'{"epoch": true, "train_loss": 1, "train_accuracy": 0.5}\n', "log.jsonl:1: epoch is true, not a count"),
     (b'{"epoch": 1, "train_loss": 1, "train_accuracy": 0.5}\n{"epoch": 1, "step": 5, "train_loss": 1}\n',
      "log.jsonl:2: a record of a language model in a log of a classifier; a log holds one run"),
-    (b'{"epoch": 1, "train_loss": NaN, "train_accuracy": Infinity}\n', "log.jsonl: no numbers to plot"),
+    (b'{"epoch": 1, "train_loss": NaN, "train_accuracy": Infinity}\n', "train_loss is NaN, which no run writes"),
     (b"\x89PNG\r\n\x1a\n\x00\x00", "log.jsonl:1: not JSON"),
 ])
 def test_plot_refuses_what_is_not_a_log(tmp_path, capsys, content, message):

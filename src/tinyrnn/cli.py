@@ -21,8 +21,47 @@ def _raise_terminated(signum, frame):
     raise Terminated()
 
 
+class _QuietStream:
+    """Standard error that cannot be written (closed, or a full disk): messages and progress
+    are lost, the work and the exit status are not."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        try:
+            return self.stream.write(text) if self.stream is not None else len(text)
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self):
+        try:
+            if self.stream is not None:
+                self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def isatty(self):
+        try:
+            return self.stream is not None and self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
 def main(argv=None):
     """Parse argv (default: sys.argv[1:]), run the command; returns the exit status."""
+    original = sys.stderr
+    sys.stderr = _QuietStream(original)
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = original
+
+
+def _main(argv):
     closed = _closed_stdout()
     if closed:                                      # nothing could be reported: refuse before any work
         print(f"tinyrnn: error: standard output is closed: {closed}; give it a file, a pipe or /dev/null",
@@ -123,7 +162,8 @@ _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional"], (_CLAS
              **dict.fromkeys(["format", "text_column", "label_column"], (_CLASSIFY, _REGRESS)),
              **dict.fromkeys(["series", "columns", "window", "horizon", "holdout", "scaling", "season"], (_FORECAST,))}
 _TEXT_ONLY = ("min_count", "max_vocab", "skip_bad_rows", "embeddings", "freeze_embeddings", "word_dropout",
-              "embed", "embed_dropout", "tokenizer", "pretrained", "pretrain_text", "pretrain_epochs", "text_column")          # options numeric sequences have no use for
+              "embed", "embed_dropout", "tokenizer", "pretrained", "pretrain_text", "pretrain_epochs", "text_column",
+              "fold")          # options numeric sequences have no use for
 _NUMERIC_ONLY = ("id_column", "feature_columns", "time_column")
 
 

@@ -29,10 +29,27 @@ EXTENSIONS = {"png": (".png",), "html": (".html", ".htm"), "onnx": (".onnx",),  
               "torch": (".safetensors",)}
 _WRITES = {"png": "a PNG picture", "html": "an HTML page", "onnx": "an ONNX file", "torch": "a safetensors file"}
 _SIGNATURES = {                          # does the start of a file (64 KB) show that tinyrnn wrote it?
-    "png": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n") and b"Software\x00tinyrnn" in head,   # tEXt
+    "png": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n") and _png_software(head) == b"tinyrnn",
     "html": lambda head: head.startswith(b"<!DOCTYPE html>") and b'<meta name="generator" content="tinyrnn">' in head,
     "onnx": lambda head: head[:1] == b"\x08" and head[2:11] == b"\x12\x07tinyrnn",   # ir_version, producer_name
 }
+
+
+def _png_software(head):
+    """The value of a PNG's tEXt chunk "Software" among its first chunks (head: the file's
+    start), or None: each chunk is length (4 bytes, big-endian), type, data, CRC."""
+    at = 8
+    while at + 8 <= len(head):
+        length, kind = int.from_bytes(head[at:at + 4], "big"), head[at + 4:at + 8]
+        data = head[at + 8:at + 8 + length]
+        if kind == b"tEXt" and data.split(b"\x00", 1)[0] == b"Software":
+            return data.split(b"\x00", 1)[1] if b"\x00" in data else None
+        if kind in (b"IDAT", b"IEND"):
+            return None
+        at += 12 + length
+    return None
+
+
 LOG_MARK = "\t"            # ends every line of a tinyrnn JSON log: invisible to JSON readers, written by no one else
 _TASK_NAMES = {"classify": "classifier", "lm": "language model", "seq2seq": "translator", "regress": "regressor",
                "forecast": "forecaster"}

@@ -78,6 +78,10 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, *, no
         model = build_model(ModelConfig.from_json(settings), vocab, classes)
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{where}: {error}") from None
+    longer = next((token for token in model.vocab.words if len(token) != 1), None)
+    if model.tokenizer.kind == "chars" and longer is not None:      # a character tokenizer never makes it
+        raise ModelFileError(f"{where}: a character model's vocabulary holds single characters, not "
+                             f"'{printable(longer)[:40]}' (a model of words?)")
     state = dict(tensors)
     if uses_walkthrough_names(model.config):
         state["rnn.bias_ih_l0"] = tensors["rnn.bias_ih_l0"] + tensors["rnn.bias_hh_l0"]   # bh: one bias

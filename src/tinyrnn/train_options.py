@@ -75,7 +75,7 @@ def _add_seq2seq_options(seq2seq):
     seq2seq.add_argument("--attention", choices=["dot", "general", "additive", "none"],
                          help="how the decoder reads the encoder's outputs: Luong's dot or general score, "
                          "Bahdanau's additive score, or none (a plain encoder-decoder) (default: general)")
-    seq2seq.add_argument("--attention-size", type=integer(1), metavar="A", help="width of the additive "
+    seq2seq.add_argument("--attention-size", type=integer(1, MAX_WIDTH), metavar="A", help="width of the additive "
                          "score (default: the hidden size)")
     seq2seq.add_argument("--normalize", choices=["none", "accents", "letters"], help="read texts "
                          "lower-cased with accents stripped (accents), and also only letters and .!? "

@@ -27,6 +27,8 @@ class CommandCheckpoints:
         self.folder.check()
         with OutputLock(self.folder.folder, "--checkpoint-dir"):
             self.earlier = bool(self.folder.paths())
+            if self.resume and not self.earlier:       # said before any work (pretraining, reading data)
+                raise TinyRNNError(f"--resume: {self.folder.folder} has no checkpoint; run without --resume to start")
             if self.earlier and not self.resume and not self.force:
                 raise TinyRNNError(f"--checkpoint-dir {self.folder.folder} holds the checkpoints of an "
                                    f"earlier run; add --resume to continue it, or --force to start "

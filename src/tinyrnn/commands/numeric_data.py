@@ -44,6 +44,13 @@ def read_sets(paths, args, task, labels_optional=False, feature_names=None):
                                       target_column=getattr(args, "label_column", "label"),
                                       feature_columns=columns, task=task, labels_optional=labels_optional))
         else:
+            given = [option for option, name in (("--id-column", "id_column"), ("--time-column", "time_column"),
+                                                 ("--feature-columns", "feature_columns"))
+                     if getattr(args, name, None)]
+            if "label_column" in getattr(args, "given_columns", ()):
+                given.append("--label-column")
+            if given:                                   # (a .ts or .npz file has no named columns)
+                raise TinyRNNError(f"{given[0]} names a column of a long CSV; {path} is not one")
             sets.append(read_numeric(path, encoding=getattr(args, "encoding", "utf-8"), task=task,
                                      labels_optional=labels_optional, data_format=data_format))
     for numeric_set in sets:

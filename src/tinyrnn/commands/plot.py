@@ -7,7 +7,7 @@ import sys
 from ..errors import DataError, TinyRNNError
 from ..files import is_tinyrnn_file
 from ..plots import NOTHING_TO_PLOT, log_kind, require_matplotlib, training_plot
-from ..text_output import printable
+from ..text_output import first_repeated, printable
 from .common import locked_outputs
 
 MAX_LINE = 1 << 20
@@ -42,7 +42,10 @@ def read_log(path):
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw)
+                record = json.loads(raw, object_pairs_hook=_keys_once)
+            except _KeyTwice as twice:
+                raise DataError(f"{path}:{number}: names {printable(str(twice))[:40]!r} twice; not a tinyrnn log") \
+                    from None
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 _not_json(path, number)
             except ValueError:                                   # an integer over Python's 4,300 digits
@@ -57,9 +60,23 @@ def read_log(path):
     return records
 
 
+class _KeyTwice(Exception):
+    """A JSON object names a key twice."""
+
+
+def _keys_once(pairs):
+    twice = first_repeated(key for key, _ in pairs)
+    if twice is not None:
+        raise _KeyTwice(twice)
+    return dict(pairs)
+
+
 COUNTS = ("epoch", "step", "fold", "folds")
+SHARES = ("accuracy", "exact_match")                 # figures from 0 to 1; from 0 to 100:
+PERCENTS = ("bleu", "chrf")
+NOT_NEGATIVE = ("loss", "seconds", "_seen", "bits_per_char", "perplexity")
 MAX_COUNT = 2 ** 53                                  # the largest count JSON holds exactly
-FIGURES = ("train_", "valid_", "test_")              # the prefixes of a record's figures
+FIGURES = ("train_", "valid_", "val_", "test_")      # the prefixes of a record's figures
 
 
 def _check_record(record, before, where):
@@ -68,12 +85,16 @@ def _check_record(record, before, where):
     for key, value in record.items():
         if key in COUNTS and not (type(value) is int and 0 <= value <= MAX_COUNT):
             raise DataError(f"{where}: {key} is {json.dumps(value)[:40]}, not a count; not a tinyrnn log")
-        if key.startswith(FIGURES):
+        if key.startswith(FIGURES) or key.endswith(NOT_NEGATIVE):
             if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
                 raise DataError(f"{where}: {key} is {json.dumps(value)[:40]}, not a number; not a tinyrnn log")
-            if value is not None and math.isfinite(value) and ((value < 0 and key.endswith("loss")) or
-                                                               (not 0 <= value <= 1 and key.endswith("accuracy"))):
+            if value is not None and not (math.isfinite(value) and (value >= 0 or not key.endswith(NOT_NEGATIVE))
+                                          and (0 <= value <= 1 or not key.endswith(SHARES))
+                                          and (0 <= value <= 100 or not key.endswith(PERCENTS))):
                 raise DataError(f"{where}: {key} is {json.dumps(value)[:40]}, which no run writes; not a tinyrnn log")
+    if "best" in record and type(record["best"]) is not bool or \
+            record.get("weights_saved", "last") not in ("best", "last"):
+        raise DataError(f"{where}: best or weights_saved holds what no run writes; not a tinyrnn log")
     if before and "folds" not in record:
         first, this = log_kind(before[:1]), log_kind([record])
         if first != this and this is not None and first != "folds":

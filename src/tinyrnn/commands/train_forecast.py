@@ -37,6 +37,13 @@ def _run(args, checkpoints):
     overrides = {name: getattr(args, name) for name in ("epochs", "hidden", "init", "optimizer", "lr", "batch_size",
                                                         "clip_value", "log_every", "window", "horizon")}
     recipe, given = recipe_for("forecast", args.preset, overrides)
+    saved = None
+    if args.init_from:
+        from ..io import load_model
+        saved = load_model(args.init_from)
+        for name in ("window", "horizon"):          # the file's, unless the options give them
+            if saved.task == "forecast" and getattr(args, name) is None:
+                recipe[name] = getattr(saved, name)
     window, horizon, held = recipe["window"], recipe["horizon"], args.holdout or 0
     if held >= len(series.values):
         raise TinyRNNError(f"--holdout {held} leaves no training values of the {len(series.values)} in {args.series}")
@@ -52,7 +59,7 @@ def _run(args, checkpoints):
     config = train_config(args, recipe, given)
     rng = np.random.default_rng(args.seed)
     trained_on = history[:len(train_data) + window + horizon - 1]     # the values training windows read
-    model = _model(args, recipe, series, trained_on, rng)
+    model = _model(args, recipe, series, trained_on, rng, saved)
     task = RegressTask(train_data, valid_data, test_data, shuffle=not args.no_shuffle, bucket=False,
                        loss=args.loss or "mse")
     print(f"{len(series.values)} steps of {len(series.names)} series ({', '.join(series.names)}); "
@@ -67,10 +74,9 @@ def _run(args, checkpoints):
     return 0
 
 
-def _model(args, recipe, series, history, rng):
-    if args.init_from:
-        from ..io import load_model
-        model = load_model(args.init_from)
+def _model(args, recipe, series, history, rng, saved):
+    if saved is not None:                         # --init-from
+        model = saved
         if model.task != "forecast" or model.series_names != series.names or model.window != recipe["window"] \
                 or model.horizon != recipe["horizon"]:
             raise TinyRNNError(f"{args.init_from} is not a forecaster of {', '.join(series.names)} with window "

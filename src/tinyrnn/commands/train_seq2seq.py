@@ -60,6 +60,7 @@ class PairOptions:
     max_length: int | None
     target_prefixes: tuple | None
     tokenizer: object                    # vocab.Tokenizer: counts --max-length's tokens
+    columns_given: bool = False          # --source-column or --target-column given
 
     def read(self, specs, option):
         """The Pairs of --train/--valid/--test specs: FILE, or source=FILE and target=FILE."""
@@ -71,6 +72,9 @@ class PairOptions:
             pairs = read_pairs(files["pairs"], self.encoding, source_column=self.source_column,
                                target_column=self.target_column, skip_bad=self.skip_bad)
         else:
+            if self.columns_given:                    # two files of lines have no columns
+                raise TinyRNNError(f"--source-column and --target-column name columns of one file of pairs; "
+                                   f"{option} source=FILE target=FILE reads lines")
             pairs = read_pairs(files["source"], self.encoding, target_path=files["target"], skip_bad=self.skip_bad)
         if pairs.skipped:
             print(f"warning: skipped {len(pairs.skipped)} bad row(s) (--skip-bad-rows); the first: "
@@ -117,6 +121,10 @@ def _run(args, checkpoints):
                  "log_every": args.log_every, "dtype": args.dtype, "target_accuracy": args.target_accuracy}
     if args.valid and args.valid_split is not None:
         raise TinyRNNError("give either --valid or --valid-split, not both")
+    if (args.valid_split or 0) + (args.test_split or 0) >= 1:   # (validation is a share of what the test leaves)
+        kept = (1 - (args.valid_split or 0)) * (1 - (args.test_split or 0))
+        raise TinyRNNError(f"--valid-split {args.valid_split} and --test-split {args.test_split} leave training "
+                           f"{kept:.0%} of the pairs; give shares that add up to less than 1")
     if args.test and args.test_split is not None:
         raise TinyRNNError("give either --test or --test-split, not both")
     if args.init_from and (args.min_count or args.max_vocab or args.normalize or args.tokenizer):
@@ -131,7 +139,8 @@ def _run(args, checkpoints):
     tokenizer = saved.tokenizer if saved else tokenizer_of(args.tokenizer or ("chars" if embedded else "words"))
     normalization = saved.config.normalize if saved else args.normalize or "none"
     options = PairOptions(args.encoding, args.source_column or "source", args.target_column or "target",
-                          args.skip_bad_rows, args.swap, normalization, args.max_length, prefixes, tokenizer)
+                          args.skip_bad_rows, args.swap, normalization, args.max_length, prefixes, tokenizer,
+                          bool(args.source_column or args.target_column))
     seed = args.seed
     train_set, valid_set, test_set = _datasets(args, options, embedded, seed)
 

@@ -105,9 +105,14 @@ def _npz_arrays(path, labels_optional=False):
         raise DataError(f"{path}: an array of the archive declares more numbers than memory holds") from None
     except (OSError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile, zlib.error):
         raise DataError(f"{path}: a damaged .npz archive") from None
+    except (NotImplementedError, RuntimeError) as error:
+        raise DataError(f"{path}: an .npz archive numpy.savez does not write ({error})") from None
     for name in ("X",) if labels_optional else ("X", "y"):
         if name not in arrays:
             raise DataError(f"{path}: no array {name!r} in the archive (arrays: {', '.join(names) or 'none'})")
+    for name, array in arrays.items():
+        if not isinstance(array, np.ndarray):             # a member without the .npy ending: raw bytes
+            raise DataError(f"{path}: member {name!r} is not a NumPy array ({name}.npy, as numpy.savez writes)")
     return arrays
 
 
@@ -122,14 +127,25 @@ def _check_declared_sizes(path):
     try:
         with zipfile.ZipFile(path) as archive:
             for name in ("X", "y", "lengths"):
+                if name in archive.namelist():              # numpy.load would read it whole, as bytes
+                    raise DataError(f"{path}: member {name!r} is not a NumPy array ({name}.npy, as numpy.savez "
+                                    f"writes)")
                 if f"{name}.npy" in archive.namelist():
+                    if archive.getinfo(f"{name}.npy").file_size > 8 * MAX_NPZ_NUMBERS + (1 << 20):
+                        raise DataError(f"{path}: array {name} is {archive.getinfo(f'{name}.npy').file_size:,} "
+                                        f"bytes unpacked; tinyrnn reads at most {MAX_NPZ_NUMBERS:,} numbers "
+                                        f"from an archive")
                     with archive.open(f"{name}.npy") as stream:
                         version = np.lib.format.read_magic(stream)
                         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
                             np.lib.format.read_array_header_2_0
                         shapes[name] = read(stream)[0]
+    except DataError:
+        raise
     except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile, zlib.error):
         raise DataError(f"{path}: a damaged .npz archive (an array's header is cut or garbled)") from None
+    except (NotImplementedError, RuntimeError) as error:   # a compression zipfile lacks, a password
+        raise DataError(f"{path}: an .npz archive numpy.savez does not write ({error})") from None
     for name, shape in shapes.items():
         numbers = int(np.prod(shape, dtype=object))
         if numbers > MAX_NPZ_NUMBERS:

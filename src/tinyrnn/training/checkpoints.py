@@ -95,6 +95,7 @@ class RunCheckpoints:
 
 
 _COUNTS = ("epoch", "batch", "steps", "seen", "records_without_improvement")
+_RUN_KEYS = {"signature", "state_format", "state", "optimizer_steps", "rngs"}
 _RECORD_FIELDS = {field.name for field in dataclasses.fields(Record)}
 
 
@@ -106,6 +107,9 @@ def _check_possible(run, tensors, model, path):
 
     def refuse(what):
         raise ModelFileError(f"{path}: the run metadata is incomplete or malformed ({what})")
+    extra = sorted(set(run) - _RUN_KEYS) + sorted(set(state) - set(RunState._SAVED))
+    if extra:
+        refuse(f"{str(extra[0])[:40]!r} is not a run's")
     for name in _COUNTS:
         if type(state.get(name)) is int and state[name] < 0:
             refuse(f"{name} is {state[name]}")
@@ -143,9 +147,15 @@ def _check_possible(run, tensors, model, path):
                 (points and type(state.get("steps")) is int and points[-1][1] > state["steps"]) or \
                 (points and type(state.get("epoch")) is int and points[-1][0] > state["epoch"]):
             refuse("the history's records are not in the order a run makes them")
+        waited = state.get("records_without_improvement")
+        if type(waited) is int and waited > len(history):
+            refuse(f"records_without_improvement is {waited} of {len(history)} records")
         best = state.get("best_record")
         if type(best) is int and not 0 <= best < len(history):
             refuse(f"best_record is {best} of {len(history)} records")
+        if len({stats["valid"] is None for stats in history}) > 1 or \
+                any(stats["best"] and stats["valid"] is None for stats in history):
+            refuse("some history records have validation figures and others not")
     if state.get("epoch_rng") is not None:
         restore_rng(state["epoch_rng"], path)
     best_weights = tensors.get("best.weights")
@@ -170,11 +180,24 @@ def _check_record(stats, refuse):
     if not (isinstance(stats["train"], dict) and all(isinstance(stats[name], (dict, type(None)))
                                                      for name in ("valid", "test"))):
         refuse("a history record's figures are not objects")
+    for name in ("train", "valid", "test"):          # the training's figures (numbers) and maybe more
+        figures = stats[name]
+        if figures is not None and not ("loss" in figures and set(stats["train"]) <= set(figures) and all(
+                (isinstance(value, (int, float)) and not isinstance(value, bool) and _possible(key, value))
+                or (value is None and key not in stats["train"]) for key, value in figures.items())):
+            refuse(f"a history record's {name} figures are not a run's")
     if not all(type(stats[name]) is bool for name in ("best", "logged", "target_reached", "stopped_early")):
         refuse("a history record's flags are not true or false")
 
 
-LATER = {"schedule": "constant", "warmup": 0.1, "lr_layer_decay": 1.0, "unfreeze_every": None}   # settings
+def _possible(key, value):
+    """A figure a run can write: a finite number; a loss not negative; a share from 0 to 1."""
+    return math.isfinite(value) and (value >= 0 or key != "loss") and \
+        (0 <= value <= 1 or not key.endswith(("accuracy", "exact_match")))
+
+
+LATER = {"schedule": "constant", "warmup": 0.1, "lr_layer_decay": 1.0, "unfreeze_every": None,   # settings
+         "engine": "numpy"}
 # added after the first checkpoints: left out at their defaults, so those checkpoints still resume
 
 
@@ -188,16 +211,17 @@ def run_signature(model, config, task, seed, data_fingerprint):
     fields.update({key: _plain(value) for key, value in task.settings().items()})
     if getattr(model, "origin", None):                  # where a fine-tuned model's body came from
         fields["model.origin"] = dict(model.origin)
-    if config.batch_size == 1 and model._uses_compiled_step():
-        fields["engine"] = "compiled"                   # its sums round otherwise than NumPy's (nn/compiled.py)
+    if model._uses_compiled_step():                  # (a batch of one sentence runs compiled, rounding
+        fields["engine"] = "compiled"                   # otherwise than NumPy: nn/compiled.py)
     fields.update(seed=seed, data=data_fingerprint)
     return fields
 
 
 def _differences(saved, current):
     """[(name, saved value, current value)] where the signatures differ ("(none)": missing)."""
-    differences = [(key, saved.get(key), value) for key, value in current.items() if saved.get(key) != value]
-    return differences + [(key, value, "(none)") for key, value in saved.items() if key not in current]
+    differences = [(key, saved.get(key, LATER.get(key)), value) for key, value in current.items()
+                   if saved.get(key, LATER.get(key)) != value]
+    return differences + [(key, value, LATER.get(key, "(none)")) for key, value in saved.items() if key not in current]
 
 
 def _check_same_model(saved, model, path):
