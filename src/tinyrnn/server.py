@@ -36,7 +36,8 @@ from .decoding import default_max_length
 from .explain import explain_text, explain_translation
 from .errors import TinyRNNError
 from .sampling import check_finite, generate
-from .text_output import first_repeated, printable, surrogate_in
+from .data.loaders import DuplicateKey, object_once
+from .text_output import printable, surrogate_in
 from .web import asset
 
 ASSETS = {"playground.js": "text/javascript", "playground.css": "text/css", "translate.js": "text/javascript"}
@@ -197,25 +198,14 @@ async def _json_body(request, limits):
     except ClientDisconnect:                        # gone before the whole body came: nobody to answer
         raise RequestError(400, "the client closed the connection before the request body ended") from None
     try:
-        data = json.loads(bytes(body), object_pairs_hook=_keys_once)
-    except _KeyTwice as twice:
+        data = json.loads(bytes(body), object_pairs_hook=object_once)
+    except DuplicateKey as twice:
         raise RequestError(422, f"the request body names {printable(str(twice))[:60]!r} twice") from None
     except (ValueError, RecursionError):           # not UTF-8, not JSON, a number too long to read
         raise RequestError(400, "the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise RequestError(422, "the request body must be a JSON object")
     return data
-
-
-class _KeyTwice(Exception):
-    """A JSON object names a key twice (which one would count?)."""
-
-
-def _keys_once(pairs):
-    twice = first_repeated(key for key, _ in pairs)
-    if twice is not None:
-        raise _KeyTwice(twice)
-    return dict(pairs)
 
 
 def _text(body, key, limits, required):

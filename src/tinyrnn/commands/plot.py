@@ -4,10 +4,11 @@ import math
 import os
 import sys
 
+from ..data.loaders import DuplicateKey, object_once
 from ..errors import DataError, TinyRNNError
 from ..files import is_tinyrnn_file
 from ..plots import NOTHING_TO_PLOT, log_kind, require_matplotlib, training_plot
-from ..text_output import first_repeated, printable
+from ..text_output import printable
 from .common import locked_outputs
 
 MAX_LINE = 1 << 20
@@ -42,8 +43,8 @@ def read_log(path):
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw, object_pairs_hook=_keys_once)
-            except _KeyTwice as twice:
+                record = json.loads(raw, object_pairs_hook=object_once)
+            except DuplicateKey as twice:
                 raise DataError(f"{path}:{number}: names {printable(str(twice))[:40]!r} twice; not a tinyrnn log") \
                     from None
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -58,17 +59,6 @@ def read_log(path):
     if log_kind(records) is None:
         raise DataError(f"{path}: {NOTHING_TO_PLOT}" + ("" if records else " (the log is empty)"))
     return records
-
-
-class _KeyTwice(Exception):
-    """A JSON object names a key twice."""
-
-
-def _keys_once(pairs):
-    twice = first_repeated(key for key, _ in pairs)
-    if twice is not None:
-        raise _KeyTwice(twice)
-    return dict(pairs)
 
 
 COUNTS = ("epoch", "step", "fold", "folds")

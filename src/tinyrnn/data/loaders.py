@@ -221,8 +221,8 @@ def parse_json_line(line, source):
     deep, a number of more than 4,300 digits (Python's limit on converting digits to int), a
     key given twice in one object (which value was meant?)."""
     try:
-        return json.loads(line, object_pairs_hook=_object_once)
-    except _DuplicateKey as error:
+        return json.loads(line, object_pairs_hook=object_once)
+    except DuplicateKey as error:
         raise DataError(f"{source}: the key {error.args[0]!r} is given twice in one object") from None
     except json.JSONDecodeError as error:
         raise DataError(f"{source}: invalid JSON ({error.msg})") from None
@@ -233,16 +233,16 @@ def parse_json_line(line, source):
                         f"digits)") from None
 
 
-class _DuplicateKey(Exception):
+class DuplicateKey(Exception):
     pass
 
 
-def _object_once(pairs):
+def object_once(pairs):
     """A JSON object's dict, refusing a key given twice."""
     found = {}
     for key, value in pairs:
         if key in found:
-            raise _DuplicateKey(key)
+            raise DuplicateKey(key)
         found[key] = value
     return found
 
