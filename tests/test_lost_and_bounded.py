@@ -240,6 +240,8 @@ def test_a_huge_integer_in_the_latest_checkpoint_falls_back_to_the_one_before(fo
     (lambda run: run["state"]["history"][0]["train"].update(loss=-1.0), "history record's train figures are not"),
     (lambda run: run["state"]["history"][0]["valid"].update(accuracy=5.0), "history record's valid figures are not"),
     (lambda run: run["state"].update(records_without_improvement=10 ** 6), "records_without_improvement is"),
+    (lambda run: run.update(optimizer_steps=10 ** 30), "optimizer_steps 1000000000000000000000000000000 of"),
+    (lambda run: run["state"].update(best_score=[]), "best_score is empty"),
 ])
 def test_a_run_record_that_could_not_have_been_written_is_one_line(folder, capsys, edit, message):
     assert _resume(capsys, "--epochs", "1", "--keep-best", "--valid-split", "0.3")[0] == 0
@@ -701,3 +703,26 @@ def test_resume_without_a_checkpoint_is_refused_before_pretraining(folder, capsy
                            "--hidden", "4", "--checkpoint-dir", "ck", "--resume")
     one_line(status, err, "--resume: ck has no checkpoint")
     assert out == ""                                            # no pretraining, no data read
+
+
+
+# --- the fifth trial's findings --------------------------------------------------------------
+
+
+def test_an_npz_size_beyond_what_numpy_counts_is_one_line(folder, capsys):
+    header = _npy_header((1, 0, 2)).replace(b"(1, 0, 2), ", b"(99999999999999999999,0,2),")
+    _npz("ovf.npz", {"X": header, "y": _labels()})
+    one_line(*run(capsys, "train", "--train", "ovf.npz")[::2], "ovf.npz: a damaged .npz archive")
+
+
+def test_a_page_is_tinyrnns_only_by_its_own_generator_line():
+    from importlib.resources import files as package_files
+    own = (package_files("tinyrnn.web") / "reading.html").read_bytes()
+    assert files._SIGNATURES["html"](own)
+    copied = b'<!DOCTYPE html>\n<html><!-- copied: <meta name="generator" content="tinyrnn"> --><body>notes</body>'
+    assert not files._SIGNATURES["html"](copied)
+
+
+def test_a_key_given_twice_in_a_file_s_json_is_refused():
+    with pytest.raises(TinyRNNError, match="run metadata: names 'seed' twice"):
+        files.load_json('{"seed": 0, "seed": 1}', "x.safetensors: run metadata")

@@ -54,7 +54,7 @@ def restore_rng(state, where):
     rng = np.random.Generator(np.random.PCG64())
     numbers = state.get("state") if isinstance(state, dict) else None
     if not (isinstance(numbers, dict) and all(type(numbers.get(key)) is int for key in ("state", "inc"))
-            and all(type(state.get(key)) is int for key in ("has_uint32", "uinteger"))):
+            and all(type(state.get(key)) is int for key in ("has_uint32", "uinteger")) and state["has_uint32"] in (0, 1)):
         raise ModelFileError(f"{where}: a random generator state is malformed (its numbers are not whole numbers)")
     try:
         rng.bit_generator.state = state

@@ -30,7 +30,8 @@ EXTENSIONS = {"png": (".png",), "html": (".html", ".htm"), "onnx": (".onnx",),  
 _WRITES = {"png": "a PNG picture", "html": "an HTML page", "onnx": "an ONNX file", "torch": "a safetensors file"}
 _SIGNATURES = {                          # does the start of a file (64 KB) show that tinyrnn wrote it?
     "png": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n") and _png_software(head) == b"tinyrnn",
-    "html": lambda head: head.startswith(b"<!DOCTYPE html>") and b'<meta name="generator" content="tinyrnn">' in head,
+    "html": lambda head: head.startswith(b"<!DOCTYPE html>") and b'<meta name="generator" content="tinyrnn">' in
+    [line.strip() for line in head.split(b"\n")[:10]],            # a line of its own, at the top, as written
     "onnx": lambda head: head[:1] == b"\x08" and head[2:11] == b"\x12\x07tinyrnn",   # ir_version, producer_name
 }
 
@@ -55,11 +56,27 @@ _TASK_NAMES = {"classify": "classifier", "lm": "language model", "seq2seq": "tra
                "forecast": "forecaster"}
 
 
+class DuplicateKey(Exception):
+    """A JSON object names a key twice (which value was meant?); args[0] is the key."""
+
+
+def object_once(pairs):
+    """json's object_pairs_hook: a JSON object's dict, refusing a key given twice."""
+    found = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKey(key)
+        found[key] = value
+    return found
+
+
 def load_json(text, what, error=TinyRNNError):
     """json.loads(text), any failure one error(f"{what}: ...") of ours: not JSON, not UTF-8, nested
-    too deep, or an integer of more digits than Python turns into an int (4,300)."""
+    too deep, an integer of more digits than Python turns into an int (4,300), a key given twice."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=object_once)
+    except DuplicateKey as twice:
+        raise error(f"{what}: names {str(twice.args[0])[:40]!r} twice") from None
     except RecursionError:
         raise error(f"{what}: nested too deep to read as JSON") from None
     except (ValueError, TypeError) as failure:      # JSONDecodeError and UnicodeDecodeError are ValueErrors

@@ -36,7 +36,7 @@ from .decoding import default_max_length
 from .explain import explain_text, explain_translation
 from .errors import TinyRNNError
 from .sampling import check_finite, generate
-from .data.loaders import DuplicateKey, object_once
+from .files import DuplicateKey, object_once
 from .text_output import printable, surrogate_in
 from .web import asset
 

@@ -4,9 +4,8 @@ import math
 import os
 import sys
 
-from ..data.loaders import DuplicateKey, object_once
 from ..errors import DataError, TinyRNNError
-from ..files import is_tinyrnn_file
+from ..files import DuplicateKey, is_tinyrnn_file, object_once
 from ..plots import NOTHING_TO_PLOT, log_kind, require_matplotlib, training_plot
 from ..text_output import printable
 from .common import locked_outputs

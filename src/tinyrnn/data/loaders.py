@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ..errors import DataError
-from ..files import KERNEL_FILE, kernel_file
+from ..files import KERNEL_FILE, DuplicateKey, kernel_file, object_once
 from ..text_output import first_repeated, printable, surrogate_in
 from ..vocab import tokenize
 
@@ -231,20 +231,6 @@ def parse_json_line(line, source):
     except ValueError:                              # int() of over sys.get_int_max_str_digits() digits
         raise DataError(f"{source}: invalid JSON (a number of more than {sys.get_int_max_str_digits():,} "
                         f"digits)") from None
-
-
-class DuplicateKey(Exception):
-    pass
-
-
-def object_once(pairs):
-    """A JSON object's dict, refusing a key given twice."""
-    found = {}
-    for key, value in pairs:
-        if key in found:
-            raise DuplicateKey(key)
-        found[key] = value
-    return found
 
 
 def _add_record(dataset, line, text_column, label_column, source):

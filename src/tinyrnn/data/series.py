@@ -103,7 +103,7 @@ def _npz_arrays(path, labels_optional=False):
         raise DataError(f"{path}: a damaged .npz archive (an array's header or data is cut or garbled)") from None
     except MemoryError:
         raise DataError(f"{path}: an array of the archive declares more numbers than memory holds") from None
-    except (OSError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile, zlib.error):
+    except (OSError, EOFError, SyntaxError, OverflowError, tokenize.TokenError, zipfile.BadZipFile, zlib.error):
         raise DataError(f"{path}: a damaged .npz archive") from None
     except (NotImplementedError, RuntimeError) as error:
         raise DataError(f"{path}: an .npz archive numpy.savez does not write ({error})") from None
@@ -147,6 +147,8 @@ def _check_declared_sizes(path):
     except (NotImplementedError, RuntimeError) as error:   # a compression zipfile lacks, a password
         raise DataError(f"{path}: an .npz archive numpy.savez does not write ({error})") from None
     for name, shape in shapes.items():
+        if any(size >= 2 ** 62 for size in shape):         # beyond what numpy can count
+            raise DataError(f"{path}: a damaged .npz archive (array {name} declares a size of {max(shape):.3g})")
         numbers = int(np.prod(shape, dtype=object))
         if numbers > MAX_NPZ_NUMBERS:
             raise DataError(f"{path}: array {name} declares {numbers:,} numbers; tinyrnn reads at most "

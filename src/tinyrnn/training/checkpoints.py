@@ -115,6 +115,12 @@ def _check_possible(run, tensors, model, path):
             refuse(f"{name} is {state[name]}")
     if type(run.get("optimizer_steps")) is not int or run["optimizer_steps"] < 0:
         refuse(f"optimizer_steps is {run.get('optimizer_steps')!r}")
+    if type(state.get("steps")) is int and run["optimizer_steps"] != state["steps"]:   # one step an update
+        refuse(f"optimizer_steps {run['optimizer_steps']} of {state['steps']} updates")
+    if type(state.get("steps")) is int and state["steps"] > 2 ** 53:
+        refuse(f"steps is {state['steps']}")
+    if isinstance(state.get("best_score"), list) and not state["best_score"]:
+        refuse("best_score is empty")
     counts = [state.get(name) for name in ("epoch", "batch", "steps")]
     if all(type(count) is int for count in counts):
         epoch, batch, steps = counts
