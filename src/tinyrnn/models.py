@@ -211,7 +211,8 @@ class RecurrentModel:
         replaced by hand runs on NumPy)."""
         if self.compiled_step is None:
             self.compiled_step = self._uses_compiled_step()
-        return self.compiled_step and len(ids) == 1 and type(self.stack.layers[0][0].cell) is RNNCell
+        return self.compiled_step and isinstance(ids, np.ndarray) and ids.shape[:1] == (1,) \
+            and type(self.stack.layers[0][0].cell) is RNNCell
 
     def _compiled_start(self, ids, mask, initial_state):
         """The checks of a batch, and h_0 (B, H)."""
