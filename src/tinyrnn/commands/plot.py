@@ -1,6 +1,5 @@
 """`tinyrnn plot`: draw the curves of a JSON log (train --json-log) into a PNG file."""
 import json
-import math
 import os
 import sys
 
@@ -8,6 +7,7 @@ from ..errors import DataError, TinyRNNError
 from ..files import DuplicateKey, is_tinyrnn_file, object_once
 from ..plots import NOTHING_TO_PLOT, log_kind, require_matplotlib, training_plot
 from ..text_output import printable
+from ..training.state import NOT_NEGATIVE, possible_figure
 from .common import locked_outputs
 
 MAX_LINE = 1 << 20
@@ -61,9 +61,6 @@ def read_log(path):
 
 
 COUNTS = ("epoch", "step", "fold", "folds")
-SHARES = ("accuracy", "exact_match")                 # figures from 0 to 1; from 0 to 100:
-PERCENTS = ("bleu", "chrf")
-NOT_NEGATIVE = ("loss", "seconds", "_seen", "bits_per_char", "perplexity")
 MAX_COUNT = 2 ** 53                                  # the largest count JSON holds exactly
 FIGURES = ("train_", "valid_", "val_", "test_")      # the prefixes of a record's figures
 
@@ -77,9 +74,7 @@ def _check_record(record, before, where):
         if key.startswith(FIGURES) or key.endswith(NOT_NEGATIVE):
             if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
                 raise DataError(f"{where}: {key} is {json.dumps(value)[:40]}, not a number; not a tinyrnn log")
-            if value is not None and not (math.isfinite(value) and (value >= 0 or not key.endswith(NOT_NEGATIVE))
-                                          and (0 <= value <= 1 or not key.endswith(SHARES))
-                                          and (0 <= value <= 100 or not key.endswith(PERCENTS))):
+            if value is not None and not possible_figure(key, value):
                 raise DataError(f"{where}: {key} is {json.dumps(value)[:40]}, which no run writes; not a tinyrnn log")
     if "best" in record and type(record["best"]) is not bool or \
             record.get("weights_saved", "last") not in ("best", "last"):

@@ -7,7 +7,7 @@ import math
 from ..checkpoint import CheckpointFolder, restore_rng, rng_state
 from ..errors import ModelFileError, TinyRNNError
 from ..io import stored_config
-from .state import Record, RunState
+from .state import Record, RunState, possible_figure
 
 
 class RunMismatch(TinyRNNError):
@@ -189,17 +189,11 @@ def _check_record(stats, refuse):
     for name in ("train", "valid", "test"):          # the training's figures (numbers) and maybe more
         figures = stats[name]
         if figures is not None and not ("loss" in figures and set(stats["train"]) <= set(figures) and all(
-                (isinstance(value, (int, float)) and not isinstance(value, bool) and _possible(key, value))
+                (isinstance(value, (int, float)) and not isinstance(value, bool) and possible_figure(key, value))
                 or (value is None and key not in stats["train"]) for key, value in figures.items())):
             refuse(f"a history record's {name} figures are not a run's")
     if not all(type(stats[name]) is bool for name in ("best", "logged", "target_reached", "stopped_early")):
         refuse("a history record's flags are not true or false")
-
-
-def _possible(key, value):
-    """A figure a run can write: a finite number; a loss not negative; a share from 0 to 1."""
-    return math.isfinite(value) and (value >= 0 or key != "loss") and \
-        (0 <= value <= 1 or not key.endswith(("accuracy", "exact_match")))
 
 
 LATER = {"schedule": "constant", "warmup": 0.1, "lr_layer_decay": 1.0, "unfreeze_every": None,   # settings

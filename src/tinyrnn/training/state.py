@@ -8,6 +8,19 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 
+SHARES = ("accuracy", "exact_match")     # figures from 0 to 1; from 0 to 100: PERCENTS
+PERCENTS = ("bleu", "chrf")
+NOT_NEGATIVE = ("loss", "seconds", "_seen", "bits_per_char", "perplexity")
+
+
+def possible_figure(name, value):
+    """Whether a run can report value (a number) for a figure of this name: finite, never
+    negative for losses, times and counts, within 0..1 for shares and 0..100 for BLEU and chrF.
+    Run records (checkpoints) and logs (plot) are checked with it."""
+    return math.isfinite(value) and (value >= 0 or not name.endswith(NOT_NEGATIVE)) \
+        and (0 <= value <= 1 or not name.endswith(SHARES)) and (0 <= value <= 100 or not name.endswith(PERCENTS))
+
+
 @dataclass
 class Record:
     """The run at an evaluation point (a classifier's epoch end, a language model's log
