@@ -272,7 +272,7 @@ def test_info_with_its_output_closed_or_full_says_so_and_fails(folder):
     assert closed.returncode == 2 and "standard output is closed" in closed.stderr
     with open("/dev/full", "w") as full:
         result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, timeout=30)
-    assert result.returncode == 2 and "No space left on device" in result.stderr
+    assert result.returncode == 2 and "standard output: No space left on device" in result.stderr
 
 
 # --- the second trial's findings -------------------------------------------------------------
@@ -285,6 +285,9 @@ def test_info_with_its_output_closed_or_full_says_so_and_fails(folder):
     (lambda run: run["state"].update(history=run["state"]["history"] * 3), "not in the order a run makes them"),
     (lambda run: run["state"]["running"].update(loss=float("nan")), "running sums are not finite"),
     (lambda run: run.update(state_format=99), "a checkpoint of a later version of tinyrnn"),
+    (lambda run: run.update(state_format="2"), "state_format is '2', not a version number"),
+    (lambda run: run.update(state_format=True), "state_format is 'True', not a version number"),
+    (lambda run: run.pop("state_format"), "a checkpoint of an earlier version of tinyrnn"),
 ])
 def test_run_records_no_run_writes_are_one_line(folder, capsys, edit, message):
     assert _resume(capsys, "--epochs", "1", "--keep-best", "--valid-split", "0.3")[0] == 0
@@ -569,8 +572,8 @@ def test_word_vectors_must_fit_the_model(folder, capsys):
     ([{"epoch": 1, "train_loss": 0.5, "train_accuracy": 2.0}], "train_accuracy is 2.0, which no run writes"),
     ([{"epoch": 1, "train_loss": -0.5}], "train_loss is -0.5, which no run writes"),
     ([{"epoch": 10 ** 18, "train_loss": 0.5}], "epoch is 1000000000000000000, not a count"),
-    ([{"epoch": 2, "train_loss": 0.5}, {"epoch": 1, "train_loss": 0.4}], "do not follow the record before"),
-    ([{"epoch": 2, "train_loss": 0.5}, {"epoch": 2, "train_loss": 0.4}], "do not follow the record before"),
+    ([{"epoch": 2, "train_loss": 0.5}, {"epoch": 1, "train_loss": 0.4}], "its epoch does not follow the record before"),
+    ([{"epoch": 2, "train_loss": 0.5}, {"epoch": 2, "train_loss": 0.4}], "its epoch does not follow the record before"),
     ([{"epoch": 1, "train_loss": 0.5, "val_bleu": 200}], "val_bleu is 200, which no run writes"),
     ([{"epoch": 1, "train_loss": 0.5, "best": "yes"}], "best or weights_saved holds what no run writes"),
 ])
@@ -726,3 +729,41 @@ def test_a_page_is_tinyrnns_only_by_its_own_generator_line():
 def test_a_key_given_twice_in_a_file_s_json_is_refused():
     with pytest.raises(TinyRNNError, match="run metadata: names 'seed' twice"):
         files.load_json('{"seed": 0, "seed": 1}', "x.safetensors: run metadata")
+
+
+# --- smaller points the fifth trial left ------------------------------------------------------
+
+
+@pytest.mark.parametrize("labels", [np.array([1 + 2j, 3j] * 5), np.array(["2020-01-01", "2020-01-02"] * 5, "M8[D]"),
+                                    np.array([(1, 2), (3, 4)] * 5, dtype=[("a", "i4"), ("b", "i4")])])
+def test_npz_labels_that_are_no_classes_are_one_line(folder, capsys, labels):
+    np.savez("odd.npz", X=np.random.default_rng(0).normal(size=(10, 4, 2)), y=labels)
+    one_line(*run(capsys, "train", "--train", "odd.npz")[::2], "class labels are integers, strings or booleans")
+    assert not os.path.exists("model.safetensors")
+
+
+def test_a_huge_label_is_cut_in_the_only_one_class_message(folder, capsys):
+    with open("one.csv", "w") as out:
+        out.write("text,label\n" + "".join(f"good {i},{'x' * 100_000}\n" for i in range(4)))
+    status, _, err = run(capsys, "train", "--train", "one.csv")
+    one_line(status, err, "has only one class ('xxxx")
+    assert len(err) < 300
+
+
+def test_a_torch_export_to_a_full_standard_output_writes_no_file(folder):
+    save_model(small_model(), "m.safetensors")
+    command = [sys.executable, "-m", "tinyrnn", "export", "--model", "m.safetensors", "--format", "torch",
+               "--out", "x.safetensors"]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "standard output: No space left on device" in result.stderr and not os.path.exists("x.safetensors")
+
+
+@pytest.mark.parametrize("header,message", [("5 2\n", ":1: the header declares 5 vectors; the file holds 2"),
+                                            ("2 3\n", ":2: expected a word and 3 numbers, got 2"),
+                                            ("2 99999\n", ":1: the header declares vectors of 99,999 numbers")])
+def test_a_word2vec_header_must_agree_with_its_vectors(folder, capsys, header, message):
+    with open("vectors.txt", "w") as out:
+        out.write(header + "happy 1 2\nsad 3 4\n")
+    one_line(*run(capsys, *TRAIN, "--embeddings", "vectors.txt")[::2], message)

@@ -107,6 +107,10 @@ def test_host_header_check_and_unknown_routes(client):
     assert foreign.status_code == 403 and "not answered" in foreign.json()["error"]
     same = client.post("/api/explain", json={"text": "w1"}, headers={"Origin": "http://testserver"})
     assert same.status_code == 200
+    elsewhere = TestClient(create_app(classifier(), "m.safetensors", HOSTS), base_url="http://testserver:8000")
+    assert elsewhere.get("/api/info", headers={"Host": "localhost:8000"}).status_code == 200
+    for host in ("localhost", "localhost:80"):               # no port is port 80: the client reached another server
+        assert elsewhere.get("/api/info", headers={"Host": host}).status_code == 400, host
     missing = client.get("/nothing")
     assert missing.status_code == 404 and "error" in missing.json()
     assert client.get("/api/explain").status_code == 405

@@ -179,7 +179,9 @@ def test_pretrained_embeddings_start_the_table_and_can_be_frozen(tmp_path, capsy
 
 @pytest.mark.parametrize("content,message", [("happy 1 2 x\n", ":1: the vector of 'happy' is not all numbers"),
                                               ("happy 1 2\nsad 1\n", ":2: expected a word and 2 numbers"),
-                                              ("happy 1 nan\n", "NaN or infinite"), ("3 4\n", "no word vectors")])
+                                              ("happy 1 nan\n", "NaN or infinite"), ("3 4\n", "no word vectors"),
+                                              ("5 2\nhappy 1 2\n", ":1: the header declares 5 vectors; the file holds 1"),
+                                              ("1 3\nhappy 1 2\n", ":2: expected a word and 3 numbers, got 2")])
 def test_bad_embedding_files_name_file_and_line(tmp_path, capsys, content, message):
     vectors = tmp_path / "vectors.txt"
     vectors.write_text(content)

@@ -1,6 +1,7 @@
 """The tinyrnn command line: parse the options (options.py), choose the command (and train's
 task), and turn our errors into one line + exit 2. What each command does is in the commands
 package."""
+import errno
 import os
 import signal
 import sys
@@ -98,6 +99,8 @@ def _main(argv):
         return EXIT_BROKEN_PIPE
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
+        if not where and error.errno in (errno.ENOSPC, errno.EDQUOT):      # print() to a full device
+            where = "standard output: "
         return _fail(args, f"{where}{error.strerror or error}")
     except MemoryError:
         return _fail(args, "out of memory: a size (--hidden, --layers, --batch-size, --embed) or the data is "

@@ -263,8 +263,9 @@ class HostCheck:
             origin = headers.get(b"origin", b"").decode("latin-1").lower()
             found = HOST.fullmatch(host)
             port = (scope.get("server") or (None, None))[1]
-            if not found or found.group(1) not in self.allowed or \
-                    (found.group(2) and port is not None and int(found.group(2)[1:]) != port):
+            named = int(found.group(2)[1:]) if found and found.group(2) else \
+                (443 if scope.get("scheme") == "https" else 80)            # no port: the scheme's default
+            if not found or found.group(1) not in self.allowed or (port is not None and named != port):
                 await _refuse(scope, receive, send, 400, f"Host {host!r} is not served here "
                                                          f"(tinyrnn serve --allow-host adds a name)")
                 return

@@ -52,6 +52,11 @@ def _escaped(character):
     return repr(character)[1:-1]                   # none of them is printable: repr escapes each
 
 
+def quoted(text, limit=40):
+    """text for a message: its repr, cut after limit characters (a label may be a megabyte)."""
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
 def printable_text(text):
     """Generated or translated text as it reaches a terminal: printable(), but line breaks and
     tabs kept (a model that writes them means them). A vocabulary from a model file of

@@ -14,6 +14,7 @@ from ..errors import DataError, TinyRNNError
 from ..io import load_model
 from ..model_config import uses_walkthrough_names
 from ..tasks import encode_examples
+from ..text_output import quoted
 from ..vocab import Vocab, tokenize
 from .common import load_classifier, warn_unknown
 
@@ -31,7 +32,7 @@ def classes_of(train_set):
     classes = sorted(set(train_set.labels))
     if len(classes) < 2:
         raise DataError(f"{train_set.sources[0]}: the training data has only one class "
-                        f"({classes[0]!r}); a classifier needs at least two")
+                        f"({quoted(classes[0])}); a classifier needs at least two")
     return classes
 
 

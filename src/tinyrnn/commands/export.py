@@ -22,9 +22,9 @@ def run(args):
                                f"of texts, translators, and every model of numbers")
         if fmt == "torch":
             from ..export_torch import loading_code, write_torch_file
+            print(loading_code(model, out), flush=True)     # first: an output that cannot be written writes nothing
             write_torch_file(model, out)
-            print(f"saved {printable(out)}: load it into PyTorch with", file=sys.stderr)
-            print(loading_code(model, out))
+            print(f"saved {printable(out)}: the lines above load it into PyTorch", file=sys.stderr)
         else:
             from ..export_onnx import write_onnx_file
             largest = float(max(np.abs(array).max() for array in (model.flat, *model.buffers.values())))

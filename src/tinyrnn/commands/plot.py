@@ -87,8 +87,9 @@ def _check_record(record, before, where):
         earlier = before[-1]                         # a run's records follow one another
         counts = [(earlier[key], record[key]) for key in ("epoch", "step", "fold") if key in earlier and key in record]
         if counts and not (all(now >= then for then, now in counts) and any(now > then for then, now in counts)):
-            raise DataError(f"{where}: its {', '.join(key for key in ('epoch', 'step', 'fold') if key in record)} "
-                            f"do not follow the record before; a log holds one run, in order")
+            keys = [key for key in ("epoch", "step", "fold") if key in earlier and key in record]
+            raise DataError(f"{where}: its {' and '.join(keys)} {'does' if len(keys) == 1 else 'do'} not follow "
+                            f"the record before; a log holds one run, in order")
 
 
 _KIND_NAMES = {"lm": "a language model", "classify": "a classifier", "seq2seq": "a translator",

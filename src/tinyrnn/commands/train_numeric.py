@@ -14,7 +14,7 @@ from ..io import load_model, save_model
 from ..plots import require_matplotlib
 from ..tasks import ClassifyTask
 from ..tasks.regress import RegressTask
-from ..text_output import printable
+from ..text_output import printable, quoted
 from ..training import Trainer, run_signature
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close
@@ -147,7 +147,7 @@ def _model(args, recipe, train_set, rng):
         return model
     outputs = sorted(set(train_set.labels)) if args.task == "classify" else train_set.target_names
     if args.task == "classify" and len(outputs) < 2:
-        raise TinyRNNError(f"{train_set.sources[0]}: the training data has only one class ({outputs[0]!r})")
+        raise TinyRNNError(f"{train_set.sources[0]}: the training data has only one class ({quoted(outputs[0])})")
     if args.task == "classify" and len(outputs) > max(20, len(train_set) // 2) and all(map(is_number, outputs)):
         raise TinyRNNError(f"{train_set.sources[0]}: {len(outputs)} different labels for {len(train_set)} sequences, "
                            f"all of them numbers: real targets, not classes", remedy="task")

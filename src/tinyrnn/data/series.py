@@ -161,6 +161,8 @@ def _check_declared_sizes(path):
 def _npz_answers(path, y, rows, task):
     """(labels, targets (N, R), target_names) from y; labels as strings, 1.0 as "1"."""
     if task != "regress":
+        if y.dtype.kind not in "biufUS":
+            raise DataError(f"{path}: y is {y.dtype}; class labels are integers, strings or booleans")
         if y.shape != (rows,) or (y.dtype.kind == "f" and not np.isfinite(y).all()):
             raise DataError(f"{path}: y is {y.dtype} of shape {y.shape}; expected ({rows},) labels, "
                             "one per row of X, finite if numbers")

@@ -62,8 +62,11 @@ class RunCheckpoints:
                 and isinstance(run.get("state"), dict)):
             raise ModelFileError(f"{path}: the run metadata is malformed")
         found_format = run.get("state_format")
+        if found_format is not None and type(found_format) is not int:     # (None: before the format had a number)
+            raise ModelFileError(f"{path}: the run metadata's state_format is {str(found_format)[:20]!r}, "
+                                 f"not a version number")
         if found_format != STATE_FORMAT:
-            later = type(found_format) is int and found_format > STATE_FORMAT
+            later = found_format is not None and found_format > STATE_FORMAT
             raise ModelFileError(f"{path}: a checkpoint of {'a later' if later else 'an earlier'} version of "
                                  f"tinyrnn (run format {str(found_format)[:20]}, this version reads "
                                  f"{STATE_FORMAT}), whose run cannot continue here"
