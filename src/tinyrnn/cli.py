@@ -84,10 +84,8 @@ def _main(argv):
             setattr(args, name, default)
     try:                                            # TINYRNN_ENGINE: a known engine, and numba for compiled
         from .nn.compiled import EngineError, check_engine
-        from .nn.parallel import ThreadsError, threads
         check_engine()
-        threads()                                   # TINYRNN_THREADS: a number
-    except (EngineError, ThreadsError) as error:
+    except EngineError as error:
         return _fail(args, str(error))
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)

@@ -29,7 +29,6 @@ import numpy as np
 
 from .functional import laid_out_for
 from .layers import onehot_backward
-from .parallel import row_blocks, run_blocks
 
 
 class StaleRunError(RuntimeError):
@@ -51,10 +50,8 @@ class Workspace:
         self.cache = np.empty((T, B, cell.cache_factor * H), dtype)   # what the cell's step keeps
         self.cell, self.separate = cell, cell.separate_recurrent_grad
         self.generation, self.gradients_of = 0, None    # the forward passes that wrote it; whose backward
-        self.blocks = row_blocks(B, self.widths["G"] * H)                # rows looped on one thread each
-        self.steps_arrays = [[cell.step_arrays(*arrays) for arrays in zip(
-            self.gx[:, rows], self.states[:-1, rows], self.states[1:, rows], self.cache[:, rows])]
-            for rows in self.blocks]                                     # [block][t]
+        self.steps_arrays = [cell.step_arrays(*arrays)
+                             for arrays in zip(self.gx, self.states[:-1], self.states[1:], self.cache)]
         self.back_steps_arrays = None
 
     def make_backward_buffers(self):
@@ -64,9 +61,9 @@ class Workspace:
             self.d_gx = np.empty((T, B, self.widths["G"]), dtype)     # dL/d gx_t
             self.d_gh = np.empty_like(self.d_gx) if self.separate else self.d_gx   # dL/d gh_t
             self.d_states = np.empty((T + 1, B, self.widths["S"]), dtype)            # dL/ds_t
-            self.back_steps_arrays = [[self.cell.back_step_arrays(*arrays) for arrays in zip(
-                self.local[:, rows], self.d_states[1:, rows], self.d_gx[:, rows], self.d_gh[:, rows],
-                self.d_states[:-1, rows], self.cache[:, rows])] for rows in self.blocks]   # [block][t]
+            self.back_steps_arrays = [self.cell.back_step_arrays(*arrays) for arrays in zip(
+                self.local, self.d_states[1:], self.d_gx, self.d_gh, self.d_states[:-1], self.cache)]
+            self.d_hidden = list(self.d_states[1:, :, :self.cell.hidden_size])       # dL/dh_t views
         return self
 
 
@@ -157,18 +154,13 @@ class RecurrentLayer:
         W_hh = W_hh if weight_keep is None else W_hh * weight_keep
         W_hh_T = self._pre_activations(params, inputs, W_hh, work.gx)
         work.states[0] = initial_state
-        blocks = work.blocks
-        step = self.cell.forward_step(laid_out_for(W_hh_T, blocks[0].stop), self._param(params, "bias_hh"))
+        step = self.cell.forward_step(laid_out_for(W_hh_T, B), self._param(params, "bias_hh"))
         padding = None if mask is None or mask.all() else ~mask[:, :, None]      # (T, B, 1)
-
-        def loop(k):                                    # the time loop over the rows of block k
-            rows, copyto = blocks[k], np.copyto
-            states, pad = work.states[:, rows], None if padding is None else padding[:, rows]
-            for t, arrays in enumerate(work.steps_arrays[k]):
-                step(arrays)
-                if pad is not None and pad[t].any():
-                    copyto(states[t + 1], states[t], where=pad[t])       # s_t = s_{t-1} at padding
-        run_blocks(loop, len(blocks))
+        states = work.states
+        for t, arrays in enumerate(work.steps_arrays):
+            step(arrays)
+            if padding is not None and padding[t].any():
+                np.copyto(states[t + 1], states[t], where=padding[t])   # s_t = s_{t-1} at padding
         return LayerRun(work, work.generation, inputs, padding, W_hh, weight_keep)
 
     def _pre_activations(self, params, inputs, W_hh, gx):
@@ -201,26 +193,20 @@ class RecurrentLayer:
         workspace; dL/dx (T, B, in) when input_grad, else None)."""
         work, cell, padding, H = run.current(), self.cell, run.padding, self.cell.hidden_size
         work.make_backward_buffers()
+        cell.local_gradients(work.cache, work.states, work.local)
+        if padding is not None:
+            np.copyto(work.local, 0.0, where=padding)               # padded steps: no gradient
         work.d_states[-1] = 0.0
         if d_final is not None:
             work.d_states[-1, :, :d_final.shape[-1]] = d_final
-        step, blocks = cell.backward_step(run.weight_hh), work.blocks
-
-        def loop(k):                                    # BPTT over the rows of block k
-            rows, add, copyto = blocks[k], np.add, np.copyto
-            pad = None if padding is None else padding[:, rows]
-            d_states, local = work.d_states[:, rows], work.local[:, rows]
-            cell.local_gradients(work.cache[:, rows], work.states[:, rows], local)
-            if pad is not None:
-                copyto(local, 0.0, where=pad)                        # padded steps: no gradient
-            d_hidden, outputs = d_states[1:, :, :H], None if d_outputs is None else d_outputs[:, rows]
-            for t in range(work.steps - 1, -1, -1):
-                if outputs is not None:
-                    add(d_hidden[t], outputs[t], out=d_hidden[t])     # + the step's own output
-                step(work.back_steps_arrays[k][t])
-                if pad is not None and pad[t].any():
-                    copyto(d_states[t], d_states[t + 1], where=pad[t])   # padded rows pass it on
-        run_blocks(loop, len(blocks))
+        step, add, copyto = cell.backward_step(run.weight_hh), np.add, np.copyto
+        d_states, d_hidden = work.d_states, work.d_hidden
+        for t in range(work.steps - 1, -1, -1):
+            if d_outputs is not None:
+                add(d_hidden[t], d_outputs[t], out=d_hidden[t])      # + the step's own output
+            step(work.back_steps_arrays[t])
+            if padding is not None and padding[t].any():
+                copyto(d_states[t], d_states[t + 1], where=padding[t])   # padded rows pass it on
         work.gradients_of = run.generation
         return work.d_states[0], self._weight_gradients(params, run, grads, input_grad)
 
