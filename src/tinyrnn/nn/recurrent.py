@@ -152,9 +152,9 @@ class RecurrentLayer:
         work.generation += 1
         W_hh = params[self.names["weight_hh"]]
         W_hh = W_hh if weight_keep is None else W_hh * weight_keep
-        W_hh_T = self._pre_activations(params, inputs, W_hh, work.gx)
+        scale = self._pre_activations(params, inputs, work.gx)
         work.states[0] = initial_state
-        step = self.cell.forward_step(laid_out_for(W_hh_T, B), self._param(params, "bias_hh"))
+        step = self.cell.forward_step(laid_out_for(W_hh, B, scale), self._param(params, "bias_hh"))
         padding = None if mask is None or mask.all() else ~mask[:, :, None]      # (T, B, 1)
         states = work.states
         for t, arrays in enumerate(work.steps_arrays):
@@ -163,11 +163,12 @@ class RecurrentLayer:
                 np.copyto(states[t + 1], states[t], where=padding[t])   # s_t = s_{t-1} at padding
         return LayerRun(work, work.generation, inputs, padding, W_hh, weight_keep)
 
-    def _pre_activations(self, params, inputs, W_hh, gx):
-        """The two parts of every step's pre-activations a_t = gx_t + W_hh h_{t-1}: fills
-        gx (T, B, G) with W_ih x_t + bias for all steps, returns W_hh^T (H, G). Both are
-        multiplied by the cell's gate scale (functional.gate_scale), here and only here,
-        each where it costs least (the rnn cell has none)."""
+    def _pre_activations(self, params, inputs, gx):
+        """The input part of every step's pre-activations a_t = gx_t + W_hh h_{t-1}: fills
+        gx (T, B, G) with W_ih x_t + bias for all steps, times the cell's gate scale
+        (functional.gate_scale), which it returns for W_hh^T (laid_out_for; None: the rnn
+        cell has none). The scale is applied to these two parts only, each where it costs
+        least."""
         W_ih_T = params[self.names["weight_ih"]].T                               # (in, G)
         bias = self.cell.folded_bias(self._param(params, "bias_ih"), self._param(params, "bias_hh"))
         scale = self.cell.gate_scale(gx.dtype)
@@ -183,7 +184,7 @@ class RecurrentLayer:
             np.dot(inputs.reshape(T * B, -1), W_ih_T if scale is None else W_ih_T * scale,
                    out=gx.reshape(T * B, G))
             gx += bias if scale is None else bias * scale
-        return W_hh.T if scale is None else W_hh.T * scale
+        return scale
 
     def backward(self, params, run, grads, d_final=None, d_outputs=None, input_grad=False):
         """BPTT of a LayerRun from dL/dh_T (B, H), or dL/ds_T (B, S) of the whole final state,
@@ -191,7 +192,7 @@ class RecurrentLayer:
 
         Weight gradients are written into grads. Returns (dL/ds_0 (B, S), a view into the
         workspace; dL/dx (T, B, in) when input_grad, else None)."""
-        work, cell, padding, H = run.current(), self.cell, run.padding, self.cell.hidden_size
+        work, cell, padding = run.current(), self.cell, run.padding
         work.make_backward_buffers()
         cell.local_gradients(work.cache, work.states, work.local)
         if padding is not None:
