@@ -116,7 +116,7 @@ HEADER_FAULTS = {
     "format 'tinyrnn/2' is not supported": _meta("format", "tinyrnn/2"),
     "metadata is incomplete or not JSON": _meta("vocab", "[not json"),
     "missing: by, unexpected: extra": _rename("by", "extra"),
-    "malformed or unsupported": lambda h: h["Whh"].__setitem__("dtype", "I64"),
+    "unsupported dtype": lambda h: h["Whh"].__setitem__("dtype", "I64"),
     "does not match its": lambda h: h["Whh"].__setitem__("shape", [2**40, 2**40]),
     "overlaps": _shift("bh", -8),
     "config sizes disagree": _meta("vocab", json.dumps(["<pad>", "<unk>", "a"])),

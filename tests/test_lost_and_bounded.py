@@ -767,3 +767,170 @@ def test_a_word2vec_header_must_agree_with_its_vectors(folder, capsys, header, m
     with open("vectors.txt", "w") as out:
         out.write(header + "happy 1 2\nsad 3 4\n")
     one_line(*run(capsys, *TRAIN, "--embeddings", "vectors.txt")[::2], message)
+
+
+# --- the sixth trial's findings --------------------------------------------------------------
+
+TEXTS = "text,label\n" + "".join(f"good film {i},pos\nbad film {i},neg\n" for i in range(6))
+
+
+def test_ctrl_c_while_the_command_line_is_still_importing_is_one_line(monkeypatch, capsys):
+    import types
+    from tinyrnn.launch import main
+
+    class Importing(types.ModuleType):
+        def __getattr__(self, name):
+            raise KeyboardInterrupt
+    monkeypatch.setitem(sys.modules, "tinyrnn.cli", Importing("tinyrnn.cli"))
+    assert main(["predict", "x"]) == 130
+    assert capsys.readouterr().err == "tinyrnn: interrupted by Ctrl-C; nothing was saved\n"
+
+
+@pytest.mark.parametrize("changed,message", [(["--init", "uniform"], "init 'orthogonal' -> 'uniform'"),
+                                             (["--forget-bias", "1"], "forget_bias 0.0 -> 1.0")])
+def test_resume_with_another_initialisation_is_refused(folder, capsys, changed, message):
+    (folder / "data.csv").write_text(TEXTS)
+    common = ["train", "--train", "data.csv", "--preset", "fast", "--epochs", "2", "--cell", "lstm", "--embed", "4",
+              "--checkpoint-dir", "ck", "--checkpoint-every", "1", "--out", "m.safetensors"]
+    assert run(capsys, *common)[0] == 0
+    one_line(*run(capsys, *common, *changed, "--resume")[::2], message)
+    status, out, _ = run(capsys, *common, "--resume")
+    assert status == 0 and "nothing to train" in out
+
+
+def _long_csv(times, values=None):
+    rows = [f"s{s},{t},{v},{s % 2}" for s in range(4) for t, v in zip(times, values or times)]
+    with open("l.csv", "w") as out:
+        out.write("series,t,x1,label\n" + "\n".join(rows) + "\n")
+
+
+def test_a_long_csv_whose_times_are_partly_numbers_is_refused(folder, capsys):
+    _long_csv([*map(str, range(11)), "11a"], [str(v) for v in range(12)])
+    one_line(*run(capsys, *TRAIN, "--format", "long", "--time-column", "t", "--train", "l.csv")[::2],
+             "l.csv:13: t '11a' is not a number, while l.csv:2 holds '0'")
+    _long_csv([f"2020-01-{d:02}" for d in range(1, 13)], [str(d) for d in range(12)])     # all text: dates
+    assert run(capsys, *TRAIN, "--format", "long", "--time-column", "t", "--train", "l.csv")[0] == 0
+
+
+@pytest.mark.parametrize("value", ["1_0", "\uff11"])
+def test_numbers_are_plain_ascii_in_files_and_options(folder, capsys, value):
+    (folder / "u.ts").write_text("@problemName t\n@univariate true\n@classLabel true a b\n@data\n"
+                                 f"{value},2,3:a\n3,2,1:b\n1,1,1:a\n2,2,2:b\n", encoding="utf-8")
+    one_line(*run(capsys, *TRAIN, "--train", "u.ts")[::2], f"u.ts:5: dimension 1, step 1 is not a number")
+    _long_csv([str(t) for t in range(12)], [value if t == 3 else str(t) for t in range(12)])
+    one_line(*run(capsys, *TRAIN, "--format", "long", "--time-column", "t", "--train", "l.csv")[::2],
+             "column 'x1' is not a number")
+    (folder / "r.csv").write_text(f"text,label\ngood,{value}\nbad,2\n", encoding="utf-8")
+    one_line(*run(capsys, *TRAIN, "--task", "regress", "--train", "r.csv")[::2], "is not a number")
+    for option in ("--epochs", "--lr"):
+        status, _, err = run(capsys, "train", option, value)
+        assert status == 2 and "expected a" in err
+
+
+def test_one_file_under_two_names_is_given_twice(folder, capsys):
+    (folder / "data.csv").write_text(TEXTS)
+    os.link("data.csv", "hard.csv")
+    one_line(*run(capsys, *TRAIN, "--train", "pos=data.csv", "--train", "neg=hard.csv")[::2], "is given twice")
+    os.symlink("loop.csv", "loop.csv")
+    one_line(*run(capsys, *TRAIN, "--train", "loop.csv")[::2], "loop.csv: a symbolic link to nothing")
+
+
+def test_a_test_file_that_is_training_data_is_said_and_a_refused_run_says_only_why(folder, capsys):
+    (folder / "data.csv").write_text(TEXTS)
+    status, _, err = run(capsys, *TRAIN, "--train", "data.csv", "--test", "data.csv")
+    assert status == 0 and "warning: --test data.csv is also training data" in err
+    save_model(LanguageModel(["<pad>", "<unk>", "a", "b"], 3), "lm.safetensors")
+    status, _, err = run(capsys, *TRAIN, "--train", "data.csv", "--test", "data.csv", "--out", "lm.safetensors")
+    one_line(status, err, "--out lm.safetensors is a language model")   # the warning held back, then dropped
+    (folder / "p.tsv").write_text("!!\t??\n..\t,,\n" * 6 + "a b\tc d\n")
+    one_line(*run(capsys, "train", "--task", "seq2seq", "--train", "p.tsv", "--normalize", "letters",
+                  "--epochs", "1")[::2], "p.tsv")
+
+
+def _with_config(path, **changes):
+    def change(metadata):
+        config = json.loads(metadata["config"])
+        config.update(changes)
+        metadata["config"] = json.dumps(config)
+    _rewrite(path, metadata_change=change)
+
+
+def _with_names(path, key):
+    def change(metadata):
+        names = json.loads(metadata[key])
+        metadata[key] = json.dumps([names[0]] * len(names))
+    _rewrite(path, metadata_change=change)
+
+
+@pytest.mark.parametrize("kind,edit,message", [
+    ("seq2seq", dict(attention=0), "attention must be a name or None"),
+    ("seq2seq", dict(attention=[]), "attention must be a name or None"),
+    ("forecast", dict(scaling={}), "scaling must be a name or None"),
+    ("regress", dict(num_targets=True), "config sizes disagree with the targets metadata"),
+    ("regress", "features", "features metadata names 'x0' twice"),
+    ("regress", "targets", "targets metadata names 'y0' twice"),
+    ("forecast", "series", "series metadata names 'x0' twice"),
+])
+def test_model_files_with_wrong_types_or_names_given_twice_are_refused(folder, capsys, kind, edit, message):
+    from tinyrnn.gradcheck import random_problem, random_seq2seq
+    model = random_seq2seq(np.random.default_rng(0)) if kind == "seq2seq" else \
+        random_problem(np.random.default_rng(0), 4, 3, 2, task=kind, features=2)[0]
+    save_model(model, "m.safetensors")
+    if isinstance(edit, dict):
+        _with_config("m.safetensors", **edit)
+    else:
+        _with_names("m.safetensors", edit)
+    one_line(*run(capsys, "info", "--model", "m.safetensors")[::2], message)
+
+
+def test_a_tensor_entry_is_named_for_what_is_wrong_with_it(folder, capsys):
+    save_model(small_model(), "m.safetensors")
+    _rewrite("m.safetensors", header_change=lambda text: text.replace('"data_offsets":[0,', '"data_offsets":[false,'))
+    one_line(*run(capsys, "info", "--model", "m.safetensors")[::2], "data_offsets")
+
+
+@pytest.mark.parametrize("columns,message", [("x1,x1", "feature columns name 'x1' twice"), ("", "names no column"),
+                                             ("t", "is the series' id, time or target column")])
+def test_feature_columns_must_name_distinct_feature_columns(folder, capsys, columns, message):
+    _long_csv([str(t) for t in range(12)])
+    one_line(*run(capsys, *TRAIN, "--format", "long", "--time-column", "t", "--train", "l.csv",
+                  "--feature-columns", columns)[::2], message)
+
+
+@pytest.mark.parametrize("header,rows,message", [
+    ("@classLabel true a a b", "1,2,3:a\n3,2,1:b\n", "@classLabel lists 'a' twice"),
+    ("@equalLength true\n@classLabel true a b", "1,2,3:a\n3,2:b\n", "2 steps; @equalLength is true"),
+])
+def test_ts_headers_that_disagree_with_themselves_or_the_data_are_refused(folder, capsys, header, rows, message):
+    (folder / "h.ts").write_text(f"@problemName t\n@univariate true\n{header}\n@data\n{rows}")
+    one_line(*run(capsys, *TRAIN, "--train", "h.ts")[::2], message)
+
+
+def test_compiled_engine_asked_for_a_model_it_does_not_run_says_so(folder, capsys, monkeypatch):
+    monkeypatch.setenv("TINYRNN_ENGINE", "compiled")
+    (folder / "t.txt").write_text("abc abd abe\n" * 20)
+    status, _, err = run(capsys, "train", "--task", "lm", "--text", "t.txt", "--steps", "2", "--hidden", "4",
+                         "--out", "lm.safetensors")
+    assert status == 0 and "this one trains on NumPy" in err
+
+
+def test_a_log_whose_last_line_was_cut_is_still_tinyrnns(folder, capsys):
+    assert run(capsys, *TRAIN, "--epochs", "3", "--log-every", "1", "--json-log", "log.jsonl")[0] == 0
+    whole = open("log.jsonl", "rb").read()
+    assert whole.count(b"\n") == 3
+    open("log.jsonl", "wb").write(whole[:-20])
+    assert files.is_tinyrnn_file("log.jsonl", "log")
+    assert run(capsys, *TRAIN, "--json-log", "log.jsonl")[0] == 0
+
+
+def test_invisible_characters_are_escaped_where_they_are_printed(folder, capsys):
+    from tinyrnn.text_output import printable
+    assert printable("\ufefftext") == "\\ufefftext" and printable("a\u200bb") == "a\\u200bb"
+    (folder / "d.csv").write_bytes(b"\xef\xbb\xbf\xef\xbb\xbftext,label\ngood,pos\nbad,neg\n")
+    one_line(*run(capsys, *TRAIN, "--train", "d.csv")[::2], "(columns: \\ufefftext, label)")
+
+
+def test_a_format_of_numbers_under_a_text_preset_names_both(folder, capsys):
+    (folder / "data.csv").write_text(TEXTS)
+    one_line(*run(capsys, *TRAIN, "--train", "data.csv", "--format", "ts", "--preset", "fast")[::2],
+             "--preset fast is for texts, but --format ts reads numeric sequences")

@@ -212,3 +212,22 @@ def test_serve_refuses_a_bad_model_or_a_taken_port(served, tmp_path):
         result = subprocess.run([sys.executable, "-m", "tinyrnn", "serve", *argv], capture_output=True,
                                 text=True, timeout=60)
         assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_garbled_chunked_body_is_answered_by_the_http_server_without_a_traceback(tmp_path):
+    import socket
+    path = str(tmp_path / "m.safetensors")
+    save_model(classifier(), path)
+    process = subprocess.Popen([sys.executable, "-m", "tinyrnn", "serve", "--model", path, "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    port = int(process.stdout.readline().split("http://127.0.0.1:")[1].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(f"POST /api/explain HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json"
+                           f"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n".encode())
+        assert connection.recv(100).startswith(b"HTTP/1.1 400")
+    assert ask(port, "w1")[0] == 200                            # still answering
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    log = process.stderr.read()
+    assert "Traceback" not in log and "Exception in ASGI application" not in log, log

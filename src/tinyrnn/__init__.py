@@ -1,20 +1,38 @@
-"""tinyrnn: recurrent neural networks from scratch in NumPy."""
+"""tinyrnn: recurrent neural networks from scratch in NumPy.
+
+The names below are imported on first use (PEP 562), so that `import tinyrnn` is quick and
+the `tinyrnn` command can answer Ctrl-C even while NumPy is still loading (launch.py)."""
+import importlib
+
 __version__ = "0.1.0"
 
-from .data import Dataset, default_dataset, load_dataset          # noqa: E402
-from .data.pairs import Pairs, read_pairs                       # noqa: E402
-from .decoding import translate                                 # noqa: E402
-from .errors import DataError, ModelFileError, TinyRNNError, TrainingError  # noqa: E402
-from .io import load_model, save_model                          # noqa: E402
-from .model_config import ModelConfig                          # noqa: E402
-from .models import Classifier, LanguageModel, build_model      # noqa: E402
-from .nn.recurrent import StaleRunError                         # noqa: E402
-from .seq2seq import Seq2Seq                                    # noqa: E402
-from .tasks import encode_examples, encode_pairs, evaluate, train, train_language_model, train_seq2seq  # noqa: E402
-from .training import TrainConfig, Trainer  # noqa: E402
-from .vocab import Vocab, pad_batch, tokenize                   # noqa: E402
+_HOMES = {
+    "Dataset": ".data", "default_dataset": ".data", "load_dataset": ".data",
+    "Pairs": ".data.pairs", "read_pairs": ".data.pairs",
+    "translate": ".decoding",
+    "DataError": ".errors", "ModelFileError": ".errors", "TinyRNNError": ".errors", "TrainingError": ".errors",
+    "load_model": ".io", "save_model": ".io",
+    "ModelConfig": ".model_config",
+    "Classifier": ".models", "LanguageModel": ".models", "build_model": ".models",
+    "StaleRunError": ".nn.recurrent",
+    "Seq2Seq": ".seq2seq",
+    "encode_examples": ".tasks", "encode_pairs": ".tasks", "evaluate": ".tasks", "train": ".tasks",
+    "train_language_model": ".tasks", "train_seq2seq": ".tasks",
+    "TrainConfig": ".training", "Trainer": ".training",
+    "Vocab": ".vocab", "pad_batch": ".vocab", "tokenize": ".vocab",
+}
 
-__all__ = ["Classifier", "Dataset", "DataError", "LanguageModel", "ModelConfig", "ModelFileError", "Pairs", "Seq2Seq",
-           "StaleRunError", "TinyRNNError", "TrainConfig", "Trainer", "TrainingError", "Vocab", "build_model",
-           "default_dataset", "encode_examples", "encode_pairs", "evaluate", "load_dataset", "load_model", "pad_batch",
-           "read_pairs", "save_model", "tokenize", "train", "train_language_model", "train_seq2seq", "translate"]
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'tinyrnn' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_HOMES})

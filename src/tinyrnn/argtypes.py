@@ -10,6 +10,8 @@ from .commands.presets import OFF
 def integer(low, high=None):
     def parse(text):
         try:
+            if not (text.isascii() and "_" not in text):
+                raise ValueError                    # int() also reads "1_0" and "\uff15"
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
@@ -24,6 +26,8 @@ def integer(low, high=None):
 def number(text):
     """Any float, or a message that a number was expected."""
     try:
+        if not (text.isascii() and "_" not in text):
+            raise ValueError                        # float() also reads "1_0" and "\uff15"
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None

@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from . import files
+from . import files, notices
 from .checkpoint import CHECKPOINT_NAME
 from .commands.remedies import worded
 from .errors import Terminated, TinyRNNError
@@ -90,8 +90,10 @@ def _main(argv):
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)
     saved_before = len(files.written)
+    if args.command == "train":                     # its set-up's warnings wait for the training to start
+        notices.hold()
     try:
-        return _command(args).run(args)
+        return _run(args)
     except TinyRNNError as error:
         return _fail(args, worded(error), error.exit_status)
     except BrokenPipeError:                         # e.g. `tinyrnn predict ... | head -1`: stop quietly
@@ -108,6 +110,18 @@ def _main(argv):
     except (KeyboardInterrupt, Terminated) as stop:   # the shell's statuses: 128 + signal number
         signal_name, status = ("Ctrl-C", 130) if isinstance(stop, KeyboardInterrupt) else ("SIGTERM", 143)
         return _fail(args, f"interrupted by {signal_name}; {_saved(files.written[saved_before:])}", status)
+
+
+def _run(args):
+    """The command's run(args); the warnings it held back said if it ran, forgotten if it was
+    refused or stopped (then its one line of error is all it says)."""
+    try:
+        status = _command(args).run(args)
+    except BaseException:
+        notices.discard()
+        raise
+    notices.release()
+    return status
 
 
 def _closed_stdout():

@@ -247,8 +247,8 @@ def _replaceable(path, kind):
 def is_tinyrnn_file(path, kind):
     """Is path a tinyrnn file of this kind (KINDS)? Reads a safetensors header (its format
     metadata), the start of a PNG, page or ONNX file (the producer tinyrnn writes into it), or
-    a log's lines (the first a JSON object written as tinyrnn writes it, every one ending with
-    LOG_MARK).
+    a log's lines (the first a JSON object written as tinyrnn writes it, every whole one ending
+    with LOG_MARK; a last line without its newline, cut by a crash, does not count).
     Only a regular file can be one."""
     try:
         with open_regular(path, KINDS.get(kind, "file")) as stream:
@@ -259,8 +259,9 @@ def is_tinyrnn_file(path, kind):
                 return _SIGNATURES[kind](stream.read(1 << 16))
             if not is_log_line(stream.readline(1 << 20)):
                 return False
-            mark = (LOG_MARK + "\n").encode()
-            return all(line.endswith(mark) for line in iter(lambda: stream.readline(1 << 20), b""))   # every line
+            mark = (LOG_MARK + "\n").encode()                # every whole line; a last one cut by a crash
+            return all(line.endswith(mark) or not line.endswith(b"\n")  # (no newline) is still the log's
+                       for line in iter(lambda: stream.readline(1 << 20), b""))
     except (OSError, HeaderError, TinyRNNError):
         return False
 
@@ -336,7 +337,7 @@ def remove_stale_temporaries(path):
     folder, name = os.path.split(os.path.abspath(path))
     for temporary in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.*.tmp")):
         pid = os.path.basename(temporary)[len(name) + 2:].split(".", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isascii() and pid.isdigit() and not _running(int(pid)):
             try:
                 os.unlink(temporary)
             except FileNotFoundError:                   # another process cleaned it first

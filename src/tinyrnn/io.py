@@ -17,7 +17,7 @@ from .files import atomic_write_bytes, load_json, open_regular
 from .model_config import DTYPES, TASKS, ModelConfig
 from .models import buffer_shapes, build_model, parameter_shapes
 from .safetensors_header import HeaderError, read_header
-from .text_output import odd_name, printable
+from .text_output import first_repeated, odd_name, printable
 from .vocab import SPECIALS, TARGET_SPECIALS, TOKENIZERS
 
 FORMAT = "tinyrnn/1"
@@ -199,11 +199,16 @@ def _check_layout(path, header, data_bytes):
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        if not (isinstance(info, dict) and isinstance(info.get("dtype"), str) and info["dtype"] in _ITEMSIZE
-                and _int_list(info.get("shape")) and _int_list(info.get("data_offsets"))
-                and len(info["data_offsets"]) == 2):
-            raise ModelFileError(f"{path}: tensor {name!r} has a malformed or unsupported entry "
-                                 f"(tinyrnn stores float32 or float64)")
+        if not isinstance(info, dict):
+            raise ModelFileError(f"{path}: tensor {name!r} has a malformed entry (not a JSON object)")
+        if not (_int_list(info.get("data_offsets")) and len(info["data_offsets"]) == 2):
+            raise ModelFileError(f"{path}: tensor {name!r} has malformed data_offsets (two whole numbers, "
+                                 f"begin and end)")
+        if not _int_list(info.get("shape")):
+            raise ModelFileError(f"{path}: tensor {name!r} has a malformed shape (a list of whole numbers)")
+        if not (isinstance(info.get("dtype"), str) and info["dtype"] in _ITEMSIZE):
+            raise ModelFileError(f"{path}: tensor {name!r} has an unsupported dtype (tinyrnn stores float32 "
+                                 f"or float64)")
         begin, end = info["data_offsets"]
         if end - begin != math.prod(info["shape"]) * _ITEMSIZE[info["dtype"]]:
             raise ModelFileError(f"{path}: tensor {name!r}: shape {info['shape']} does not match "
@@ -273,13 +278,16 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
         if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise ModelFileError(f"{path}: {name} metadata must be a JSON list of strings")
     if numeric:
-        if config.get("features") != len(vocab):
+        if type(config.get("features")) is not int or config["features"] != len(vocab):
             raise ModelFileError(f"{path}: config features disagree with the features metadata")
     elif vocab[:len(SPECIALS)] != list(SPECIALS) or len(set(vocab)) != len(vocab):
         raise ModelFileError(f"{path}: vocab metadata must start with {list(SPECIALS)} and have no duplicates")
-    elif config.get("vocab_size") != len(vocab):
+    elif type(config.get("vocab_size")) is not int or config["vocab_size"] != len(vocab):
         raise ModelFileError(f"{path}: config sizes disagree with the vocab metadata")
     for name, value in (("features", vocab if numeric else []), (outputs_key or "classes", classes or [])):
+        twice = first_repeated(value)
+        if twice is not None:                        # (which column, or which output, would it be?)
+            raise ModelFileError(f"{path}: {name} metadata names '{printable(twice)[:60]}' twice")
         odd = next((entry for entry in value if odd_name(entry)), None)
         if odd is not None:                          # they are printed in tables, TSV lines and pages
             raise ModelFileError(f"{path}: {name} metadata holds a name with a control, line-break or "
@@ -287,7 +295,7 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
         if any(not entry.strip() for entry in value):   # (a data file or --classes refuses a blank one too)
             raise ModelFileError(f"{path}: {name} metadata holds a blank name")
     count_key = {"classify": "num_classes", "regress": "num_targets"}.get(config["task"])
-    if count_key and config.get(count_key) != len(classes):
+    if count_key and (type(config.get(count_key)) is not int or config[count_key] != len(classes)):
         raise ModelFileError(f"{path}: config sizes disagree with the {outputs_key} metadata")
     return config, vocab, classes
 
@@ -301,7 +309,7 @@ def _target_vocab(path, metadata, config):
             and tokens[:len(TARGET_SPECIALS)] == list(TARGET_SPECIALS) and len(set(tokens)) == len(tokens)):
         raise ModelFileError(f"{path}: target_vocab metadata must be a JSON list of distinct strings starting "
                              f"with {list(TARGET_SPECIALS)}")
-    if config.get("target_vocab_size") != len(tokens):
+    if type(config.get("target_vocab_size")) is not int or config["target_vocab_size"] != len(tokens):
         raise ModelFileError(f"{path}: config sizes disagree with the target_vocab metadata")
     return tokens
 

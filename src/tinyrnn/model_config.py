@@ -75,6 +75,9 @@ class ModelConfig:
                 raise ValueError(f"{name} must be a name, got {getattr(self, name)!r}")
         make_cell(self.cell, self.hidden_size, self.nonlinearity)   # names the cell or nonlinearity
         _choose("dtype", self.dtype, DTYPES)
+        for name in ("tokenizer", "attention", "scaling"):           # None: the default; else a name
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a name or None, got {getattr(self, name)!r}")
         self._check_input()
         self._check_task()
 

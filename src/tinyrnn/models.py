@@ -84,6 +84,7 @@ class RecurrentModel:
 
     task = None
     origin = None                        # where the weights came from: {"pretrained": file, "task", "sha256"}
+    initialized = None                   # how initialize() drew them: {"init": scheme, "forget_bias": b}
 
     def _build(self, config, vocab, classes, layout=None):
         """layout: parameter_shapes(config, ...) when the caller has it already."""
@@ -134,6 +135,7 @@ class RecurrentModel:
         roles = {**self.stack.param_roles(), self.output_weight: "output_weight",
                  self.output_bias: "output_bias"}
         initialize(self.params, roles, rng, scheme, self.hidden_size, forget_bias)
+        self.initialized = {"init": scheme, "forget_bias": float(forget_bias)}
         return self
 
     def tokenize(self, text):

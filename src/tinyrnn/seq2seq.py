@@ -116,6 +116,7 @@ class Seq2Seq(RecurrentModel):
         roles.update({name: "dense_bias" if name.endswith("bias") else "dense_weight"
                       for name in self.params if name not in roles})
         initialize(self.params, roles, rng, scheme, self.hidden_size, forget_bias)
+        self.initialized = {"init": scheme, "forget_bias": float(forget_bias)}
         return self
 
     def _use_layers(self, layers):

@@ -187,7 +187,8 @@ async def _json_body(request, limits):
         raise RequestError(415, "send the request body as Content-Type: application/json")
     declared = request.headers.get("content-length")
     too_large = f"the request body is over the limit of {limits.max_body_bytes:,} bytes"
-    if declared is not None and (not declared.isdigit() or int(declared) > limits.max_body_bytes):
+    if declared is not None and not (declared.isascii() and declared.isdigit()
+                                     and int(declared) <= limits.max_body_bytes):
         raise RequestError(413, too_large)
     body = bytearray()
     try:
@@ -272,7 +273,26 @@ class HostCheck:
             if origin and origin not in (f"http://{host}", f"https://{host}"):
                 await _refuse(scope, receive, send, 403, f"requests from {origin} are not answered")
                 return
+            receive, send = _answering_the_connected(receive, send)
         await self.app(scope, receive, send)
+
+
+def _answering_the_connected(receive, send):
+    """receive and send for a request whose answer is dropped once the client is gone (the
+    server has closed a connection that broke HTTP, as a garbled chunked body): nobody is
+    left to read it, and the connection could not carry it."""
+    gone = False
+
+    async def receiving():
+        nonlocal gone
+        message = await receive()
+        gone = gone or message["type"] == "http.disconnect"
+        return message
+
+    async def sending(message):
+        if not gone:
+            await send(message)
+    return receiving, sending
 
 
 async def _refuse(scope, receive, send, status, message):

@@ -8,8 +8,11 @@ import unicodedata
 from .errors import TinyRNNError
 
 # Format characters that reorder what a terminal shows (bidirectional embeddings, overrides,
-# isolates and marks): printed, they can make a line read as something else.
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# isolates and marks): printed, they can make a line read as something else. And those that
+# show nothing and join nothing (a byte-order mark, a zero-width space or word joiner):
+# printed, two different texts would look the same.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+                           "\ufeff\u200b\u2060")
 _ESCAPED_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")   # controls, surrogates, line and paragraph separators
 
 

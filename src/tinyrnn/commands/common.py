@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from ..data import load_dataset
-from ..data.loaders import MAX_TEXT_CHARS, spec_path
+from ..data.loaders import MAX_TEXT_CHARS, file_identity, spec_path
 from ..errors import ConfigError, TinyRNNError
 from ..files import OutputLock, check_outputs, log_line
 from ..io import load_model
 from ..model_config import ARCHITECTURE, ModelConfig
 from ..models import Classifier, build_model
+from ..notices import say
 from ..text_output import printable
 
 
@@ -32,8 +33,8 @@ class DataOptions:
         dataset = load_dataset(specs, self.encoding, self.text_column, self.label_column, self.format,
                                self.skip_bad_rows)
         if dataset.skipped:
-            print(f"warning: skipped {len(dataset.skipped)} bad row(s) (--skip-bad-rows); the first: "
-                  f"{dataset.skipped[0]}", file=sys.stderr)
+            say(f"warning: skipped {len(dataset.skipped)} bad row(s) (--skip-bad-rows); the first: "
+                f"{dataset.skipped[0]}")
         return dataset
 
 
@@ -167,12 +168,18 @@ def locked_outputs(outputs, inputs, force):
 
 def data_inputs(**options):
     """[(option, path)] of every file a run reads; options map names to a spec, a list of specs
-    (PATH or LABEL=FILE) or None."""
+    (PATH or LABEL=FILE) or None. A test or validation file that is also a training file is
+    said (its figures then measure the fit, not what the model does on new data)."""
     inputs = []
     for option, value in options.items():
         for spec in value if isinstance(value, list) else [value]:
             if spec:
                 inputs.append((f"--{option.replace('_', '-')}", spec_path(spec)))
+    trained = {file_identity(path) for option, path in inputs if option == "--train"}
+    for option, path in inputs:
+        if option in ("--test", "--valid") and file_identity(path) in trained:
+            say(f"warning: {option} {printable(path)} is also training data: its figures measure how well the "
+                f"model fits it, not how it does on new data")
     return inputs
 
 
@@ -180,8 +187,8 @@ def warn_unknown(unknown, where, unit="word"):
     """Warn on stderr about tokens read as <unk>, showing the first ten."""
     if unknown:
         shown = ", ".join(_shown_word(word) for word in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
-        print(f"warning: {len(unknown)} {unit}(s) in the {where} are not in the vocabulary and read as "
-              f"<unk>: {shown}", file=sys.stderr)
+        say(f"warning: {len(unknown)} {unit}(s) in the {where} are not in the vocabulary and read as "
+            f"<unk>: {shown}")
 
 
 def _shown_word(word, limit=40):

@@ -1,13 +1,12 @@
 """Numeric data on the command line: which files are numeric sequences (.ts, .npz, or long
 CSV with --format long), reading them with the options given, and the splits a run validates on."""
-import sys
-
 import numpy as np
 
 from ..data.numeric_set import MAX_STEPS
 from ..data.series import read_long_csv, read_numeric, read_series
 from ..data.split import stratified_split
 from ..errors import DataError, TinyRNNError
+from ..notices import say
 from ..tasks.classify import LabelledSequences
 from ..tasks.regress import RealTargets
 
@@ -30,7 +29,10 @@ def read_sets(paths, args, task, labels_optional=False, feature_names=None):
     (labels_optional: files without labels or targets are sequences alone; feature_names: a long
     CSV's feature columns when --feature-columns does not name them)."""
     data_format = getattr(args, "format", None)
-    feature_columns = getattr(args, "feature_columns", None) or (",".join(feature_names) if feature_names else None)
+    feature_columns = getattr(args, "feature_columns", None)
+    if feature_columns is not None and not feature_columns.strip():
+        raise TinyRNNError("--feature-columns names no column; give their names, separated by commas")
+    feature_columns = feature_columns or (",".join(feature_names) if feature_names else None)
     if data_format in ("csv", "tsv", "jsonl"):
         raise TinyRNNError(f"--format {data_format} is for texts; numeric sequences are ts, npz or long")
     sets = []
@@ -118,8 +120,7 @@ def validation_split(train_set, fraction, seed):
 def warn_small_training(trained, held):
     """A validation split that leaves fewer examples to train on than it holds out is said."""
     if trained < held:
-        print(f"warning: --valid-split holds out {held} examples and leaves {trained} to train on",
-              file=sys.stderr)
+        say(f"warning: --valid-split holds out {held} examples and leaves {trained} to train on")
 
 
 def encode(model, numeric_set):

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.numeric_set import finite_number
+from ..data.numeric_set import finite_number, plain_float
 from ..errors import DataError
 from ..tasks.regress import RealTargets
 from ..vocab import Vocab, tokenize
@@ -40,7 +40,7 @@ def read_texts(specs, args):
     targets = []
     for label, source in zip(dataset.labels, dataset.sources):
         try:
-            float(label)
+            plain_float(label)
         except ValueError:
             raise DataError(f"{source}: {args.label_column} {label!r} is not a number (--task regress reads "
                             f"real targets)") from None

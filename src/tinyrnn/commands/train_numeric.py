@@ -51,7 +51,9 @@ def _with_default_preset(args):
     if args.preset is None:
         args.preset = PRESET
     elif args.preset != PRESET:
-        raise TinyRNNError(f"--preset {args.preset} is for texts; numeric sequences train with --preset {PRESET}")
+        read = f"--format {args.format} reads" if args.format in ("ts", "npz", "long") else "the data are"
+        raise TinyRNNError(f"--preset {args.preset} is for texts, but {read} numeric sequences, which train with "
+                           f"--preset {PRESET}")
     return args
 
 

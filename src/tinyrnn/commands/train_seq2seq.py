@@ -17,6 +17,7 @@ from ..data.dates import default_date_pairs
 from ..data.pairs import filter_pairs, normalize, normalize_pairs, read_pairs, split_pairs
 from ..errors import DataError, TinyRNNError
 from ..io import load_model, save_model
+from ..notices import say
 from ..plots import require_matplotlib
 from ..tasks.seq2seq import Seq2SeqTask, encode_pairs, evaluate_pairs
 from ..text_output import printable
@@ -77,8 +78,8 @@ class PairOptions:
                                    f"{option} source=FILE target=FILE reads lines")
             pairs = read_pairs(files["source"], self.encoding, target_path=files["target"], skip_bad=self.skip_bad)
         if pairs.skipped:
-            print(f"warning: skipped {len(pairs.skipped)} bad row(s) (--skip-bad-rows); the first: "
-                  f"{pairs.skipped[0]}", file=sys.stderr)
+            say(f"warning: skipped {len(pairs.skipped)} bad row(s) (--skip-bad-rows); the first: "
+                f"{pairs.skipped[0]}")
         return pairs.swapped() if self.swap else pairs
 
     def chosen(self, pairs, where):
@@ -89,8 +90,8 @@ class PairOptions:
         if self.normalize != "none":
             pairs = normalize_pairs(pairs, self.normalize)
             if len(pairs) < count:
-                print(f"warning: {where}: {count - len(pairs)} pair(s) left out, empty once normalised; the "
-                      f"first: {pairs.skipped[-(count - len(pairs))]}", file=sys.stderr)
+                say(f"warning: {where}: {count - len(pairs)} pair(s) left out, empty once normalised; the "
+                    f"first: {pairs.skipped[-(count - len(pairs))]}")
         if self.max_length or self.target_prefixes:
             prefixes = None if not self.target_prefixes else tuple(
                 normalize(prefix, self.normalize).rstrip() + (" " if prefix.endswith(" ") else "")
@@ -103,7 +104,7 @@ class PairOptions:
                                                ("--target-prefix", self.target_prefixes)) if used]
             raise DataError(f"{where}: no pairs left after {' and '.join(applied)}")
         if len(pairs) < count:
-            print(f"{where}: {len(pairs):,} of {count:,} pairs kept", file=sys.stderr)
+            say(f"{where}: {len(pairs):,} of {count:,} pairs kept")
         return pairs
 
     def same_source(self, text):

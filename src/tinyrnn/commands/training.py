@@ -7,7 +7,9 @@ from contextlib import nullcontext
 
 from tqdm import tqdm
 
+from .. import notices
 from ..files import check_same_architecture
+from ..nn.compiled import engine_choice
 from ..training import Listener, TrainConfig
 from .checkpointing import checkpoint_settings, deferred_signals
 from .common import JsonLog, progress_bar
@@ -112,6 +114,11 @@ def run_trainer(trainer, report, json_log, progress, checkpoints=None, out=None,
     check_same_architecture("--out", out, trainer.model.config, force)
     state = trainer.state
     with JsonLog(json_log) as log, progress_bar(report.total_updates(trainer), report.unit, progress) as bar:
+        notices.release()                            # the set-up's warnings: the run is accepted
+        if engine_choice() == "compiled" and not trainer.model._uses_compiled_step():
+            print("note: TINYRNN_ENGINE=compiled, but the compiled engine runs only the walkthrough's kind of "
+                  "model (a one-layer rnn classifier of one-hot words, at most 128 units); this one trains on "
+                  "NumPy", file=sys.stderr)
         bar.update(state.steps)
         for record in state.history:
             if record.logged:

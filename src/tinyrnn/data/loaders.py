@@ -81,7 +81,7 @@ def load_dataset(specs, encoding="utf-8", text_column="text", label_column="labe
                         f"they must be two different columns")
     seen = {}
     for spec in specs:
-        path = os.path.realpath(spec_path(str(spec)))
+        path = file_identity(spec_path(str(spec)))
         if path in seen:                             # its rows twice, or under two labels
             raise DataError(f"{spec_path(str(spec))} is given twice ({seen[path]} and {spec}); give each file once")
         seen[path] = spec
@@ -89,6 +89,16 @@ def load_dataset(specs, encoding="utf-8", text_column="text", label_column="labe
     for spec in specs:
         dataset.extend(_load_one(str(spec), encoding, text_column, label_column, fmt, skip_bad))
     return dataset
+
+
+def file_identity(path):
+    """What names one file under any of its names (a symbolic or hard link): its device and
+    inode, or its real path where it cannot be looked up."""
+    try:
+        status = os.stat(path)
+        return status.st_dev, status.st_ino
+    except (OSError, ValueError):
+        return os.path.realpath(path)
 
 
 def spec_path(spec):
@@ -160,6 +170,9 @@ def text_encoding(encoding):
 def check_path(path):
     """A regular file that exists, or a DataError saying what is there instead."""
     if not os.path.exists(path):
+        if os.path.islink(path):
+            raise DataError(f"{path}: a symbolic link to nothing (its target is missing, or it leads back to "
+                            f"itself)")
         raise DataError(f"{path}: no such file")
     if os.path.isdir(path):
         raise DataError(f"{path}: is a directory, not a data file")
@@ -276,7 +289,7 @@ def read_columns(path, text, delimiter, names, into, add, skip_bad=False):
         columns = []
         for name in names:
             if name not in header:
-                raise DataError(f"{path}:1: no column {name!r} in the header (columns: "
+                raise DataError(f"{path}:1: no column {printable(name)!r} in the header (columns: "
                                 f"{printable(', '.join(header))})")
             columns.append(header.index(name))
         start = reader.line_num + 1

@@ -70,10 +70,19 @@ MAX_STEPS = 100_000       # one sequence's steps: more would take gigabytes to t
 MAX_MAGNITUDE = 1e150     # larger numbers overflow when squared (a spread, a squared error) in float64
 
 
+def plain_float(text):
+    """float(text) for a number as files and options write it: ASCII, without underscores.
+    Python's float() also reads "1_0" as 10 and other scripts' digits ("\uff11" as 1); a
+    ValueError here."""
+    if isinstance(text, str) and not (text.isascii() and "_" not in text):
+        raise ValueError(f"not a plain number: {text!r}")
+    return float(text)
+
+
 def finite_number(text, where, what):
     """text as a finite float of magnitude at most MAX_MAGNITUDE, or a DataError naming where and what."""
     try:
-        value = float(text)
+        value = plain_float(text)
     except ValueError:
         raise DataError(f"{where}: {what} is not a number ({str(text).strip()[:40]!r})") from None
     if not math.isfinite(value):
@@ -95,7 +104,7 @@ def check_magnitude(values, where, what):
 
 def is_number(text):
     try:
-        return math.isfinite(float(text))
+        return math.isfinite(plain_float(text))
     except ValueError:
         return False
 

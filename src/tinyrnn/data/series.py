@@ -15,7 +15,7 @@ from ..errors import DataError
 from ..text_output import first_repeated, odd_name, printable
 from .loaders import check_path, read_text
 from .numeric_set import (MAX_STEPS, TASKS, NumericSet, Series, check_magnitude, check_task, finite_number,
-                          is_number, trim)
+                          is_number, plain_float, trim)
 from .ts_format import read_ts
 
 __all__ = ["TASKS", "NumericSet", "Series", "read_numeric", "read_ts", "read_npz", "read_long_csv", "read_series"]
@@ -197,6 +197,13 @@ def read_long_csv(path, *, encoding="utf-8", id_column="series", time_column=Non
         target_column = None
     named = [name for name in (id_column, time_column, target_column) if name is not None]
     features = [n for n in header if n not in named] if feature_columns is None else list(feature_columns)
+    if feature_columns is not None:
+        twice, taken = first_repeated(features), [name for name in features if name in named or not name.strip()]
+        if twice is not None:
+            raise DataError(f"{path}: the feature columns name {printable(twice)!r} twice")
+        if taken:
+            raise DataError(f"{path}: feature column {printable(taken[0])!r} " + (
+                "is an empty name" if not taken[0].strip() else "is the series' id, time or target column"))
     index = _column_index(path, header, named + features)
     if not features:
         raise DataError(f"{path}:1: no feature columns (columns: {', '.join(header)})")
@@ -213,8 +220,7 @@ def read_long_csv(path, *, encoding="utf-8", id_column="series", time_column=Non
             raise DataError(f"{where}: series {key!r} has {target_column} {answer!r} here but {first!r} "
                             f"at {source}")
         steps.append((time, where, [finite_number(row[index[name]], where, f"column {name!r}") for name in features]))
-    numeric = time_column is not None and all(is_number(time) for _, _, steps in groups.values()
-                                              for time, _, _ in steps)
+    numeric = time_column is not None and _numeric_times(time_column, groups)
     regress = target_column is not None and task == "regress"
     answers = [finite_number(answer, source, f"column {target_column!r}") if regress else answer
                for source, answer, _ in groups.values()]
@@ -224,12 +230,28 @@ def read_long_csv(path, *, encoding="utf-8", id_column="series", time_column=Non
                       [source for source, _, _ in groups.values()], features, [target_column] if regress else None)
 
 
+def _numeric_times(time_column, groups):
+    """Are all times numbers (sorted as numbers) or none (sorted as text, as ISO dates sort)?
+    Some of each is a DataError naming the first row whose time is of the other kind: as text,
+    10 would come before 9."""
+    kinds = {}                                  # is a number -> "file:line" of the first such time
+    for _, _, steps in groups.values():
+        for time, where, _ in steps:
+            kinds.setdefault(is_number(time), (where, time))
+            if len(kinds) == 2:
+                (number_at, number), (text_at, text) = kinds[True], kinds[False]
+                raise DataError(f"{text_at}: {time_column} {text[:40]!r} is not a number, while {number_at} "
+                                f"holds {number[:40]!r}: the times must be all numbers or all text (such as "
+                                f"dates), to be put in order")
+    return kinds == {} or True in kinds
+
+
 def _in_time_order(key, steps, time_column, numeric):
     """(T_i, F) values of one series' rows [(time, "file:line", values)], sorted by time."""
     if time_column is not None:
-        steps.sort(key=lambda step: float(step[0]) if numeric else step[0])
+        steps.sort(key=lambda step: plain_float(step[0]) if numeric else step[0])
         for (time, _, _), (later, where, _) in zip(steps, steps[1:]):
-            if (float(time) == float(later)) if numeric else time == later:
+            if (plain_float(time) == plain_float(later)) if numeric else time == later:
                 raise DataError(f"{where}: series {key!r} has {time_column} {later!r} twice")
     return np.array([values for _, _, values in steps], dtype=np.float64)
 
@@ -264,7 +286,8 @@ def _column_index(path, header, names):
     """{name: its position in the header}; a DataError for a name not there."""
     missing = [name for name in names if name not in header]
     if missing:
-        raise DataError(f"{path}:1: no column {missing[0]!r} in the header (columns: {', '.join(header)})")
+        raise DataError(f"{path}:1: no column {printable(missing[0])!r} in the header (columns: "
+                        f"{printable(', '.join(header))})")
     return {name: header.index(name) for name in names}
 
 

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..errors import DataError
+from ..text_output import first_repeated, printable
 from .loaders import read_text
 from .numeric_set import NumericSet, check_task, finite_number, trim
 
@@ -46,6 +47,11 @@ def read_ts(path, encoding="utf-8", task=None, labels_optional=False):
         if len(fields) != dimensions:
             raise DataError(f"{where}: {len(fields)} dimensions, expected {dimensions}")
         answers.append(None if unlabelled else finite_number(answer, where, "the target") if regress else answer)
+        if header["equallength"] and length is None:             # @equalLength true, no @seriesLength:
+            length = len(fields[0].split(","))                    # every series as long as the first
+        elif header["equallength"] and length != len(fields[0].split(",")) and not header["serieslength"]:
+            raise DataError(f"{where}: {len(fields[0].split(','))} steps; @equalLength is true and the first "
+                            f"series has {length}")
         series.append(_ts_example(fields, where, length))
         sources.append(where)
     if not series:
@@ -73,8 +79,11 @@ def _ts_header(path, lines):
             header[keyword] = _ts_flag(words, where, keyword)
         elif keyword == "classlabel":
             header[keyword] = words[1:] if _ts_flag(words[:1], where, keyword) else None
+            twice = first_repeated(header[keyword] or [])
+            if twice is not None:
+                raise DataError(f"{where}: @classLabel lists {printable(twice)[:40]!r} twice")
         elif keyword in ("dimensions", "serieslength"):
-            if len(words) != 1 or not words[0].isdigit() or int(words[0]) < 1:
+            if len(words) != 1 or not (words[0].isascii() and words[0].isdigit()) or int(words[0]) < 1:
                 raise DataError(f"{where}: @{keyword} expects a whole number >= 1, got {' '.join(words)!r}")
             header[keyword] = int(words[0])
         elif keyword != "problemname":
@@ -114,6 +123,8 @@ def _ts_values(field, where, dimension):
     """One dimension's comma-separated values as float64, missing ones ('?', NaN) as NaN."""
     texts = field.split(",")
     try:
+        if not field.isascii() or "_" in field:
+            raise ValueError                        # (NumPy reads "1_0" and "\uff11"; finite_number does not)
         values = np.array(texts, dtype=np.float64)
         if np.isinf(values).any():
             raise ValueError                        # found and named below

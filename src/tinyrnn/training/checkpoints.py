@@ -200,7 +200,7 @@ def _check_record(stats, refuse):
 
 
 LATER = {"schedule": "constant", "warmup": 0.1, "lr_layer_decay": 1.0, "unfreeze_every": None,   # settings
-         "engine": "numpy"}
+         "engine": "numpy", "forget_bias": 0.0}
 # added after the first checkpoints: left out at their defaults, so those checkpoints still resume
 
 
@@ -214,6 +214,9 @@ def run_signature(model, config, task, seed, data_fingerprint):
     fields.update({key: _plain(value) for key, value in task.settings().items()})
     if getattr(model, "origin", None):                  # where a fine-tuned model's body came from
         fields["model.origin"] = dict(model.origin)
+    for key, value in (getattr(model, "initialized", None) or {}).items():   # how new weights were drawn
+        if not (key in LATER and value == LATER[key]):
+            fields[key] = value
     if model._uses_compiled_step():                  # (a batch of one sentence runs compiled, rounding
         fields["engine"] = "compiled"                   # otherwise than NumPy: nn/compiled.py)
     fields.update(seed=seed, data=data_fingerprint)
