@@ -4,6 +4,7 @@ and of the size their header declares; JSON numbers too long for Python are one 
 checkpoint's run record that could not have been written is refused; numbers past 8 digits."""
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -782,7 +783,13 @@ def test_ctrl_c_while_the_command_line_is_still_importing_is_one_line(monkeypatc
         def __getattr__(self, name):
             raise KeyboardInterrupt
     monkeypatch.setitem(sys.modules, "tinyrnn.cli", Importing("tinyrnn.cli"))
-    assert main(["predict", "x"]) == 130
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert main(["predict", "x"]) == 130
+        assert all(signal.getsignal(number) == signal.SIG_IGN for number in handlers)   # while Python shuts down
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
     assert capsys.readouterr().err == "tinyrnn: interrupted by Ctrl-C; nothing was saved\n"
 
 
