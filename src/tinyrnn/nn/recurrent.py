@@ -114,6 +114,7 @@ class RecurrentLayer:
         self.cell, self.input_size, self.onehot, self.names = cell, input_size, onehot, names
         self.dtype, self.max_workspaces, self.max_cached_bytes = np.dtype(dtype), max_workspaces, max_cached_bytes
         self._workspaces, self._cached_bytes = {}, 0
+        self._laid_out = {}                              # W_hh^T as the steps read it (laid_out_for)
 
     def param_shapes(self):
         G, H = len(self.cell.GATES) * self.cell.hidden_size, self.cell.hidden_size
@@ -154,7 +155,7 @@ class RecurrentLayer:
         W_hh = W_hh if weight_keep is None else W_hh * weight_keep
         scale = self._pre_activations(params, inputs, work.gx)
         work.states[0] = initial_state
-        step = self.cell.forward_step(laid_out_for(W_hh, B, scale), self._param(params, "bias_hh"))
+        step = self.cell.forward_step(laid_out_for(W_hh, B, scale, self._laid_out), self._param(params, "bias_hh"))
         padding = None if mask is None or mask.all() else ~mask[:, :, None]      # (T, B, 1)
         states = work.states
         for t, arrays in enumerate(work.steps_arrays):
