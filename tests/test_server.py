@@ -189,14 +189,19 @@ def test_fifty_concurrent_clients_get_the_answers_they_would_get_alone(served):
     assert ask(port, "w1 w2")[0] == 200                        # still answering
 
 
-@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
-def test_ctrl_c_or_sigterm_stop_the_server_quietly(tmp_path, signal_number):
+def _serving(tmp_path):
+    """(process, port) of `tinyrnn serve` on a free port in a subprocess, with a classifier."""
     path = str(tmp_path / "m.safetensors")
     save_model(classifier(), path)
     process = subprocess.Popen([sys.executable, "-m", "tinyrnn", "serve", "--model", path, "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    port = int(process.stdout.readline().split("http://127.0.0.1:")[1].split("/")[0])
+    return process, int(process.stdout.readline().split("http://127.0.0.1:")[1].split("/")[0])
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stop_the_server_quietly(tmp_path, signal_number):
+    process, port = _serving(tmp_path)
     assert ask(port, "w1")[0] == 200
     process.send_signal(signal_number)
     assert process.wait(timeout=30) == 0
@@ -216,12 +221,7 @@ def test_serve_refuses_a_bad_model_or_a_taken_port(served, tmp_path):
 
 def test_a_garbled_chunked_body_is_answered_by_the_http_server_without_a_traceback(tmp_path):
     import socket
-    path = str(tmp_path / "m.safetensors")
-    save_model(classifier(), path)
-    process = subprocess.Popen([sys.executable, "-m", "tinyrnn", "serve", "--model", path, "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    port = int(process.stdout.readline().split("http://127.0.0.1:")[1].split("/")[0])
+    process, port = _serving(tmp_path)
     with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
         connection.sendall(f"POST /api/explain HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json"
                            f"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n".encode())
