@@ -897,11 +897,13 @@ def test_a_tensor_entry_is_named_for_what_is_wrong_with_it(folder, capsys):
 
 
 @pytest.mark.parametrize("columns,message", [("x1,x1", "feature columns name 'x1' twice"), ("", "names no column"),
+                                             ("--id-column=", "--id-column names no column"),
                                              ("t", "is the series' id, time or target column")])
 def test_feature_columns_must_name_distinct_feature_columns(folder, capsys, columns, message):
     _long_csv([str(t) for t in range(12)])
-    one_line(*run(capsys, *TRAIN, "--format", "long", "--time-column", "t", "--train", "l.csv",
-                  "--feature-columns", columns)[::2], message)
+    option = [columns] if columns.startswith("--") else ["--feature-columns", columns]
+    one_line(*run(capsys, *TRAIN, "--format", "long", "--time-column", "t", "--train", "l.csv", *option)[::2],
+             message)
 
 
 @pytest.mark.parametrize("header,rows,message", [
@@ -941,3 +943,73 @@ def test_a_format_of_numbers_under_a_text_preset_names_both(folder, capsys):
     (folder / "data.csv").write_text(TEXTS)
     one_line(*run(capsys, *TRAIN, "--train", "data.csv", "--format", "ts", "--preset", "fast")[::2],
              "--preset fast is for texts, but --format ts reads numeric sequences")
+
+
+# --- the seventh trial's findings ------------------------------------------------------------
+
+
+def test_matplotlib_is_on_agg_and_quiet_whatever_the_environment_says(folder, monkeypatch):
+    (folder / "data.csv").write_text(TEXTS)
+    command = [sys.executable, "-m", "tinyrnn", *TRAIN, "--train", "data.csv", "--plot", "p.png"]
+    environment = {**os.environ, "MPLBACKEND": "bogus", "MPLCONFIGDIR": "/dev/null/x"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=environment)
+    assert result.returncode == 0 and os.path.exists("p.png"), result.stderr
+    assert result.stderr.strip().splitlines() == ["saved model.safetensors", "saved p.png"], result.stderr
+
+
+@pytest.mark.parametrize("number", ["\u0663", "1_0"])
+def test_word_vectors_are_plain_numbers_too(folder, capsys, number):
+    (folder / "data.csv").write_text(TEXTS)
+    (folder / "e.txt").write_text(f"good {number} 0.2\nbad 0.3 0.4\n", encoding="utf-8")
+    one_line(*run(capsys, *TRAIN, "--train", "data.csv", "--embeddings", "e.txt")[::2],
+             "e.txt:1: the vector of 'good' is not all numbers")
+
+
+def test_a_ts_series_length_holds_with_or_without_equal_length(folder, capsys):
+    (folder / "s.ts").write_text("@problemName x\n@univariate true\n@classLabel true a b\n@seriesLength 10\n@data\n"
+                                 "1,2,3,4:a\n1,2,3,4:b\n")
+    one_line(*run(capsys, *TRAIN, "--train", "s.ts")[::2], "s.ts:6: 4 steps; @seriesLength is 10")
+
+
+@pytest.mark.parametrize("twin", ["po\u034fs", "po\ufe0fs", "po\u3164s", "po\u2800s"])
+def test_labels_that_would_print_like_another_are_refused(folder, capsys, twin):
+    (folder / "twin.csv").write_text(f"text,label\ngood,pos\nbad,{twin}\n", encoding="utf-8")
+    one_line(*run(capsys, *TRAIN, "--train", "twin.csv")[::2], "holds an invisible character")
+
+
+@pytest.mark.parametrize("token,message", [("GOOD", "'GOOD', which is not a word"), ("a b", "'a b', which"),
+                                           ("", "'', which"), ("\ud800", "which is not a word")])
+def test_an_imported_vocabulary_holds_only_words_some_input_can_reach(folder, capsys, token, message):
+    save_model(small_model(), "m.safetensors")
+    assert run(capsys, "export", "--model", "m.safetensors", "--format", "torch", "--out", "t.safetensors")[0] == 0
+    vocab = load_model("m.safetensors").vocab.tokens
+    (folder / "v.json").write_text(json.dumps([*vocab[:-1], token]))
+    (folder / "c.json").write_text(json.dumps(load_model("m.safetensors").classes))
+    one_line(*run(capsys, "import", "--state-dict", "t.safetensors", "--vocab", "v.json", "--classes", "c.json",
+                  "--out", "x.safetensors")[::2], message)
+    assert not os.path.exists("x.safetensors")
+
+
+def test_translate_refuses_a_text_without_words(folder, capsys):
+    from tinyrnn.gradcheck import random_seq2seq
+    save_model(random_seq2seq(np.random.default_rng(0)), "s.safetensors")
+    for text in ("", " ", "\t"):
+        one_line(*run(capsys, "translate", "--model", "s.safetensors", text)[::2], "text 1 has no words to translate")
+
+
+@pytest.mark.parametrize("columns,message", [("x0,x0", "the value columns name 'x0' twice"),
+                                             ("", "--columns names no column")])
+def test_forecast_columns_are_named_once_each(folder, capsys, columns, message):
+    from tinyrnn.gradcheck import random_problem
+    model = random_problem(np.random.default_rng(0), 4, 3, 2, task="forecast", features=2, max_length=4)[0]
+    save_model(model, "f.safetensors")
+    (folder / "s.csv").write_text("x0,x1\n" + "".join(f"{i},{i + 1}\n" for i in range(10)))
+    one_line(*run(capsys, "forecast", "--model", "f.safetensors", "--series", "s.csv", "--columns", columns)[::2],
+             message)
+
+
+def test_gradcheck_takes_only_steps_whose_differences_can_match():
+    from tinyrnn.options import MIN_EPS
+    from tinyrnn.gradcheck import check_gradients, random_problem
+    model, ids, mask, targets, h0 = random_problem(np.random.default_rng(1), batch=5, max_length=7)
+    assert all(result.passed for result in check_gradients(model, ids, mask, targets, h0, eps=MIN_EPS))

@@ -31,7 +31,8 @@ from .files import load_json, read_regular
 from .model_config import ModelConfig, uses_walkthrough_names
 from .models import build_model
 from .nn import CELLS
-from .text_output import odd_name, printable
+from .text_output import odd_name, printable, surrogate_in
+from .vocab import tokenize
 
 RNN_NAME = re.compile(r"rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?")
 SEQ2SEQ_TENSORS = ("encoder.embedding.weight", "decoder.embedding.weight", "bridge.weight", "bridge.bias",
@@ -78,10 +79,7 @@ def model_from_state_dict(tensors, vocab, classes=None, saved_config=None, *, no
         model = build_model(ModelConfig.from_json(settings), vocab, classes)
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{where}: {error}") from None
-    longer = next((token for token in model.vocab.words if len(token) != 1), None)
-    if model.tokenizer.kind == "chars" and longer is not None:      # a character tokenizer never makes it
-        raise ModelFileError(f"{where}: a character model's vocabulary holds single characters, not "
-                             f"'{printable(longer)[:40]}' (a model of words?)")
+    _check_tokens(model.vocab, model.tokenizer, where)
     state = dict(tensors)
     if uses_walkthrough_names(model.config):
         state["rnn.bias_ih_l0"] = tensors["rnn.bias_ih_l0"] + tensors["rnn.bias_hh_l0"]   # bh: one bias
@@ -130,6 +128,8 @@ def seq2seq_from_state_dict(tensors, vocab, target_vocab, saved_config=None, *, 
         model = build_model(ModelConfig.from_json(settings), (vocab, target_vocab), None)
     except (ValueError, TypeError) as error:
         raise ModelFileError(f"{where}: {error}") from None
+    _check_tokens(model.vocab, model.tokenizer, where)
+    _check_tokens(model.target_vocab, model.tokenizer, where, "target vocabulary")
     sizes = f"vocabularies {len(vocab)} and {len(target_vocab)}, hidden {H}"
     return _filled(model, dict(tensors), sizes, where)
 
@@ -317,6 +317,20 @@ def _recurrent_layers(tensors, where, prefix=""):
                 raise ModelFileError(f"{where}: layer {k} lacks " + ", ".join(
                     f"{prefix}rnn.{role}{suffix}" for role in sorted(missing)))
     return layers
+
+
+def _check_tokens(vocab, tokenizer, where, what="vocabulary"):
+    """Every token of vocab (past its special ones) is one the tokenizer makes of some text:
+    a single character, or a word that tokenizes to itself (not "GOOD", "a b", "" or a lone
+    surrogate, which no input could ever reach)."""
+    for token in vocab.tokens[len(vocab.specials):]:
+        if tokenizer.kind == "chars" and len(token) != 1:
+            raise ModelFileError(f"{where}: a character model's {what} holds single characters, not "
+                                 f"'{printable(token)[:40]}' (a model of words?)")
+        if surrogate_in(token) is not None or tokenizer.kind == "words" and tokenize(token) != [token]:
+            raise ModelFileError(f"{where}: the {what} holds '{printable(token)[:40]}', which is not a word as "
+                                 f"tinyrnn reads text (Unicode NFKC, case-folded, split at spaces and "
+                                 f"punctuation): no input could reach it")
 
 
 def _check_agrees_with_saved(config, saved, where):

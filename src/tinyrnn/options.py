@@ -24,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(TinyRNNError.exit_status, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-MIN_EPS, MAX_EPS = 1e-12, 1e-2        # gradcheck --eps: below, rounding swamps the difference; above, curvature
+MIN_EPS, MAX_EPS = 1e-10, 1e-2        # gradcheck --eps: below, rounding swamps the difference; above, curvature
 
 
 def _finite_difference_step(text):

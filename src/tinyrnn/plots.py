@@ -5,7 +5,9 @@ matplotlib is the optional `plot` extra, imported only here and only when drawin
 with "Software: tinyrnn" in their metadata, so that a later run may replace them.
 """
 import io
+import logging
 import math
+import os
 
 from .errors import TinyRNNError
 from .files import atomic_write_bytes
@@ -16,7 +18,9 @@ DPI = 100
 
 def require_matplotlib():
     """matplotlib.pyplot on the non-interactive Agg backend, or a TinyRNNError saying how to get it."""
-    try:
+    os.environ["MPLBACKEND"] = "Agg"                # (a backend named there that cannot load: a traceback)
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)   # its set-up warnings (an unwritable
+    try:                                                      # MPLCONFIGDIR) are not about the work
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as pyplot

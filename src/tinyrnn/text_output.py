@@ -16,10 +16,27 @@ _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u20
 _ESCAPED_CATEGORIES = ("Cc", "Cs", "Zl", "Zp")   # controls, surrogates, line and paragraph separators
 
 
+# Characters that show nothing of their own (Unicode's default-ignorable code points that are
+# not format characters, Cf: fillers, variation selectors, a grapheme joiner; and the blank
+# Braille pattern): in a name, two names could print alike.
+_BLANK_RANGES = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2800, 0x2800),
+                 (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xE0100, 0xE01EF))
+
+
+def first_invisible(text):
+    """The first character of text that shows nothing (a format character, Cf, a filler or a
+    variation selector), or None."""
+    if text.isascii():
+        return None
+    return next((c for c in text if unicodedata.category(c) == "Cf"
+                 or any(low <= ord(c) <= high for low, high in _BLANK_RANGES)), None)
+
+
 def odd_name(name):
-    """Does a name (a class, a column) hold a character that printable() must escape, or an
-    invisible one (Unicode category Cf), so that two names could print alike?"""
-    return printable(name) != name or any(unicodedata.category(c) == "Cf" for c in name)
+    """Does a name (a class, a column) hold a character that printable() must escape, or one
+    that shows nothing (a format character, Cf, a filler or a variation selector), so that two
+    names could print alike?"""
+    return printable(name) != name or first_invisible(name) is not None
 
 
 def first_repeated(names):

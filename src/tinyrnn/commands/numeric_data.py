@@ -30,8 +30,10 @@ def read_sets(paths, args, task, labels_optional=False, feature_names=None):
     CSV's feature columns when --feature-columns does not name them)."""
     data_format = getattr(args, "format", None)
     feature_columns = getattr(args, "feature_columns", None)
-    if feature_columns is not None and not feature_columns.strip():
-        raise TinyRNNError("--feature-columns names no column; give their names, separated by commas")
+    for option, given in (("--feature-columns", feature_columns), ("--id-column", getattr(args, "id_column", None)),
+                          ("--time-column", getattr(args, "time_column", None))):
+        if given is not None and not given.strip():
+            raise TinyRNNError(f"{option} names no column; give a column of the header")
     feature_columns = feature_columns or (",".join(feature_names) if feature_names else None)
     if data_format in ("csv", "tsv", "jsonl"):
         raise TinyRNNError(f"--format {data_format} is for texts; numeric sequences are ts, npz or long")
@@ -145,6 +147,8 @@ def encode(model, numeric_set):
 
 def read_forecast_series(path, args):
     """The Series of --series (value columns: --columns, else every numeric one)."""
+    if args.columns is not None and not args.columns.strip():
+        raise TinyRNNError("--columns names no column; give the value columns, separated by commas")
     columns = args.columns.split(",") if args.columns else None
     return read_series(path, encoding=args.encoding, columns=columns, time_column=args.time_column)
 

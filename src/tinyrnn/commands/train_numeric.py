@@ -109,11 +109,13 @@ def _fit(args, recipe, config, train_set, valid_set, test_set, json_log, checkpo
     else:
         task = RegressTask(train_data, valid_data, test_data, loss=args.loss or "mse", **shuffle)
         report = RegressionReport(len(train_data))
-    lengths = _lengths([len(sequence) for sequence in train_data.sequences])
+    lengths = [len(sequence) for sequence in train_data.sequences]
     if model.config.features:
-        print(f"{len(train_data)} training sequences of {numbers_per_step(model.config.features)}, {lengths} steps")
+        print(f"{len(train_data)} training sequences of {numbers_per_step(model.config.features)}, "
+              f"{_lengths(lengths, 'steps')}")
     else:
-        print(f"{len(train_data)} training texts, {lengths} words; {len(model.vocab.words)} words in the vocabulary")
+        print(f"{len(train_data)} training texts, {_lengths(lengths, 'words')}; {len(model.vocab.words)} words in "
+              f"the vocabulary")
     trainer = Trainer(model, task, config, rng)
     return trainer, report, train_or_resume(trainer, task, report, args, json_log, checkpoints,
                                    (train_data, valid_data, test_data))
@@ -185,9 +187,9 @@ def _fingerprint_arrays(data):
             np.array([len(seq) for seq in data.sequences]), np.asarray(data.targets)]
 
 
-def _lengths(lengths):
+def _lengths(lengths, unit):
     low, high = min(lengths), max(lengths)
-    return f"{low} each" if low == high else f"{low} to {high}"
+    return f"{low} {unit} each" if low == high else f"{low} to {high} {unit}"
 
 
 def _figures_line(model, figures):

@@ -59,6 +59,8 @@ def read_embeddings(path, vocab, size=None, encoding="utf-8", dtype="float64"):
             raise DataError(f"{path}:{number}: {fields[0][:40]!r} has a vector already (line {first_line[index]})")
         first_line[index] = number
         try:
+            if any(not field.isascii() or "_" in field for field in fields[1:]):
+                raise ValueError                    # (NumPy reads "1_0" and other scripts' digits)
             vector = np.array(fields[1:], dtype=np.float64)
         except ValueError:
             raise DataError(f"{path}:{number}: the vector of {fields[0][:40]!r} is not all numbers") from None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DataError
 from ..files import KERNEL_FILE, DuplicateKey, kernel_file, object_once
-from ..text_output import first_repeated, printable, surrogate_in
+from ..text_output import first_invisible, first_repeated, printable, surrogate_in
 from ..vocab import tokenize
 
 MAX_TEXT_CHARS = 1_000_000          # one example longer than this is surely a broken file
@@ -210,7 +210,7 @@ def _add_checked(dataset, text, label, source):
         raise DataError(f"{source}: missing label")
     check_unicode(label, "label", source)
     label = unicodedata.normalize("NFC", label)                 # "café" is one class however it is encoded
-    invisible = next((c for c in label if unicodedata.category(c) == "Cf"), None)
+    invisible = first_invisible(label)
     if invisible:
         raise DataError(f"{source}: label {label!r} holds an invisible character (U+{ord(invisible):04X}); "
                         f"two classes would print alike")

@@ -271,6 +271,11 @@ def read_series(path, *, encoding="utf-8", columns=None, time_column=None):
     first_line, first = rows[0]
     if time_column is None and not is_number(first[0]) and len(header) > 1:
         time_column = header[0]
+    if columns is not None:
+        twice, blank = first_repeated(columns), next((name for name in columns if not name.strip()), None)
+        if twice is not None or blank is not None:
+            raise DataError(f"{path}: the value columns " + (f"name {printable(twice)!r} twice" if twice is not None
+                                                             else "include an empty name"))
     names = list(columns) if columns is not None else \
         [name for name, text in zip(header, first) if name != time_column and name.strip() and is_number(text)]
     if not names:

@@ -31,7 +31,7 @@ def read_ts(path, encoding="utf-8", task=None, labels_optional=False):
     if header["targetlabel"] and task == "classify":
         raise DataError(f"{path}: real targets (@targetLabel true), not class labels", remedy="task")
     dimensions = header["dimensions"] or (1 if header["univariate"] else None)
-    length = header["serieslength"] if header["equallength"] else None
+    length = header["serieslength"]                 # given: every series has that many steps
     series, answers, sources = [], [], []
     for number, line in enumerate(lines[data_line:], start=data_line + 1):
         line, where = line.strip(), f"{path}:{number}"
