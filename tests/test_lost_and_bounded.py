@@ -990,13 +990,6 @@ def test_an_imported_vocabulary_holds_only_words_some_input_can_reach(folder, ca
     assert not os.path.exists("x.safetensors")
 
 
-def test_translate_refuses_a_text_without_words(folder, capsys):
-    from tinyrnn.gradcheck import random_seq2seq
-    save_model(random_seq2seq(np.random.default_rng(0)), "s.safetensors")
-    for text in ("", " ", "\t"):
-        one_line(*run(capsys, "translate", "--model", "s.safetensors", text)[::2], "text 1 has no words to translate")
-
-
 @pytest.mark.parametrize("columns,message", [("x0,x0", "the value columns name 'x0' twice"),
                                              ("", "--columns names no column")])
 def test_forecast_columns_are_named_once_each(folder, capsys, columns, message):

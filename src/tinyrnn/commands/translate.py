@@ -27,9 +27,6 @@ def run(args):
     as_json, strict = args.json, args.strict
 
     model = load_translator(model_path)
-    for number, text in enumerate(texts, start=1):         # (a blank line of stdin gets a blank answer)
-        if not model.tokenize(text):
-            raise TinyRNNError(f"text {number} has no {model.tokenizer.unit}s to translate: {printable(text)[:40]!r}")
     if texts:
         _answer(model, texts, beam, max_length, as_json, strict, None)
         return 0
