@@ -823,7 +823,7 @@ def test_a_long_csv_whose_times_are_partly_numbers_is_refused(folder, capsys):
 def test_numbers_are_plain_ascii_in_files_and_options(folder, capsys, value):
     (folder / "u.ts").write_text("@problemName t\n@univariate true\n@classLabel true a b\n@data\n"
                                  f"{value},2,3:a\n3,2,1:b\n1,1,1:a\n2,2,2:b\n", encoding="utf-8")
-    one_line(*run(capsys, *TRAIN, "--train", "u.ts")[::2], f"u.ts:5: dimension 1, step 1 is not a number")
+    one_line(*run(capsys, *TRAIN, "--train", "u.ts")[::2], "u.ts:5: dimension 1, step 1 is not a number")
     _long_csv([str(t) for t in range(12)], [value if t == 3 else str(t) for t in range(12)])
     one_line(*run(capsys, *TRAIN, "--format", "long", "--time-column", "t", "--train", "l.csv")[::2],
              "column 'x1' is not a number")
