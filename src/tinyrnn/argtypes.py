@@ -5,13 +5,14 @@ import codecs
 import math
 
 from .commands.presets import OFF
+from .data.numeric_set import plain, plain_float
 
 
 def integer(low, high=None):
     def parse(text):
         try:
-            if not (text.isascii() and "_" not in text):
-                raise ValueError                    # int() also reads "1_0" and "\uff15"
+            if not plain(text):
+                raise ValueError
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
@@ -26,9 +27,7 @@ def integer(low, high=None):
 def number(text):
     """Any float, or a message that a number was expected."""
     try:
-        if not (text.isascii() and "_" not in text):
-            raise ValueError                        # float() also reads "1_0" and "\uff15"
-        return float(text)
+        return plain_float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 

@@ -11,7 +11,7 @@ from ..argtypes import MAX_WIDTH
 from ..errors import DataError
 from ..vocab import tokenize
 from .loaders import _lines, read_text
-from .numeric_set import MAX_MAGNITUDE
+from .numeric_set import MAX_MAGNITUDE, plain
 
 HEADER_FIELD = re.compile(r"[0-9]{1,18}")
 
@@ -59,8 +59,8 @@ def read_embeddings(path, vocab, size=None, encoding="utf-8", dtype="float64"):
             raise DataError(f"{path}:{number}: {fields[0][:40]!r} has a vector already (line {first_line[index]})")
         first_line[index] = number
         try:
-            if any(not field.isascii() or "_" in field for field in fields[1:]):
-                raise ValueError                    # (NumPy reads "1_0" and other scripts' digits)
+            if not all(map(plain, fields[1:])):
+                raise ValueError
             vector = np.array(fields[1:], dtype=np.float64)
         except ValueError:
             raise DataError(f"{path}:{number}: the vector of {fields[0][:40]!r} is not all numbers") from None

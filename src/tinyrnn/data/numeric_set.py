@@ -70,11 +70,16 @@ MAX_STEPS = 100_000       # one sequence's steps: more would take gigabytes to t
 MAX_MAGNITUDE = 1e150     # larger numbers overflow when squared (a spread, a squared error) in float64
 
 
+def plain(text):
+    """Is text written as files and options write numbers: ASCII, without underscores?
+    (Python's float() and int(), and NumPy's, also read "1_0" as 10 and other scripts'
+    digits, "\uff11" as 1.)"""
+    return text.isascii() and "_" not in text
+
+
 def plain_float(text):
-    """float(text) for a number as files and options write it: ASCII, without underscores.
-    Python's float() also reads "1_0" as 10 and other scripts' digits ("\uff11" as 1); a
-    ValueError here."""
-    if isinstance(text, str) and not (text.isascii() and "_" not in text):
+    """float(text) of a plain() number; a ValueError for any other text."""
+    if isinstance(text, str) and not plain(text):
         raise ValueError(f"not a plain number: {text!r}")
     return float(text)
 

@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import DataError
 from ..text_output import first_repeated, printable
 from .loaders import read_text
-from .numeric_set import NumericSet, check_task, finite_number, trim
+from .numeric_set import NumericSet, check_task, finite_number, plain, trim
 
 _TS_FLAGS = ("timestamps", "missing", "univariate", "equallength", "targetlabel")
 _TS_KEYWORDS = ("@problemName", "@timeStamps", "@missing", "@univariate", "@dimensions", "@equalLength",
@@ -123,8 +123,8 @@ def _ts_values(field, where, dimension):
     """One dimension's comma-separated values as float64, missing ones ('?', NaN) as NaN."""
     texts = field.split(",")
     try:
-        if not field.isascii() or "_" in field:
-            raise ValueError                        # (NumPy reads "1_0" and "\uff11"; finite_number does not)
+        if not plain(field):
+            raise ValueError                        # (found and named below)
         values = np.array(texts, dtype=np.float64)
         if np.isinf(values).any():
             raise ValueError                        # found and named below
