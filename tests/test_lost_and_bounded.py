@@ -1006,3 +1006,33 @@ def test_gradcheck_takes_only_steps_whose_differences_can_match():
     from tinyrnn.gradcheck import check_gradients, random_problem
     model, ids, mask, targets, h0 = random_problem(np.random.default_rng(1), batch=5, max_length=7)
     assert all(result.passed for result in check_gradients(model, ids, mask, targets, h0, eps=MIN_EPS))
+
+
+# --- the eighth trial's findings -------------------------------------------------------------
+
+
+def test_a_matplotlibrc_cannot_break_tinyrnns_pictures(folder):
+    (folder / "data.csv").write_text(TEXTS)
+    (folder / "matplotlibrc").write_text("text.usetex: True\n")            # and no LaTeX on the machine
+    result = subprocess.run([sys.executable, "-m", "tinyrnn", *TRAIN, "--train", "data.csv", "--plot", "p.png"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and os.path.exists("p.png"), result.stderr
+
+
+def test_names_in_two_unicode_forms_are_refused(folder, capsys):
+    (folder / "x.csv").write_text("text,label\ngood,\ufb01\nbad,fi\n", encoding="utf-8")
+    one_line(*run(capsys, *TRAIN, "--train", "x.csv")[::2], "are one text in two Unicode forms")
+    (folder / "lf.csv").write_text("series,t,x\u00e9,xe\u0301,label\n" + "".join(
+        f"s{s},{t},{t},{s},{'AB'[s % 2]}\n" for s in range(10) for t in range(4)), encoding="utf-8")
+    one_line(*run(capsys, *TRAIN, "--train", "lf.csv", "--format", "long", "--time-column", "t")[::2],
+             "are one name in two Unicode forms")
+
+
+def test_an_output_with_other_names_is_not_parted_from_them_without_force(folder, capsys):
+    save_model(small_model(), "m.safetensors")
+    os.link("m.safetensors", "other.safetensors")
+    before = open("other.safetensors", "rb").read()
+    one_line(*run(capsys, *TRAIN, "--out", "m.safetensors")[::2], "has other names (hard links)")
+    assert open("m.safetensors", "rb").read() == before
+    assert run(capsys, *TRAIN, "--out", "m.safetensors", "--force")[0] == 0
+    assert open("other.safetensors", "rb").read() == before                 # the other name keeps the old file

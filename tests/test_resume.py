@@ -83,13 +83,15 @@ def test_ctrl_c_checkpoints_mid_epoch_exits_130_and_resume_is_exact(folder):
     same_run("stopped", "whole")
 
 
-def test_sigterm_checkpoints_and_exits_143(folder):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])       # SIGHUP: the terminal closed
+def test_sigterm_or_sighup_checkpoint_and_exit_128_plus_their_number(folder, signum):
     process = train_process("run", [*LANGUAGE_MODEL[:-1], "100000", "--steps", "100000"])
     process.stdout.readline()
     time.sleep(0.5)
-    process.terminate()
+    process.send_signal(signum)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 143 and "interrupted by SIGTERM; checkpoint run.d/checkpoint-00000001" in err
+    name = signal.Signals(signum).name
+    assert process.returncode == 128 + signum and f"interrupted by {name}; checkpoint run.d/checkpoint-00000001" in err
     path, model, tensors, record = CheckpointFolder("run.d").latest(pytest.fail)
     assert path.endswith("checkpoint-00000001.safetensors") and record["state"]["steps"] > 0
 

@@ -15,11 +15,12 @@ from .options import build_parser
 from .train_options import DEFAULT_OUT
 
 EXIT_BAD_INPUT = 2
+STOPPING = (signal.SIGTERM, signal.SIGHUP)          # they stop a run as Ctrl-C does (checkpoint, exit 128 + N)
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE             # what a shell reports for a process SIGPIPE ended
 
 
 def _raise_terminated(signum, frame):
-    raise Terminated()
+    raise Terminated(signum)
 
 
 class _QuietStream:
@@ -88,7 +89,8 @@ def _main(argv):
     except EngineError as error:
         return _fail(args, str(error))
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_terminated)
+        for signum in STOPPING:
+            signal.signal(signum, _raise_terminated)
     saved_before = len(files.written)
     if args.command == "train":                     # its set-up's warnings wait for the training to start
         notices.hold()
@@ -108,7 +110,8 @@ def _main(argv):
         return _fail(args, "out of memory: a size (--hidden, --layers, --batch-size, --embed) or the data is "
                            "too large for this machine")
     except (KeyboardInterrupt, Terminated) as stop:   # the shell's statuses: 128 + signal number
-        signal_name, status = ("Ctrl-C", 130) if isinstance(stop, KeyboardInterrupt) else ("SIGTERM", 143)
+        signal_name, status = ("Ctrl-C", 130) if isinstance(stop, KeyboardInterrupt) else \
+            (signal.Signals(stop.signum).name, 128 + stop.signum)
         return _fail(args, f"interrupted by {signal_name}; {_saved(files.written[saved_before:])}", status)
 
 

@@ -37,5 +37,14 @@ class ConfigError(TinyRNNError):
 
 
 class Terminated(BaseException):
-    """SIGTERM, raised wherever the program is (like KeyboardInterrupt for Ctrl-C), so that
-    cleanup runs; not an error in the input."""
+    """SIGTERM or SIGHUP (the terminal closed), raised wherever the program is (like
+    KeyboardInterrupt for Ctrl-C), so that cleanup runs; not an error in the input."""
+
+    def __init__(self, signum=15):
+        super().__init__(signum)
+        self.signum = int(signum)
+
+    @classmethod
+    def stop(cls, signum):
+        """The exception that signal signum stops a run with: KeyboardInterrupt for SIGINT."""
+        return KeyboardInterrupt() if signum == 2 else cls(signum)

@@ -169,6 +169,9 @@ def check_outputs(outputs, inputs, force=False):
         if os.path.exists(path) and not os.path.isfile(path):
             raise TinyRNNError(f"{option} {path} exists and is not a regular file; tinyrnn writes "
                                f"only regular files")
+        if os.path.isfile(path) and os.stat(path).st_nlink > 1 and not force:   # a new file is renamed over
+            raise TinyRNNError(f"{option} {path} has other names (hard links), which would keep the old file",
+                               remedy="force")
         if os.path.exists(path) and not force and not _replaceable(path, kind):
             raise TinyRNNError(f"{option} {path} exists and is not {KINDS[kind]}", remedy="force")
         if task and os.path.exists(path) and not force and os.path.getsize(path) > 0:

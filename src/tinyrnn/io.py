@@ -17,7 +17,7 @@ from .files import atomic_write_bytes, load_json, open_regular
 from .model_config import DTYPES, TASKS, ModelConfig
 from .models import buffer_shapes, build_model, parameter_shapes
 from .safetensors_header import HeaderError, read_header
-from .text_output import first_repeated, odd_name, printable
+from .text_output import first_alike, first_repeated, odd_name, printable
 from .vocab import SPECIALS, TARGET_SPECIALS, TOKENIZERS
 
 FORMAT = "tinyrnn/1"
@@ -288,6 +288,10 @@ def _parse_metadata(path, metadata, fmt=FORMAT):
         twice = first_repeated(value)
         if twice is not None:                        # (which column, or which output, would it be?)
             raise ModelFileError(f"{path}: {name} metadata names '{printable(twice)[:60]}' twice")
+        alike = first_alike(value)
+        if alike is not None:
+            raise ModelFileError(f"{path}: {name} metadata names '{printable(alike[0])[:40]}' and "
+                                 f"'{printable(alike[1])[:40]}', one name in two Unicode forms")
         odd = next((entry for entry in value if odd_name(entry)), None)
         if odd is not None:                          # they are printed in tables, TSV lines and pages
             raise ModelFileError(f"{path}: {name} metadata holds a name with a control, line-break or "

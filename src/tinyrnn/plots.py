@@ -22,7 +22,8 @@ def require_matplotlib():
     logging.getLogger("matplotlib").setLevel(logging.ERROR)   # its set-up warnings (an unwritable
     try:                                                      # MPLCONFIGDIR) are not about the work
         import matplotlib
-        matplotlib.use("Agg")
+        matplotlib.rcdefaults()                     # tinyrnn's pictures, whatever a matplotlibrc says
+        matplotlib.use("Agg")                       # (text.usetex without LaTeX: a traceback)
         import matplotlib.pyplot as pyplot
     except ImportError:
         raise TinyRNNError("plotting needs matplotlib: python -m pip install matplotlib (or the plot "

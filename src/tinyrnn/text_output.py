@@ -50,6 +50,18 @@ def first_repeated(names):
     return None
 
 
+def first_alike(names):
+    """(earlier, later): the first two different names that are one text under Unicode's
+    compatibility normalisation (NFKC: "\u00e9" and "e\u0301", "\ufb01" and "fi"), which
+    print alike; None if there are none."""
+    seen = {}
+    for name in names:
+        key = name if name.isascii() else unicodedata.normalize("NFKC", name)
+        if seen.setdefault(key, name) != name:
+            return seen[key], name
+    return None
+
+
 def printable(text):
     """text with each control character, lone surrogate, line or paragraph separator and
     bidirectional control written as Python writes it in a repr: "\\t", "\\n", "\\x1b",

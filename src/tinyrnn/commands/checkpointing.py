@@ -78,7 +78,7 @@ def checkpoint_settings(args):
 
 @contextmanager
 def deferred_signals(trainer):
-    """While training: the first Ctrl-C or SIGTERM asks the trainer to checkpoint and stop at
+    """While training: the first Ctrl-C, SIGTERM or SIGHUP asks the trainer to checkpoint and stop at
     the end of the update under way (so the checkpoint is consistent); a second one stops at
     once. One that came after the last update stops the run when training returns."""
     if threading.current_thread() is not threading.main_thread():
@@ -87,14 +87,13 @@ def deferred_signals(trainer):
 
     def ask(signum, frame):
         if trainer.stop_signal is not None:
-            raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+            raise Terminated.stop(signum)
         trainer.stop_signal = signum
-    previous = {signum: signal.signal(signum, ask) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.signal(signum, ask) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if trainer.stop_signal is not None:
-        signum = trainer.stop_signal
-        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+        raise Terminated.stop(trainer.stop_signal)

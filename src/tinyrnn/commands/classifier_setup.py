@@ -14,7 +14,7 @@ from ..errors import DataError, TinyRNNError
 from ..io import load_model
 from ..model_config import uses_walkthrough_names
 from ..tasks import encode_examples
-from ..text_output import quoted
+from ..text_output import first_alike, quoted
 from ..vocab import Vocab, tokenize
 from .common import load_classifier, warn_unknown
 
@@ -30,6 +30,10 @@ class Vectors:
 def classes_of(train_set):
     """The sorted labels of the training data; fewer than two is an error."""
     classes = sorted(set(train_set.labels))
+    alike = first_alike(classes)
+    if alike is not None:
+        raise DataError(f"{train_set.sources[train_set.labels.index(alike[1])]}: labels {quoted(alike[0])} and "
+                        f"{quoted(alike[1])} are one text in two Unicode forms: two classes would print alike")
     if len(classes) < 2:
         raise DataError(f"{train_set.sources[0]}: the training data has only one class "
                         f"({quoted(classes[0])}); a classifier needs at least two")

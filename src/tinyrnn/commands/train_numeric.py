@@ -14,7 +14,7 @@ from ..io import load_model, save_model
 from ..plots import require_matplotlib
 from ..tasks import ClassifyTask
 from ..tasks.regress import RegressTask
-from ..text_output import printable, quoted
+from ..text_output import first_alike, printable, quoted
 from ..training import Trainer, run_signature
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close
@@ -150,6 +150,10 @@ def _model(args, recipe, train_set, rng):
                                f"{train_set.targets.shape[1]}")
         return model
     outputs = sorted(set(train_set.labels)) if args.task == "classify" else train_set.target_names
+    alike = first_alike(outputs)
+    if alike is not None:
+        raise TinyRNNError(f"{train_set.sources[0]}: labels {quoted(alike[0])} and {quoted(alike[1])} are one text "
+                           f"in two Unicode forms: two classes would print alike")
     if args.task == "classify" and len(outputs) < 2:
         raise TinyRNNError(f"{train_set.sources[0]}: the training data has only one class ({quoted(outputs[0])})")
     if args.task == "classify" and len(outputs) > max(20, len(train_set) // 2) and all(map(is_number, outputs)):

@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 
 from ..errors import DataError
-from ..text_output import first_repeated, odd_name, printable
+from ..text_output import first_alike, first_repeated, odd_name, printable
 from .loaders import check_path, read_text
 from .numeric_set import (MAX_STEPS, TASKS, NumericSet, Series, check_magnitude, check_task, finite_number,
                           is_number, plain_float, trim)
@@ -308,6 +308,10 @@ def _csv_rows(path, encoding):
         if odd is not None:                 # a column's name names a feature or series in the model
             raise DataError(f"{path}:1: column name '{printable(odd)[:60]}' holds a control, line-break or "
                             f"invisible character")
+        alike = first_alike(header)
+        if alike is not None:
+            raise DataError(f"{path}:1: columns '{printable(alike[0])[:40]}' and '{printable(alike[1])[:40]}' are "
+                            f"one name in two Unicode forms: they would print alike")
         twice = first_repeated(header)
         if twice is not None:
             raise DataError(f"{path}:1: column {twice!r} appears twice in the header")

@@ -12,7 +12,6 @@ epoch's end for tasks counted in epochs, at log points for those counted in step
 language model's stream). The library prints nothing: a listener hears of each update
 (on_update(Progress)), each evaluation point (on_record(Record)) and each checkpoint.
 """
-import signal
 import time
 
 import numpy as np
@@ -247,11 +246,11 @@ class Trainer:
         return path
 
     def _interrupt(self):
-        """After Ctrl-C or SIGTERM (between two updates): checkpoint, then stop."""
+        """After Ctrl-C, SIGTERM or SIGHUP (between two updates): checkpoint, then stop."""
         signum, self.stop_signal = self.stop_signal, None
         if self.checkpoints is not None:
             self._checkpoint()
-        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+        raise Terminated.stop(signum)
 
 
 def _generator(saved_state):
