@@ -1,5 +1,6 @@
 """The exceptions tinyrnn raises for bad input. The CLI prints them as one line and exits
 with the error's exit_status (2: bad input; 3: training diverged)."""
+import signal
 
 
 class TinyRNNError(ValueError):
@@ -40,11 +41,11 @@ class Terminated(BaseException):
     """SIGTERM or SIGHUP (the terminal closed), raised wherever the program is (like
     KeyboardInterrupt for Ctrl-C), so that cleanup runs; not an error in the input."""
 
-    def __init__(self, signum=15):
+    def __init__(self, signum=signal.SIGTERM):
         super().__init__(signum)
         self.signum = int(signum)
 
     @classmethod
     def stop(cls, signum):
         """The exception that signal signum stops a run with: KeyboardInterrupt for SIGINT."""
-        return KeyboardInterrupt() if signum == 2 else cls(signum)
+        return KeyboardInterrupt() if signum == signal.SIGINT else cls(signum)

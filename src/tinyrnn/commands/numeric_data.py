@@ -32,8 +32,7 @@ def read_sets(paths, args, task, labels_optional=False, feature_names=None):
     feature_columns = getattr(args, "feature_columns", None)
     for option, given in (("--feature-columns", feature_columns), ("--id-column", getattr(args, "id_column", None)),
                           ("--time-column", getattr(args, "time_column", None))):
-        if given is not None and not given.strip():
-            raise TinyRNNError(f"{option} names no column; give a column of the header")
+        refuse_blank(option, given)
     feature_columns = feature_columns or (",".join(feature_names) if feature_names else None)
     if data_format in ("csv", "tsv", "jsonl"):
         raise TinyRNNError(f"--format {data_format} is for texts; numeric sequences are ts, npz or long")
@@ -145,10 +144,16 @@ def encode(model, numeric_set):
     return RealTargets(series, numeric_set.targets)
 
 
+def refuse_blank(option, value):
+    """An option that names columns, given as nothing (''), is an error: not the default."""
+    if value is not None and not value.strip():
+        raise TinyRNNError(f"{option} names no column; give the columns of the header it means, separated by "
+                           f"commas")
+
+
 def read_forecast_series(path, args):
     """The Series of --series (value columns: --columns, else every numeric one)."""
-    if args.columns is not None and not args.columns.strip():
-        raise TinyRNNError("--columns names no column; give the value columns, separated by commas")
+    refuse_blank("--columns", args.columns)
     columns = args.columns.split(",") if args.columns else None
     return read_series(path, encoding=args.encoding, columns=columns, time_column=args.time_column)
 

@@ -198,12 +198,7 @@ def read_long_csv(path, *, encoding="utf-8", id_column="series", time_column=Non
     named = [name for name in (id_column, time_column, target_column) if name is not None]
     features = [n for n in header if n not in named] if feature_columns is None else list(feature_columns)
     if feature_columns is not None:
-        twice, taken = first_repeated(features), [name for name in features if name in named or not name.strip()]
-        if twice is not None:
-            raise DataError(f"{path}: the feature columns name {printable(twice)!r} twice")
-        if taken:
-            raise DataError(f"{path}: feature column {printable(taken[0])!r} " + (
-                "is an empty name" if not taken[0].strip() else "is the series' id, time or target column"))
+        _check_chosen(path, "feature", features, taken=named)
     index = _column_index(path, header, named + features)
     if not features:
         raise DataError(f"{path}:1: no feature columns (columns: {', '.join(header)})")
@@ -228,6 +223,18 @@ def read_long_csv(path, *, encoding="utf-8", id_column="series", time_column=Non
                       None if regress or target_column is None else answers,
                       np.array(answers, dtype=np.float64).reshape(-1, 1) if regress else None,   # (N, 1)
                       [source for source, _, _ in groups.values()], features, [target_column] if regress else None)
+
+
+def _check_chosen(path, what, names, taken=()):
+    """Columns named by an option (what: "feature", "value") are each named once, not blank,
+    and none of them is one of the columns taken for another role (id, time, target)."""
+    twice = first_repeated(names)
+    if twice is not None:
+        raise DataError(f"{path}: the {what} columns name {printable(twice)!r} twice")
+    odd = next((name for name in names if name in taken or not name.strip()), None)
+    if odd is not None:
+        raise DataError(f"{path}: {what} column {printable(odd)!r} " + (
+            "is an empty name" if not odd.strip() else "is the series' id, time or target column"))
 
 
 def _numeric_times(time_column, groups):
@@ -272,10 +279,7 @@ def read_series(path, *, encoding="utf-8", columns=None, time_column=None):
     if time_column is None and not is_number(first[0]) and len(header) > 1:
         time_column = header[0]
     if columns is not None:
-        twice, blank = first_repeated(columns), next((name for name in columns if not name.strip()), None)
-        if twice is not None or blank is not None:
-            raise DataError(f"{path}: the value columns " + (f"name {printable(twice)!r} twice" if twice is not None
-                                                             else "include an empty name"))
+        _check_chosen(path, "value", columns)
     names = list(columns) if columns is not None else \
         [name for name, text in zip(header, first) if name != time_column and name.strip() and is_number(text)]
     if not names:
