@@ -1036,3 +1036,144 @@ def test_an_output_with_other_names_is_not_parted_from_them_without_force(folder
     assert open("m.safetensors", "rb").read() == before
     assert run(capsys, *TRAIN, "--out", "m.safetensors", "--force")[0] == 0
     assert open("other.safetensors", "rb").read() == before                 # the other name keeps the old file
+
+
+# --- the ninth trial's findings --------------------------------------------------------------
+
+
+def wave_series(path, scale=1.0, columns=("t", "a", "b"), steps=120):
+    """A CSV of a counter t and two waves, all times scale."""
+    rows = [(i, np.sin(i / 3) + 0.01 * i, np.cos(i / 5)) for i in range(steps)]
+    path.write_text(",".join(columns) + "\n" + "".join(",".join(repr(float(v * scale)) for v in row) + "\n" for row in rows))
+
+
+def test_a_models_own_columns_in_another_order_are_read_by_name(folder, capsys):
+    wave_series(folder / "s.csv")
+    assert run(capsys, "train", "--task", "forecast", "--series", "s.csv", "--window", "6", "--horizon", "2",
+               "--hidden", "4", "--epochs", "1", "--out", "f.safetensors")[0] == 0
+    forecast = ["forecast", "--model", "f.safetensors", "--series", "s.csv"]
+    plain = run(capsys, *forecast)
+    assert plain[0] == 0 and plain[1].startswith("step\tt\ta\tb\n")
+    assert run(capsys, *forecast, "--columns", "b,a,t") == plain          # by name, printed in the model's order
+    scores = run(capsys, "eval", "--model", "f.safetensors", "--series", "s.csv", "--holdout", "4")
+    assert scores[0] == 0 and run(capsys, "eval", "--model", "f.safetensors", "--series", "s.csv", "--holdout",
+                                  "4", "--columns", "a,t,b") == scores
+    one_line(*run(capsys, *forecast, "--columns", "a,b,x")[::2],
+             "--columns gives 'a' as column 1, where f.safetensors reads 't'")
+    wave_series(folder / "r.csv", columns=("u", "v", "w"))                   # other names: read by position
+    assert run(capsys, "forecast", "--model", "f.safetensors", "--series", "r.csv", "--columns", "u,v,w") == plain
+    (folder / "long.csv").write_text("series,time,x,y,label\n" + "".join(
+        f"s{s},{t},{(s % 2) * 3 + np.sin(s + t):.4f},{np.cos(7 * s + t) / 10:.4f},{'lh'[s % 2]}\n"
+        for s in range(20) for t in range(5)))
+    long = ["--data", "long.csv", "--format", "long", "--time-column", "time"]
+    assert run(capsys, "train", "--train", "long.csv", "--format", "long", "--time-column", "time", "--hidden", "4",
+               "--epochs", "2", "--out", "n.safetensors")[0] == 0
+    scores = run(capsys, "eval", "--model", "n.safetensors", *long)
+    assert scores[0] == 0 and run(capsys, "eval", "--model", "n.safetensors", *long, "--feature-columns", "y,x") == scores
+    one_line(*run(capsys, "predict", "--model", "n.safetensors", *long, "--feature-columns", "y,label")[::2],
+             "--feature-columns gives 'y' as column 1, where n.safetensors reads 'x' (x, y)")
+
+
+def test_a_gap_in_the_first_row_of_a_series_is_a_missing_number_not_a_time_column(folder, capsys):
+    for first, shown in (("NA", "'NA'"), ("", "''")):
+        (folder / "na.csv").write_text(f"sales,visits\n{first},5\n" + "".join(f"{100 + i},{50 + i % 7}\n"
+                                                                             for i in range(1, 40)))
+        one_line(*run(capsys, "train", "--task", "forecast", "--series", "na.csv", "--window", "4", "--epochs", "1",
+                      "--out", "na.safetensors")[::2], f"na.csv:2: column 'sales' is not a number ({shown})")
+    (folder / "dated.csv").write_text("month,sales\n" + "".join(f"2020-{m:02d},{m * 3}\n" for m in range(1, 13)))
+    status, out, _ = run(capsys, "train", "--task", "forecast", "--series", "dated.csv", "--window", "3",
+                         "--horizon", "2", "--epochs", "1", "--hidden", "4", "--out", "d.safetensors")
+    assert status == 0 and "1 series (sales)" in out                  # a column of no numbers: the times
+
+
+def test_numbers_are_standardised_alike_at_any_scale():
+    from tinyrnn.numeric import fit_standardization, root_mean_square, window_scale
+    from tinyrnn.tasks.regress import regression_figures
+    x = np.random.default_rng(0).normal(2.0, 0.5, (50, 3))
+    mean, std = fit_standardization([x])
+    for scale in (1e-9, 1e-200, 1e12):
+        scaled_mean, scaled_std = fit_standardization([x * scale])
+        np.testing.assert_allclose(scaled_std, std * scale, rtol=1e-12)
+        np.testing.assert_allclose(scaled_mean, mean * scale, rtol=1e-12)
+        _, spread = window_scale((x * scale)[None], 0.03 * scale)
+        np.testing.assert_allclose(spread[0, 0], np.sqrt(x.var(axis=0) + 0.03 ** 2) * scale, rtol=1e-12)
+        figures = regression_figures(x[:, :1] * scale, x[:, 1:2] * scale)
+        assert figures["rmse"] >= figures["mae"] > 0
+        np.testing.assert_allclose(figures["rmse"], root_mean_square(x[:, 0] - x[:, 1]) * scale, rtol=1e-12)
+        np.testing.assert_allclose(figures["r2"], regression_figures(x[:, :1], x[:, 1:2])["r2"], rtol=1e-9)
+    assert (fit_standardization([np.full((9, 2), 1e-9)])[1] == 1.0).all()   # a constant column, however small
+    assert (fit_standardization([np.full((9, 2), 7e5)])[1] == 1.0).all()
+
+
+def test_a_forecaster_of_nanometres_learns_as_one_of_metres(folder, capsys):
+    sMAPE = []
+    for scale in (1.0, 1e-9):
+        wave_series(folder / "w.csv", scale, columns=("t", "a", "b"))
+        assert run(capsys, "train", "--task", "forecast", "--series", "w.csv", "--columns", "a", "--window", "8",
+                   "--horizon", "3", "--hidden", "8", "--epochs", "3", "--out", f"{scale}.safetensors", "--holdout", "6")[0] == 0
+        status, out, _ = run(capsys, "eval", "--model", f"{scale}.safetensors", "--series", "w.csv", "--holdout", "6")
+        sMAPE.append(out.split("%")[0])
+    assert sMAPE[0] == sMAPE[1]
+    wave_series(folder / "w.csv", 1e-300)
+    one_line(*run(capsys, "train", "--task", "forecast", "--series", "w.csv", "--dtype", "float32", "--epochs",
+                  "1", "--out", "x.safetensors")[::2], "beyond what float32 holds")
+
+
+def test_training_that_cannot_fit_in_memory_is_refused_before_it_starts(folder, capsys, monkeypatch):
+    from tinyrnn import memory
+    assert memory.training_copies("sgd") == memory.LEAST_COPIES == 3
+    assert memory.training_copies("adam", average=True, keep_best=True) == 7
+    assert memory.training_copies("sgd", momentum=0.9) == 4
+    monkeypatch.setattr(memory, "available_bytes", lambda: 20_000)
+    one_line(*run(capsys, *TRAIN[:3], "--hidden", "64")[::2], "training this model needs about")
+    assert not os.path.exists("model.safetensors")
+    assert run(capsys, *TRAIN)[0] == 0                                     # a small one fits
+    monkeypatch.setattr(memory, "available_bytes", lambda: None)          # not known: not refused
+    assert run(capsys, *TRAIN[:3], "--hidden", "64", "--out", "b.safetensors")[0] == 0
+
+
+def test_a_translator_whose_outputs_stop_being_numbers_has_diverged(folder, capsys):
+    (folder / "pairs.tsv").write_text("".join(f"w{i} w{i + 1}\tv{i}\n" for i in range(12)))
+    status, _, err = run(capsys, "train", "--task", "seq2seq", "--train", "pairs.tsv", "--hidden", "4",
+                         "--epochs", "2", "--lr", "1e30", "--dtype", "float64")
+    assert status == 3 and "training diverged at epoch" in err and "Traceback" not in err, err
+    assert not os.path.exists("seq2seq.safetensors")
+
+
+@pytest.mark.parametrize("option", [["--label-column", "y"], ["--text-column", "t"], ["--format", "csv"],
+                                    ["--encoding", "latin-1"], ["--skip-bad-rows"]])
+def test_options_that_read_data_files_need_one(folder, capsys, option):
+    one_line(*run(capsys, *TRAIN, *option)[::2], "says how to read a data file, and this run gives none")
+
+
+def test_an_encoding_for_a_binary_file_is_refused(folder, capsys):
+    rng = np.random.default_rng(0)
+    np.savez("n.npz", X=rng.normal(size=(10, 4, 2)), y=np.array(["a", "b"] * 5))
+    one_line(*run(capsys, *TRAIN, "--train", "n.npz", "--encoding", "latin-1")[::2],
+             "--encoding reads text files; n.npz is a NumPy .npz file")
+    assert run(capsys, *TRAIN, "--train", "n.npz")[0] == 0
+
+
+def test_the_playground_refuses_a_key_it_would_not_read():
+    from test_server import HOSTS, language_model
+    from starlette.testclient import TestClient
+    from tinyrnn.server import create_app
+    client = TestClient(create_app(language_model(), "lm.safetensors", HOSTS))
+    answer = client.post("/api/generate", json={"prompt": "a", "temprature": 0.1})
+    assert answer.status_code == 422 and "names 'temprature', which this endpoint does not read" in answer.json()["error"]
+    assert client.post("/api/generate", json={"prompt": "a", "temperature": 0.1, "length": 3, "seed": 1,
+                                              "top_k": 2}).status_code == 200
+
+
+def test_an_unknown_option_points_to_its_commands_help(capsys):
+    status, _, err = run(capsys, "gradcheck", "--dtype", "float32")
+    assert status == 2 and err == ("tinyrnn gradcheck: error: unrecognized arguments: --dtype float32 "
+                                   "(see tinyrnn gradcheck --help)\n")
+
+
+def test_window_scaling_needs_two_steps(folder, capsys):
+    wave_series(folder / "s.csv")
+    one_line(*run(capsys, "train", "--task", "forecast", "--series", "s.csv", "--window", "1", "--epochs", "1")[::2],
+             "window scaling needs a window of at least 2 steps")
+    assert run(capsys, "train", "--task", "forecast", "--series", "s.csv", "--window", "1", "--scaling", "global",
+               "--epochs", "1", "--hidden", "4")[0] == 0

@@ -68,7 +68,8 @@ JSON = {"Content-Type": "application/json"}
     (dict(json=[1, 2]), 422, "must be a JSON object"),
     (dict(content=b'{"text": "w1", "text": "w2"}', headers=JSON), 422, "names 'text' twice"),
     (dict(json={"text": "w1"}, headers={"Host": "127.0.0.1:1"}), 400, "is not served here"),   # another port
-    (dict(json={"txt": "w1"}), 422, "'text' must be a string (it is required)"),
+    (dict(json={"txt": "w1"}), 422, "names 'txt', which this endpoint does not read (it reads text)"),
+    (dict(json={}), 422, "'text' must be a string (it is required)"),
     (dict(json={"text": 5}), 422, "'text' must be a string"),
     (dict(json={"text": "w1 " * 101}), 422, "the limit is 300"),
     (dict(json={"text": "   "}), 422, "no words"),

@@ -79,8 +79,8 @@ def _main(argv):
         print(f"tinyrnn: error: a COMMAND is required (usage: tinyrnn COMMAND [OPTIONS]); the commands: "
               f"{', '.join(parser.command_names)} (tinyrnn --help says what each does)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    args.given_columns = {name for name in COLUMN_DEFAULTS if getattr(args, name, None) is not None}
-    for name, default in COLUMN_DEFAULTS.items():   # (None until here: a given column is told from the default)
+    args.given_options = {name for name in LATE_DEFAULTS if getattr(args, name, None) is not None}
+    for name, default in LATE_DEFAULTS.items():     # (None until here: a given value is told from the default)
         if hasattr(args, name) and getattr(args, name) is None:
             setattr(args, name, default)
     try:                                            # TINYRNN_ENGINE: a known engine, and numba for compiled
@@ -165,7 +165,7 @@ def _command(args):
 
 
 _CLASSIFY, _LM, _SEQ2SEQ, _REGRESS, _FORECAST = "classify", "lm", "seq2seq", "regress", "forecast"
-COLUMN_DEFAULTS = {"text_column": "text", "label_column": "label"}
+LATE_DEFAULTS = {"text_column": "text", "label_column": "label", "encoding": "utf-8"}    # set after parsing
 _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional"], (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
              "target_accuracy": (_CLASSIFY, _SEQ2SEQ), "no_shuffle": (_CLASSIFY, _SEQ2SEQ, _REGRESS, _FORECAST),
              **dict.fromkeys(["min_count", "max_vocab"], (_CLASSIFY, _LM, _SEQ2SEQ, _REGRESS)),
@@ -187,21 +187,34 @@ _TEXT_ONLY = ("min_count", "max_vocab", "skip_bad_rows", "embeddings", "freeze_e
 _NUMERIC_ONLY = ("id_column", "feature_columns", "time_column")
 
 
+_DATA_FILES = ("train", "valid", "test", "text", "series", "pretrain_text", "embeddings")
+_READING = ("format", "encoding", "text_column", "label_column", "skip_bad_rows", "id_column", "time_column",
+            "feature_columns", "source_column", "target_column", "columns")      # how data files are read
+
+
+def _given(args, name):
+    """Was train's option name given (a late default, or anything but None and False)?"""
+    return name in args.given_options if name in LATE_DEFAULTS else getattr(args, name, None) not in (None, False)
+
+
 def _check_task_options(args, numeric):
     """Refuse options and presets of another task (train --task classify, lm, seq2seq, regress or
     forecast), and options of texts for numbers and the reverse."""
     from .commands.presets import PRESETS
 
     for name, tasks in _ONLY_FOR.items():
-        given = name in args.given_columns if name in COLUMN_DEFAULTS else getattr(args, name) not in (None, False)
-        if args.task not in tasks and given:
+        if args.task not in tasks and _given(args, name):
             raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {' and '.join(tasks)}, not {args.task}")
     for names, kind, other in ((_TEXT_ONLY, numeric or args.task == _FORECAST, "texts"),
                                (_NUMERIC_ONLY, not numeric and args.task != _FORECAST, "numeric sequences")):
-        given = [name for name in names if kind and (name in args.given_columns if name in COLUMN_DEFAULTS
-                                                     else getattr(args, name, None) not in (None, False))]
+        given = [name for name in names if kind and _given(args, name)]
         if given:
             raise TinyRNNError(f"--{given[0].replace('_', '-')} applies to {other}, not to this run's data")
+    if not any(getattr(args, name, None) for name in _DATA_FILES):
+        reading = next((name for name in _READING if _given(args, name)), None)
+        if reading is not None:
+            raise TinyRNNError(f"--{reading.replace('_', '-')} says how to read a data file, and this run gives "
+                               f"none: it trains on the embedded dataset")
     if args.nesterov and not args.momentum:
         raise TinyRNNError("--nesterov needs --momentum M (above 0 and below 1, such as 0.9)")
     if args.warmup is not None and args.schedule == "constant":

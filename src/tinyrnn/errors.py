@@ -33,6 +33,11 @@ class DivergenceError(TrainingError):
     exit_status = 3
 
 
+class NotFiniteError(TinyRNNError):
+    """A model's outputs are NaN or infinite (its weights are huge): refused, not printed; in
+    training, the run has diverged."""
+
+
 class ConfigError(TinyRNNError):
     """A setting (learning rate, sizes, ...) cannot work."""
 

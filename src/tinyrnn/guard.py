@@ -49,6 +49,10 @@ class DivergenceGuard:
         if weights and not np.isfinite(self.model.flat).all():
             self._fail("the weights are no longer finite numbers", where, lr)
 
+    def outputs_not_finite(self, where, lr):
+        """An evaluation found the model's outputs NaN or infinite (sampling.check_finite)."""
+        self._fail("the model's outputs are no longer finite numbers", where, lr)
+
     def _fail(self, what, where, lr):
         """where: where the run stands, or a function that says it (formatted only on failure)."""
         where = where() if callable(where) else where

@@ -120,6 +120,9 @@ class ModelConfig:
                 raise ValueError(f"a forecaster's {name} must be a positive integer, got {value!r}")
         object.__setattr__(self, "scaling", self.scaling or "window")
         _choose("scaling", self.scaling, SCALINGS)
+        if self.scaling == "window" and self.window < 2:
+            raise ValueError("a forecaster with window scaling needs a window of at least 2 steps: it scales each "
+                             "window by its own spread, and one step has none (scaling global reads one)")
         if self.pool != "last":
             raise ValueError("a forecaster reads the last state (the direct strategy); it has no pooling")
 

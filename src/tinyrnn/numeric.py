@@ -10,7 +10,8 @@ import numpy as np
 
 from .errors import DataError
 
-TINY_SPREAD = 1e-8        # a feature that never varies keeps std 1 (its values are then only shifted)
+TINY_SPREAD = 1e-8        # a feature whose spread is below this much of its mean does not vary: it keeps
+                          # std 1 (its values are then only shifted)
 WINDOW_FLOOR = 0.03       # a window's spread is at least this much of the training series' std: the step
                           # after a flat window stays tens of units, not thousands (0.1 bent the airline
                           # forecasts: sMAPE 5.1 against 3.3; docs/benchmarks.md)
@@ -29,14 +30,41 @@ def pad_values(sequences, dtype=np.float64):
 
 def fit_standardization(arrays):
     """Per-column mean and standard deviation of the rows of arrays ((n_i, F) each) together:
-    (mean (F,), std (F,)); a column that never varies gets std 1."""
+    (mean (F,), std (F,)); a column that never varies (its spread under TINY_SPREAD of its
+    mean, or none) gets std 1."""
     rows = np.concatenate([np.asarray(array, dtype=np.float64).reshape(len(array), -1) for array in arrays])
     with np.errstate(all="ignore"):
         mean, std = rows.mean(axis=0), rows.std(axis=0)
     if not (np.isfinite(mean).all() and np.isfinite(std).all()):
         raise DataError("the numbers are too large to standardise (their mean or spread is not a finite "
                         "number); scale them down")
-    return mean, np.where(std > TINY_SPREAD * np.maximum(np.abs(mean), 1.0), std, 1.0)
+    small = np.abs(rows - mean).max(axis=0, initial=0.0) < 1e-100     # squares that would underflow
+    if small.any():
+        std[small] = root_mean_square(rows[:, small] - mean[small], axis=0)
+    return mean, np.where(std > TINY_SPREAD * np.abs(mean), std, 1.0)   # relative: any scale of numbers
+
+
+def standardization_in(dtype, mean, std, what):
+    """(mean, std) as dtype, the model's: a DataError if the spread of the numbers (what: their
+    kind) is beyond what dtype holds, as 1e-300 is for float32 (it would divide by zero)."""
+    info = np.finfo(dtype)
+    with np.errstate(all="ignore"):
+        mean_in, std_in = np.asarray(mean).astype(dtype), np.asarray(std).astype(dtype)
+    narrow = np.flatnonzero(~np.isfinite(mean_in) | (std_in < info.tiny) | ~np.isfinite(std_in))
+    if len(narrow):
+        spread = float(np.asarray(std).reshape(-1)[narrow[0]])
+        raise DataError(f"the {what} have a spread of {spread:.3g}, beyond what {np.dtype(dtype).name} holds "
+                        f"(normal numbers from {info.tiny:.3g} to {info.max:.3g})", remedy="float64")
+    return mean_in, std_in
+
+
+def root_mean_square(values, axis=None):
+    """sqrt(mean(values^2)), each value divided by the largest |value| first, so that no square
+    underflows or overflows (the numbers of a series in nanometres, or of 1e-200)."""
+    values = np.asarray(values, dtype=np.float64)
+    largest = np.abs(values).max(axis=axis, keepdims=True, initial=0.0)
+    unit = np.where(largest > 0, largest, 1.0)
+    return np.squeeze(largest, axis) * np.sqrt(np.mean((values / unit) ** 2, axis=axis))
 
 
 def window_scale(values, floor):
@@ -44,4 +72,9 @@ def window_scale(values, floor):
     s_w = sqrt(var_w + floor^2), so a flat window divides by floor, not zero."""
     mean = values.mean(axis=1, keepdims=True)
     spread = np.sqrt(values.var(axis=1, keepdims=True) + floor * floor)
+    if (spread < np.sqrt(np.finfo(spread.dtype).tiny) * 1e3).any():         # squares near underflow:
+        centered = values - mean                                            # in units of the largest
+        unit = np.maximum(np.abs(centered).max(axis=1, keepdims=True), floor)
+        unit = np.where(unit > 0, unit, 1.0)
+        spread = unit * np.sqrt(((centered / unit) ** 2).mean(axis=1, keepdims=True) + (floor / unit) ** 2)
     return mean, spread

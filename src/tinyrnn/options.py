@@ -23,6 +23,15 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(TinyRNNError.exit_status, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def parse_args(self, args=None, namespace=None):
+        """As argparse, but an option no command knows is named by the command's own parser,
+        whose help lists the options it has (tinyrnn gradcheck --help, not tinyrnn --help)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(self, "commands", {}).get(getattr(parsed, "command", None), self)
+            command.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
 
 MIN_EPS, MAX_EPS = 1e-10, 1e-2        # gradcheck --eps: below, rounding swamps the difference; above, curvature
 
@@ -40,7 +49,7 @@ def _add_data_options(parser):
                         help="file format (default: from the extension: .csv, .tsv, .jsonl for texts; "
                         ".ts (the UEA/UCR archive's) and .npz for numeric sequences; long: a CSV of "
                         "numeric sequences, one row per time step)")
-    parser.add_argument("--encoding", type=text_encoding, default="utf-8", help="text encoding of data files (default: utf-8)")
+    parser.add_argument("--encoding", type=text_encoding, help="text encoding of data files (default: utf-8)")
     parser.add_argument("--text-column", help="column/key holding the text (default: text)")
     parser.add_argument("--label-column", help="column/key holding the label (default: label)")
     parser.add_argument("--skip-bad-rows", action="store_true", help="leave out rows with a bad field "
@@ -68,6 +77,7 @@ def build_parser():
     _add_use_commands(commands)
     _add_forecast(commands)
     parser.command_names = list(commands.choices)   # for cli.main's usage line when none is given
+    parser.commands = commands.choices                # {name: its parser}: parse_args names unknown options
     return parser
 
 
@@ -83,7 +93,7 @@ def _add_forecast(commands):
                           "model's; more are forecast by feeding forecasts back as history)")
     forecast.add_argument("--columns", metavar="A,B,..", help="the value columns (default: the model's series)")
     forecast.add_argument("--time-column", metavar="NAME", help="(default: a first column that is not numbers)")
-    forecast.add_argument("--encoding", type=text_encoding, default="utf-8", help="(default: utf-8)")
+    forecast.add_argument("--encoding", type=text_encoding, help="(default: utf-8)")
     forecast.add_argument("--json", action="store_true", help='print {"forecast": [...]} (several series: '
                           'a list of values per step)')
     forecast.add_argument("--plot", metavar="FILE.png", help="draw the history and the forecast")
@@ -102,7 +112,7 @@ def _add_use_commands(commands):
                          "reads them, but not used)")
     predict.add_argument("--format", choices=["ts", "npz", "long"], help="of --data (default: from the extension; "
                          "a CSV of numeric sequences: long)")
-    predict.add_argument("--encoding", type=text_encoding, default="utf-8", help="of --data (default: utf-8)")
+    predict.add_argument("--encoding", type=text_encoding, help="of --data (default: utf-8)")
     _add_long_csv_options(predict)
 
     evaluate = commands.add_parser("eval", help="loss, accuracy, confusion matrix and per-class "
@@ -208,7 +218,7 @@ def _add_looking_commands(commands):
     explain.add_argument("--max-chars", type=integer(1, 1_000_000), default=10_000, metavar="N",
                          help="read at most the first N characters of --text (default: 10000; at most "
                          "1000000)")
-    explain.add_argument("--encoding", type=text_encoding, default="utf-8", help="of --text (default: utf-8)")
+    explain.add_argument("--encoding", type=text_encoding, help="of --text (default: utf-8)")
     explain.add_argument("--json", action="store_true", help="print one JSON object")
     explain.add_argument("--force", action="store_true", help="replace an existing --png or --html that "
                          "tinyrnn did not write")

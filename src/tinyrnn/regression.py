@@ -17,7 +17,7 @@ import numpy as np
 
 from .models import Classifier, StepResult
 from .nn.losses import regression_loss
-from .numeric import WINDOW_FLOOR, fit_standardization, window_scale
+from .numeric import WINDOW_FLOOR, fit_standardization, standardization_in, window_scale
 
 
 class Regressor(Classifier):
@@ -37,7 +37,7 @@ class Regressor(Classifier):
 
     def standardize_targets(self, targets):
         """Fit the target standardisation to the training targets (N, R)."""
-        mean, std = fit_standardization([targets])
+        mean, std = standardization_in(self.dtype, *fit_standardization([targets]), "targets")
         self.buffers["target_mean"][...], self.buffers["target_std"][...] = mean, std
 
     def _target_scale(self, run):

@@ -12,18 +12,18 @@ refused (check_finite) rather than sampled from.
 """
 import numpy as np
 
-from .errors import TinyRNNError
+from .errors import NotFiniteError
 from .vocab import SPECIALS
 
 NOT_FINITE = "the model's outputs are not finite numbers (its weights are too large)"
 
 
 def check_finite(values, what=None):
-    """Raise TinyRNNError when values (an array: logits, probabilities, predictions) hold NaN
+    """Raise NotFiniteError when values (an array: logits, probabilities, predictions) hold NaN
     or infinities, as a model with huge finite weights gives. what: the message (default:
     NOT_FINITE). Compute values under np.errstate(all="ignore") so NumPy warns of nothing."""
     if not np.isfinite(values).all():
-        raise TinyRNNError(what or NOT_FINITE)
+        raise NotFiniteError(what or NOT_FINITE)
     return values
 
 

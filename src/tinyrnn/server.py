@@ -89,14 +89,14 @@ def create_app(model, name, allowed_hosts, limits=Limits()):
 
     async def explain(request):
         _check_task(model, "classify")
-        body = await _json_body(request, limits)
+        body = await _json_body(request, limits, ("text",))
         text = _text(body, "text", limits, required=True)
         work = partial(_explanation, model.replica(), text, limits.max_words)
         return JSONResponse(await anyio.to_thread.run_sync(work, limiter=workers))
 
     async def sample(request):
         _check_task(model, "lm")
-        body = await _json_body(request, limits)
+        body = await _json_body(request, limits, ("prompt", "temperature", "top_k", "length", "seed"))
         prompt = _text(body, "prompt", limits, required=False)
         temperature = _number(body, "temperature", 1.0, 0.0, 10.0)
         top_k = _integer(body, "top_k", None, 1, len(model.vocab))
@@ -112,7 +112,7 @@ def create_app(model, name, allowed_hosts, limits=Limits()):
 
     async def translation(request):
         _check_task(model, "seq2seq")
-        body = await _json_body(request, limits)
+        body = await _json_body(request, limits, ("text", "beam", "max_length"))
         text = _text(body, "text", limits, required=True)
         beam = _integer(body, "beam", 1, 1, limits.max_beam)
         max_length = _integer(body, "max_length", None, 1, default_max_length(limits.max_source_tokens))
@@ -179,9 +179,10 @@ def _token_lines(model, rng, prompt, length, temperature, top_k):
     yield json.dumps({"done": True, "tokens": count}) + "\n"
 
 
-async def _json_body(request, limits):
+async def _json_body(request, limits, keys):
     """The request's JSON object, read up to limits.max_body_bytes (413 beyond it, 415 when it
-    is not declared application/json, 400 when it is not JSON, 422 when it is not an object)."""
+    is not declared application/json, 400 when it is not JSON, 422 when it is not an object or
+    names a key other than keys, those the endpoint reads: a misspelt option is not ignored)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise RequestError(415, "send the request body as Content-Type: application/json")
@@ -206,6 +207,10 @@ async def _json_body(request, limits):
         raise RequestError(400, "the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise RequestError(422, "the request body must be a JSON object")
+    unknown = next((key for key in data if key not in keys), None)
+    if unknown is not None:
+        raise RequestError(422, f"the request body names {printable(unknown)[:60]!r}, which this endpoint does not "
+                                f"read (it reads {', '.join(keys)})")
     return data
 
 

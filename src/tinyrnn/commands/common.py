@@ -12,6 +12,7 @@ from ..data.loaders import MAX_TEXT_CHARS, file_identity, spec_path
 from ..errors import ConfigError, TinyRNNError
 from ..files import OutputLock, check_outputs, log_line
 from ..io import load_model
+from ..memory import LEAST_COPIES, check_fits
 from ..model_config import ARCHITECTURE, ModelConfig
 from ..models import Classifier, build_model
 from ..notices import say
@@ -72,6 +73,7 @@ class ModelOptions:
         from rng; a setting that cannot work is a ConfigError."""
         try:
             model = build_model(self.model_config(settings), vocab, classes)
+            check_fits(model.flat.nbytes, LEAST_COPIES, resident=False)      # (its weights are not drawn yet)
             return model.initialize(rng, init, self.forget_bias or 0.0)
         except ValueError as error:
             raise ConfigError(str(error)) from None

@@ -14,7 +14,7 @@ from ..plots import require_matplotlib
 from ..sampling import check_finite
 from ..text_output import printable
 from .common import locked_outputs
-from .numeric_data import read_forecast_series, refuse_blank
+from .numeric_data import in_model_order, read_forecast_series, refuse_blank
 
 
 def run(args):
@@ -58,7 +58,8 @@ def load_forecaster(path, command):
 def read_model_series(model, path, args):
     """The series at path with the model's columns (or --columns), as many as the model reads."""
     refuse_blank("--columns", args.columns)
-    columns = args.columns or ",".join(model.series_names)
+    columns = ",".join(in_model_order("--columns", args.columns.split(","), model.series_names, args.model)
+                       if args.columns else model.series_names)
     series = read_forecast_series(path, Namespace(columns=columns, encoding=args.encoding,
                                                   time_column=getattr(args, "time_column", None)))
     if len(series.names) != len(model.series_names):

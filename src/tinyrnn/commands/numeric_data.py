@@ -1,5 +1,7 @@
 """Numeric data on the command line: which files are numeric sequences (.ts, .npz, or long
 CSV with --format long), reading them with the options given, and the splits a run validates on."""
+from argparse import Namespace
+
 import numpy as np
 
 from ..data.numeric_set import MAX_STEPS
@@ -9,6 +11,7 @@ from ..errors import DataError, TinyRNNError
 from ..notices import say
 from ..tasks.classify import LabelledSequences
 from ..tasks.regress import RealTargets
+from ..text_output import first_repeated, printable
 
 NUMERIC_FORMATS = ("ts", "npz", "long")
 _EXTENSIONS = (".ts", ".npz")
@@ -36,6 +39,9 @@ def read_sets(paths, args, task, labels_optional=False, feature_names=None):
     feature_columns = feature_columns or (",".join(feature_names) if feature_names else None)
     if data_format in ("csv", "tsv", "jsonl"):
         raise TinyRNNError(f"--format {data_format} is for texts; numeric sequences are ts, npz or long")
+    binary = [path for path in paths if data_format == "npz" or data_format is None and str(path).lower().endswith(".npz")]
+    if "encoding" in getattr(args, "given_options", ()) and len(binary) == len(paths):
+        raise TinyRNNError(f"--encoding reads text files; {binary[0]} is a NumPy .npz file, which holds no text")
     sets = []
     for path in paths:
         is_long = _is_long(path, data_format)
@@ -50,7 +56,7 @@ def read_sets(paths, args, task, labels_optional=False, feature_names=None):
             given = [option for option, name in (("--id-column", "id_column"), ("--time-column", "time_column"),
                                                  ("--feature-columns", "feature_columns"))
                      if getattr(args, name, None)]
-            if "label_column" in getattr(args, "given_columns", ()):
+            if "label_column" in getattr(args, "given_options", ()):
                 given.append("--label-column")
             if given:                                   # (a .ts or .npz file has no named columns)
                 raise TinyRNNError(f"{given[0]} names a column of a long CSV; {path} is not one")
@@ -77,11 +83,35 @@ def read_for_model(model, paths, args, labels_optional=False):
     """A model's data (eval, predict, explain): a long CSV's feature columns default to the model's
     features; the file must have as many numbers per step as the model reads."""
     from ..describe import numbers_per_step
+    given = getattr(args, "feature_columns", None)
+    refuse_blank("--feature-columns", given)
+    if given:
+        ordered = in_model_order("--feature-columns", given.split(","), model.feature_names, args.model)
+        args = Namespace(**{**vars(args), "feature_columns": ",".join(ordered)})
     dataset = read_sets(paths, args, model.task, labels_optional, model.feature_names)
     if dataset.num_features != model.config.features:
         raise TinyRNNError(f"{paths[0]}: {numbers_per_step(dataset.num_features)}; {args.model} reads "
                            f"{model.config.features}")
     return dataset
+
+
+def in_model_order(option, names, model_names, model_path):
+    """The columns an option names for a model's data, in the order the model reads them. The
+    model's own names, in any order, are read by name: put in the model's order. Other names
+    are read by position (a file whose columns are named otherwise), so none of them may be
+    one of the model's names standing at another one's place: that would feed the model one
+    column as another."""
+    if first_repeated(names) is not None:
+        return names                                    # (the reader names the repeated column)
+    if sorted(names) == sorted(model_names):
+        return list(model_names)
+    for place, name in enumerate(names):
+        if name in model_names and model_names.index(name) != place:
+            expected = repr(printable(model_names[place])) if place < len(model_names) else "nothing"
+            raise TinyRNNError(f"{option} gives {printable(name)!r} as column {place + 1}, where {model_path} reads "
+                               f"{expected} ({printable(', '.join(model_names))}); name the model's columns, in any "
+                               f"order, or other columns in its order")
+    return names
 
 
 def _is_long(path, data_format):

@@ -11,6 +11,8 @@ _SUFFIXES = {
     "resume": "continue its run with train --checkpoint-dir and --resume",
     "classes": "a classifier? give its classes with --classes FILE",
     "task": "train a regressor on it with --task regress",
+    "smaller model": "choose a smaller --hidden, --layers or --embed",
+    "float64": "use --dtype float64, or rescale the data",
 }
 _PREFIXES = {
     "checkpoint folder": "--checkpoint-dir ",

@@ -92,5 +92,5 @@ def _model(args, recipe, series, history, rng, saved):
     try:
         model.standardize_inputs([history])
     except DataError as error:
-        raise DataError(f"{series.source}: {error}") from None
+        raise DataError(f"{series.source}: {error}", remedy=error.remedy) from None
     return model

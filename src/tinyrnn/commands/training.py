@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from .. import notices
 from ..files import check_same_architecture
+from ..memory import check_fits, training_copies
 from ..nn.compiled import engine_choice
 from ..training import Listener, TrainConfig
 from .checkpointing import checkpoint_settings, deferred_signals
@@ -112,6 +113,10 @@ def run_trainer(trainer, report, json_log, progress, checkpoints=None, out=None,
     saved to, refused first if it holds a model of another architecture (unless force).
     Returns the history."""
     check_same_architecture("--out", out, trainer.model.config, force)
+    optimizer = trainer.optimizer
+    check_fits(trainer.model.flat.nbytes, training_copies(optimizer.name, getattr(optimizer, "momentum", 0.0),
+                                                          optimizer.average_decay is not None,
+                                                          trainer.config.keep_best), resident=True)
     state = trainer.state
     with JsonLog(json_log) as log, progress_bar(report.total_updates(trainer), report.unit, progress) as bar:
         notices.release()                            # the set-up's warnings: the run is accepted

@@ -265,8 +265,8 @@ def _in_time_order(key, steps, time_column, numeric):
 
 def read_series(path, *, encoding="utf-8", columns=None, time_column=None):
     """A CSV/TSV with a header, one row per time step in time order. time_column default: the
-    first column if its first value is not a number; columns default: every other column whose
-    first value is a number, but for one without a name (a written-out index, as pandas writes
+    first column if none of its values is a number; columns default: every other column with a
+    number in it (then every value must be one), but for one without a name (a written-out index, as pandas writes
     it). Every value must be a finite number."""
     path = str(path)
     header, rows = _csv_rows(path, encoding)
@@ -276,12 +276,13 @@ def read_series(path, *, encoding="utf-8", columns=None, time_column=None):
     if len(rows) < 2:
         raise DataError(f"{path}: {len(rows)} row of values; a series needs at least 2")
     first_line, first = rows[0]
-    if time_column is None and not is_number(first[0]) and len(header) > 1:
-        time_column = header[0]
+    if time_column is None and len(header) > 1 and not any(is_number(row[0]) for _, row in rows):
+        time_column = header[0]                     # (a column with numbers and a gap is a series)
     if columns is not None:
         _check_chosen(path, "value", columns)
     names = list(columns) if columns is not None else \
-        [name for name, text in zip(header, first) if name != time_column and name.strip() and is_number(text)]
+        [name for place, name in enumerate(header)
+         if name != time_column and name.strip() and any(is_number(row[place]) for _, row in rows)]
     if not names:
         raise DataError(f"{path}:{first_line}: no numeric columns (columns: {', '.join(header)})")
     index = _column_index(path, header, names + ([time_column] if time_column is not None else []))

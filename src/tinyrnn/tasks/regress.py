@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..nn.losses import REGRESSION_LOSSES
+from ..numeric import root_mean_square
 from ..training.task import Batch
 from .classify import ClassifyTask, pad_sequences
 
@@ -32,10 +33,11 @@ class RealTargets:
 def regression_figures(predicted, actual):
     """RMSE, MAE and R^2 (over all outputs together; None where the actual values do not vary)
     of predictions against actual values (N, R)."""
-    error = predicted - actual
-    spread = float(((actual - actual.mean(axis=0)) ** 2).sum())
-    return {"rmse": float(np.sqrt(np.mean(error ** 2))), "mae": float(np.mean(np.abs(error))),
-            "r2": 1.0 - float((error ** 2).sum()) / spread if spread > 0 else None}
+    error = np.asarray(predicted, dtype=np.float64) - actual
+    rmse, spread = root_mean_square(error), root_mean_square(actual - actual.mean(axis=0))
+    with np.errstate(over="ignore"):
+        r2 = 1.0 - float(np.square(np.float64(rmse) / spread)) if spread > 0 else None  # 1 - sum e^2 / sum d^2
+    return {"rmse": float(rmse), "mae": float(np.mean(np.abs(error))), "r2": r2}
 
 
 def forecast_figures(predicted, actual, scale):

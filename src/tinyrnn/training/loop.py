@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..errors import Terminated
+from ..errors import NotFiniteError, Terminated
 from ..guard import DivergenceGuard, guarded
 from .config import make_optimizer, make_update
 from .schedule import LayerRates, schedule_factor
@@ -180,12 +180,12 @@ class Trainer:
         with self.optimizer.averaged(self.model.flat):       # what is measured and heard: the average
             started = time.perf_counter()
             if task.valid is not None:
-                record.valid = task.evaluate(self.model, task.valid)
+                record.valid = self._evaluate(task.valid)
                 record.best = state.observe(task.score(record.valid), self.model.flat if config.keep_best else None)
                 if config.early_stop and state.records_without_improvement >= config.early_stop:
                     logged = record.stopped_early = True
             if task.test is not None and (logged or config.target_accuracy is not None):
-                record.test = task.evaluate(self.model, task.test)
+                record.test = self._evaluate(task.test)
                 if config.target_accuracy is not None and task.reaches(record.test, config.target_accuracy):
                     logged = record.target_reached = True
             self.eval_seconds = time.perf_counter() - started
@@ -199,6 +199,13 @@ class Trainer:
         if task.unit == "epoch" and self._checkpoint_due(count) and not (final or self._done()):
             self._checkpoint()
 
+    def _evaluate(self, data):
+        """The task's figures on data; outputs that are not finite numbers mean the run diverged."""
+        try:
+            return self.task.evaluate(self.model, data)
+        except NotFiniteError:
+            self.guard.outputs_not_finite(self._where(mean=True), self.optimizer.lr)
+
     def _log_last_record(self):
         """Log the last evaluation point, which was not due when it came: the run stopped right
         after it (a limit of minutes reached during its evaluation), so its weights are the ones
@@ -206,7 +213,7 @@ class Trainer:
         record, task = self.state.history[-1], self.task
         with self.optimizer.averaged(self.model.flat):
             if task.test is not None and record.test is None:
-                record.test = task.evaluate(self.model, task.test)
+                record.test = self._evaluate(task.test)
             record.logged = True
             self.listener.on_record(record)
 
