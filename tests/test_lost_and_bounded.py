@@ -1177,3 +1177,85 @@ def test_window_scaling_needs_two_steps(folder, capsys):
              "window scaling needs a window of at least 2 steps")
     assert run(capsys, "train", "--task", "forecast", "--series", "s.csv", "--window", "1", "--scaling", "global",
                "--epochs", "1", "--hidden", "4")[0] == 0
+
+
+# --- the tenth trial's findings --------------------------------------------------------------
+
+
+def test_a_small_spread_on_a_large_offset_is_kept_in_float64_and_refused_in_float32(folder, capsys):
+    from tinyrnn.numeric import fit_standardization
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 8, 2))
+    np.savez("offset.npz", X=1.7e9 + 10 * x, y=x.sum(axis=(1, 2)))
+    one_line(*run(capsys, *TRAIN, "--task", "regress", "--train", "offset.npz", "--dtype", "float32")[::2],
+             "where float32's numbers are 128 apart: too coarse to tell them apart; use --dtype float64")
+    assert run(capsys, *TRAIN, "--task", "regress", "--train", "offset.npz", "--dtype", "float64")[0] == 0
+    mean, std = fit_standardization([1e12 + x[:, :, 0]])                     # float64: a spread of 1 on 1e12 varies
+    np.testing.assert_allclose(std, x[:, :, 0].std(axis=0), rtol=1e-3)
+    assert (fit_standardization([np.full((5, 1), 1e12 + 0.5)])[1] == 1.0).all()   # and a constant does not
+
+
+def test_a_series_rows_must_be_in_time_order_and_text_times_must_sort_as_times(folder, capsys):
+    rows = [(f"2020-{1 + i // 28:02d}-{i % 28 + 1:02d}", i + 1) for i in range(40)]
+    (folder / "rev.csv").write_text("date,v\n" + "".join(f"{d},{v}\n" for d, v in reversed(rows)))
+    one_line(*run(capsys, "train", "--task", "forecast", "--series", "rev.csv", "--window", "4", "--horizon", "2",
+                  "--epochs", "1")[::2], "rev.csv:3: date '2020-02-11' comes before '2020-02-12' of line 2")
+    (folder / "twice.csv").write_text("t,v\n" + "".join(f"{i // 2},{i}\n" for i in range(30)))
+    one_line(*run(capsys, "train", "--task", "forecast", "--series", "twice.csv", "--time-column", "t", "--window",
+                  "4", "--horizon", "2", "--epochs", "1")[::2], "twice.csv:3: t '0' repeats '0' of line 2")
+    (folder / "us.csv").write_text("series,time,x,label\n" + "".join(
+        f"s{s},{d},{s + t},{'ab'[s % 2]}\n" for s in range(6) for t, d in enumerate(["12/30/2020", "12/31/2020",
+                                                                                     "01/01/2021"])))
+    one_line(*run(capsys, *TRAIN, "--train", "us.csv", "--format", "long", "--time-column", "time")[::2],
+             "us.csv:2: time '12/30/2020' is neither a number nor an ISO 8601 date or time")
+    (folder / "iso.csv").write_text("series,time,x,label\n" + "".join(
+        f"s{s},{d},{s + t},{'ab'[s % 2]}\n" for s in range(6) for t, d in enumerate(["2021-01-01", "2020-12-30",
+                                                                                     "2020-12-31 10:00"])))
+    assert run(capsys, *TRAIN, "--train", "iso.csv", "--format", "long", "--time-column", "time")[0] == 0
+    from tinyrnn.data.series import read_long_csv
+    first = read_long_csv("iso.csv", time_column="time").series[0][:, 0]
+    assert first.tolist() == [1.0, 2.0, 0.0]                              # sorted in time: 12-30, 12-31, 01-01
+
+
+def test_a_loss_the_data_gives_is_not_divergence(folder, capsys):
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=2000)
+    y[20] = 1e6                                                          # one outlier target
+    np.savez("outlier.npz", X=rng.normal(size=(2000, 4, 1)), y=y)
+    regress = ["--task", "regress", "--train", "outlier.npz", "--no-shuffle", "--hidden", "4"]
+    assert run(capsys, *TRAIN[:3], *regress, "--lr", "1e-6", "--out", "a.safetensors")[0] == 0
+    status, _, err = run(capsys, *TRAIN[:3], *regress, "--lr", "1e4", "--out", "b.safetensors")
+    assert status == 3 and "training diverged" in err                   # a real divergence still is one
+    (folder / "step.csv").write_text("a\n" + "".join(f"{0.0 if i < 60 else float(np.sin(i))!r}\n" for i in range(80)))
+    assert run(capsys, "train", "--task", "forecast", "--series", "step.csv", "--window", "6", "--horizon", "2",
+               "--epochs", "2", "--hidden", "4", "--lr", "1e-6")[0] == 0
+
+
+def test_a_regressor_reads_its_own_target_column_by_name(folder, capsys):
+    (folder / "two.csv").write_text("series,time,f1,label,y\n" + "".join(
+        f"s{s},{t},{t * (1 if s % 2 else -1) + s / 10},{'ud'[s % 2]},{s * 1.5}\n" for s in range(12) for t in range(4)))
+    long = ["--format", "long", "--time-column", "time"]
+    assert run(capsys, *TRAIN, "--task", "regress", "--train", "two.csv", *long, "--feature-columns", "f1",
+               "--label-column", "y", "--out", "r.safetensors")[0] == 0
+    status, out, err = run(capsys, "predict", "--model", "r.safetensors", "--data", "two.csv", *long,
+                           "--feature-columns", "f1")
+    assert status == 0 and out.count("\n") == 12, err
+    assert run(capsys, "eval", "--model", "r.safetensors", "--data", "two.csv", *long)[0] == 0
+
+
+def test_resume_with_another_season_is_refused(folder, capsys):
+    wave_series(folder / "s.csv", steps=80)
+    base = ["train", "--task", "forecast", "--series", "s.csv", "--window", "6", "--horizon", "2", "--holdout", "4",
+            "--hidden", "4", "--epochs", "2", "--checkpoint-dir", "ck"]
+    assert run(capsys, *base)[0] == 0
+    one_line(*run(capsys, *base, "--resume", "--season", "12")[::2], "season 1 -> 12")
+
+
+def test_smaller_points_of_the_tenth_trial(folder, capsys):
+    from tinyrnn.commands.forecast import significant_digits
+    assert significant_digits(np.array([[1e12], [1e12 + 2]])) == 17 and significant_digits(np.array([[1.0], [3.0]])) == 6
+    np.savez("extra.npz", X=np.zeros((4, 3, 1)), y=np.array(["a", "b"] * 2), lenghts=np.array([1, 2, 3, 3]))
+    one_line(*run(capsys, *TRAIN, "--train", "extra.npz")[::2], "an array 'lenghts' tinyrnn does not read")
+    save_model(LanguageModel(["<pad>", "<unk>", "a", "b"], 3, tokenizer="chars"), "chars.safetensors")
+    one_line(*run(capsys, *TRAIN, "--pretrained", "chars.safetensors")[::2],
+             "--pretrained chars.safetensors reads chars; a classifier reads words")

@@ -2,7 +2,8 @@
 
 Training has diverged when a step's loss is NaN or infinite, when the weights are, or when
 a mean loss (an epoch's, or a language model's between two log points) exceeds 100 times
-the reference: the first step's loss, and at least chance level, ln(outputs). A huge
+the reference: the first step's loss, and at least chance level, ln(outputs), and the
+largest loss one training example gives a model that answers 0 (regression: an outlier). A huge
 learning rate in float64 can blow the loss up to 1e7 without ever producing a NaN.
 """
 import functools
@@ -19,14 +20,16 @@ class DivergenceGuard:
     """state: the run's RunState; its first_loss (the reference, kept in
     checkpoints) is set by the first step."""
 
-    def __init__(self, model, state):
+    def __init__(self, model, state, data_reference=0.0):
         self.model, self.state = model, state
         outputs = model.params[model.output_bias].shape[0]
         self.chance = math.log(max(outputs, 2))             # nats
+        self.data_reference = data_reference                # a loss the data can give (Task.loss_reference)
 
     @property
     def reference(self):
-        return max(self.chance, self.state.first_loss if self.state.first_loss is not None else 0.0)
+        first = self.state.first_loss if self.state.first_loss is not None else 0.0
+        return max(self.chance, first, self.data_reference)
 
     def check_step(self, loss, where, lr):
         """After each backward pass; the first finite loss also sets the reference."""
@@ -44,8 +47,10 @@ class DivergenceGuard:
         """The mean loss since the last evaluation point (after every update: cheap), then
         the weights (at evaluation points and before a checkpoint)."""
         if not math.isfinite(mean_loss) or mean_loss > EXPLOSION_FACTOR * self.reference:
-            self._fail(f"the mean loss is {mean_loss:.4g}, over {EXPLOSION_FACTOR:g} times the "
-                       f"starting loss {self.reference:.3g}", where, lr)
+            what = "one example's loss when the model answers 0" if self.reference == self.data_reference \
+                else "the starting loss"
+            self._fail(f"the mean loss is {mean_loss:.4g}, over {EXPLOSION_FACTOR:g} times {what}, "
+                       f"{self.reference:.3g}", where, lr)
         if weights and not np.isfinite(self.model.flat).all():
             self._fail("the weights are no longer finite numbers", where, lr)
 

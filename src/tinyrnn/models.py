@@ -36,7 +36,7 @@ from .nn.params import flat_views, initialize
 from .nn.pooling import pool_backward, pool_forward
 from .nn.rnn import RNNCell
 from .nn.stack import RecurrentStack
-from .numeric import fit_standardization, pad_values, standardization_in
+from .numeric import fit_standardization, pad_values
 from .vocab import Vocab, pad_batch, tokenizer_of
 
 
@@ -121,7 +121,7 @@ class RecurrentModel:
 
     def standardize_inputs(self, sequences):
         """Fit the numeric input's standardisation to training sequences ((T_i, F) each)."""
-        mean, std = standardization_in(self.dtype, *fit_standardization(sequences), "input numbers")
+        mean, std = fit_standardization(sequences, self.dtype, "input numbers")
         self.buffers["input_mean"][...], self.buffers["input_std"][...] = mean, std
 
     def pad(self, sequences):

@@ -10,8 +10,10 @@ import numpy as np
 
 from .errors import DataError
 
-TINY_SPREAD = 1e-8        # a feature whose spread is below this much of its mean does not vary: it keeps
-                          # std 1 (its values are then only shifted)
+TINY_SPREAD = 16          # a feature whose spread is within this many float64 steps of its mean (the
+                          # rounding of a mean of equal numbers) does not vary: it keeps std 1 (its
+                          # values are then only shifted)
+COARSEST = 2.0 ** -10     # the model's numbers near the data must be at most this much of a std apart
 WINDOW_FLOOR = 0.03       # a window's spread is at least this much of the training series' std: the step
                           # after a flat window stays tens of units, not thousands (0.1 bent the airline
                           # forecasts: sMAPE 5.1 against 3.3; docs/benchmarks.md)
@@ -28,10 +30,13 @@ def pad_values(sequences, dtype=np.float64):
     return values, mask
 
 
-def fit_standardization(arrays):
-    """Per-column mean and standard deviation of the rows of arrays ((n_i, F) each) together:
-    (mean (F,), std (F,)); a column that never varies (its spread under TINY_SPREAD of its
-    mean, or none) gets std 1."""
+def fit_standardization(arrays, dtype=np.float64, what="numbers"):
+    """Per-column mean and standard deviation of the rows of arrays ((n_i, F) each) together,
+    fitted in float64 and given as dtype, the model's: (mean (F,), std (F,)). A column that
+    never varies (a spread within TINY_SPREAD float64 steps of its mean) gets std 1. A DataError
+    (what: the numbers' kind, for the message) if dtype cannot hold the standardisation: a
+    spread beyond its range (1e-300 in float32 would divide by zero), or one too small beside
+    the mean for its digits (1.7e9 +- 10 in float32, whose numbers there are 128 apart)."""
     rows = np.concatenate([np.asarray(array, dtype=np.float64).reshape(len(array), -1) for array in arrays])
     with np.errstate(all="ignore"):
         mean, std = rows.mean(axis=0), rows.std(axis=0)
@@ -41,20 +46,26 @@ def fit_standardization(arrays):
     small = np.abs(rows - mean).max(axis=0, initial=0.0) < 1e-100     # squares that would underflow
     if small.any():
         std[small] = root_mean_square(rows[:, small] - mean[small], axis=0)
-    return mean, np.where(std > TINY_SPREAD * np.abs(mean), std, 1.0)   # relative: any scale of numbers
+    varies = std > TINY_SPREAD * np.spacing(np.abs(mean))             # more than the rounding of a mean
+    return _held_in(dtype, mean, np.where(varies, std, 1.0), varies, what)
 
 
-def standardization_in(dtype, mean, std, what):
-    """(mean, std) as dtype, the model's: a DataError if the spread of the numbers (what: their
-    kind) is beyond what dtype holds, as 1e-300 is for float32 (it would divide by zero)."""
-    info = np.finfo(dtype)
+def _held_in(dtype, mean, std, varies, what):
+    """(mean, std) as dtype, checked: see fit_standardization."""
+    info, name = np.finfo(dtype), np.dtype(dtype).name
     with np.errstate(all="ignore"):
-        mean_in, std_in = np.asarray(mean).astype(dtype), np.asarray(std).astype(dtype)
+        mean_in, std_in = mean.astype(dtype), std.astype(dtype)
+        spacing = np.spacing(np.abs(mean_in) + 3 * std_in)             # between neighbours near the data
     narrow = np.flatnonzero(~np.isfinite(mean_in) | (std_in < info.tiny) | ~np.isfinite(std_in))
     if len(narrow):
-        spread = float(np.asarray(std).reshape(-1)[narrow[0]])
-        raise DataError(f"the {what} have a spread of {spread:.3g}, beyond what {np.dtype(dtype).name} holds "
+        raise DataError(f"the {what} have a spread of {std[narrow[0]]:.3g}, beyond what {name} holds "
                         f"(normal numbers from {info.tiny:.3g} to {info.max:.3g})", remedy="float64")
+    coarse = np.flatnonzero(varies & (spacing > std_in * COARSEST))
+    if len(coarse):
+        column = coarse[0]
+        raise DataError(f"the {what} vary by {std[column]:.3g} about {mean[column]:.10g}, where {name}'s numbers "
+                        f"are {float(spacing[column]):.3g} apart: too coarse to tell them apart",
+                        remedy="float64 offset")
     return mean_in, std_in
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from .models import Classifier, StepResult
 from .nn.losses import regression_loss
-from .numeric import WINDOW_FLOOR, fit_standardization, standardization_in, window_scale
+from .numeric import WINDOW_FLOOR, fit_standardization, window_scale
 
 
 class Regressor(Classifier):
@@ -37,11 +37,15 @@ class Regressor(Classifier):
 
     def standardize_targets(self, targets):
         """Fit the target standardisation to the training targets (N, R)."""
-        mean, std = standardization_in(self.dtype, *fit_standardization([targets]), "targets")
+        mean, std = fit_standardization([targets], self.dtype, "targets")
         self.buffers["target_mean"][...], self.buffers["target_std"][...] = mean, std
 
     def _target_scale(self, run):
         """(mean, std) that turn outputs into the data's units, broadcasting over (B, R)."""
+        return self.target_scale_of(None, None)
+
+    def target_scale_of(self, values, mask):
+        """_target_scale of a batch of inputs (B, T, F), without running the network."""
         return self.buffers["target_mean"], self.buffers["target_std"]
 
     def loss_and_gradients(self, ids, mask, targets, initial_state=None, rng=None, loss="mse"):
@@ -120,9 +124,15 @@ class Forecaster(Regressor):
         return window_scale(values, WINDOW_FLOOR * self.buffers["input_std"])
 
     def _target_scale(self, run):
-        mean, spread = run.scale
+        return self._tiled(*run.scale)
+
+    def target_scale_of(self, values, mask):
+        return self._tiled(*self.input_scale(values, mask))
+
+    def _tiled(self, mean, spread):
+        """Each window's (m, s) (B or 1, 1, C) for its H*C outputs, (B or 1, H*C)."""
         H, C = self.config.horizon, self.config.features
-        return np.tile(mean.reshape(-1, C), H), np.tile(spread.reshape(-1, C), H)   # (B or 1, H*C)
+        return np.tile(mean.reshape(-1, C), H), np.tile(spread.reshape(-1, C), H)
 
     def forecast(self, history):
         """The next H values after history (T, C) in the data's units, (H, C): reads its last W steps."""

@@ -92,6 +92,9 @@ def classifier_from(source, path, classes, architecture, hidden, dtype, rng, ini
     if body.task == "seq2seq" and body.normalize != "none":
         raise TinyRNNError(f"--pretrained {path} reads texts normalised ({body.normalize}); a classifier "
                            f"reads them as they are: train the autoencoder with --normalize none")
+    if body.tokenizer == "chars":                   # (a classifier reads words)
+        raise TinyRNNError(f"--pretrained {path} reads {body.tokenizer}; a classifier reads words: pretrain a "
+                           f"language model with --tokenizer words")
     settings = {key: getattr(body, key) for key in BODY}
     settings["bidirectional"] = body.bidirectional if body.task == "seq2seq" else backward is not None
     for option, given, saved in (("--hidden", hidden, body.hidden_size), ("--dtype", dtype, body.dtype)):

@@ -38,13 +38,22 @@ def _run(args):
         print(json.dumps({"forecast": values, "series": names}))
     else:
         print("step\t" + "\t".join(names))
+        digits = significant_digits(series.values)
         for step, row in enumerate(forecast, start=1):
-            print(f"t+{step}\t" + "\t".join(f"{value:.6g}" for value in row))
+            print(f"t+{step}\t" + "\t".join(f"{value:.{digits}g}" for value in row))
     if args.plot:
         from ..plots_series import plot_forecast
         plot_forecast(args.plot, series.values, forecast, names, f"{args.model}: {steps} steps ahead")
         print(f"saved {printable(args.plot)}", file=sys.stderr)
     return 0
+
+
+def significant_digits(values):
+    """Digits to print forecasts of values (T, C) with: 6 for the variation of the series, more
+    when it rides on a large level (1e12 + sin t would print 1e+12 at every step)."""
+    level, spread = float(np.max(np.abs(values))), float(np.std(values))
+    extra = int(np.floor(np.log10(level / spread))) if spread > 0 and level > spread else 0
+    return min(6 + extra, 17)
 
 
 def load_forecaster(path, command):

@@ -88,6 +88,9 @@ def read_for_model(model, paths, args, labels_optional=False):
     if given:
         ordered = in_model_order("--feature-columns", given.split(","), model.feature_names, args.model)
         args = Namespace(**{**vars(args), "feature_columns": ",".join(ordered)})
+    if model.task == "regress" and len(model.target_names) == 1 and \
+            "label_column" not in getattr(args, "given_options", ()):     # a regressor's target: its name
+        args = Namespace(**{**vars(args), "label_column": model.target_names[0]})
     dataset = read_sets(paths, args, model.task, labels_optional, model.feature_names)
     if dataset.num_features != model.config.features:
         raise TinyRNNError(f"{paths[0]}: {numbers_per_step(dataset.num_features)}; {args.model} reads "

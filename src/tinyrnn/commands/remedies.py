@@ -13,6 +13,7 @@ _SUFFIXES = {
     "task": "train a regressor on it with --task regress",
     "smaller model": "choose a smaller --hidden, --layers or --embed",
     "float64": "use --dtype float64, or rescale the data",
+    "float64 offset": "use --dtype float64, or subtract the offset from the data",
 }
 _PREFIXES = {
     "checkpoint folder": "--checkpoint-dir ",

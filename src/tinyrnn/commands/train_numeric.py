@@ -16,6 +16,7 @@ from ..tasks import ClassifyTask
 from ..tasks.regress import RegressTask
 from ..text_output import first_alike, printable, quoted
 from ..training import Trainer, run_signature
+from ..training.checkpoints import LATER
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close
 from .numeric_data import check_compatible, encode, is_numeric, read_sets, shown, validation_split
@@ -169,7 +170,7 @@ def _model(args, recipe, train_set, rng):
         try:
             model.standardize_inputs(train_set.series)
         except DataError as error:
-            raise DataError(f"{train_set.sources[0].rsplit(':', 1)[0]}: {error}") from None
+            raise DataError(f"{train_set.sources[0].rsplit(':', 1)[0]}: {error}", remedy=error.remedy) from None
     if args.task == "regress":
         model.standardize_targets(train_set.targets)
     return model
@@ -181,6 +182,8 @@ def train_or_resume(trainer, task, report, args, json_log, checkpoints, parts):
     if checkpoints:
         arrays = [array for part in parts if part is not None for array in _fingerprint_arrays(part)]
         signature = run_signature(trainer.model, trainer.config, task, args.seed, fingerprint(*arrays))
+        if getattr(args, "season", None) not in (None, LATER["season"]):
+            signature["season"] = args.season                          # the test's MASE: its figures
         checkpoints.start(trainer, signature, {}, epoch_where)   # a finished run: its log written again
     out = None if getattr(args, "folds", None) else args.out          # --folds saves no model
     return run_trainer(trainer, report, json_log, args.progress, checkpoints, out, args.force)

@@ -5,6 +5,7 @@ R real targets, C value columns. Every problem is a one-line DataError starting 
 import csv
 import io
 import os
+import re
 import tokenize
 import zipfile
 import zlib
@@ -107,6 +108,10 @@ def _npz_arrays(path, labels_optional=False):
         raise DataError(f"{path}: a damaged .npz archive") from None
     except (NotImplementedError, RuntimeError) as error:
         raise DataError(f"{path}: an .npz archive numpy.savez does not write ({error})") from None
+    other = next((name for name in names if name not in ("X", "y", "lengths")), None)
+    if other is not None:                               # (a misspelt `lengths` would be ignored)
+        raise DataError(f"{path}: an array {printable(other)[:40]!r} tinyrnn does not read (it reads X, y and "
+                        f"lengths)")
     for name in ("X",) if labels_optional else ("X", "y"):
         if name not in arrays:
             raise DataError(f"{path}: no array {name!r} in the archive (arrays: {', '.join(names) or 'none'})")
@@ -215,11 +220,12 @@ def read_long_csv(path, *, encoding="utf-8", id_column="series", time_column=Non
             raise DataError(f"{where}: series {key!r} has {target_column} {answer!r} here but {first!r} "
                             f"at {source}")
         steps.append((time, where, [finite_number(row[index[name]], where, f"column {name!r}") for name in features]))
-    numeric = time_column is not None and _numeric_times(time_column, groups)
+    if time_column is not None:
+        _check_times(time_column, groups)
     regress = target_column is not None and task == "regress"
     answers = [finite_number(answer, source, f"column {target_column!r}") if regress else answer
                for source, answer, _ in groups.values()]
-    return NumericSet([_in_time_order(key, steps, time_column, numeric) for key, (_, _, steps) in groups.items()],
+    return NumericSet([_in_time_order(key, steps, time_column) for key, (_, _, steps) in groups.items()],
                       None if regress or target_column is None else answers,
                       np.array(answers, dtype=np.float64).reshape(-1, 1) if regress else None,   # (N, 1)
                       [source for source, _, _ in groups.values()], features, [target_column] if regress else None)
@@ -237,10 +243,11 @@ def _check_chosen(path, what, names, taken=()):
             "is an empty name" if not odd.strip() else "is the series' id, time or target column"))
 
 
-def _numeric_times(time_column, groups):
-    """Are all times numbers (sorted as numbers) or none (sorted as text, as ISO dates sort)?
-    Some of each is a DataError naming the first row whose time is of the other kind: as text,
-    10 would come before 9."""
+def _check_times(time_column, groups):
+    """All times must be numbers (sorted as numbers) or none (sorted as text: ISO 8601 dates and
+    times, whose order as text is their order in time). Some of each is a DataError naming the
+    first row whose time is of the other kind (as text, 10 would come before 9), and so is a
+    time that is neither (12/28/2020 would sort after 01/01/2021)."""
     kinds = {}                                  # is a number -> "file:line" of the first such time
     for _, _, steps in groups.values():
         for time, where, _ in steps:
@@ -250,15 +257,20 @@ def _numeric_times(time_column, groups):
                 raise DataError(f"{text_at}: {time_column} {text[:40]!r} is not a number, while {number_at} "
                                 f"holds {number[:40]!r}: the times must be all numbers or all text (such as "
                                 f"dates), to be put in order")
-    return kinds == {} or True in kinds
+    for _, _, steps in groups.values():
+        for time, where, _ in steps:
+            if time_order(time) is None:
+                raise DataError(f"{where}: {time_column} {printable(time)[:40]!r} is neither a number nor an ISO 8601 "
+                                f"date or time (such as 2020-12-28): its order as text need not be its order in "
+                                f"time; write the times so, or leave out the time column to keep the file's order")
 
 
-def _in_time_order(key, steps, time_column, numeric):
+def _in_time_order(key, steps, time_column):
     """(T_i, F) values of one series' rows [(time, "file:line", values)], sorted by time."""
     if time_column is not None:
-        steps.sort(key=lambda step: plain_float(step[0]) if numeric else step[0])
+        steps.sort(key=lambda step: time_order(step[0]))
         for (time, _, _), (later, where, _) in zip(steps, steps[1:]):
-            if (plain_float(time) == plain_float(later)) if numeric else time == later:
+            if time_order(time) == time_order(later):
                 raise DataError(f"{where}: series {key!r} has {time_column} {later!r} twice")
     return np.array([values for _, _, values in steps], dtype=np.float64)
 
@@ -289,7 +301,36 @@ def read_series(path, *, encoding="utf-8", columns=None, time_column=None):
     values = np.array([[finite_number(row[index[name]], f"{path}:{line}", f"column {name!r}") for name in names]
                        for line, row in rows], dtype=np.float64)               # (T, C)
     times = [row[index[time_column]].strip() for _, row in rows] if time_column is not None else None
+    if times is not None:
+        _check_in_order(path, time_column, times, [line for line, _ in rows])
     return Series(values, names, times, path)
+
+
+# ISO 8601 dates and times (2020, 2020-12, 2020-12-28, 2020-12-28T09:30:00.5Z): their order as
+# text is their order in time (with T for the space some write between date and time)
+_ISO_TIME = re.compile(r"\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?)?)?Z?")
+
+
+def time_order(text):
+    """The sort key of a time: its number, or an ISO 8601 date or time as text; None for other
+    text (12/28/2020 would sort after 01/01/2021)."""
+    if is_number(text):
+        return plain_float(text)
+    return text.replace(" ", "T") if _ISO_TIME.fullmatch(text) else None
+
+
+def _check_in_order(path, time_column, times, lines):
+    """A series' rows are in time order: times that are all numbers, or all ISO 8601 dates,
+    must rise from row to row (others are labels, in the file's order)."""
+    keys = [time_order(time) for time in times]
+    if any(key is None for key in keys) or len({type(key) for key in keys}) > 1:
+        return
+    for (earlier, key, line_earlier), (later, next_key, line) in zip(zip(times, keys, lines),
+                                                                     zip(times[1:], keys[1:], lines[1:])):
+        if next_key <= key:
+            how = "repeats" if next_key == key else "comes before"
+            raise DataError(f"{path}:{line}: {time_column} {printable(later)[:40]!r} {how} {printable(earlier)[:40]!r} "
+                            f"of line {line_earlier}: a series' rows must be in time order")
 
 
 def _column_index(path, header, names):

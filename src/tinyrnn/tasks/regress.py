@@ -102,6 +102,20 @@ class RegressTask(ClassifyTask):
     def evaluate(self, model, data):
         return evaluate_regression(model, data, self.loss)
 
+    def loss_reference(self, model, batch_size=256):
+        """The largest loss of one training example when the model answers 0 (the targets'
+        standardised mean): a batch holding an outlier, or a forecast window that was flat
+        before a rise, has a large loss that is the data's, not a sign of divergence."""
+        worst, data = 0.0, self.data
+        for start in range(0, len(data), batch_size):
+            values, mask = model.pad(data.sequences[start:start + batch_size])
+            mean, std = model.target_scale_of(values, mask)
+            with np.errstate(all="ignore"):
+                z = (data.targets[start:start + batch_size].reshape(len(values), -1) - mean) / std
+                losses = z * z if self.loss == "mse" else np.where(np.abs(z) <= 1.0, 0.5 * z * z, np.abs(z) - 0.5)
+            worst = max(worst, float(np.max(losses.mean(axis=1))))
+        return worst
+
     def score(self, figures):
         return [-figures["loss"]]
 

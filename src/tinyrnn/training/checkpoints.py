@@ -200,7 +200,7 @@ def _check_record(stats, refuse):
 
 
 LATER = {"schedule": "constant", "warmup": 0.1, "lr_layer_decay": 1.0, "unfreeze_every": None,   # settings
-         "engine": "numpy", "forget_bias": 0.0}
+         "engine": "numpy", "forget_bias": 0.0, "season": 1}
 # added after the first checkpoints: left out at their defaults, so those checkpoints still resume
 
 

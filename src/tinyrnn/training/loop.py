@@ -50,7 +50,7 @@ class Trainer:
         self.update = make_update(model, config, self.optimizer)
         self.layers = LayerRates(model, config.lr_layer_decay, config.unfreeze_every) \
             if config.lr_layer_decay != 1.0 or config.unfreeze_every else None
-        self.guard = DivergenceGuard(model, self.state)
+        self.guard = DivergenceGuard(model, self.state, task.loss_reference(model))
         self.listener = listener or Listener()
         self.checkpoints = checkpoints
         self.stop_signal = None              # set by a signal handler: checkpoint and stop

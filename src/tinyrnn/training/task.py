@@ -62,6 +62,11 @@ class Task:
         """Validation figures as a list compared element by element: higher is better."""
         return [-figures["loss"]]
 
+    def loss_reference(self, model):
+        """A training loss the data itself can give (0: none beyond the first step's): the
+        divergence guard calls a run diverged only far above it (guard.py)."""
+        return 0.0
+
     def reaches(self, figures, target_accuracy):
         """Do test figures reach the target (a task without accuracy refuses one in prepare)?"""
         return figures["accuracy"] >= target_accuracy
