@@ -215,6 +215,7 @@ def test_the_engine_variable_is_checked(monkeypatch, tmp_path):
     monkeypatch.setenv("TINYRNN_ENGINE", "compiled")
     monkeypatch.setattr(compiled, "_kernels", None)
     monkeypatch.setitem(sys.modules, "numba", None)                      # as if not installed
+    monkeypatch.delitem(sys.modules, "tinyrnn.nn.compiled_kernels", raising=False)
     with pytest.raises(compiled.EngineError, match=r"needs numba: pip install 'tinyrnn\[fast\]'"):
         compiled.check_engine()
     monkeypatch.setenv("TINYRNN_ENGINE", "auto")
@@ -257,8 +258,22 @@ def test_without_a_folder_to_cache_in_the_kernel_is_compiled_each_run(monkeypatc
         return real(*args, **options)
     monkeypatch.setattr(numba, "njit", njit)
     monkeypatch.setattr(compiled, "_kernels", None)
+    monkeypatch.delitem(sys.modules, "tinyrnn.nn.compiled_kernels", raising=False)   # decorated anew
     monkeypatch.setenv("TINYRNN_ENGINE", "compiled")
     reference, fast = twins(monkeypatch)
     ids, _, targets, h0 = batch(np.random.default_rng(7), B=1)
     expected, got = reference.loss_and_gradients(ids, None, targets, h0), fast.loss_and_gradients(ids, None, targets, h0)
     assert fast.compiled_step and got.loss == pytest.approx(expected.loss, abs=1e-12)
+
+
+def test_the_kernels_are_compiled_once_and_then_read_from_numbas_cache(tmp_path):
+    """The second run reads the first's compiled code: no new cache file, no compiling again
+    (kernels in a closure were cached anew by every run, seconds each and a file more)."""
+    cache = tmp_path / "cache"
+    env = {**os.environ, "TINYRNN_ENGINE": "compiled", "NUMBA_CACHE_DIR": str(cache), "NUMBA_DEBUG_CACHE": "1"}
+    runs = [subprocess.run([sys.executable, "-m", "tinyrnn", "train", "--epochs", "1", "--out", f"{k}.safetensors"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300) for k in range(2)]
+    assert all(run.returncode == 0 for run in runs), runs[-1].stderr
+    assert "data saved" in runs[0].stdout + runs[0].stderr
+    second = runs[1].stdout + runs[1].stderr
+    assert "data saved" not in second and "data loaded" in second
