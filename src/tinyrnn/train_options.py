@@ -209,8 +209,8 @@ def _add_training_options(train):
                        help="scale gradients to global L2 norm <= N (default: none)")
     train.add_argument("--no-bucket", action="store_true", help="with --batch-size > 1: batch examples "
                        "at random instead of grouping similar lengths")
-    train.add_argument("--dtype", choices=DTYPES, help="(default: float64; float32 with --task lm's "
-                       "default preset charrnn)")
+    train.add_argument("--dtype", choices=DTYPES, help="(default: the preset's: float32 for charrnn, "
+                       "dates, translate and timeseries, float64 for the others)")
     train.add_argument("--seed", type=integer(0, MAX_SEED), default=0, help="random seed; same seed, same "
                        "result bit for bit (default: 0)")
     train.add_argument("--out", help="model file to write (default: model.safetensors for classify; "

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..data.embeddings import read_embeddings
+from ..data.numeric_set import is_number
 from ..describe import kind
 from ..errors import DataError, TinyRNNError
 from ..io import load_model
@@ -37,6 +38,9 @@ def classes_of(train_set):
     if len(classes) < 2:
         raise DataError(f"{train_set.sources[0]}: the training data has only one class "
                         f"({quoted(classes[0])}); a classifier needs at least two")
+    if len(classes) > max(20, len(train_set.labels) // 2) and all(map(is_number, classes)):
+        raise DataError(f"{train_set.sources[0]}: {len(classes)} different labels for {len(train_set.labels)} texts, "
+                        f"all of them numbers: real targets, not classes", remedy="task")
     return classes
 
 

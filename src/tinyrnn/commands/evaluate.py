@@ -28,6 +28,19 @@ def run(args):
     model = load_model(args.model)
     if model.task != "forecast":
         _refuse(args.model, kind(model), {"--season": args.season, "--columns": args.columns}, "forecasters")
+    if model.task != "seq2seq":
+        _refuse(args.model, kind(model), {"--swap": args.swap, "--source-column": args.source_column,
+                                          "--target-column": args.target_column, "--beam": args.beam}, "seq2seq models")
+    given = {f"--{name.replace('_', '-')}": name in args.given_options for name in ("text_column", "label_column")}
+    if model.task == "forecast":                    # it reads --series, not --data
+        _refuse(args.model, kind(model), {**given, "--format": args.format, "--skip-bad-rows": args.skip_bad_rows,
+                                          "--id-column": args.id_column, "--feature-columns": args.feature_columns,
+                                          "--errors": args.errors}, "models that read --data")
+    if model.task == "regress":
+        _refuse(args.model, kind(model), {"--errors": args.errors}, "classifiers")
+    if model.task == "regress" and model.config.features:
+        _refuse(args.model, kind(model), {"--text-column": given["--text-column"], "--skip-bad-rows": args.skip_bad_rows},
+                "models of texts")
     if model.task == "seq2seq":
         return _evaluate_translator(model, args)
     if model.config.features or model.task == "regress":
@@ -35,9 +48,6 @@ def run(args):
         return evaluate_numeric(model, args, report_classifier)
     if args.series or args.holdout:
         raise TinyRNNError(f"--series and --holdout apply to forecasters; {args.model} is a {model.task} model")
-    _refuse(args.model, "a " + ("classifier" if model.task == "classify" else "language model"),
-            {"--swap": args.swap, "--source-column": args.source_column, "--target-column": args.target_column,
-             "--beam": args.beam}, "seq2seq models")
     if not isinstance(model, Classifier):
         raise TinyRNNError(f"{args.model} is a language model; eval needs a classifier or a seq2seq model "
                            f"(for text generation use tinyrnn generate)")

@@ -20,6 +20,8 @@ def evaluate_numeric(model, args, report_classifier):
             raise TinyRNNError(f"{args.model} is a regressor of texts: give --data FILE with a text column and "
                                f"a number in --label-column")
         from .text_regression import read_texts
+        if "label_column" not in args.given_options and len(model.target_names) == 1:
+            args.label_column = model.target_names[0]      # the regressor's target: its name
         dataset = read_texts(args.data, args)
         return _report_regressor(model, encode(model, dataset), args)
     if not args.data:

@@ -10,6 +10,7 @@ import numpy as np
 from ..describe import kind
 from ..errors import TinyRNNError
 from ..io import load_model
+from ..numeric import WINDOW_FLOOR
 from ..plots import require_matplotlib
 from ..sampling import check_finite
 from ..text_output import printable
@@ -49,11 +50,13 @@ def _run(args):
 
 
 def significant_digits(values):
-    """Digits to print forecasts of values (T, C) with: 6 for the variation of the series, more
-    when it rides on a large level (1e12 + sin t would print 1e+12 at every step)."""
-    level, spread = float(np.max(np.abs(values))), float(np.std(values))
-    extra = int(np.floor(np.log10(level / spread))) if spread > 0 and level > spread else 0
-    return min(6 + extra, 17)
+    """Digits to print forecasts of values (T, C) with: 6 for the variation of the series from
+    step to step (the median change), more when it rides on a level over 100 times that change
+    (1e12 + sin t would print 1e+12 at every step)."""
+    steps = np.abs(np.diff(values, axis=0))
+    level, spread = float(np.max(np.abs(values))), float(np.median(steps[steps > 0])) if (steps > 0).any() else 0.0
+    extra = int(np.floor(np.log10(level / spread))) - 1 if spread > 0 and level > spread else 0
+    return min(6 + max(extra, 0), 17)
 
 
 def load_forecaster(path, command):
@@ -76,7 +79,25 @@ def read_model_series(model, path, args):
                            f"{len(model.series_names)} ({', '.join(model.series_names)})")
     if len(series.values) < model.window:
         raise TinyRNNError(f"{path}: {len(series.values)} values; {args.model} reads the last {model.window}")
+    _check_scale(model, series, path, args.model)
     return series
+
+
+def _check_scale(model, series, path, model_path):
+    """With window scaling, a window's spread is floored at WINDOW_FLOOR of the training series'
+    (numeric.window_scale): a series that varies less than that floor would be read as flat,
+    and forecast wrong without a word. Such a series is of another scale than the model's."""
+    if model.config.scaling != "window":
+        return
+    floor = WINDOW_FLOOR * model.buffers["input_std"].astype(np.float64)
+    spread = series.values.std(axis=0)
+    below = np.flatnonzero(spread < floor)
+    if len(below):
+        column = below[0]
+        raise TinyRNNError(f"{path}: series {printable(model.series_names[column])!r} varies by {spread[column]:.3g}, "
+                           f"below the {floor[column]:.3g} at which {model_path} floors a window's spread "
+                           f"({WINDOW_FLOOR:g} of its training series'): it would read this series as flat; it "
+                           f"forecasts series of the scale it was trained on")
 
 
 def forecast_steps(model, history, steps):

@@ -53,6 +53,8 @@ def _check(sizes, options, seed, eps, compiled_engine_checked=None):
     if options["bidirectional"] and task == "lm":
         raise ConfigError("--bidirectional applies to --task classify and seq2seq: a language model must not "
                           "see the tokens it predicts")
+    if options["bidirectional"] and task == "forecast":
+        raise ConfigError("--bidirectional applies to --task classify, regress and seq2seq, not forecast")
     if options["attention"] is not None and task != "seq2seq":
         raise ConfigError(f"--attention applies to --task seq2seq, not {task}")
     if options["pool"] != "last" and task not in ("classify", "regress"):

@@ -2,7 +2,9 @@
 a CSV of long series in time order for forecasting. Shapes: N examples, T_i steps, F features,
 R real targets, C value columns. Every problem is a one-line DataError starting with file:line
 (or file:); text positions count from 1 (line, dimension, step), .npz rows and steps from 0."""
+import calendar
 import csv
+import datetime
 import io
 import os
 import re
@@ -306,25 +308,44 @@ def read_series(path, *, encoding="utf-8", columns=None, time_column=None):
     return Series(values, names, times, path)
 
 
-# ISO 8601 dates and times (2020, 2020-12, 2020-12-28, 2020-12-28T09:30:00.5Z): their order as
-# text is their order in time (with T for the space some write between date and time)
-_ISO_TIME = re.compile(r"\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?)?)?Z?")
+_YEAR_MONTH = re.compile(r"(\d{4})-(\d{2})")                 # 2020-12 and 2020-363 (an ordinal date),
+_ORDINAL_DATE = re.compile(r"(\d{4})-(\d{3})")               # which fromisoformat does not read
 
 
 def time_order(text):
-    """The sort key of a time: its number, or an ISO 8601 date or time as text; None for other
-    text (12/28/2020 would sort after 01/01/2021)."""
+    """The sort key of a time: (0, its number), or (1, the instant) of an ISO 8601 date or
+    time (2020-12, 2020-12-28, 2020-363, 2020-12-28T09:30+05:00, 2021-W01-1; with an offset, in UTC); None
+    for other text (12/28/2020 would sort after 01/01/2021 as text) and impossible dates."""
     if is_number(text):
-        return plain_float(text)
-    return text.replace(" ", "T") if _ISO_TIME.fullmatch(text) else None
+        return 0, plain_float(text)
+    month, day = _YEAR_MONTH.fullmatch(text), _ORDINAL_DATE.fullmatch(text)
+    try:
+        if month:
+            instant = datetime.datetime(int(month[1]), int(month[2]), 1)
+        elif day and 1 <= int(day[2]) <= 365 + calendar.isleap(int(day[1])):
+            instant = datetime.datetime(int(day[1]), 1, 1) + datetime.timedelta(days=int(day[2]) - 1)
+        else:
+            instant = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if instant.tzinfo is not None:
+        instant = instant.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return 1, instant
 
 
 def _check_in_order(path, time_column, times, lines):
-    """A series' rows are in time order: times that are all numbers, or all ISO 8601 dates,
-    must rise from row to row (others are labels, in the file's order)."""
+    """A series' rows are in time order: times that are numbers or ISO 8601 dates must rise
+    from row to row. Times that are none of them are labels, in the file's order; a file of
+    dates with one that is not (a typo, 2021-02-30) is a DataError naming it."""
     keys = [time_order(time) for time in times]
-    if any(key is None for key in keys) or len({type(key) for key in keys}) > 1:
+    if all(key is None for key in keys):
         return
+    kind = next(key[0] for key in keys if key is not None)
+    odd = next((row for row, key in enumerate(keys) if key is None or key[0] != kind), None)
+    if odd is not None:
+        raise DataError(f"{path}:{lines[odd]}: {time_column} {printable(times[odd])[:40]!r} is not a time like the "
+                        f"others (all numbers, or all ISO 8601 dates such as 2020-12-28), so the rows' order cannot "
+                        f"be checked")
     for (earlier, key, line_earlier), (later, next_key, line) in zip(zip(times, keys, lines),
                                                                      zip(times[1:], keys[1:], lines[1:])):
         if next_key <= key:

@@ -52,7 +52,7 @@ def read_ts(path, encoding="utf-8", task=None, labels_optional=False):
         elif header["equallength"] and length != len(fields[0].split(",")) and not header["serieslength"]:
             raise DataError(f"{where}: {len(fields[0].split(','))} steps; @equalLength is true and the first "
                             f"series has {length}")
-        series.append(_ts_example(fields, where, length))
+        series.append(_ts_example(fields, where, length, header.get("missing") is not False))
         sources.append(where)
     if not series:
         raise DataError(f"{path}:{data_line}: no examples after @data")
@@ -65,7 +65,7 @@ def read_ts(path, encoding="utf-8", task=None, labels_optional=False):
 
 def _ts_header(path, lines):
     """The header as {lowercase keyword: value}, and the line number of @data."""
-    header = dict.fromkeys(_TS_FLAGS, False) | dict(dimensions=None, serieslength=None, classlabel=None)
+    header = dict.fromkeys(_TS_FLAGS, False) | dict(missing=None, dimensions=None, serieslength=None, classlabel=None)
     for number, line in enumerate(lines, start=1):
         words, where = line.split(), f"{path}:{number}"
         if not words or words[0].startswith("#"):
@@ -101,9 +101,12 @@ def _ts_flag(words, where, keyword):
     return words[0].lower() == "true"
 
 
-def _ts_example(fields, where, length):
-    """One example's dimensions as (T_i, F), trailing missing values dropped."""
+def _ts_example(fields, where, length, missing_allowed=True):
+    """One example's dimensions as (T_i, F), trailing missing values dropped (a DataError if
+    the header says @missing false)."""
     dimensions = [_ts_values(field, where, d) for d, field in enumerate(fields, start=1)]
+    if not missing_allowed and any(np.isnan(values).any() for values in dimensions):
+        raise DataError(f"{where}: a missing value ('?' or NaN), though @missing is false")
     wrong = [len(values) for values in dimensions if length not in (None, len(values))]
     if wrong:
         raise DataError(f"{where}: {wrong[0]} steps; @seriesLength is {length}")

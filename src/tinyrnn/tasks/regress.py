@@ -48,7 +48,9 @@ def forecast_figures(predicted, actual, scale):
     error = np.abs(predicted - actual).reshape(-1, len(scale))                 # (values per series, C)
     both = (np.abs(actual) + np.abs(predicted)).reshape(error.shape)
     smape = float(np.mean(np.where(both > 0, 200.0 * error / np.where(both > 0, both, 1.0), 0.0)))
-    mase = float(np.mean(error.mean(axis=0) / scale)) if (scale > 0).all() else None
+    with np.errstate(all="ignore"):
+        mase = float(np.mean(error.mean(axis=0) / scale)) if (scale > 0).all() else None
+    mase = mase if mase is not None and np.isfinite(mase) else None     # (a scale that underflows: n/a)
     return {"smape": smape, "mase": mase, "mae": float(error.mean())}
 
 
