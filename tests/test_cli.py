@@ -70,7 +70,8 @@ def test_predict_json_stdin_and_unknown_words(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", _stdin(b"i am happy\n\nthis is zorbly bad\n"))
     status, out, err = run(capsys, "predict", "--model", model, "--json")
     records = [json.loads(line) for line in out.splitlines()]
-    assert status == 0 and [r["text"] for r in records] == ["i am happy", "this is zorbly bad"]
+    assert status == 0 and [r["text"] for r in records] == ["i am happy", "", "this is zorbly bad"]
+    assert records[1]["label"] is None                              # a blank line: an empty answer
     assert abs(sum(records[0]["probabilities"].values()) - 1) < 1e-12
     assert "zorbly" in err and err.count("\n") == 1
     status, out, err = run(capsys, "predict", "--model", model, "--strict", "zorbly")

@@ -1320,3 +1320,39 @@ def test_smaller_points_of_the_eleventh_trial(folder, capsys):
                       *option)[::2], f"{option[0]} applies to")
     one_line(*run(capsys, "gradcheck", "--task", "forecast", "--bidirectional")[::2],
              "--bidirectional applies to --task classify, regress and seq2seq, not forecast")
+
+
+# --- the twelfth trial's findings ------------------------------------------------------------
+
+
+def test_import_refuses_classes_or_vocab_that_contradict_the_file(folder, capsys):
+    save_model(small_model(), "m.safetensors")
+    assert run(capsys, "export", "--model", "m.safetensors", "--format", "torch", "--out", "t.safetensors")[0] == 0
+    classes = load_model("m.safetensors").classes
+    (folder / "reversed.json").write_text(json.dumps(classes[::-1]))
+    one_line(*run(capsys, "import", "--state-dict", "t.safetensors", "--classes", "reversed.json", "--out",
+                  "i.safetensors")[::2], "--classes disagrees with the classes that t.safetensors names")
+    (folder / "same.json").write_text(json.dumps(classes))
+    assert run(capsys, "import", "--state-dict", "t.safetensors", "--classes", "same.json", "--out", "i.safetensors")[0] == 0
+
+
+def test_predict_answers_every_line_of_its_input(folder, capsys, monkeypatch):
+    import io
+    save_model(small_model(), "m.safetensors")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"w1 w2\n   \n\nw3\n")))
+    status, out, _ = run(capsys, "predict", "--model", "m.safetensors", "--json")
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and len(answers) == 4 and [a["label"] is None for a in answers] == [False, True, True, False]
+
+
+def test_options_a_text_model_does_not_use_are_refused(folder, capsys):
+    save_model(small_model(), "m.safetensors")
+    for command, option in (("explain", ["--max-chars", "3"]), ("explain", ["--encoding", "latin-1"]),
+                            ("explain", ["--id-column", "x"]), ("predict", ["--encoding", "latin-1"]),
+                            ("predict", ["--format", "ts"])):
+        one_line(*run(capsys, command, "--model", "m.safetensors", *option, "w1 w2")[::2],
+                 f"{option[0]} applies to")
+    (folder / "tr.csv").write_text(TEXTS)
+    (folder / "e.txt").write_text("zzz 0.1 0.2 0.3\nyyy 0.3 0.2 0.1\n")
+    one_line(*run(capsys, *TRAIN, "--train", "tr.csv", "--embeddings", "e.txt")[::2],
+             "e.txt: none of the training data's")

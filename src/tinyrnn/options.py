@@ -215,7 +215,7 @@ def _add_looking_commands(commands):
     explain.add_argument("--text", dest="text_file", metavar="FILE", help="the text a language model reads")
     explain.add_argument("--html", metavar="OUT.html", help="write a self-contained page colouring each "
                          "character by its surprisal or by a chosen hidden unit (language models)")
-    explain.add_argument("--max-chars", type=integer(1, 1_000_000), default=10_000, metavar="N",
+    explain.add_argument("--max-chars", type=integer(1, 1_000_000), metavar="N",
                          help="read at most the first N characters of --text (default: 10000; at most "
                          "1000000)")
     explain.add_argument("--encoding", type=text_encoding, help="of --text (default: utf-8)")

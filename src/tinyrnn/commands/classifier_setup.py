@@ -55,6 +55,9 @@ def new_model(train_set, classes, recipe, dtype, architecture, rng, *, vocab_lim
     found = None
     if vectors:
         found = read_embeddings(vectors.path, vocab, architecture.embed_size, vectors.encoding, dtype or "float64")
+        if not len(found[0]):                           # the option would change nothing
+            raise DataError(f"{vectors.path}: none of the training data's {len(vocab.words)} words has a vector "
+                            f"there")
         architecture = replace(architecture, embed_size=found[2])
     init = recipe["init"]
     if init == "walkthrough" and not init_given and not uses_walkthrough_names(architecture.model_config(config)):

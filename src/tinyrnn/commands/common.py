@@ -299,3 +299,14 @@ class JsonLog:
     def __exit__(self, *exc):
         if self.stream:
             self.stream.close()
+
+
+def refuse_unused(args, options, what, model_path):
+    """An option given (not None, not False: those in args.given_options for the late defaults,
+    cli.LATE_DEFAULTS) that applies only to `what` is an error naming it: not ignored."""
+    for option in options:
+        name = option.lstrip("-").replace("-", "_")
+        value = name in args.given_options if name in ("encoding", "text_column", "label_column") \
+            else getattr(args, name, None)
+        if value not in (None, False):
+            raise TinyRNNError(f"{option} applies to {what}; not to {model_path}")

@@ -18,7 +18,10 @@ from ..report import write_reading_page
 from ..sampling import NOT_FINITE
 from ..text_output import check_argument, printable
 from ..vocab import CHARS
-from .common import locked_outputs, warn_unknown
+from .common import locked_outputs, refuse_unused, warn_unknown
+
+
+MAX_CHARS = 10_000            # --max-chars: what a language model's explanation reads of --text by default
 
 
 def run(args):
@@ -38,6 +41,10 @@ def run(args):
             return explain_numeric(model, args)
         if args.data or args.example:
             raise TinyRNNError(f"--data and --example are for models that read numbers; {model_path} reads text")
+        refuse_unused(args, ("--format", "--id-column", "--time-column", "--feature-columns"),
+                      "--data (models that read numbers)", model_path)
+        if model.task != "lm":
+            refuse_unused(args, ("--max-chars", "--encoding"), "a language model's --text", model_path)
         if model.task == "regress":
             raise TinyRNNError(f"{model_path} is a regressor of texts; explain reads classifiers, language "
                                f"models, translators and models of numbers")
@@ -63,7 +70,7 @@ def run(args):
                                f"--html OUT draws a language model's")
         if not text_file:
             raise TinyRNNError("give the text to read as --text FILE")
-        return _language_model(model, _read_text_file(text_file, args.encoding, args.max_chars), html,
+        return _language_model(model, _read_text_file(text_file, args.encoding, args.max_chars or MAX_CHARS), html,
                                as_json, model_path)
 
 

@@ -52,9 +52,16 @@ def _token_model(args, path, tensors, metadata, saved):
         (_from_metadata(metadata, "classes", path, list) if "classes" in metadata else None)
     _check_options_agree(args, path, saved)
     if is_seq2seq_state(tensors) or (saved or {}).get("task") == "seq2seq":
-        return _seq2seq_model(args, path, tensors, metadata, vocab, classes, saved)
-    return model_from_state_dict(tensors, vocab, classes, saved, nonlinearity=args.nonlinearity, pool=args.pool,
-                                 tokenizer=args.tokenizer, where=path)
+        model = _seq2seq_model(args, path, tensors, metadata, vocab, classes, saved)
+    else:
+        model = model_from_state_dict(tensors, vocab, classes, saved, nonlinearity=args.nonlinearity, pool=args.pool,
+                                      tokenizer=args.tokenizer, where=path)
+    for option, given, key in (("--vocab", vocab_path and vocab, "vocab"), ("--classes", classes_path and classes,
+                                                                             "classes")):
+        if given and key in metadata and given != _from_metadata(metadata, key, path, list):
+            raise ModelFileError(f"{option} disagrees with the {key} that {path} names (its rows are in that "
+                                 f"order); leave {option} out to use the file's")
+    return model
 
 
 def _check_options_agree(args, path, saved):

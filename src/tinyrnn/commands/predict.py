@@ -9,7 +9,7 @@ from ..errors import TinyRNNError
 from ..io import load_model
 from ..sampling import check_finite
 from ..text_output import check_argument, printable
-from .common import load_classifier, stdin_texts, warn_unknown
+from .common import load_classifier, refuse_unused, stdin_texts, warn_unknown
 
 
 def run(args):
@@ -23,6 +23,8 @@ def run(args):
     model = load_classifier(model_path, "predict")
     if model.config.features:
         raise TinyRNNError(f"{model_path} reads numeric sequences: give them as --data FILE")
+    refuse_unused(args, ("--format", "--encoding", "--id-column", "--time-column", "--feature-columns"),
+                  "--data (models that read numbers)", model_path)
     if model.task == "forecast":
         raise TinyRNNError(f"{model_path} is a forecaster: use tinyrnn forecast")
     if texts:
@@ -31,8 +33,12 @@ def run(args):
             check_argument(text, name)
         _answer(model, named, as_json, strict, "input")
         return 0
-    for number, text in stdin_texts():
-        _answer(model, [(f"<stdin>:{number}", text)], as_json, strict, f"input (<stdin>:{number})")
+    for number, text in stdin_texts(blank=True):   # a line without words: an empty answer, so that
+        if model.tokenize(text):                    # the answers pair up with the lines
+            _answer(model, [(f"<stdin>:{number}", text)], as_json, strict, f"input (<stdin>:{number})")
+        else:
+            print(json.dumps({"text": text, "prediction" if model.task == "regress" else "label": None})
+                  if as_json else "")
         sys.stdout.flush()                          # an answer as soon as its line has come
     return 0
 
