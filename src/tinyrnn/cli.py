@@ -11,7 +11,7 @@ from . import files, notices
 from .checkpoint import CHECKPOINT_NAME
 from .commands.remedies import worded
 from .errors import Terminated, TinyRNNError
-from .options import build_parser
+from .options import LATE_DEFAULTS, build_parser, given
 from .train_options import DEFAULT_OUT
 
 EXIT_BAD_INPUT = 2
@@ -165,7 +165,6 @@ def _command(args):
 
 
 _CLASSIFY, _LM, _SEQ2SEQ, _REGRESS, _FORECAST = "classify", "lm", "seq2seq", "regress", "forecast"
-LATE_DEFAULTS = {"text_column": "text", "label_column": "label", "encoding": "utf-8"}    # set after parsing
 _ONLY_FOR = {**dict.fromkeys(["train", "test", "valid", "bidirectional"], (_CLASSIFY, _SEQ2SEQ, _REGRESS)),
              "target_accuracy": (_CLASSIFY, _SEQ2SEQ), "no_shuffle": (_CLASSIFY, _SEQ2SEQ, _REGRESS, _FORECAST),
              **dict.fromkeys(["min_count", "max_vocab"], (_CLASSIFY, _LM, _SEQ2SEQ, _REGRESS)),
@@ -192,26 +191,21 @@ _READING = ("format", "encoding", "text_column", "label_column", "skip_bad_rows"
             "feature_columns", "source_column", "target_column", "columns")      # how data files are read
 
 
-def _given(args, name):
-    """Was train's option name given (a late default, or anything but None and False)?"""
-    return name in args.given_options if name in LATE_DEFAULTS else getattr(args, name, None) not in (None, False)
-
-
 def _check_task_options(args, numeric):
     """Refuse options and presets of another task (train --task classify, lm, seq2seq, regress or
     forecast), and options of texts for numbers and the reverse."""
     from .commands.presets import PRESETS
 
     for name, tasks in _ONLY_FOR.items():
-        if args.task not in tasks and _given(args, name):
+        if args.task not in tasks and given(args, name):
             raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {' and '.join(tasks)}, not {args.task}")
     for names, kind, other in ((_TEXT_ONLY, numeric or args.task == _FORECAST, "texts"),
                                (_NUMERIC_ONLY, not numeric and args.task != _FORECAST, "numeric sequences")):
-        given = [name for name in names if kind and _given(args, name)]
+        given = [name for name in names if kind and given(args, name)]
         if given:
             raise TinyRNNError(f"--{given[0].replace('_', '-')} applies to {other}, not to this run's data")
     if not any(getattr(args, name, None) for name in _DATA_FILES):
-        reading = next((name for name in _READING if _given(args, name)), None)
+        reading = next((name for name in _READING if given(args, name)), None)
         if reading is not None:
             raise TinyRNNError(f"--{reading.replace('_', '-')} says how to read a data file, and this run gives "
                                f"none: it trains on the embedded dataset")

@@ -33,6 +33,19 @@ class _Parser(argparse.ArgumentParser):
         return parsed
 
 
+LATE_DEFAULTS = {"text_column": "text", "label_column": "label", "encoding": "utf-8"}
+# options whose default is set after parsing (cli.main), so that a value given is told from it:
+# args.given_options names those given
+
+
+def given(args, name):
+    """Was the option `name` (its dest) given: a late default named in args.given_options, else
+    any value but None and False?"""
+    if name in LATE_DEFAULTS:
+        return name in getattr(args, "given_options", ())
+    return getattr(args, name, None) not in (None, False)
+
+
 MIN_EPS, MAX_EPS = 1e-10, 1e-2        # gradcheck --eps: below, rounding swamps the difference; above, curvature
 
 

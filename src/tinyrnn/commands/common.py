@@ -16,6 +16,7 @@ from ..memory import LEAST_COPIES, check_fits
 from ..model_config import ARCHITECTURE, ModelConfig
 from ..models import Classifier, build_model
 from ..notices import say
+from ..options import given
 from ..text_output import printable
 
 
@@ -301,12 +302,10 @@ class JsonLog:
             self.stream.close()
 
 
-def refuse_unused(args, options, what, model_path):
-    """An option given (not None, not False: those in args.given_options for the late defaults,
-    cli.LATE_DEFAULTS) that applies only to `what` is an error naming it: not ignored."""
+
+def refuse_options(args, options, owners, model_path, kind):
+    """Options given (options.given) that apply only to `owners` are an error naming the first:
+    not ignored. options: their flags, such as "--max-chars"."""
     for option in options:
-        name = option.lstrip("-").replace("-", "_")
-        value = name in args.given_options if name in ("encoding", "text_column", "label_column") \
-            else getattr(args, name, None)
-        if value not in (None, False):
-            raise TinyRNNError(f"{option} applies to {what}; not to {model_path}")
+        if given(args, option.lstrip("-").replace("-", "_")):
+            raise TinyRNNError(f"{option} applies to {owners}; {model_path} is {kind}")

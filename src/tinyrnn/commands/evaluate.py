@@ -17,7 +17,7 @@ from ..models import Classifier
 from ..sampling import check_finite
 from ..text_output import printable
 from ..tasks import encode_examples, encode_pairs, evaluate, evaluate_pairs
-from .common import DataOptions, warn_unknown
+from .common import DataOptions, refuse_options, warn_unknown
 from .train_seq2seq import SACREBLEU_NOTE, PairOptions
 
 SOURCE_LENGTHS = ((1, 5), (6, 10), (11, 20), (21, None))    # buckets of source tokens, last open-ended
@@ -26,21 +26,18 @@ SOURCE_LENGTHS = ((1, 5), (6, 10), (11, 20), (21, None))    # buckets of source 
 def run(args):
     """Evaluate --model on --data (default: the embedded test set); print a report or one JSON object."""
     model = load_model(args.model)
+    path, what = args.model, kind(model)
     if model.task != "forecast":
-        _refuse(args.model, kind(model), {"--season": args.season, "--columns": args.columns}, "forecasters")
+        refuse_options(args, ("--season", "--columns"), "forecasters", path, what)
     if model.task != "seq2seq":
-        _refuse(args.model, kind(model), {"--swap": args.swap, "--source-column": args.source_column,
-                                          "--target-column": args.target_column, "--beam": args.beam}, "seq2seq models")
-    given = {f"--{name.replace('_', '-')}": name in args.given_options for name in ("text_column", "label_column")}
+        refuse_options(args, ("--swap", "--source-column", "--target-column", "--beam"), "seq2seq models", path, what)
     if model.task == "forecast":                    # it reads --series, not --data
-        _refuse(args.model, kind(model), {**given, "--format": args.format, "--skip-bad-rows": args.skip_bad_rows,
-                                          "--id-column": args.id_column, "--feature-columns": args.feature_columns,
-                                          "--errors": args.errors}, "models that read --data")
+        refuse_options(args, ("--text-column", "--label-column", "--format", "--skip-bad-rows", "--id-column",
+                              "--feature-columns", "--errors"), "models that read --data", path, what)
     if model.task == "regress":
-        _refuse(args.model, kind(model), {"--errors": args.errors}, "classifiers")
+        refuse_options(args, ("--errors",), "classifiers", path, what)
     if model.task == "regress" and model.config.features:
-        _refuse(args.model, kind(model), {"--text-column": given["--text-column"], "--skip-bad-rows": args.skip_bad_rows},
-                "models of texts")
+        refuse_options(args, ("--text-column", "--skip-bad-rows"), "models of texts", path, what)
     if model.task == "seq2seq":
         return _evaluate_translator(model, args)
     if model.config.features or model.task == "regress":
@@ -52,13 +49,6 @@ def run(args):
         raise TinyRNNError(f"{args.model} is a language model; eval needs a classifier or a seq2seq model "
                            f"(for text generation use tinyrnn generate)")
     return _evaluate_classifier(model, args)
-
-
-def _refuse(path, kind, given, owners):
-    """Options that apply to another kind of model are an error naming the first one given."""
-    for option, value in given.items():
-        if value not in (None, False):
-            raise TinyRNNError(f"{option} applies to {owners}; {path} is {kind}")
 
 
 def _evaluate_classifier(model, args):
@@ -130,8 +120,7 @@ def _print_errors(errors, count):
 
 def _evaluate_translator(model, args):
     """eval of a seq2seq model on --data pairs: figures, a table by source length, --errors."""
-    _refuse(args.model, "a seq2seq model", {"--format": args.format, "--text-column": args.text_column != "text",
-                                            "--label-column": args.label_column != "label"}, "classifiers")
+    refuse_options(args, ("--format", "--text-column", "--label-column"), "classifiers", args.model, "a seq2seq model")
     if not args.data:
         raise TinyRNNError("a seq2seq model is evaluated on sentence pairs: give --data FILE (source<TAB>target "
                            "lines, .csv or .jsonl), or --data source=FILE --data target=FILE")

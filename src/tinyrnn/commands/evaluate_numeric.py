@@ -3,6 +3,7 @@ per-class figures and its most confident mistakes, as for texts), a regressor (l
 R^2 per target and over all) and a forecaster (sMAPE, MASE, MAE of forecasts of held-out values)."""
 import json
 
+from ..options import given
 from ..errors import TinyRNNError
 from ..tasks.regress import evaluate_regression, holdout_windows, regression_figures, seasonal_scale
 from .numeric_data import encode, read_for_model, shown
@@ -20,7 +21,7 @@ def evaluate_numeric(model, args, report_classifier):
             raise TinyRNNError(f"{args.model} is a regressor of texts: give --data FILE with a text column and "
                                f"a number in --label-column")
         from .text_regression import read_texts
-        if "label_column" not in args.given_options and len(model.target_names) == 1:
+        if not given(args, "label_column") and len(model.target_names) == 1:
             args.label_column = model.target_names[0]      # the regressor's target: its name
         dataset = read_texts(args.data, args)
         return _report_regressor(model, encode(model, dataset), args)

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from ..data.loaders import check_path, text_encoding
+from ..describe import kind
 from ..errors import DataError, TinyRNNError
 from ..explain import explain_text, explain_translation, read_text, text_features, unit_correlations
 from ..io import load_model
@@ -18,7 +19,7 @@ from ..report import write_reading_page
 from ..sampling import NOT_FINITE
 from ..text_output import check_argument, printable
 from ..vocab import CHARS
-from .common import locked_outputs, refuse_unused, warn_unknown
+from .common import locked_outputs, refuse_options, warn_unknown
 
 
 MAX_CHARS = 10_000            # --max-chars: what a language model's explanation reads of --text by default
@@ -41,10 +42,10 @@ def run(args):
             return explain_numeric(model, args)
         if args.data or args.example:
             raise TinyRNNError(f"--data and --example are for models that read numbers; {model_path} reads text")
-        refuse_unused(args, ("--format", "--id-column", "--time-column", "--feature-columns"),
-                      "--data (models that read numbers)", model_path)
+        refuse_options(args, ("--format", "--id-column", "--time-column", "--feature-columns"),
+                       "--data (models that read numbers)", model_path, kind(model))
         if model.task != "lm":
-            refuse_unused(args, ("--max-chars", "--encoding"), "a language model's --text", model_path)
+            refuse_options(args, ("--max-chars", "--encoding"), "a language model's --text", model_path, kind(model))
         if model.task == "regress":
             raise TinyRNNError(f"{model_path} is a regressor of texts; explain reads classifiers, language "
                                f"models, translators and models of numbers")

@@ -7,6 +7,7 @@ import numpy as np
 from ..data.numeric_set import MAX_STEPS
 from ..data.series import read_long_csv, read_numeric, read_series
 from ..data.split import stratified_split
+from ..options import given
 from ..errors import DataError, TinyRNNError
 from ..notices import say
 from ..tasks.classify import LabelledSequences
@@ -33,14 +34,14 @@ def read_sets(paths, args, task, labels_optional=False, feature_names=None):
     CSV's feature columns when --feature-columns does not name them)."""
     data_format = getattr(args, "format", None)
     feature_columns = getattr(args, "feature_columns", None)
-    for option, given in (("--feature-columns", feature_columns), ("--id-column", getattr(args, "id_column", None)),
+    for option, value in (("--feature-columns", feature_columns), ("--id-column", getattr(args, "id_column", None)),
                           ("--time-column", getattr(args, "time_column", None))):
-        refuse_blank(option, given)
+        refuse_blank(option, value)
     feature_columns = feature_columns or (",".join(feature_names) if feature_names else None)
     if data_format in ("csv", "tsv", "jsonl"):
         raise TinyRNNError(f"--format {data_format} is for texts; numeric sequences are ts, npz or long")
     binary = [path for path in paths if data_format == "npz" or data_format is None and str(path).lower().endswith(".npz")]
-    if "encoding" in getattr(args, "given_options", ()) and len(binary) == len(paths):
+    if given(args, "encoding") and len(binary) == len(paths):
         raise TinyRNNError(f"--encoding reads text files; {binary[0]} is a NumPy .npz file, which holds no text")
     sets = []
     for path in paths:
@@ -53,13 +54,11 @@ def read_sets(paths, args, task, labels_optional=False, feature_names=None):
                                       target_column=getattr(args, "label_column", "label"),
                                       feature_columns=columns, task=task, labels_optional=labels_optional))
         else:
-            given = [option for option, name in (("--id-column", "id_column"), ("--time-column", "time_column"),
-                                                 ("--feature-columns", "feature_columns"))
-                     if getattr(args, name, None)]
-            if "label_column" in getattr(args, "given_options", ()):
-                given.append("--label-column")
-            if given:                                   # (a .ts or .npz file has no named columns)
-                raise TinyRNNError(f"{given[0]} names a column of a long CSV; {path} is not one")
+            named = [option for option, name in (("--id-column", "id_column"), ("--time-column", "time_column"),
+                                                 ("--feature-columns", "feature_columns"), ("--label-column", "label_column"))
+                     if given(args, name)]
+            if named:                                   # (a .ts or .npz file has no named columns)
+                raise TinyRNNError(f"{named[0]} names a column of a long CSV; {path} is not one")
             sets.append(read_numeric(path, encoding=getattr(args, "encoding", "utf-8"), task=task,
                                      labels_optional=labels_optional, data_format=data_format))
     for numeric_set in sets:
@@ -83,13 +82,13 @@ def read_for_model(model, paths, args, labels_optional=False):
     """A model's data (eval, predict, explain): a long CSV's feature columns default to the model's
     features; the file must have as many numbers per step as the model reads."""
     from ..describe import numbers_per_step
-    given = getattr(args, "feature_columns", None)
-    refuse_blank("--feature-columns", given)
-    if given:
-        ordered = in_model_order("--feature-columns", given.split(","), model.feature_names, args.model)
+    columns = getattr(args, "feature_columns", None)
+    refuse_blank("--feature-columns", columns)
+    if columns:
+        ordered = in_model_order("--feature-columns", columns.split(","), model.feature_names, args.model)
         args = Namespace(**{**vars(args), "feature_columns": ",".join(ordered)})
     if model.task == "regress" and len(model.target_names) == 1 and \
-            "label_column" not in getattr(args, "given_options", ()):     # a regressor's target: its name
+            not given(args, "label_column"):     # a regressor's target: its name
         args = Namespace(**{**vars(args), "label_column": model.target_names[0]})
     dataset = read_sets(paths, args, model.task, labels_optional, model.feature_names)
     if dataset.num_features != model.config.features:

@@ -5,11 +5,12 @@ import sys
 
 import numpy as np
 
+from ..describe import kind
 from ..errors import TinyRNNError
 from ..io import load_model
 from ..sampling import check_finite
 from ..text_output import check_argument, printable
-from .common import load_classifier, refuse_unused, stdin_texts, warn_unknown
+from .common import load_classifier, refuse_options, stdin_texts, warn_unknown
 
 
 def run(args):
@@ -23,8 +24,8 @@ def run(args):
     model = load_classifier(model_path, "predict")
     if model.config.features:
         raise TinyRNNError(f"{model_path} reads numeric sequences: give them as --data FILE")
-    refuse_unused(args, ("--format", "--encoding", "--id-column", "--time-column", "--feature-columns"),
-                  "--data (models that read numbers)", model_path)
+    refuse_options(args, ("--format", "--encoding", "--id-column", "--time-column", "--feature-columns"),
+                   "--data (models that read numbers)", model_path, kind(model))
     if model.task == "forecast":
         raise TinyRNNError(f"{model_path} is a forecaster: use tinyrnn forecast")
     if texts:
