@@ -201,9 +201,9 @@ def _check_task_options(args, numeric):
             raise TinyRNNError(f"--{name.replace('_', '-')} applies to --task {' and '.join(tasks)}, not {args.task}")
     for names, kind, other in ((_TEXT_ONLY, numeric or args.task == _FORECAST, "texts"),
                                (_NUMERIC_ONLY, not numeric and args.task != _FORECAST, "numeric sequences")):
-        given = [name for name in names if kind and given(args, name)]
-        if given:
-            raise TinyRNNError(f"--{given[0].replace('_', '-')} applies to {other}, not to this run's data")
+        wrong = [name for name in names if kind and given(args, name)]
+        if wrong:
+            raise TinyRNNError(f"--{wrong[0].replace('_', '-')} applies to {other}, not to this run's data")
     if not any(getattr(args, name, None) for name in _DATA_FILES):
         reading = next((name for name in _READING if given(args, name)), None)
         if reading is not None:
