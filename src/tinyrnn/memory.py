@@ -11,10 +11,6 @@ from .errors import ConfigError
 _OPTIMIZER_BUFFERS = {"sgd": 1, "adagrad": 2, "rmsprop": 2, "adam": 3}
 
 
-LEAST_COPIES = 3           # any run: gradients, one optimizer buffer, the saved file (each batch's
-                          # work, small beside them for a model this large, is not counted)
-
-
 def available_bytes():
     """The memory a new allocation can have without swapping (MemAvailable, and the control
     group's limit less its use, where there is one), or None where neither can be read."""
@@ -40,6 +36,10 @@ def training_copies(optimizer_name, momentum=0.0, average=False, keep_best=False
     """How many arrays the size of the weights a run holds besides the weights themselves."""
     buffers = _OPTIMIZER_BUFFERS.get(optimizer_name, 3) + (optimizer_name == "sgd" and momentum > 0)
     return 1 + buffers + bool(average) + bool(keep_best) + 1     # gradients, optimizer, average, best, file
+
+
+LEAST_COPIES = training_copies("sgd")   # any run: gradients, one optimizer buffer, the saved file (each
+                                        # batch's work, small beside them for a model this large, is not counted)
 
 
 def check_fits(weight_bytes, copies, resident, available=None):
