@@ -105,6 +105,11 @@ def test_generation_in_the_page_streams_the_seeded_sample(browser, tmp_path):
                                "document.getElementById('output').textContent.length > 2")
         expected = "ab" + "".join(generate(model, np.random.default_rng(7), 50, "ab", 0.8, 4))
         assert page.evaluate("document.getElementById('output').textContent") == expected
+        assert page.evaluate("document.getElementById('gen-status').textContent") == ""
+        page.fill("#prompt", "aZ")                           # a character the model never saw: said
+        page.click("#generate")
+        page.wait_for_function("document.getElementById('gen-status').textContent.includes('<unk>')")
+        assert page.evaluate("document.getElementById('gen-status').textContent").endswith(': "Z"')
         assert errors == []
     finally:
         process.terminate()

@@ -1356,3 +1356,75 @@ def test_options_a_text_model_does_not_use_are_refused(folder, capsys):
     (folder / "e.txt").write_text("zzz 0.1 0.2 0.3\nyyy 0.3 0.2 0.1\n")
     one_line(*run(capsys, *TRAIN, "--train", "tr.csv", "--embeddings", "e.txt")[::2],
              "e.txt: none of the training data's")
+
+
+# --- the thirteenth trial's findings ---------------------------------------------------------
+
+
+def pretraining_run(name, *extra):
+    """A two-direction classifier pretrained on 600 unlabelled texts, as a process."""
+    options = ["train", "--train", "train.csv", "--pretrain-text", "more.txt", "--pretrain-epochs", "8", "--embed",
+               "6", "--hidden", "8", "--bidirectional", "--epochs", "3", "--checkpoint-every", "1",
+               "--checkpoint-dir", f"{name}.d", "--out", f"{name}.safetensors", "--json-log", f"{name}.jsonl"]
+    return subprocess.Popen([sys.executable, "-m", "tinyrnn", *options, *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_a_run_stopped_while_pretraining_resumes_there_and_ends_as_an_unstopped_one(folder):
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(40)]
+    (folder / "more.txt").write_text("".join(" ".join(rng.choice(words, 8)) + "\n" for _ in range(600)))
+    (folder / "train.csv").write_text(TEXTS)
+    whole = pretraining_run("whole")
+    assert whole.wait(timeout=120) == 0, whole.stderr.read()
+    for phase, stop_after in (("pretraining", ["pretraining pass 2"]),              # in each of the two phases
+                              ("pretraining-backward", ["pretraining it backwards", "pretraining pass 2"])):
+        name = f"stopped-{phase}"
+        process = pretraining_run(name)
+        for line in stop_after:
+            while not process.stdout.readline().lstrip().startswith(line):
+                pass
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 130 and f"checkpoint {name}.d/{phase}/checkpoint-" in err, err
+        assert not os.path.exists(f"{name}.safetensors")
+        resumed = pretraining_run(name, "--resume")
+        out, err = resumed.communicate(timeout=120)
+        assert resumed.returncode == 0, err
+        assert f"resuming the {phase.replace('-', ' ')} from {name}.d/{phase}/checkpoint-" in out
+        np.testing.assert_array_equal(load_model(f"{name}.safetensors").flat, load_model("whole.safetensors").flat)
+    again = pretraining_run("whole", "--resume")                 # all done: the pretrained weights are read back
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 0 and "the pretraining checkpointed in whole.d/pretraining/" in out
+    assert "pretraining pass" not in out and "nothing to train: the run checkpointed" in out
+
+
+def test_a_pretrainings_checkpoints_are_resumed_only_by_a_run_that_pretrains_and_replaced_by_force(folder, capsys):
+    (folder / "train.csv").write_text(TEXTS)
+    pretrain = ["--pretrain-text", "train", "--pretrain-epochs", "2", "--embed", "4"]
+    common = [*TRAIN, "--train", "train.csv", "--checkpoint-dir", "ck"]
+    assert run(capsys, *common, *pretrain)[0] == 0
+    for folder_name in ("pretraining", ):
+        assert CheckpointFolder(f"ck/{folder_name}").paths()
+    for path in CheckpointFolder("ck").paths():             # as a run stopped during its pretraining leaves it
+        os.unlink(path)
+    one_line(*run(capsys, *common, "--resume", "--force")[::2],
+             "ck holds only the checkpoints of a pretraining, and this run pretrains nothing")
+    one_line(*run(capsys, *common, "--hidden", "5", *pretrain, "--resume")[::2],
+             "ck/pretraining/checkpoint-00000001.safetensors holds another model")
+    one_line(*run(capsys, *common)[::2], "holds the checkpoints of an earlier run")
+    assert run(capsys, *common, "--force")[0] == 0                # starting over removes the earlier run's
+    assert len(CheckpointFolder("ck").paths()) == 1 and not os.path.exists("ck/pretraining")
+
+
+def test_labels_that_are_one_number_written_two_ways_are_refused(folder, capsys):
+    (folder / "n.csv").write_text("text,label\ngood,1\nbad,0\nnice,1.0\nawful,0\n")
+    one_line(*run(capsys, *TRAIN, "--train", "n.csv")[::2],
+             "n.csv:4: labels '1' and '1.0' are one number written two ways")
+    (folder / "n.jsonl").write_text('{"text":"good","label":1}\n{"text":"bad","label":0}\n{"text":"nice","label":1.0}\n')
+    assert run(capsys, *TRAIN, "--train", "n.jsonl")[0] == 0            # JSON numbers: 1.0 is 1
+    assert load_model("model.safetensors").classes == ["0", "1"]
+    (folder / "s.csv").write_text("series,t,x,label\n" + "".join(
+        f"s{s},{t},{t * s},{['1', '0', '1.00', '0'][s % 4]}\n" for s in range(8) for t in range(3)))
+    one_line(*run(capsys, *TRAIN, "--train", "s.csv", "--format", "long", "--time-column", "t", "--out",
+                  "n.safetensors")[::2], "labels '1' and '1.00' are one number written two ways")

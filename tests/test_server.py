@@ -126,7 +126,9 @@ def test_generation_streams_the_tokens_of_the_seeded_sampler():
     answer = client.post("/api/generate", json=request)
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(line) for line in answer.text.splitlines()]
-    assert lines[-1] == {"done": True, "tokens": 40}
+    assert lines[-1] == {"done": True, "tokens": 40, "unknown": []}
+    said = client.post("/api/generate", json={**request, "prompt": "aZZé"}).text.splitlines()
+    assert json.loads(said[-1])["unknown"] == ["Z", "é"]      # read as <unk>, and the answer says so
     expected = generate(model, np.random.default_rng(11), 40, "ab", 0.7, 5)
     assert [line["token"] for line in lines[:-1]] == list(expected)
     for bad in ({"temperature": -1}, {"top_k": 0}, {"length": 0}, {"length": 5000}, {"seed": "x"},

@@ -88,20 +88,24 @@ class CheckpointFolder:
                        key=lambda name: (int(_NAME.match(name).group(1)), name))
         return [os.path.join(self.folder, name) for name in names]
 
-    def save(self, model, tensors, run, keep=None):
-        """Write the next checkpoint, then remove all but the newest `keep` (default KEEP).
-        Returns its path."""
+    def save(self, model, tensors, run):
+        """Write the next checkpoint, then remove all but the newest KEEP. Returns its path."""
         os.makedirs(self.folder, exist_ok=True)
         paths = self.paths()
         number = int(_NAME.match(os.path.basename(paths[-1])).group(1)) + 1 if paths else 1
         path = os.path.join(self.folder, f"checkpoint-{number:08d}.safetensors")
         text = json.dumps(run)
         save_tinyrnn_file(path, model, FORMAT, tensors, {"run": text, "run_checksum": _digest(text)})
-        for old in self.paths()[:-(keep or KEEP)]:
+        self.remove_all(keep_newest=KEEP)
+        return path
+
+    def remove_all(self, keep_newest=0):
+        """Remove the checkpoints but the newest keep_newest (files of tinyrnn's only)."""
+        paths = self.paths()
+        for old in paths[:max(0, len(paths) - keep_newest)]:
             remove_stale_temporaries(old)
             if is_tinyrnn_file(old, "checkpoint"):       # never a file of someone else's
                 os.unlink(old)
-        return path
 
     def latest(self, warn):
         """(path, model, tensors, run) of the newest readable checkpoint, or None if there is

@@ -166,8 +166,10 @@ def _translation(model, text, beam, max_length, max_tokens):
 
 
 def _token_lines(model, rng, prompt, length, temperature, top_k):
-    """One JSON line per sampled token (words spaced), then {"done": true}."""
+    """One JSON line per sampled token (words spaced), then {"done": true, "tokens": count,
+    "unknown": the prompt's tokens the model never saw, read as <unk>}."""
     count = 0
+    unknown = sorted(set(model.vocab.encode(model.tokenize(prompt))[1]))
     tokens = generate(model, rng, length, prompt, temperature, top_k)
     try:
         for piece in model.tokenizer.pieces(tokens, after_text=bool(prompt)):
@@ -176,7 +178,7 @@ def _token_lines(model, rng, prompt, length, temperature, top_k):
     except TinyRNNError as error:                       # the model's outputs stopped being numbers
         yield json.dumps({"error": str(error)}) + "\n"
         return
-    yield json.dumps({"done": True, "tokens": count}) + "\n"
+    yield json.dumps({"done": True, "tokens": count, "unknown": unknown}) + "\n"
 
 
 async def _json_body(request, limits, keys):

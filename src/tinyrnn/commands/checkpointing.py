@@ -1,5 +1,6 @@
 """--checkpoint-dir, --checkpoint-every, --resume, --force: the command line's side of a run's
 checkpoints (training/checkpoints.py saves and restores them). Shared by every training task."""
+import os
 import signal
 import sys
 import threading
@@ -13,20 +14,31 @@ from ..training import RunCheckpoints, RunMismatch
 DEFAULT_MINUTES = 10.0                   # cheap for small epochs, little lost for large runs
 
 
+PHASES = ("pretraining", "pretraining-backward")   # runs before the run itself, in sub-folders
+
+
 class CommandCheckpoints:
     """train's checkpoint options: the folder checked and locked for the run, --resume and
-    --force, Ctrl-C and SIGTERM turned into a checkpoint and a stop."""
+    --force, Ctrl-C and SIGTERM turned into a checkpoint and a stop. A run that first trains
+    another model (train --pretrain-text) checkpoints that phase in a sub-folder of its
+    own (PHASES), so that a resume goes on from wherever the run stopped."""
 
     def __init__(self, folder, resume, force):
         self.folder, self.resume, self.force = CheckpointFolder(folder), resume, force
         self.earlier = False                 # the folder holds an earlier run's checkpoints
+        self.phases_run = []                 # the phases this run went through (start_phase)
+        self.replacing = False               # --force: the first checkpoint removes the earlier run's
+
+    def _folders(self):
+        return [self.folder, *(CheckpointFolder(os.path.join(self.folder.folder, name)) for name in PHASES)]
 
     @contextmanager
     def held(self):
         """The folder checked and locked (one run at a time; the lock file is beside it)."""
         self.folder.check()
         with OutputLock(self.folder.folder, "--checkpoint-dir"):
-            self.earlier = bool(self.folder.paths())
+            self.earlier = any(folder.paths() for folder in self._folders())
+            self.replacing = self.earlier and not self.resume
             if self.resume and not self.earlier:       # said before any work (pretraining, reading data)
                 raise TinyRNNError(f"--resume: {self.folder.folder} has no checkpoint; run without --resume to start")
             if self.earlier and not self.resume and not self.force:
@@ -38,8 +50,20 @@ class CommandCheckpoints:
     def start(self, trainer, signature, more_rngs, where):
         """Give trainer the run's checkpoints; with --resume, continue from the latest one
         (where(state) says where a run stands). False if that run had finished."""
-        checkpoints = RunCheckpoints(self.folder.folder, signature, more_rngs)
-        checkpoints.replace_earlier = self.earlier and not self.resume      # --force: start over
+        return self._start(self.folder, trainer, signature, more_rngs, where, None)
+
+    def start_phase(self, name, trainer, signature, where):
+        """start() for a phase before the run (one of PHASES: a pretraining), checkpointed in
+        its sub-folder. False if that phase had finished: the trainer's model then holds the
+        weights it ended with."""
+        self.phases_run.append(name)
+        folder = CheckpointFolder(os.path.join(self.folder.folder, name))
+        return self._start(folder, trainer, signature, {}, where, f"the {name.replace('-', ' ')}")
+
+    def _start(self, folder, trainer, signature, more_rngs, where, what):
+        """start() in folder; what: the phase's name in messages (None: the run itself)."""
+        checkpoints = RunCheckpoints(folder.folder, signature, more_rngs)
+        checkpoints.after_first_save = lambda: self._replace_earlier(folder)
         if not self.resume:
             trainer.checkpoints = checkpoints
             return True
@@ -48,16 +72,33 @@ class CommandCheckpoints:
         except RunMismatch as error:
             raise TinyRNNError(f"--resume: {error}", remedy=error.remedy) from None
         if restored is None:
-            raise TinyRNNError(f"--resume: {self.folder.folder} has no checkpoint; run without --resume to start")
+            if what is None and not self.phases_run:       # (held() saw checkpoints: a phase's)
+                raise TinyRNNError(f"--resume: {self.folder.folder} holds only the checkpoints of a pretraining, "
+                                   f"and this run pretrains nothing; give the run's --pretrain-text again")
+            return True                      # stopped before this part began: it starts here
         path, differences = restored
         for name, saved, now in differences:
             print(f"warning: resuming despite a difference (--force): {name} {saved!r} -> {now!r}",
                   file=sys.stderr)
         if trainer.state.finished:
-            print(f"nothing to train: the run checkpointed in {path} finished ({where(trainer.state)})")
+            print(f"nothing to train: the run checkpointed in {path} finished ({where(trainer.state)})"
+                  if what is None else
+                  f"{what} checkpointed in {path} had finished ({where(trainer.state)}): its weights are read back")
             return False
-        print(f"resuming from {path} ({where(trainer.state)})")
+        print(f"resuming {what + ' ' if what else ''}from {path} ({where(trainer.state)})")
         return True
+
+    def _replace_earlier(self, saved_in):
+        """After a run started over (--force) writes its first checkpoint: the earlier run's
+        checkpoints, in every folder, are removed (not before: a run refused at once loses
+        nothing)."""
+        if not self.replacing:
+            return
+        self.replacing = False
+        for folder in self._folders():
+            folder.remove_all(keep_newest=1 if folder.folder == saved_in.folder else 0)
+            if folder is not self.folder and os.path.isdir(folder.folder) and not os.listdir(folder.folder):
+                os.rmdir(folder.folder)
 
 
 def command_checkpoints(args):

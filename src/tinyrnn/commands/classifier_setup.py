@@ -29,18 +29,34 @@ class Vectors:
 
 
 def classes_of(train_set):
-    """The sorted labels of the training data; fewer than two is an error."""
-    classes = sorted(set(train_set.labels))
+    """The sorted labels of the training data (checked_classes)."""
+    return checked_classes(train_set.labels, train_set.sources, "texts")
+
+
+def checked_classes(labels, sources, unit):
+    """The sorted distinct labels of training examples read at sources[i] (unit: what an
+    example is, "texts", "sequences"). Refused: fewer than two; two that print alike (one
+    text in two Unicode forms) or that are one number written two ways ("1" and "1.0", as a
+    JSON file's numbers read alike); and more labels than half the examples, every one a
+    number (real targets, not classes)."""
+    classes = sorted(set(labels))
+    source = lambda label: sources[labels.index(label)]              # noqa: E731 (where it was read)
     alike = first_alike(classes)
     if alike is not None:
-        raise DataError(f"{train_set.sources[train_set.labels.index(alike[1])]}: labels {quoted(alike[0])} and "
-                        f"{quoted(alike[1])} are one text in two Unicode forms: two classes would print alike")
+        raise DataError(f"{source(alike[1])}: labels {quoted(alike[0])} and {quoted(alike[1])} are one text in "
+                        f"two Unicode forms: two classes would print alike")
+    numbers = {}
+    for label in (label for label in classes if is_number(label)):
+        first = numbers.setdefault(float(label), label)
+        if first != label:
+            raise DataError(f"{source(label)}: labels {quoted(first)} and {quoted(label)} are one number written "
+                            f"two ways: they would be two classes; write each class one way")
     if len(classes) < 2:
-        raise DataError(f"{train_set.sources[0]}: the training data has only one class "
-                        f"({quoted(classes[0])}); a classifier needs at least two")
-    if len(classes) > max(20, len(train_set.labels) // 2) and all(map(is_number, classes)):
-        raise DataError(f"{train_set.sources[0]}: {len(classes)} different labels for {len(train_set.labels)} texts, "
-                        f"all of them numbers: real targets, not classes", remedy="task")
+        raise DataError(f"{sources[0]}: the training data has only one class ({quoted(classes[0])}); a "
+                        f"classifier needs at least two")
+    if len(classes) > max(20, len(labels) // 2) and all(map(is_number, classes)):
+        raise DataError(f"{sources[0]}: {len(classes)} different labels for {len(labels)} {unit}, all of them "
+                        f"numbers: real targets, not classes", remedy="task")
     return classes
 
 

@@ -7,18 +7,23 @@ predicting each next word, in batches of 32 texts of similar lengths, with the c
 cell, sizes, layers and dropout. For a bidirectional classifier (one layer), a second
 language model reads each text backwards (each word predicted from the ones after it) on the
 first one's embedding, kept fixed, so that both directions of the classifier start
-pretrained over one embedding."""
+pretrained over one embedding. With --checkpoint-dir each pretraining is checkpointed in a
+sub-folder (checkpointing.PHASES): a stopped run resumes inside it, and a resume after it
+reads its weights back instead of training them again."""
 import hashlib
 import sys
+from contextlib import nullcontext
 from dataclasses import replace
 
 import numpy as np
 
+from ..checkpoint import fingerprint
 from ..data.corpus import build_vocab, read_corpus
 from ..errors import TinyRNNError
 from ..tasks import NATS_PER_BIT, TextsTask
-from ..training import Listener, TrainConfig, Trainer
+from ..training import Listener, TrainConfig, Trainer, run_signature
 from ..vocab import WORDS
+from .checkpointing import deferred_signals
 
 PRETRAIN = {"epochs": 10, "optimizer": "adam", "lr": 0.003, "batch_size": 32, "clip_norm": 1.0,
             "init": "orthogonal"}                                   # the recipe of the language model
@@ -38,12 +43,14 @@ class PretrainSource:
         return [*training_texts, *(line for line in self.extra if line.strip())]
 
 
-def pretrain_language_models(texts, architecture, hidden, dtype, vocab_limits, epochs, seed):
+def pretrain_language_models(texts, architecture, hidden, dtype, vocab_limits, epochs, seed, checkpoints=None,
+                             cadence=None):
     """(forward, backward or None, SHA-256 of the texts): word language models of the
     classifier's body (cell, hidden, layers, embedding, dropout) trained on texts for
     `epochs` passes each, printing a line per pass; the backward one (for a bidirectional
     classifier) reads each text in reverse order on the forward one's embedding, which it
-    does not change."""
+    does not change. checkpoints: the run's CommandCheckpoints (or None), with cadence
+    {checkpoint_every, checkpoint_minutes}."""
     if architecture.bidirectional and (architecture.num_layers or 1) > 1:
         raise TinyRNNError("--pretrain-text pretrains a bidirectional classifier of one layer (the layers above "
                            "read both directions at once); give --layers 1 or --no-bidirectional")
@@ -59,7 +66,8 @@ def pretrain_language_models(texts, architecture, hidden, dtype, vocab_limits, e
     passes = f"{epochs} pass{'es' * (epochs != 1)}"
     print(f"pretraining a word language model ({forward.describe(short=True)}; {len(vocab.words)} words, "
           f"{len(sequences):,} texts, {tokens:,} tokens) for {passes}")
-    _pretrain(forward, sequences, epochs, seed, ())
+    phases = (checkpoints, cadence or {})
+    _pretrain(forward, sequences, epochs, seed, (), phases, "pretraining")
     digest = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
     if not architecture.bidirectional:
         return forward, None, digest
@@ -69,15 +77,31 @@ def pretrain_language_models(texts, architecture, hidden, dtype, vocab_limits, e
         backward.params["embedding.weight"][...] = forward.params["embedding.weight"]
     print(f"pretraining it backwards (each word from the words after it) for {passes}")
     _pretrain(backward, [seq[::-1].copy() for seq in sequences], epochs, seed + 1,
-              ("embedding.weight",) if embedded else ())
+              ("embedding.weight",) if embedded else (), phases, "pretraining-backward")
     return forward, backward, digest
 
 
-def _pretrain(model, sequences, epochs, seed, frozen):
+def _pretrain(model, sequences, epochs, seed, frozen, phases, name):
+    """Train model on sequences (a phase of the run's checkpoints, when it has them)."""
+    checkpoints, cadence = phases
     config = TrainConfig(epochs=epochs, batch_size=PRETRAIN["batch_size"], optimizer=PRETRAIN["optimizer"],
                          lr=PRETRAIN["lr"], clip_value=None, clip_norm=PRETRAIN["clip_norm"], log_every=1,
-                         frozen=frozen)
-    Trainer(model, TextsTask(sequences), config, np.random.default_rng([seed, 8]), listener=_PassLines()).run()
+                         frozen=frozen, **cadence)
+    task = TextsTask(sequences)
+    trainer = Trainer(model, task, config, np.random.default_rng([seed, 8]), listener=_PassLines())
+    if checkpoints is not None:
+        signature = run_signature(model, config, task, seed, fingerprint(*sequences))
+        if not checkpoints.start_phase(name, trainer, signature, _pass_where):
+            return                                   # finished before: its weights are read back
+    with deferred_signals(trainer) if checkpoints is not None else nullcontext():
+        trainer.run()
+
+
+def _pass_where(state):
+    """Where a pretraining stands, for the resume messages."""
+    if state.finished:
+        return f"after pass {state.epoch}"
+    return f"next: pass {state.epoch}, batch {state.batch + 1}" if state.batch else f"next: pass {state.epoch + 1}"
 
 
 class _PassLines(Listener):

@@ -148,7 +148,7 @@ class Plan:
             model = saved_model(self.init_from, hidden=self.given_hidden, dtype=self.dtype)   # given: must agree
             self.architecture.check_agrees(model, self.init_from)
         elif self.pretrained or self.pretrain:
-            model = self._pretrained(train_set, rng)
+            model = self._pretrained(train_set, rng, checkpoints)
             if "embedding.weight" in self.config.frozen and "embedding.weight" not in model.params:
                 raise TinyRNNError("--freeze-embeddings needs a learned embedding; the pretrained model reads "
                                    "one-hot words (give --embed E to the language model)")
@@ -172,9 +172,10 @@ class Plan:
         return model, history, test_data
 
 
-    def _pretrained(self, train_set, rng):
+    def _pretrained(self, train_set, rng, checkpoints=None):
         """The classifier that starts from --pretrained's model, or from a language model
-        pretrained here on --pretrain-text (the training texts given: a fold's own)."""
+        pretrained here on --pretrain-text (the training texts given: a fold's own),
+        checkpointed with the run's checkpoints."""
         init = self.recipe["init"]
         if init == "walkthrough" and not self.init_given:
             init = "orthogonal"                      # as new_model: the walkthrough's init is for its model
@@ -185,11 +186,17 @@ class Plan:
         source = self.pretrain
         forward, backward, digest = pretrain_language_models(source.texts(train_set.texts), self.architecture,
                                                              self.recipe["hidden"], self.dtype or "float64",
-                                                             self.vocab_limits, source.epochs, self.seed)
+                                                             self.vocab_limits, source.epochs, self.seed,
+                                                             checkpoints, _cadence(self.config))
         named = "the training texts" + (f" and {os.path.basename(source.path)}" if source.path else "")
         origin = {"pretrained": named, "task": "lm", "passes": source.epochs, "sha256": digest,
                   "directions": 2 if backward is not None else 1}
         return classifier_from(forward, named, classes, self.architecture, None, None, rng, init, origin, backward)
+
+
+def _cadence(config):
+    """The run's checkpoint settings, which its pretraining keeps too."""
+    return {"checkpoint_every": config.checkpoint_every, "checkpoint_minutes": config.checkpoint_minutes}
 
 
 def _cross_validate(plan, dataset, folds, valid_split, json_log, plot, only=None):

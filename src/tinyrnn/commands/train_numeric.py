@@ -7,7 +7,6 @@ from contextlib import nullcontext
 import numpy as np
 
 from ..checkpoint import fingerprint
-from ..data.numeric_set import is_number
 from ..describe import numbers_per_step
 from ..errors import DataError, TinyRNNError
 from ..io import load_model, save_model
@@ -18,6 +17,7 @@ from ..text_output import first_alike, printable, quoted
 from ..training import Trainer, run_signature
 from ..training.checkpoints import LATER
 from .checkpointing import command_checkpoints
+from .classifier_setup import checked_classes
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close
 from .numeric_data import check_compatible, encode, is_numeric, read_sets, shown, validation_split
 from .presets import recipe_for, with_preset_options
@@ -150,16 +150,14 @@ def _model(args, recipe, train_set, rng):
             raise TinyRNNError(f"{args.init_from} predicts {len(model.target_names)} targets; the data has "
                                f"{train_set.targets.shape[1]}")
         return model
-    outputs = sorted(set(train_set.labels)) if args.task == "classify" else train_set.target_names
-    alike = first_alike(outputs)
-    if alike is not None:
-        raise TinyRNNError(f"{train_set.sources[0]}: labels {quoted(alike[0])} and {quoted(alike[1])} are one text "
-                           f"in two Unicode forms: two classes would print alike")
-    if args.task == "classify" and len(outputs) < 2:
-        raise TinyRNNError(f"{train_set.sources[0]}: the training data has only one class ({quoted(outputs[0])})")
-    if args.task == "classify" and len(outputs) > max(20, len(train_set) // 2) and all(map(is_number, outputs)):
-        raise TinyRNNError(f"{train_set.sources[0]}: {len(outputs)} different labels for {len(train_set)} sequences, "
-                           f"all of them numbers: real targets, not classes", remedy="task")
+    if args.task == "classify":
+        outputs = checked_classes(list(train_set.labels), train_set.sources, "sequences")
+    else:
+        outputs = train_set.target_names
+        alike = first_alike(outputs)
+        if alike is not None:
+            raise TinyRNNError(f"{train_set.sources[0]}: targets {quoted(alike[0])} and {quoted(alike[1])} are one "
+                               f"name in two Unicode forms: two targets would print alike")
     settings = {"task": args.task, "hidden_size": recipe["hidden"], "dtype": args.dtype or recipe.get("dtype", "float64")}
     if train_set.num_features is None:                    # texts: a vocabulary of their words
         from .text_regression import new_vocab

@@ -31,7 +31,7 @@ class RunCheckpoints:
 
     def __init__(self, folder, signature, more_rngs=None):
         self.folder, self.signature, self.more_rngs = CheckpointFolder(folder), signature, more_rngs or {}
-        self.replace_earlier = False         # the next save removes every earlier checkpoint
+        self.after_first_save = None         # called once, after the first checkpoint is written
 
     def _rngs(self, trainer):
         return {**({"train": trainer.rng} if trainer.rng is not None else {}), **self.more_rngs}
@@ -43,8 +43,10 @@ class RunCheckpoints:
         run = {"signature": self.signature, "state_format": STATE_FORMAT, "state": trainer.state.to_json(),
                "optimizer_steps": trainer.optimizer.steps,
                "rngs": {name: rng_state(rng) for name, rng in self._rngs(trainer).items()}}
-        path = self.folder.save(trainer.model, tensors, run, keep=1 if self.replace_earlier else None)
-        self.replace_earlier = False
+        path = self.folder.save(trainer.model, tensors, run)
+        if self.after_first_save is not None:
+            self.after_first_save, after = None, self.after_first_save
+            after()
         return path
 
     def restore(self, trainer, allow_differences=False, warn=print):

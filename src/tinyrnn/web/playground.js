@@ -182,7 +182,11 @@ function startGenerator(info) {
         for (const line of lines.filter(Boolean)) {
           const message = JSON.parse(line);
           if (message.token !== undefined) output.append(message.token);
-          if (message.done) $("gen-status").textContent = "";
+          if (message.error) $("gen-status").textContent = `generation stopped: ${message.error}`;
+          if (message.done) {
+            $("gen-status").textContent = message.unknown.length ? "read as <unk> (never seen in training): " +
+              message.unknown.map((token) => JSON.stringify(token)).join(", ") : "";
+          }
         }
       }
     } catch (error) {
