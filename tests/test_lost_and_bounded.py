@@ -1428,3 +1428,25 @@ def test_labels_that_are_one_number_written_two_ways_are_refused(folder, capsys)
         f"s{s},{t},{t * s},{['1', '0', '1.00', '0'][s % 4]}\n" for s in range(8) for t in range(3)))
     one_line(*run(capsys, *TRAIN, "--train", "s.csv", "--format", "long", "--time-column", "t", "--out",
                   "n.safetensors")[::2], "labels '1' and '1.00' are one number written two ways")
+
+
+def test_the_default_language_model_recipe_decays_its_rate_each_epoch(folder, capsys):
+    """Adam at a constant lr 0.005 grew unstable past about 50 epochs of tiny-shakespeare (the
+    training loss rose from 1.55 to 2.5): the charrnn recipe multiplies it by 0.97 per epoch."""
+    (folder / "t.txt").write_text("the cat sat on the mat. " * 40)
+    signatures = {}
+    for name, extra in (("default", []), ("given", ["--lr-decay", "1"]), ("minchar", ["--preset", "minchar"])):
+        assert run(capsys, "train", "--task", "lm", "--text", "t.txt", "--steps", "2", "--hidden", "4", "--out",
+                   f"{name}.safetensors", "--checkpoint-dir", name, *extra)[0] == 0
+        signatures[name] = CheckpointFolder(name).latest(pytest.fail)[3]["signature"]
+    assert signatures["default"]["lr_decay"] == 0.97 and signatures["given"]["lr_decay"] == 1.0
+    assert signatures["minchar"]["lr_decay"] == 1.0
+
+
+def test_a_text_model_given_numbers_says_which_model_would_read_them(folder, capsys):
+    save_model(small_model(), "model.safetensors")
+    (folder / "x.ts").write_text("@problemName x\n@timeStamps false\n@univariate true\n@classLabel true a b\n"
+                                 "@data\n1,2,3:a\n3,2,1:b\n")
+    one_line(*run(capsys, "eval", "--data", "x.ts")[::2],
+             "x.ts holds numeric sequences, and model.safetensors is a classifier, which reads texts")
+    one_line(*run(capsys, "predict", "--data", "x.ts")[::2], "give it texts as arguments or one per line")

@@ -180,7 +180,7 @@ def test_the_header_reader_reads_only_the_header_and_names_what_is_wrong(tmp_pat
         assert stream.tell() == 8 + len(header)                        # the tensors are not read
     for raw, message in [(b"1234", "4 bytes: too short"),
                          (struct.pack("<Q", 100) + b"{}", "header length 100 does not fit a 10-byte file"),
-                         (b"hello world, a text", "(it looks like a text file)"),
+                         (b"hello world, a text", "^it looks like a text file$"),     # no "header length"
                          (struct.pack("<Q", 2) + b"{x", "header is not JSON"),
                          (struct.pack("<Q", 2) + b"[]", "header is not a JSON object")]:
         with pytest.raises(HeaderError, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -33,9 +33,10 @@ def parse_header(data, file_size=None):
         raise HeaderError(f"{file_size} bytes: too short")
     (length,) = struct.unpack("<Q", data[:8])
     if length > file_size - 8 or length > MAX_HEADER_BYTES:
-        text = " (it looks like a text file)" if data[:8].isascii() and data[:8].decode().isprintable() else \
-            " (it looks like an ONNX file)" if data[:1] == b"\x08" and data[2:3] == b"\x12" else ""
-        raise HeaderError(f"header length {length} does not fit a {file_size}-byte file{text}")
+        if data[:8].isascii() and data[:8].decode().isprintable():     # its first 8 bytes are no length
+            raise HeaderError("it looks like a text file")
+        onnx = " (it looks like an ONNX file)" if data[:1] == b"\x08" and data[2:3] == b"\x12" else ""
+        raise HeaderError(f"header length {length} does not fit a {file_size}-byte file{onnx}")
     try:
         header = json.loads(bytes(data[8:8 + length]).decode("utf-8"), object_pairs_hook=_no_key_twice)
     except RecursionError:

@@ -75,8 +75,10 @@ def _numeric(model, args):
     where it was read; --json: one object each."""
     from .numeric_data import read_for_model
     if not model.config.features or model.task == "forecast":
+        instead = "forecasters: tinyrnn forecast" if model.task == "forecast" else \
+            "give it texts as arguments or one per line on standard input; tinyrnn eval --data scores a labelled file"
         raise TinyRNNError(f"--data is for classifiers and regressors that read numbers; {args.model} is "
-                           f"{model.describe(short=True)} (forecasters: tinyrnn forecast)")
+                           f"{model.describe(short=True)} ({instead})")
     if args.texts:
         raise TinyRNNError("give either TEXT or --data FILE, not both")
     dataset = read_for_model(model, [args.data], args, labels_optional=True)
