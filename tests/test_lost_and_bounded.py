@@ -1450,3 +1450,11 @@ def test_a_text_model_given_numbers_says_which_model_would_read_them(folder, cap
     one_line(*run(capsys, "eval", "--data", "x.ts")[::2],
              "x.ts holds numeric sequences, and model.safetensors is a classifier, which reads texts")
     one_line(*run(capsys, "predict", "--data", "x.ts")[::2], "give it texts as arguments or one per line")
+
+
+def test_a_misspelt_option_is_answered_with_the_nearest_one(capsys):
+    status, _, err = run(capsys, "train", "--epoch", "5")              # no abbreviation: named, not taken
+    assert status == 2 and err == ("tinyrnn train: error: unrecognized arguments: --epoch 5; did you mean --epochs? "
+                                   "(see tinyrnn train --help)\n")
+    assert "did you mean --model?" in run(capsys, "predict", "--modle", "m", "hi")[2]
+    assert "did you mean" not in run(capsys, "predict", "--zzz", "hi")[2]

@@ -1,6 +1,7 @@
 """Every command's options: the argparse parser of the tinyrnn command line (cli.py runs it).
 A usage error is one line on stderr and exit status 2, as every other bad input."""
 import argparse
+import difflib
 
 from . import __version__
 from .argtypes import (MAX_BEAM, MAX_LAYERS, MAX_OUTPUT_TOKENS, MAX_SEED, MAX_STEPS_AHEAD, MAX_WIDTH,
@@ -29,7 +30,11 @@ class _Parser(argparse.ArgumentParser):
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             command = getattr(self, "commands", {}).get(getattr(parsed, "command", None), self)
-            command.error(f"unrecognized arguments: {' '.join(extras)}")
+            known = [flag for action in command._actions for flag in action.option_strings]
+            near = next((difflib.get_close_matches(extra.split("=")[0], known, n=1, cutoff=0.75)
+                         for extra in extras if extra.startswith("--")), [])
+            command.error(f"unrecognized arguments: {' '.join(extras)}"
+                          + (f"; did you mean {near[0]}?" if near else ""))
         return parsed
 
 
