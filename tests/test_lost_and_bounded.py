@@ -1410,7 +1410,7 @@ def test_a_pretrainings_checkpoints_are_resumed_only_by_a_run_that_pretrains_and
         os.unlink(path)
     one_line(*run(capsys, *common, "--resume", "--force")[::2],
              "ck holds only the checkpoints of a pretraining, and this run pretrains nothing")
-    one_line(*run(capsys, *common, "--hidden", "5", *pretrain, "--resume")[::2],
+    one_line(*run(capsys, *common, "--hidden", "5", *pretrain, "--resume", "--out", "other.safetensors")[::2],
              "ck/pretraining/checkpoint-00000001.safetensors holds another model")
     one_line(*run(capsys, *common)[::2], "holds the checkpoints of an earlier run")
     assert run(capsys, *common, "--force")[0] == 0                # starting over removes the earlier run's
@@ -1421,6 +1421,8 @@ def test_labels_that_are_one_number_written_two_ways_are_refused(folder, capsys)
     (folder / "n.csv").write_text("text,label\ngood,1\nbad,0\nnice,1.0\nawful,0\n")
     one_line(*run(capsys, *TRAIN, "--train", "n.csv")[::2],
              "n.csv:4: labels '1' and '1.0' are one number written two ways")
+    (folder / "z.csv").write_text("text,label\ngood,1\nbad,0\nnice,01\n")          # named where the second is
+    one_line(*run(capsys, *TRAIN, "--train", "z.csv")[::2], "z.csv:4: labels '1' and '01' are one number")
     (folder / "n.jsonl").write_text('{"text":"good","label":1}\n{"text":"bad","label":0}\n{"text":"nice","label":1.0}\n')
     assert run(capsys, *TRAIN, "--train", "n.jsonl")[0] == 0            # JSON numbers: 1.0 is 1
     assert load_model("model.safetensors").classes == ["0", "1"]
@@ -1458,3 +1460,63 @@ def test_a_misspelt_option_is_answered_with_the_nearest_one(capsys):
                                    "(see tinyrnn train --help)\n")
     assert "did you mean --model?" in run(capsys, "predict", "--modle", "m", "hi")[2]
     assert "did you mean" not in run(capsys, "predict", "--zzz", "hi")[2]
+
+
+def test_a_pretraining_run_checks_its_out_and_its_folder_before_pretraining(folder, capsys):
+    (folder / "train.csv").write_text(TEXTS)
+    assert run(capsys, *TRAIN, "--train", "train.csv", "--out", "small.safetensors")[0] == 0
+    pretrain = ["--pretrain-text", "train", "--pretrain-epochs", "2", "--embed", "4", "--bidirectional"]
+    status, out, err = run(capsys, *TRAIN, "--train", "train.csv", *pretrain, "--out", "small.safetensors")
+    one_line(status, err, "--out small.safetensors is a classifier of another architecture")
+    assert "pretraining" not in out                              # refused before any of it
+    os.mkdir("ck")
+    (folder / "ck" / "pretraining-backward").write_text("mine\n")
+    status, out, err = run(capsys, *TRAIN, "--train", "train.csv", *pretrain, "--checkpoint-dir", "ck")
+    one_line(status, err, "ck/pretraining-backward is a file, where a pretraining's checkpoints go")
+    assert out == "" and (folder / "ck" / "pretraining-backward").read_text() == "mine\n"
+
+
+def test_a_forced_resume_with_a_longer_pretraining_starts_what_follows_it_over(folder, capsys):
+    (folder / "train.csv").write_text(TEXTS)
+    common = [*TRAIN[:2], "3", "--hidden", "4", "--train", "train.csv", "--pretrain-text", "train", "--embed", "4",
+              "--bidirectional", "--checkpoint-every", "1"]
+    assert run(capsys, *common, "--pretrain-epochs", "2", "--checkpoint-dir", "ck", "--out", "a.safetensors")[0] == 0
+    status, out, err = run(capsys, *common, "--pretrain-epochs", "3", "--checkpoint-dir", "ck", "--out",
+                           "a.safetensors", "--resume", "--force")
+    assert status == 0 and "so the pretraining backward starts over" in err and "so the fine-tuning starts over" in err
+    assert run(capsys, *common, "--pretrain-epochs", "3", "--checkpoint-dir", "fresh", "--out", "b.safetensors")[0] == 0
+    resumed, fresh = load_model("a.safetensors"), load_model("b.safetensors")
+    np.testing.assert_array_equal(resumed.flat, fresh.flat)            # as if it had pretrained 3 passes at once
+    assert resumed.origin["passes"] == 3
+
+
+def test_a_forced_resume_ends_where_a_limit_ended_it(folder, capsys):
+    (folder / "t.txt").write_text("".join(f"line {i}: the cat sat on the mat.\n" for i in range(300)))
+    lm = ["train", "--task", "lm", "--text", "t.txt", "--hidden", "8", "--batch-size", "4", "--seq-length", "16",
+          "--checkpoint-every", "50", "--checkpoint-dir", "lm", "--out", "lm.safetensors"]
+    assert run(capsys, *lm, "--epochs", "5", "--steps", "250")[0] == 0           # stopped within epoch 2
+    state = CheckpointFolder("lm").latest(pytest.fail)[3]["state"]
+    assert state["epoch"] == 2 and state["batch"] > 0 and state["steps"] == 250
+    assert run(capsys, *lm, "--epochs", "1", "--resume", "--force")[0] == 0     # past its epochs: no more steps
+    assert CheckpointFolder("lm").latest(pytest.fail)[3]["state"]["steps"] == 250
+    (folder / "train.csv").write_text(TEXTS)
+    target = [*TRAIN, "--train", "train.csv", "--test", "train.csv", "--target-accuracy", "0.5", "--epochs", "50",
+              "--checkpoint-dir", "c", "--optimizer", "adam", "--lr", "0.01"]
+    assert run(capsys, *target)[0] == 0
+    epoch = CheckpointFolder("c").latest(pytest.fail)[3]["state"]["epoch"]
+    status, out, _ = run(capsys, *target[:-1], "0.02", "--resume", "--force")     # no limit changed: it stays done
+    assert status == 0 and "nothing to train" in out
+    assert CheckpointFolder("c").latest(pytest.fail)[3]["state"]["epoch"] == epoch
+
+
+def test_data_of_the_other_kind_than_the_model_reads_is_named(folder, capsys):
+    from test_numeric_cli import memory_sequences, write_ts
+    write_ts(folder / "x.ts", *memory_sequences(np.random.default_rng(0), 20), ["down", "up"])
+    assert run(capsys, *TRAIN, "--train", "x.ts", "--out", "numbers.safetensors")[0] == 0
+    (folder / "t.jsonl").write_text('{"text": "good", "label": "up"}\n')
+    one_line(*run(capsys, "eval", "--model", "numbers.safetensors", "--data", "t.jsonl")[::2],
+             "t.jsonl holds texts, and numbers.safetensors is a classifier, which reads numeric sequences")
+    (folder / "r.csv").write_text("text,label\n" + "".join(f"good {i},{i}\nbad {i},{-i}\n" for i in range(10)))
+    assert run(capsys, *TRAIN, "--task", "regress", "--train", "r.csv", "--out", "texts.safetensors")[0] == 0
+    one_line(*run(capsys, "eval", "--model", "texts.safetensors", "--data", "x.ts")[::2],
+             "x.ts holds numeric sequences, and texts.safetensors is a regressor")

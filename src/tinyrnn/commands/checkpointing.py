@@ -27,7 +27,8 @@ class CommandCheckpoints:
         self.folder, self.resume, self.force = CheckpointFolder(folder), resume, force
         self.earlier = False                 # the folder holds an earlier run's checkpoints
         self.phases_run = []                 # the phases this run went through (start_phase)
-        self.replacing = False               # --force: the first checkpoint removes the earlier run's
+        self.phase_went_on = False           # a resumed phase trained further: what follows it starts over
+        self.replacing = []                  # folders whose earlier checkpoints the first new one replaces
 
     def _folders(self):
         return [self.folder, *(CheckpointFolder(os.path.join(self.folder.folder, name)) for name in PHASES)]
@@ -36,9 +37,13 @@ class CommandCheckpoints:
     def held(self):
         """The folder checked and locked (one run at a time; the lock file is beside it)."""
         self.folder.check()
+        for folder in self._folders()[1:]:
+            if os.path.lexists(folder.folder) and not os.path.isdir(folder.folder):
+                raise TinyRNNError(f"{folder.folder} is a file, where a pretraining's checkpoints go; move it, or "
+                                   f"choose another --checkpoint-dir")
         with OutputLock(self.folder.folder, "--checkpoint-dir"):
             self.earlier = any(folder.paths() for folder in self._folders())
-            self.replacing = self.earlier and not self.resume
+            self.replacing = self._folders() if self.earlier and not self.resume else []   # --force: start over
             if self.resume and not self.earlier:       # said before any work (pretraining, reading data)
                 raise TinyRNNError(f"--resume: {self.folder.folder} has no checkpoint; run without --resume to start")
             if self.earlier and not self.resume and not self.force:
@@ -67,6 +72,12 @@ class CommandCheckpoints:
         if not self.resume:
             trainer.checkpoints = checkpoints
             return True
+        if self.phase_went_on and folder.paths():          # (what follows a phase read its weights)
+            print(f"the pretraining went on (--force), so {what or 'the fine-tuning'} starts over from its "
+                  f"weights; the earlier checkpoints in {folder.folder} are replaced", file=sys.stderr)
+            self.replacing = [folder]
+            trainer.checkpoints = checkpoints
+            return True
         try:
             restored = trainer.restore(checkpoints, self.force, lambda message: print(message, file=sys.stderr))
         except RunMismatch as error:
@@ -75,6 +86,7 @@ class CommandCheckpoints:
             if what is None and not self.phases_run:       # (held() saw checkpoints: a phase's)
                 raise TinyRNNError(f"--resume: {self.folder.folder} holds only the checkpoints of a pretraining, "
                                    f"and this run pretrains nothing; give the run's --pretrain-text again")
+            self.phase_went_on |= what is not None
             return True                      # stopped before this part began: it starts here
         path, differences = restored
         for name, saved, now in differences:
@@ -86,16 +98,15 @@ class CommandCheckpoints:
                   f"{what} checkpointed in {path} had finished ({where(trainer.state)}): its weights are read back")
             return False
         print(f"resuming {what + ' ' if what else ''}from {path} ({where(trainer.state)})")
+        self.phase_went_on |= what is not None
         return True
 
     def _replace_earlier(self, saved_in):
-        """After a run started over (--force) writes its first checkpoint: the earlier run's
-        checkpoints, in every folder, are removed (not before: a run refused at once loses
-        nothing)."""
-        if not self.replacing:
-            return
-        self.replacing = False
-        for folder in self._folders():
+        """After a run that starts over (--force) writes its first checkpoint: the earlier
+        checkpoints in the folders it replaces are removed (not before: a run refused at once
+        loses nothing)."""
+        replacing, self.replacing = self.replacing, []
+        for folder in replacing:
             folder.remove_all(keep_newest=1 if folder.folder == saved_in.folder else 0)
             if folder is not self.folder and os.path.isdir(folder.folder) and not os.listdir(folder.folder):
                 os.rmdir(folder.folder)

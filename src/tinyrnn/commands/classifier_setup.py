@@ -39,14 +39,14 @@ def checked_classes(labels, sources, unit):
     text in two Unicode forms) or that are one number written two ways ("1" and "1.0", as a
     JSON file's numbers read alike); and more labels than half the examples, every one a
     number (real targets, not classes)."""
-    classes = sorted(set(labels))
-    source = lambda label: sources[labels.index(label)]              # noqa: E731 (where it was read)
-    alike = first_alike(classes)
+    classes, in_order = sorted(set(labels)), list(dict.fromkeys(labels))        # (in the order first read)
+    source = lambda label: sources[labels.index(label)]              # noqa: E731 (where it was first read)
+    alike = first_alike(in_order)
     if alike is not None:
         raise DataError(f"{source(alike[1])}: labels {quoted(alike[0])} and {quoted(alike[1])} are one text in "
                         f"two Unicode forms: two classes would print alike")
     numbers = {}
-    for label in (label for label in classes if is_number(label)):
+    for label in (label for label in in_order if is_number(label)):
         first = numbers.setdefault(float(label), label)
         if first != label:
             raise DataError(f"{source(label)}: labels {quoted(first)} and {quoted(label)} are one number written "

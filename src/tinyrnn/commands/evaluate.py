@@ -18,7 +18,7 @@ from ..sampling import check_finite
 from ..text_output import printable
 from ..tasks import encode_examples, encode_pairs, evaluate, evaluate_pairs
 from .common import DataOptions, refuse_options, warn_unknown
-from .numeric_data import is_numeric
+from .numeric_data import check_data_kind
 from .train_seq2seq import SACREBLEU_NOTE, PairOptions
 
 SOURCE_LENGTHS = ((1, 5), (6, 10), (11, 20), (21, None))    # buckets of source tokens, last open-ended
@@ -54,9 +54,7 @@ def run(args):
 
 def _evaluate_classifier(model, args):
     specs, as_json, error_count = args.data, args.json, args.errors
-    if specs and is_numeric(specs, args.format):
-        raise TinyRNNError(f"{specs[0]} holds numeric sequences, and {args.model} is {kind(model)}, which reads "
-                           f"texts; give the model trained on such numbers with --model")
+    check_data_kind(model, specs, args.format, args.model)
     data = DataOptions(args.format, args.encoding, args.text_column, args.label_column, args.skip_bad_rows)
     dataset = data.read(specs) if specs else default_dataset()[1]
     examples, unknown = encode_examples(model, dataset)

@@ -6,7 +6,7 @@ import json
 from ..options import given
 from ..errors import TinyRNNError
 from ..tasks.regress import evaluate_regression, holdout_windows, regression_figures, seasonal_scale
-from .numeric_data import encode, read_for_model, shown
+from .numeric_data import check_data_kind, encode, read_for_model, shown
 from .predict import predictions
 
 
@@ -16,6 +16,7 @@ def evaluate_numeric(model, args, report_classifier):
         return _evaluate_forecaster(model, args)
     if args.series or args.holdout:
         raise TinyRNNError(f"--series and --holdout apply to forecasters; {args.model} is a {model.task} model")
+    check_data_kind(model, args.data, args.format, args.model)
     if not model.config.features:                          # a regressor of texts
         if not args.data:
             raise TinyRNNError(f"{args.model} is a regressor of texts: give --data FILE with a text column and "

@@ -28,6 +28,23 @@ def is_numeric(paths, data_format):
     return bool(numeric) and all(numeric)
 
 
+_TEXT_EXTENSIONS = (".jsonl", ".txt")
+
+
+def check_data_kind(model, paths, data_format, model_path):
+    """Data files of the other kind than the model reads (numbers: .ts, .npz, --format long;
+    texts: .jsonl, .txt) are named as such: not read as what they are not."""
+    from ..describe import kind
+    if not paths:
+        return
+    if not model.config.features and is_numeric(paths, data_format):
+        raise TinyRNNError(f"{paths[0]} holds numeric sequences, and {model_path} is {kind(model)}, which reads "
+                           f"texts; give the model trained on such numbers with --model")
+    if model.config.features and not data_format and str(paths[0]).lower().endswith(_TEXT_EXTENSIONS):
+        raise TinyRNNError(f"{paths[0]} holds texts, and {model_path} is {kind(model)}, which reads numeric "
+                           f"sequences (.ts, .npz or long CSV); give the model trained on such texts with --model")
+
+
 def read_sets(paths, args, task, labels_optional=False, feature_names=None):
     """The NumericSet of one or more files (their examples together), read as args say
     (labels_optional: files without labels or targets are sequences alone; feature_names: a long
@@ -82,6 +99,7 @@ def read_for_model(model, paths, args, labels_optional=False):
     """A model's data (eval, predict, explain): a long CSV's feature columns default to the model's
     features; the file must have as many numbers per step as the model reads."""
     from ..describe import numbers_per_step
+    check_data_kind(model, paths, args.format, args.model)
     columns = getattr(args, "feature_columns", None)
     refuse_blank("--feature-columns", columns)
     if columns:

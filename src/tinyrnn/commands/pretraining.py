@@ -44,13 +44,14 @@ class PretrainSource:
 
 
 def pretrain_language_models(texts, architecture, hidden, dtype, vocab_limits, epochs, seed, checkpoints=None,
-                             cadence=None):
+                             cadence=None, before=None):
     """(forward, backward or None, SHA-256 of the texts): word language models of the
     classifier's body (cell, hidden, layers, embedding, dropout) trained on texts for
     `epochs` passes each, printing a line per pass; the backward one (for a bidirectional
     classifier) reads each text in reverse order on the forward one's embedding, which it
     does not change. checkpoints: the run's CommandCheckpoints (or None), with cadence
-    {checkpoint_every, checkpoint_minutes}."""
+    {checkpoint_every, checkpoint_minutes}; before(forward): called before any training
+    (to check what the run will write against the model it will make)."""
     if architecture.bidirectional and (architecture.num_layers or 1) > 1:
         raise TinyRNNError("--pretrain-text pretrains a bidirectional classifier of one layer (the layers above "
                            "read both directions at once); give --layers 1 or --no-bidirectional")
@@ -63,6 +64,8 @@ def pretrain_language_models(texts, architecture, hidden, dtype, vocab_limits, e
     body = replace(architecture, bidirectional=False, pool=None, forget_bias=None)
     settings = {"task": "lm", "hidden_size": hidden, "dtype": dtype, "tokenizer": {"kind": "words"}}
     forward = body.build(settings, vocab, None, np.random.default_rng([seed, 7]), PRETRAIN["init"])
+    if before is not None:
+        before(forward)
     passes = f"{epochs} pass{'es' * (epochs != 1)}"
     print(f"pretraining a word language model ({forward.describe(short=True)}; {len(vocab.words)} words, "
           f"{len(sequences):,} texts, {tokens:,} tokens) for {passes}")

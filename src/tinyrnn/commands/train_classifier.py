@@ -10,6 +10,7 @@ from ..checkpoint import fingerprint
 from ..data import default_dataset
 from ..data.split import stratified_folds, stratified_split
 from ..errors import DataError, TinyRNNError
+from ..files import check_same_architecture
 from ..io import save_model
 from ..plots import require_matplotlib
 from ..tasks import ClassifyTask, evaluate
@@ -148,7 +149,7 @@ class Plan:
             model = saved_model(self.init_from, hidden=self.given_hidden, dtype=self.dtype)   # given: must agree
             self.architecture.check_agrees(model, self.init_from)
         elif self.pretrained or self.pretrain:
-            model = self._pretrained(train_set, rng, checkpoints)
+            model = self._pretrained(train_set, rng, checkpoints, out, force)
             if "embedding.weight" in self.config.frozen and "embedding.weight" not in model.params:
                 raise TinyRNNError("--freeze-embeddings needs a learned embedding; the pretrained model reads "
                                    "one-hot words (give --embed E to the language model)")
@@ -172,10 +173,10 @@ class Plan:
         return model, history, test_data
 
 
-    def _pretrained(self, train_set, rng, checkpoints=None):
+    def _pretrained(self, train_set, rng, checkpoints=None, out=None, force=False):
         """The classifier that starts from --pretrained's model, or from a language model
         pretrained here on --pretrain-text (the training texts given: a fold's own),
-        checkpointed with the run's checkpoints."""
+        checkpointed with the run's checkpoints; --out (out) is checked before it pretrains."""
         init = self.recipe["init"]
         if init == "walkthrough" and not self.init_given:
             init = "orthogonal"                      # as new_model: the walkthrough's init is for its model
@@ -183,11 +184,16 @@ class Plan:
         if self.pretrained:
             return pretrained_classifier(self.pretrained, classes, self.architecture, self.given_hidden, self.dtype,
                                          rng, init)
-        source = self.pretrain
+        source, bidirectional = self.pretrain, self.architecture.bidirectional
+
+        def check_out(forward):                      # the classifier it will make, against --out
+            made = classifier_from(forward, "", classes, self.architecture, None, None, np.random.default_rng(0),
+                                   init, None, forward if bidirectional else None)
+            check_same_architecture("--out", out, made.config, force)
         forward, backward, digest = pretrain_language_models(source.texts(train_set.texts), self.architecture,
                                                              self.recipe["hidden"], self.dtype or "float64",
                                                              self.vocab_limits, source.epochs, self.seed,
-                                                             checkpoints, _cadence(self.config))
+                                                             checkpoints, _cadence(self.config), check_out)
         named = "the training texts" + (f" and {os.path.basename(source.path)}" if source.path else "")
         origin = {"pretrained": named, "task": "lm", "passes": source.epochs, "sha256": digest,
                   "directions": 2 if backward is not None else 1}

@@ -22,6 +22,8 @@ from .config import make_optimizer, make_update
 from .schedule import LayerRates, schedule_factor
 from .state import Progress, Record, RunState
 
+LIMITS = ("epochs", "steps", "minutes", "target_accuracy", "early_stop")   # what ends a run
+
 
 class Listener:
     """What a caller hears of a run; every method may be left out."""
@@ -72,6 +74,8 @@ class Trainer:
                 state.epoch_rng = self.rng.bit_generator.state if self.rng is not None else None
                 batches = self.task.epoch_batches(config, self.rng)
             else:                                # resumed within a pass: its order drawn again
+                if config.epochs is not None and state.epoch > config.epochs:
+                    break                        # (a forced resume with fewer epochs than it had begun)
                 batches = self.task.epoch_batches(config, _generator(state.epoch_rng))
             planned = self._planned_updates(len(batches))
             for item in batches[state.batch:]:
@@ -96,14 +100,14 @@ class Trainer:
     def restore(self, checkpoints, allow_differences=False, warn=print):
         """Continue the run saved in checkpoints (a RunCheckpoints, which then keeps saving
         this run): its model, optimizer, generators and state. Returns (path, differences),
-        or None when there is no checkpoint. With differences allowed (such as more epochs),
-        a run that had finished goes on."""
+        or None when there is no checkpoint. With differences allowed, a run that had finished
+        goes on when one of its LIMITS changed (such as more epochs)."""
         restored = checkpoints.restore(self, allow_differences, warn)
         self.checkpoints = checkpoints
         if restored is None:
             return None
         state, path, differences = restored
-        state.finished &= not differences
+        state.finished &= not any(name in LIMITS for name, _, _ in differences)   # goes on past a new limit
         self.state = self.guard.state = state
         return path, differences
 
