@@ -31,10 +31,10 @@ class _Parser(argparse.ArgumentParser):
         if extras:
             command = getattr(self, "commands", {}).get(getattr(parsed, "command", None), self)
             known = [flag for action in command._actions for flag in action.option_strings]
-            near = next((difflib.get_close_matches(extra.split("=")[0], known, n=1, cutoff=0.75)
-                         for extra in extras if extra.startswith("--")), [])
+            near = next((match for extra in extras if extra.startswith("--")
+                         for match in difflib.get_close_matches(extra.split("=")[0], known, n=1, cutoff=0.75)), None)
             command.error(f"unrecognized arguments: {' '.join(extras)}"
-                          + (f"; did you mean {near[0]}?" if near else ""))
+                          + (f"; did you mean {near}?" if near else ""))
         return parsed
 
 

@@ -186,8 +186,8 @@ def _add_training_options(train):
                        "and below 1 (default: 0)")
     train.add_argument("--nesterov", action="store_true", help="Nesterov momentum (sgd; needs --momentum)")
     train.add_argument("--lr-decay", type=fraction, metavar="G",
-                       help="multiply the learning rate by G after every epoch (default: 1, no decay; the charrnn "
-                            "preset 0.97, dates 0.7)")
+                       help="multiply the learning rate by G after every epoch (default: 1, no decay; the dates "
+                            "preset 0.7)")
     train.add_argument("--schedule", choices=["constant", "slanted", "onecycle"], default="constant",
                        help="the learning rate over the run's updates: slanted (slanted triangular: a "
                        "linear rise over --warmup, then a linear fall to lr/32), onecycle (the same rise, "

@@ -14,30 +14,30 @@ from ..training import RunCheckpoints, RunMismatch
 DEFAULT_MINUTES = 10.0                   # cheap for small epochs, little lost for large runs
 
 
-PHASES = ("pretraining", "pretraining-backward")   # runs before the run itself, in sub-folders
+PHASES = ("pretraining", "pretraining-backward")   # train --pretrain-text: before the run, in sub-folders
 
 
 class CommandCheckpoints:
     """train's checkpoint options: the folder checked and locked for the run, --resume and
-    --force, Ctrl-C and SIGTERM turned into a checkpoint and a stop. A run that first trains
-    another model (train --pretrain-text) checkpoints that phase in a sub-folder of its
-    own (PHASES), so that a resume goes on from wherever the run stopped."""
+    --force, Ctrl-C and SIGTERM turned into a checkpoint and a stop. phases: the sub-folders
+    in which a run that first trains other models (train --pretrain-text: PHASES)
+    checkpoints them, so that a resume goes on from wherever the run stopped."""
 
-    def __init__(self, folder, resume, force):
+    def __init__(self, folder, resume, force, phases=()):
         self.folder, self.resume, self.force = CheckpointFolder(folder), resume, force
-        self.earlier = False                 # the folder holds an earlier run's checkpoints
-        self.phases_run = []                 # the phases this run went through (start_phase)
-        self.phase_went_on = False           # a resumed phase trained further: what follows it starts over
+        self.phases = {name: CheckpointFolder(os.path.join(folder, name)) for name in phases}
+        self.earlier = False                 # the folders hold an earlier run's checkpoints
         self.replacing = []                  # folders whose earlier checkpoints the first new one replaces
 
     def _folders(self):
-        return [self.folder, *(CheckpointFolder(os.path.join(self.folder.folder, name)) for name in PHASES)]
+        """The run's folders in the order the run goes through them: its phases', then its own."""
+        return [*self.phases.values(), self.folder]
 
     @contextmanager
     def held(self):
         """The folder checked and locked (one run at a time; the lock file is beside it)."""
         self.folder.check()
-        for folder in self._folders()[1:]:
+        for folder in self.phases.values():
             if os.path.lexists(folder.folder) and not os.path.isdir(folder.folder):
                 raise TinyRNNError(f"{folder.folder} is a file, where a pretraining's checkpoints go; move it, or "
                                    f"choose another --checkpoint-dir")
@@ -58,24 +58,16 @@ class CommandCheckpoints:
         return self._start(self.folder, trainer, signature, more_rngs, where, None)
 
     def start_phase(self, name, trainer, signature, where):
-        """start() for a phase before the run (one of PHASES: a pretraining), checkpointed in
-        its sub-folder. False if that phase had finished: the trainer's model then holds the
-        weights it ended with."""
-        self.phases_run.append(name)
-        folder = CheckpointFolder(os.path.join(self.folder.folder, name))
-        return self._start(folder, trainer, signature, {}, where, f"the {name.replace('-', ' ')}")
+        """start() for a phase before the run (one of its phases: a pretraining), checkpointed
+        in its sub-folder. False if that phase had finished: the trainer's model then holds
+        the weights it ended with."""
+        return self._start(self.phases[name], trainer, signature, {}, where, f"the {name.replace('-', ' ')}")
 
     def _start(self, folder, trainer, signature, more_rngs, where, what):
         """start() in folder; what: the phase's name in messages (None: the run itself)."""
         checkpoints = RunCheckpoints(folder.folder, signature, more_rngs)
-        checkpoints.after_first_save = lambda: self._replace_earlier(folder)
+        checkpoints.after_first_save = lambda: self._replace(self.replacing, folder)
         if not self.resume:
-            trainer.checkpoints = checkpoints
-            return True
-        if self.phase_went_on and folder.paths():          # (what follows a phase read its weights)
-            print(f"the pretraining went on (--force), so {what or 'the fine-tuning'} starts over from its "
-                  f"weights; the earlier checkpoints in {folder.folder} are replaced", file=sys.stderr)
-            self.replacing = [folder]
             trainer.checkpoints = checkpoints
             return True
         try:
@@ -83,33 +75,40 @@ class CommandCheckpoints:
         except RunMismatch as error:
             raise TinyRNNError(f"--resume: {error}", remedy=error.remedy) from None
         if restored is None:
-            if what is None and not self.phases_run:       # (held() saw checkpoints: a phase's)
-                raise TinyRNNError(f"--resume: {self.folder.folder} holds only the checkpoints of a pretraining, "
-                                   f"and this run pretrains nothing; give the run's --pretrain-text again")
-            self.phase_went_on |= what is not None
-            return True                      # stopped before this part began: it starts here
+            return True                      # (a phase's checkpoints only: stopped before this part began)
         path, differences = restored
+        state = trainer.state
+        if what is not None and trainer.config.epochs is not None and state.epoch > trainer.config.epochs:
+            raise TinyRNNError(f"--resume: {what} checkpointed in {path} has made {state.epoch} passes, more "
+                               f"than {trainer.config.epochs}; it cannot go back: run without --resume (and with "
+                               f"--force) to start over")
         for name, saved, now in differences:
             print(f"warning: resuming despite a difference (--force): {name} {saved!r} -> {now!r}",
                   file=sys.stderr)
-        if trainer.state.finished:
-            print(f"nothing to train: the run checkpointed in {path} finished ({where(trainer.state)})"
-                  if what is None else
-                  f"{what} checkpointed in {path} had finished ({where(trainer.state)}): its weights are read back")
+        if state.finished:
+            print(f"nothing to train: the run checkpointed in {path} finished ({where(state)})" if what is None else
+                  f"{what} checkpointed in {path} had finished ({where(state)}): its weights are read back")
             return False
-        print(f"resuming {what + ' ' if what else ''}from {path} ({where(trainer.state)})")
-        self.phase_went_on |= what is not None
+        print(f"resuming {what + ' ' if what else ''}from {path} ({where(state)})")
+        later = self._folders()[self._folders().index(folder) + 1:]
+        void = [other for other in later if other.paths()]
+        if what is not None and void:        # what follows a phase that goes on read its old weights
+            print(f"{what} goes on (--force), so what followed it starts over: the checkpoints in "
+                  f"{', '.join(other.folder for other in void)} are removed at its first update's checkpoint",
+                  file=sys.stderr)
+            steps = state.steps
+            checkpoints.after_first_save = lambda: self._replace(void) if trainer.state.steps > steps else None
         return True
 
-    def _replace_earlier(self, saved_in):
-        """After a run that starts over (--force) writes its first checkpoint: the earlier
-        checkpoints in the folders it replaces are removed (not before: a run refused at once
-        loses nothing)."""
-        replacing, self.replacing = self.replacing, []
-        for folder in replacing:
-            folder.remove_all(keep_newest=1 if folder.folder == saved_in.folder else 0)
-            if folder is not self.folder and os.path.isdir(folder.folder) and not os.listdir(folder.folder):
-                os.rmdir(folder.folder)
+    def _replace(self, folders, saved_in=None):
+        """Remove the earlier checkpoints in folders, once a run that replaces them has written
+        its first one (in saved_in: kept), not before: a run refused at once loses nothing."""
+        self.replacing = [folder for folder in self.replacing if folder not in folders]
+        for folder in folders:
+            folder.remove_all(keep_newest=1 if folder is saved_in else 0)
+            path = folder.folder
+            if folder is not self.folder and os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path):
+                os.rmdir(path)
 
 
 def command_checkpoints(args):
@@ -119,7 +118,8 @@ def command_checkpoints(args):
             if getattr(args, option):
                 raise TinyRNNError(f"--{option.replace('_', '-')} needs --checkpoint-dir")
         return None
-    return CommandCheckpoints(args.checkpoint_dir, args.resume, args.force)
+    return CommandCheckpoints(args.checkpoint_dir, args.resume, args.force,
+                              PHASES if getattr(args, "pretrain_text", None) else ())
 
 
 def checkpoint_settings(args):

@@ -5,6 +5,7 @@ words (vocabulary limits, classes, an optional start from pretrained vectors), a
 import hashlib
 import os
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from ..describe import kind
 from ..errors import DataError, TinyRNNError
 from ..io import load_model
 from ..model_config import uses_walkthrough_names
+from ..notices import say
 from ..tasks import encode_examples
 from ..text_output import first_alike, quoted
 from ..vocab import Vocab, tokenize
@@ -36,9 +38,9 @@ def classes_of(train_set):
 def checked_classes(labels, sources, unit):
     """The sorted distinct labels of training examples read at sources[i] (unit: what an
     example is, "texts", "sequences"). Refused: fewer than two; two that print alike (one
-    text in two Unicode forms) or that are one number written two ways ("1" and "1.0", as a
-    JSON file's numbers read alike); and more labels than half the examples, every one a
-    number (real targets, not classes)."""
+    text in two Unicode forms); and more labels than half the examples, every one a number
+    (real targets, not classes). Two that are one number written two ways ("1" and "1.0",
+    which a JSON file's numbers read as one) are two classes, with a warning."""
     classes, in_order = sorted(set(labels)), list(dict.fromkeys(labels))        # (in the order first read)
     source = lambda label: sources[labels.index(label)]              # noqa: E731 (where it was first read)
     alike = first_alike(in_order)
@@ -47,10 +49,11 @@ def checked_classes(labels, sources, unit):
                         f"two Unicode forms: two classes would print alike")
     numbers = {}
     for label in (label for label in in_order if is_number(label)):
-        first = numbers.setdefault(float(label), label)
+        first = numbers.setdefault(Decimal(label), label)             # (exact: 2**53 + 1 is not 2**53)
         if first != label:
-            raise DataError(f"{source(label)}: labels {quoted(first)} and {quoted(label)} are one number written "
-                            f"two ways: they would be two classes; write each class one way")
+            say(f"warning: {source(label)}: labels {quoted(first)} and {quoted(label)} are one number written two "
+                f"ways, and two classes here; write each class one way if they are one")
+            break
     if len(classes) < 2:
         raise DataError(f"{sources[0]}: the training data has only one class ({quoted(classes[0])}); a "
                         f"classifier needs at least two")

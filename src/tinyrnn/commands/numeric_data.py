@@ -28,20 +28,21 @@ def is_numeric(paths, data_format):
     return bool(numeric) and all(numeric)
 
 
-_TEXT_EXTENSIONS = (".jsonl", ".txt")
+_TEXT_EXTENSIONS = (".jsonl", ".ndjson", ".txt")
 
 
 def check_data_kind(model, paths, data_format, model_path):
     """Data files of the other kind than the model reads (numbers: .ts, .npz, --format long;
-    texts: .jsonl, .txt) are named as such: not read as what they are not."""
+    texts: .jsonl, .ndjson, .txt) are named as such: not read as what they are not."""
     from ..describe import kind
     if not paths:
         return
     if not model.config.features and is_numeric(paths, data_format):
         raise TinyRNNError(f"{paths[0]} holds numeric sequences, and {model_path} is {kind(model)}, which reads "
                            f"texts; give the model trained on such numbers with --model")
-    if model.config.features and not data_format and str(paths[0]).lower().endswith(_TEXT_EXTENSIONS):
-        raise TinyRNNError(f"{paths[0]} holds texts, and {model_path} is {kind(model)}, which reads numeric "
+    texts = [path for path in paths if str(path).lower().endswith(_TEXT_EXTENSIONS)]
+    if model.config.features and not data_format and texts:
+        raise TinyRNNError(f"{texts[0]} holds texts, and {model_path} is {kind(model)}, which reads numeric "
                            f"sequences (.ts, .npz or long CSV); give the model trained on such texts with --model")
 
 

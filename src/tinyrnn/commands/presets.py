@@ -47,8 +47,7 @@ PRESETS = {
     "lm": {
         "charrnn": {"epochs": 10, "hidden": 128, "init": "xavier", "optimizer": "adam", "lr": 0.005,
                     "batch_size": 32, "seq_length": 25, "clip_value": 5.0, "log_every": None,
-                    "dtype": "float32",                  # log points: every --log-every-seconds
-                    "options": {"lr_decay": 0.97}},      # (char-rnn's: Adam stays stable past 50 epochs)
+                    "dtype": "float32"},                 # log points: every --log-every-seconds
         "minchar": {"epochs": 1, "hidden": 100, "init": "minchar", "optimizer": "adagrad", "lr": 0.1,
                     "batch_size": 1, "seq_length": 25, "clip_value": 5.0, "log_every": 1000,
                     "dtype": "float64", "sum_over_time": True},

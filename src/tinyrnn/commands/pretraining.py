@@ -14,6 +14,7 @@ import hashlib
 import sys
 from contextlib import nullcontext
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from ..tasks import NATS_PER_BIT, TextsTask
 from ..training import Listener, TrainConfig, Trainer, run_signature
 from ..vocab import WORDS
 from .checkpointing import deferred_signals
+from .training import epoch_where
 
 PRETRAIN = {"epochs": 10, "optimizer": "adam", "lr": 0.003, "batch_size": 32, "clip_norm": 1.0,
             "init": "orthogonal"}                                   # the recipe of the language model
@@ -94,17 +96,10 @@ def _pretrain(model, sequences, epochs, seed, frozen, phases, name):
     trainer = Trainer(model, task, config, np.random.default_rng([seed, 8]), listener=_PassLines())
     if checkpoints is not None:
         signature = run_signature(model, config, task, seed, fingerprint(*sequences))
-        if not checkpoints.start_phase(name, trainer, signature, _pass_where):
+        if not checkpoints.start_phase(name, trainer, signature, partial(epoch_where, unit="pass")):
             return                                   # finished before: its weights are read back
     with deferred_signals(trainer) if checkpoints is not None else nullcontext():
         trainer.run()
-
-
-def _pass_where(state):
-    """Where a pretraining stands, for the resume messages."""
-    if state.finished:
-        return f"after pass {state.epoch}"
-    return f"next: pass {state.epoch}, batch {state.batch + 1}" if state.batch else f"next: pass {state.epoch + 1}"
 
 
 class _PassLines(Listener):

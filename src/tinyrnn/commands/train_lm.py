@@ -19,7 +19,7 @@ from ..training import Trainer, run_signature
 from ..vocab import tokenizer_of
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close, warn_unknown
-from .presets import recipe_for, with_preset_options
+from .presets import recipe_for
 from .training import RunReport, run_trainer, train_config
 
 SAMPLE_LENGTH = 200                      # tokens in each sample printed during training
@@ -38,7 +38,6 @@ class Outputs:
 
 def run(args):
     """Train on --text (default: Python's documentation topics), print logs and samples, save --out."""
-    args = with_preset_options(args, "lm")
     outputs = {"--out": (args.out, "model:lm"), "--json-log": (args.json_log, "log"),
                "--checkpoint-dir": (args.checkpoint_dir, "folder"), "--plot": (args.plot, "png")}
     if args.plot:

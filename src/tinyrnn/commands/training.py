@@ -40,13 +40,13 @@ def saying_weights_saved(entry, keep_best):
     return entry
 
 
-def epoch_where(state):
-    """Where a run counted in epochs stands, for the resume messages."""
+def epoch_where(state, unit="epoch"):
+    """Where a run counted in epochs (or passes) stands, for the resume messages."""
     if state.finished:
-        return f"at epoch {state.epoch}"
+        return f"at {unit} {state.epoch}"
     if state.batch:
-        return f"next: epoch {state.epoch}, batch {state.batch + 1}"
-    return f"next: epoch {state.epoch + 1}"
+        return f"next: {unit} {state.epoch}, batch {state.batch + 1}"
+    return f"next: {unit} {state.epoch + 1}"
 
 
 class CommandListener(Listener):
