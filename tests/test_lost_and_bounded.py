@@ -1517,3 +1517,31 @@ def test_data_of_the_other_kind_than_the_model_reads_is_named(folder, capsys):
     assert run(capsys, *TRAIN, "--task", "regress", "--train", "r.csv", "--out", "texts.safetensors")[0] == 0
     one_line(*run(capsys, "eval", "--model", "texts.safetensors", "--data", "x.ts")[::2],
              "x.ts holds numeric sequences, and texts.safetensors is a regressor")
+
+
+# --- the fifteenth trial's findings ----------------------------------------------------------
+
+
+def test_keep_best_cannot_start_in_a_resume(folder, capsys):
+    (folder / "train.csv").write_text(TEXTS)
+    common = [*TRAIN[:2], "3", "--train", "train.csv", "--valid-split", "0.3", "--log-every", "1",
+              "--checkpoint-dir", "ck", "--hidden", "4"]
+    assert run(capsys, *common)[0] == 0
+    before = open("model.safetensors", "rb").read()
+    status, out, err = run(capsys, *common, "--resume", "--force", "--keep-best")
+    one_line(status, err, "kept no best weights (it ran without --keep-best), so --keep-best cannot start")
+    assert "Kept epoch" not in out and open("model.safetensors", "rb").read() == before
+
+
+def test_two_quick_stop_signals_stop_the_playground_without_a_traceback(folder):
+    save_model(small_model(), "m.safetensors")
+    server = subprocess.Popen([sys.executable, "-m", "tinyrnn", "serve", "--model", "m.safetensors", "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert server.stdout.readline().startswith("serving m.safetensors at http://127.0.0.1:")
+    import time
+    time.sleep(0.5)                                             # (uvicorn's handlers in place)
+    server.send_signal(signal.SIGINT)
+    time.sleep(0.03)
+    server.send_signal(signal.SIGINT)
+    _, err = server.communicate(timeout=30)
+    assert server.returncode == 0 and "Traceback" not in err and err.endswith("tinyrnn serve: stopped\n"), err

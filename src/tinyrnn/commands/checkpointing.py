@@ -78,6 +78,10 @@ class CommandCheckpoints:
             return True                      # (a phase's checkpoints only: stopped before this part began)
         path, differences = restored
         state = trainer.state
+        if any(name == "keep_best" and now and not saved for name, saved, now in differences):
+            raise TinyRNNError(f"--resume: the run checkpointed in {path} kept no best weights (it ran without "
+                               f"--keep-best), so --keep-best cannot start in its resume: resume without it, or "
+                               f"start over with --force and without --resume")
         if what is not None and trainer.config.epochs is not None and state.epoch > trainer.config.epochs:
             raise TinyRNNError(f"--resume: {what} checkpointed in {path} has made {state.epoch} passes, more "
                                f"than {trainer.config.epochs}; it cannot go back: run without --resume (and with "

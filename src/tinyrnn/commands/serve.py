@@ -38,13 +38,29 @@ def run(args):
     if host in ALL_INTERFACES and not allow_host:
         print("note: listening on every interface, but only requests for localhost are answered; "
               "add --allow-host NAME for the names other machines use", file=sys.stderr)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=GRACE_SECONDS)
     try:
-        uvicorn.Server(config).run(sockets=[listener])
+        _Server(config).run(sockets=[listener])
     except (KeyboardInterrupt, Terminated):             # the way to stop a server: not an error
         pass
     print("tinyrnn serve: stopped", file=sys.stderr)
     return 0
+
+
+GRACE_SECONDS = 2                        # the longest a stop waits for requests under way
+
+
+def _Server(config):
+    """uvicorn's server, whose every stop signal asks for the graceful stop (at most
+    GRACE_SECONDS): a second Ctrl-C does not cancel its tasks half-way (uvicorn's forced
+    exit logs their tracebacks)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            self._captured_signals.append(sig)       # (raised again once stopped: serve's except ends it)
+            self.should_exit = True
+    return Server(config)
 
 
 def _listen(host, port):
