@@ -1545,3 +1545,48 @@ def test_two_quick_stop_signals_stop_the_playground_without_a_traceback(folder):
     server.send_signal(signal.SIGINT)
     _, err = server.communicate(timeout=30)
     assert server.returncode == 0 and "Traceback" not in err and err.endswith("tinyrnn serve: stopped\n"), err
+
+
+# --- the sixteenth trial's findings ----------------------------------------------------------
+
+
+def test_a_stream_cancelled_by_the_stop_is_not_logged_as_an_error():
+    import asyncio
+    import logging
+    from tinyrnn.commands.serve import _not_cancelled
+    logger = logging.getLogger("uvicorn.error")
+    cancelled = logger.makeRecord("uvicorn.error", logging.ERROR, "h11", 1, "Exception in ASGI application\n", (),
+                                  (asyncio.CancelledError, asyncio.CancelledError(), None))
+    other = logger.makeRecord("uvicorn.error", logging.ERROR, "h11", 1, "Exception in ASGI application\n", (),
+                              (ValueError, ValueError("x"), None))
+    assert not _not_cancelled(cancelled) and _not_cancelled(other)
+
+
+def test_a_file_name_that_is_not_utf8_is_escaped_in_a_plots_title(folder, capsys):
+    pytest.importorskip("matplotlib")
+    name = os.fsdecode(b"x\xff.jsonl")                         # (a surrogate, as Python reads the name)
+    assert run(capsys, *TRAIN, "--json-log", name)[0] == 0
+    status, _, err = run(capsys, "plot", name, "--out", "p.png")
+    assert status == 0 and "Traceback" not in err and os.path.getsize("p.png") > 0
+
+
+def test_a_missing_column_names_a_bounded_list_of_the_header(folder, capsys):
+    (folder / "wide.csv").write_text(",".join(f"c{i}" for i in range(5000)) + ",label\n" + "1," * 5000 + "a\n")
+    status, _, err = run(capsys, *TRAIN, "--train", "wide.csv")
+    one_line(status, err, "no column 'text' in the header (columns: c0, c1,")
+    assert "... and 4,989 more)" in err and len(err) < 400
+
+
+def test_a_file_put_at_out_during_the_run_is_kept_and_the_model_saved_beside_it(folder, capsys, monkeypatch):
+    from tinyrnn.commands import train_classifier
+    original = train_classifier.run_trainer
+
+    def users_file_meanwhile(*args, **kwargs):            # the user writes --out while the run goes on
+        history = original(*args, **kwargs)
+        (folder / "o.safetensors").write_text("precious\n")
+        return history
+    monkeypatch.setattr(train_classifier, "run_trainer", users_file_meanwhile)
+    status, _, err = run(capsys, *TRAIN, "--out", "o.safetensors")
+    one_line(status, err, "--out o.safetensors: a file that is not a tinyrnn model appeared there during the run; "
+                          "it is kept, and the model is saved as o.1.safetensors")
+    assert (folder / "o.safetensors").read_text() == "precious\n" and load_model("o.1.safetensors").classes

@@ -11,6 +11,7 @@ import os
 
 from .errors import TinyRNNError
 from .files import atomic_write_bytes
+from .text_output import printable
 
 SOFTWARE = "tinyrnn"
 DPI = 100
@@ -77,7 +78,7 @@ def training_plot(records, path, title=None, unit="character"):
         raise TinyRNNError("no numbers to plot (losses, accuracies, steps and epochs must be finite "
                            "numbers)")
     if title:
-        figure.suptitle(title)
+        figure.suptitle(printable(title))        # (a file name may hold any bytes)
     save_png(figure, path)
 
 

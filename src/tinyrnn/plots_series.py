@@ -3,6 +3,7 @@ each time step and feature (matplotlib, as plots.py draws: PNG, written atomical
 import numpy as np
 
 from .plots import require_matplotlib, save_png
+from .text_output import printable
 
 
 def plot_forecast(path, history, forecast, names, title):
@@ -20,7 +21,7 @@ def plot_forecast(path, history, forecast, names, title):
         axes.grid(alpha=0.3)
         axes.legend(loc="upper left")
     panels[-1].set_xlabel("step")
-    figure.suptitle(title)
+    figure.suptitle(printable(title))            # (a file name may hold any bytes)
     save_png(figure, path)
 
 
@@ -37,7 +38,7 @@ def plot_relevance(path, values, relevance, feature_names, title):
     top.grid(alpha=0.3)
     if len(feature_names) <= 12:
         top.legend(loc="upper right", fontsize="small", ncol=min(len(feature_names), 4))
-    top.set_title(title)
+    top.set_title(printable(title))
     limit = max(float(np.abs(relevance).max()), 1e-12)
     image = bottom.imshow(relevance.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest",
                           extent=(0.5, len(values) + 0.5, len(feature_names) - 0.5, -0.5))

@@ -89,6 +89,14 @@ def quoted(text, limit=40):
     return repr(text[:limit]) + ("..." if len(text) > limit else "")
 
 
+def listed(names, shown=12, limit=40):
+    """names as one printable, bounded list: the first `shown`, each cut to `limit`
+    characters, then how many more ("a, b, ... and 199,990 more")."""
+    names = list(names)
+    head = ", ".join(printable(name)[:limit] for name in names[:shown])
+    return head + (f", ... and {len(names) - shown:,} more" if len(names) > shown else "")
+
+
 def printable_text(text):
     """Generated or translated text as it reaches a terminal: printable(), but line breaks and
     tabs kept (a model that writes them means them). A vocabulary from a model file of

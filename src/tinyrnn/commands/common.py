@@ -272,7 +272,8 @@ class JsonLog:
         line = log_line(record)
         try:
             if self.stream is None:
-                self.stream = open(self.path, "wb")
+                open(self.path, "wb").close()        # replaced, then appended to: a log emptied
+                self.stream = open(self.path, "ab")  # meanwhile goes on without a gap of NUL bytes
             self.stream.write(line)
             self.stream.flush()
         except OSError as error:

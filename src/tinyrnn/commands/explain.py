@@ -239,7 +239,7 @@ def _attention_plot(explanation, path, title):
     axes.set_yticklabels([_label(token) for token in explanation.output_tokens], fontsize=max(5, min(11, 450 // rows)))
     axes.set_xlabel("source")
     axes.set_ylabel("output")
-    axes.set_title(f"{title} -> {explanation.translation.text!r}")
+    axes.set_title(printable(f"{title} -> {explanation.translation.text!r}"))
     figure.colorbar(image, ax=axes, location="right", shrink=0.8, label="attention weight")
     save_png(figure, path)
 

@@ -1,4 +1,6 @@
 """`tinyrnn serve`: the playground (server.py) on a local port, until Ctrl-C."""
+import asyncio
+import logging
 import os
 import socket
 import sys
@@ -39,6 +41,7 @@ def run(args):
         print("note: listening on every interface, but only requests for localhost are answered; "
               "add --allow-host NAME for the names other machines use", file=sys.stderr)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=GRACE_SECONDS)
+    logging.getLogger("uvicorn.error").addFilter(_not_cancelled)
     try:
         _Server(config).run(sockets=[listener])
     except (KeyboardInterrupt, Terminated):             # the way to stop a server: not an error
@@ -61,6 +64,12 @@ def _Server(config):
             self._captured_signals.append(sig)       # (raised again once stopped: serve's except ends it)
             self.should_exit = True
     return Server(config)
+
+
+def _not_cancelled(record):
+    """False for the log record of a request cancelled by the stop (a stream still running
+    GRACE_SECONDS after it): cut off, not an error. Every other record is kept."""
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
 def _listen(host, port):

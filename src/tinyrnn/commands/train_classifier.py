@@ -11,7 +11,6 @@ from ..data import default_dataset
 from ..data.split import stratified_folds, stratified_split
 from ..errors import DataError, TinyRNNError
 from ..files import check_same_architecture
-from ..io import save_model
 from ..plots import require_matplotlib
 from ..tasks import ClassifyTask, evaluate
 from ..text_output import printable
@@ -24,7 +23,7 @@ from .common import (DataOptions, JsonLog, data_inputs, draw_training_plot, epoc
 from .numeric_data import warn_small_training
 from .presets import recipe_for, with_preset_options
 from .pretraining import PretrainSource, pretrain_language_models
-from .training import RunReport, epoch_where, run_trainer, saying_weights_saved, train_config
+from .training import RunReport, epoch_where, run_trainer, save_run_model, saying_weights_saved, train_config
 
 
 def run(args):
@@ -94,7 +93,7 @@ def _run(args, checkpoints):
     if config.keep_best and test_data is not None and any(stats.best for stats in history):
         loss, accuracy, _ = evaluate(model, test_data)
         print(f"Test (kept weights):\tLoss {loss:.3f} | Accuracy: {accuracy:.3f}")
-    save_model(model, out)
+    save_run_model(model, out, args.force)
     print(f"saved {printable(out)}", file=sys.stderr)
     draw_training_plot(plot, [saying_weights_saved(epoch_record(stats), config.keep_best) for stats in history],
                        f"{out}: {model.describe(short=True)}")

@@ -10,7 +10,7 @@ from ..checkpoint import fingerprint
 from ..data.corpus import build_vocab, default_corpus, encode_text, read_corpus
 from ..describe import kind
 from ..errors import DataError, TinyRNNError
-from ..io import load_model, save_model
+from ..io import load_model
 from ..plots import require_matplotlib
 from ..sampling import generate
 from ..tasks import NATS_PER_BIT, LanguageModelTask
@@ -20,7 +20,7 @@ from ..vocab import tokenizer_of
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close, warn_unknown
 from .presets import recipe_for
-from .training import RunReport, run_trainer, train_config
+from .training import RunReport, run_trainer, save_run_model, train_config
 
 SAMPLE_LENGTH = 200                      # tokens in each sample printed during training
 
@@ -34,6 +34,7 @@ class Outputs:
     progress: bool                       # --progress: a bar on stderr even when it is no terminal
     sample_every: int | None             # --sample-every: steps between samples (0: never; None: at log points)
     keep_best: bool                      # --keep-best: save the model at each lowest validation loss
+    force: bool = False                  # --force: --out may be replaced whatever it holds
 
 
 def run(args):
@@ -56,7 +57,7 @@ def _run(args, checkpoints):
     text_path, encoding = args.text, args.encoding
     val_fraction = 0.1 if args.valid_split is None else args.valid_split
     tokenizer, seed = args.tokenizer or "chars", args.seed
-    outputs = Outputs(args.out, args.json_log, args.progress, args.sample_every, args.keep_best)
+    outputs = Outputs(args.out, args.json_log, args.progress, args.sample_every, args.keep_best, args.force)
     architecture = model_options(args)
 
     recipe, given = recipe_for("lm", args.preset, overrides)
@@ -82,7 +83,7 @@ def _run(args, checkpoints):
                           {"samples": sample_rng}, _where)
     run_trainer(trainer, report, outputs.json_log, outputs.progress, checkpoints, outputs.model_path, args.force)
     state = trainer.state
-    save_model(model, outputs.model_path)
+    save_run_model(model, outputs.model_path, args.force)
     kept = f" (lowest validation loss, {-state.best_score[0]:.3f} nats/{model.tokenizer.unit[:4]})" \
         if outputs.keep_best and state.best_record is not None else ""
     print(f"saved {printable(outputs.model_path)}{kept}", file=sys.stderr)
@@ -157,7 +158,7 @@ class LanguageModelReport(RunReport):
             tqdm.write(f"Stopped at step {record.step}: no lower validation loss in the last "
                        f"{self.trainer.config.early_stop} log points", file=sys.stdout)
         if self.outputs.keep_best and record.best:                  # a killed run keeps its best model
-            save_model(self.model, self.outputs.model_path)
+            save_run_model(self.model, self.outputs.model_path, self.outputs.force)
 
     def after_update(self, progress):
         every = self.outputs.sample_every

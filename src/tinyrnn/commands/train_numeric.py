@@ -9,7 +9,7 @@ import numpy as np
 from ..checkpoint import fingerprint
 from ..describe import numbers_per_step
 from ..errors import DataError, TinyRNNError
-from ..io import load_model, save_model
+from ..io import load_model
 from ..plots import require_matplotlib
 from ..tasks import ClassifyTask
 from ..tasks.regress import RegressTask
@@ -22,7 +22,7 @@ from .common import data_inputs, draw_training_plot, locked_outputs, model_optio
 from .numeric_data import check_compatible, encode, is_numeric, read_sets, shown, validation_split
 from .presets import recipe_for, with_preset_options
 from .train_classifier import ClassifierReport
-from .training import RunReport, epoch_where, run_trainer, saying_weights_saved, train_config
+from .training import RunReport, epoch_where, run_trainer, save_run_model, saying_weights_saved, train_config
 
 PRESET = "timeseries"
 
@@ -128,7 +128,7 @@ def finish(trainer, report, history, args, figures_line):
     model, task = trainer.model, trainer.task
     if trainer.config.keep_best and task.test is not None and any(record.best for record in history):
         print(f"Test (kept weights):\t{figures_line(task.evaluate(model, task.test))}")
-    save_model(model, args.out)
+    save_run_model(model, args.out, args.force)
     print(f"saved {printable(args.out)}", file=sys.stderr)
     draw_training_plot(args.plot, [saying_weights_saved(report.json_record(record), trainer.config.keep_best)
                                    for record in history],

@@ -16,7 +16,7 @@ from ..checkpoint import fingerprint
 from ..data.dates import default_date_pairs
 from ..data.pairs import filter_pairs, normalize, normalize_pairs, read_pairs, split_pairs
 from ..errors import DataError, TinyRNNError
-from ..io import load_model, save_model
+from ..io import load_model
 from ..notices import say
 from ..plots import require_matplotlib
 from ..tasks.seq2seq import Seq2SeqTask, encode_pairs, evaluate_pairs
@@ -26,7 +26,7 @@ from ..vocab import TARGET_SPECIALS, Vocab, tokenizer_of
 from .checkpointing import command_checkpoints
 from .common import data_inputs, draw_training_plot, locked_outputs, model_options, output_may_close, warn_unknown
 from .presets import recipe_for, with_preset_options
-from .training import RunReport, epoch_where, run_trainer, saying_weights_saved, train_config
+from .training import RunReport, epoch_where, run_trainer, save_run_model, saying_weights_saved, train_config
 
 DEFAULT_SPLIT = 0.1                      # of the source sentences, for validation and for test
 SACREBLEU_NOTE = ("note: BLEU and chrF need sacrebleu: python -m pip install sacrebleu (or the translate "
@@ -176,7 +176,7 @@ def _run(args, checkpoints):
     _summary(history, config)
     if test_data is not None and history and (config.keep_best or args.beam):
         _final_test(model, test_data, args.beam or 1, config.keep_best)
-    save_model(model, args.out)
+    save_run_model(model, args.out, args.force)
     print(f"saved {printable(args.out)}", file=sys.stderr)
     draw_training_plot(args.plot, [saying_weights_saved(_record(stats), config.keep_best) for stats in history],
                        f"{args.out}: {model.describe(short=True)}")

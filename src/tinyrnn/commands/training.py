@@ -2,13 +2,16 @@
 the run under a progress bar with its log blocks and JSON log, checkpoints and signals.
 A task's command (train_classifier.py, train_lm.py) supplies its data, model and task, and
 how a log block reads."""
+import os
 import sys
 from contextlib import nullcontext
 
 from tqdm import tqdm
 
 from .. import notices
-from ..files import check_same_architecture
+from ..errors import TinyRNNError
+from ..files import check_same_architecture, is_tinyrnn_file
+from ..io import save_model
 from ..memory import check_fits, training_copies
 from ..nn.compiled import engine_choice
 from ..training import Listener, TrainConfig
@@ -38,6 +41,22 @@ def saying_weights_saved(entry, keep_best):
     if "best" in entry:
         entry["weights_saved"] = "best" if keep_best else "last"
     return entry
+
+
+def save_run_model(model, path, force=False):
+    """Save the trained model at --out. A file that is not a tinyrnn model, put there while
+    the run went on (the check before it saw none), is kept: the model is saved beside it,
+    and the run ends with an error naming both."""
+    if force or not os.path.lexists(path) or is_tinyrnn_file(path, "model"):
+        save_model(model, path)
+        return
+    stem, number = path.removesuffix(".safetensors"), 1
+    while os.path.lexists(f"{stem}.{number}.safetensors"):
+        number += 1
+    beside = f"{stem}.{number}.safetensors"
+    save_model(model, beside)
+    raise TinyRNNError(f"--out {path}: a file that is not a tinyrnn model appeared there during the run; it is "
+                       f"kept, and the model is saved as {beside}")
 
 
 def epoch_where(state, unit="epoch"):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DataError
 from ..files import KERNEL_FILE, DuplicateKey, kernel_file, object_once
-from ..text_output import first_invisible, first_repeated, printable, surrogate_in
+from ..text_output import first_invisible, first_repeated, listed, printable, surrogate_in
 from ..vocab import tokenize
 
 MAX_TEXT_CHARS = 1_000_000          # one example longer than this is surely a broken file
@@ -290,7 +290,7 @@ def read_columns(path, text, delimiter, names, into, add, skip_bad=False):
         for name in names:
             if name not in header:
                 raise DataError(f"{path}:1: no column {printable(name)!r} in the header (columns: "
-                                f"{printable(', '.join(header))})")
+                                f"{listed(header)})")
             columns.append(header.index(name))
         start = reader.line_num + 1
         for row in reader:

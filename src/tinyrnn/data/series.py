@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 
 from ..errors import DataError
-from ..text_output import first_alike, first_repeated, odd_name, printable
+from ..text_output import first_alike, first_repeated, listed, odd_name, printable
 from .loaders import check_path, read_text
 from .numeric_set import (MAX_STEPS, TASKS, NumericSet, Series, check_magnitude, check_task, finite_number,
                           is_number, plain_float, trim)
@@ -359,7 +359,7 @@ def _column_index(path, header, names):
     missing = [name for name in names if name not in header]
     if missing:
         raise DataError(f"{path}:1: no column {printable(missing[0])!r} in the header (columns: "
-                        f"{printable(', '.join(header))})")
+                        f"{listed(header)})")
     return {name: header.index(name) for name in names}
 
 
