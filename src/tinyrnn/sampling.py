@@ -34,6 +34,11 @@ def _forward(model, ids, state=None):
     return check_finite(logits), state
 
 
+def unknown_tokens(model, prime):
+    """The tokens of prime that model never saw (read as <unk>), sorted, each once."""
+    return sorted(set(model.vocab.encode(model.tokenize(prime))[1]))
+
+
 def generate(model, rng, length, prime="", temperature=1.0, top_k=None):
     """Yield `length` tokens (strings) that continue `prime`, drawn with rng (a numpy Generator)."""
     if temperature < 0 or not np.isfinite(temperature):

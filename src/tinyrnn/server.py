@@ -35,7 +35,7 @@ from starlette.routing import Route
 from .decoding import default_max_length
 from .explain import explain_text, explain_translation
 from .errors import TinyRNNError
-from .sampling import check_finite, generate
+from .sampling import check_finite, generate, unknown_tokens
 from .files import DuplicateKey, object_once
 from .text_output import printable, surrogate_in
 from .web import asset
@@ -169,7 +169,7 @@ def _token_lines(model, rng, prompt, length, temperature, top_k):
     """One JSON line per sampled token (words spaced), then {"done": true, "tokens": count,
     "unknown": the prompt's tokens the model never saw, read as <unk>}."""
     count = 0
-    unknown = sorted(set(model.vocab.encode(model.tokenize(prompt))[1]))
+    unknown = unknown_tokens(model, prompt)
     tokens = generate(model, rng, length, prompt, temperature, top_k)
     try:
         for piece in model.tokenizer.pieces(tokens, after_text=bool(prompt)):

@@ -16,8 +16,8 @@ def evaluate_numeric(model, args, report_classifier):
         return _evaluate_forecaster(model, args)
     if args.series or args.holdout:
         raise TinyRNNError(f"--series and --holdout apply to forecasters; {args.model} is a {model.task} model")
-    check_data_kind(model, args.data, args.format, args.model)
-    if not model.config.features:                          # a regressor of texts
+    if not model.config.features:                          # a regressor of texts (numbers: read_for_model)
+        check_data_kind(model, args.data, args.format, args.model)
         if not args.data:
             raise TinyRNNError(f"{args.model} is a regressor of texts: give --data FILE with a text column and "
                                f"a number in --label-column")

@@ -7,7 +7,7 @@ from ..describe import kind
 from ..errors import TinyRNNError
 from ..io import load_model
 from ..models import LanguageModel
-from ..sampling import generate
+from ..sampling import generate, unknown_tokens
 from ..text_output import check_argument, printable_text
 from .common import warn_unknown
 
@@ -45,8 +45,7 @@ def _load_language_model(path):
 
 def _check_prime(model, prime, strict):
     """Tokens of prime the model never saw: an error when strict, else a warning."""
-    _, unknown = model.vocab.encode(model.tokenize(prime))
-    unknown = sorted(set(unknown))
+    unknown = unknown_tokens(model, prime)
     if unknown and strict:
         raise TinyRNNError(f"prime has tokens the model never saw: {', '.join(map(repr, unknown))}")
     warn_unknown([repr(token) for token in unknown], "prime", model.tokenizer.unit)

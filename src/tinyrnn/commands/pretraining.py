@@ -71,8 +71,8 @@ def pretrain_language_models(texts, architecture, hidden, dtype, vocab_limits, e
     passes = f"{epochs} pass{'es' * (epochs != 1)}"
     print(f"pretraining a word language model ({forward.describe(short=True)}; {len(vocab.words)} words, "
           f"{len(sequences):,} texts, {tokens:,} tokens) for {passes}")
-    phases = (checkpoints, cadence or {})
-    _pretrain(forward, sequences, epochs, seed, (), phases, "pretraining")
+    phase = (checkpoints, cadence or {})                 # (checkpointed as the run asks)
+    _pretrain(forward, sequences, epochs, seed, (), "pretraining", *phase)
     digest = hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()
     if not architecture.bidirectional:
         return forward, None, digest
@@ -82,13 +82,13 @@ def pretrain_language_models(texts, architecture, hidden, dtype, vocab_limits, e
         backward.params["embedding.weight"][...] = forward.params["embedding.weight"]
     print(f"pretraining it backwards (each word from the words after it) for {passes}")
     _pretrain(backward, [seq[::-1].copy() for seq in sequences], epochs, seed + 1,
-              ("embedding.weight",) if embedded else (), phases, "pretraining-backward")
+              ("embedding.weight",) if embedded else (), "pretraining-backward", *phase)
     return forward, backward, digest
 
 
-def _pretrain(model, sequences, epochs, seed, frozen, phases, name):
-    """Train model on sequences (a phase of the run's checkpoints, when it has them)."""
-    checkpoints, cadence = phases
+def _pretrain(model, sequences, epochs, seed, frozen, name, checkpoints, cadence):
+    """Train model on sequences: the phase `name` of the run's checkpoints, when it has
+    them (cadence: their {checkpoint_every, checkpoint_minutes})."""
     config = TrainConfig(epochs=epochs, batch_size=PRETRAIN["batch_size"], optimizer=PRETRAIN["optimizer"],
                          lr=PRETRAIN["lr"], clip_value=None, clip_norm=PRETRAIN["clip_norm"], log_every=1,
                          frozen=frozen, **cadence)
